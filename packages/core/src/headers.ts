@@ -1,0 +1,47 @@
+/** One header field as it appears in a message: unfolded value, original name spelling. */
+export interface HeaderField {
+  readonly name: string;
+  readonly value: string;
+}
+
+const decoder = new TextDecoder('latin1');
+
+/** The byte offset where the body starts (after the blank line), or the length if none. */
+export function headerBlockEnd(data: Uint8Array): number {
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] !== 0x0a) continue;
+    if (data[i + 1] === 0x0a) return i + 2;
+    if (data[i + 1] === 0x0d && data[i + 2] === 0x0a) return i + 3;
+  }
+  return data.length;
+}
+
+/**
+ * Parses the header block of an RFC 5322 message. Folded lines are unfolded (the line break
+ * removed, the white space kept); values are trimmed; a line without a colon ends the block.
+ * Bytes are read as Latin-1 so nothing is lost; decoding RFC 2047 words is the caller's choice.
+ */
+export function parseHeaders(data: Uint8Array): HeaderField[] {
+  const text = decoder.decode(data.subarray(0, headerBlockEnd(data)));
+  const fields: HeaderField[] = [];
+  let name: string | undefined;
+  let value = '';
+  const flush = () => {
+    if (name !== undefined) fields.push({ name, value: value.trim() });
+    name = undefined;
+  };
+  for (const line of text.split(/\r?\n/)) {
+    if (line === '') break;
+    if ((line[0] === ' ' || line[0] === '\t') && name !== undefined) {
+      value += line;
+      continue;
+    }
+    flush();
+    const colon = line.indexOf(':');
+    if (colon <= 0) break;
+    name = line.slice(0, colon).trimEnd();
+    value = line.slice(colon + 1);
+  }
+  flush();
+  return fields;
+}
