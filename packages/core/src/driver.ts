@@ -1,4 +1,5 @@
 import type { DriverContext } from './context.js';
+import type { EgressPathConfig } from './egress-path.js';
 import { SternaError } from './errors.js';
 import type { Message } from './message.js';
 import type { DeliveryFailure, Outcome } from './outcome.js';
@@ -90,8 +91,16 @@ export interface ProtocolDriverSpec<Options> {
     target: DeliveryTarget,
     ctx: DriverContext,
   ): SiteResolution | Promise<SiteResolution>;
-  /** Opens a connection to a site, or says why none could be opened. */
-  connect(site: Site, options: Options, ctx: DriverContext): Promise<Connection | DeliveryFailure>;
+  /**
+   * Opens a connection to a site, or says why none could be opened. `path` is the ready queue's
+   * egress path (`get_egress_path_config`): ports, TLS, timeouts, prohibited hosts.
+   */
+  connect(
+    site: Site,
+    options: Options,
+    ctx: DriverContext,
+    path: EgressPathConfig,
+  ): Promise<Connection | DeliveryFailure>;
 }
 
 /** A protocol driver, as registered with the engine. */

@@ -22,8 +22,14 @@ export const ERROR_CODES = {
   STERNA_DRIVER_FAILED: 'A driver threw instead of returning an outcome; the message is retried.',
 } as const;
 
-/** A stable Sterna error code. */
-export type SternaErrorCode = keyof typeof ERROR_CODES;
+/** A stable error code of core. */
+export type CoreErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * A stable Sterna error code: one of core's, or another package's own (`STERNA_LUA_TIMEOUT`),
+ * each documented in `docs/errors.md`.
+ */
+export type SternaErrorCode = CoreErrorCode | `STERNA_${string}`;
 
 /** The one base class for errors Sterna raises on purpose. */
 export class SternaError extends Error {

@@ -30,6 +30,14 @@ export {
 } from './driver.js';
 export { type DurationInput, formatDuration, parseDuration } from './duration.js';
 export {
+  DEFAULT_EGRESS_PATH,
+  type EgressPathConfig,
+  egressPath,
+  type IpLookupStrategy,
+  type ReconnectStrategy,
+  type TlsMode,
+} from './egress-path.js';
+export {
   ERROR_CODES,
   errorText,
   isSternaError,

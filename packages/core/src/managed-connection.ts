@@ -1,5 +1,6 @@
 import type { DriverContext } from './context.js';
 import type { AnyProtocolDriver, Connection, SendOptions, Site } from './driver.js';
+import { DEFAULT_EGRESS_PATH, type EgressPathConfig } from './egress-path.js';
 import { errorText, SternaError } from './errors.js';
 import type { Message } from './message.js';
 import { type DeliveryFailure, failAll, isDeliveryFailure, type Outcome } from './outcome.js';
@@ -142,9 +143,10 @@ export async function openConnection(
   site: Site,
   options: unknown,
   ctx: DriverContext,
+  path: EgressPathConfig = DEFAULT_EGRESS_PATH,
 ): Promise<ManagedConnection | DeliveryFailure> {
   try {
-    const result = await driver.connect(site, options, ctx);
+    const result = await driver.connect(site, options, ctx, path);
     if (isDeliveryFailure(result)) return result;
     if (typeof result?.send !== 'function' || typeof result.close !== 'function') {
       return internalFailure(
