@@ -1,0 +1,139 @@
+import { constants } from 'node:fs';
+import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DirectorySyncer, fsyncDirectory } from './dir-sync.js';
+import { finalFileName, nextNameStem, tmpFileName } from './file-name.js';
+
+/** How a {@link MaildirWriter} creates directories and files. */
+export interface MaildirWriterOptions {
+  /** Mode of the directories it creates; the process umask decides when undefined. */
+  readonly dirMode?: number | undefined;
+  /** Mode of the message files; the process umask decides (from 0o666) when undefined. */
+  readonly fileMode?: number | undefined;
+  /** The host name, already escaped for Maildir names. */
+  readonly host: string;
+  /** Wall-clock epoch milliseconds. */
+  readonly now: () => number;
+}
+
+const CREATE_EXCL = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
+// A long-lived connection writing to many per-user maildirs must not grow without bound.
+const MAX_CACHED_MAILDIRS = 4096;
+
+/** Thrown when a write is abandoned because its signal was aborted before the rename. */
+export class WriteAbortedError extends Error {
+  constructor() {
+    super('the delivery was aborted before the message was complete');
+    this.name = 'WriteAbortedError';
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === code;
+}
+
+/**
+ * Writes messages into Maildirs the way the Maildir specification asks: a new file in `tmp/`
+ * (O_EXCL), all bytes, fsync, rename into `new/`, fsync of `new/`. A reader of `new/` only ever
+ * sees complete files, and a message is durable when {@link MaildirWriter.deliver} resolves.
+ *
+ * One writer belongs to one connection: it remembers the maildirs it has already created so
+ * the hot path is open, write, fsync, close, rename and a directory fsync shared by the writes
+ * that finish together.
+ */
+export class MaildirWriter {
+  readonly #options: MaildirWriterOptions;
+  readonly #ready = new Map<string, Promise<void>>();
+  /** Group commit of `new/` directory fsyncs. */
+  readonly syncer = new DirectorySyncer();
+
+  constructor(options: MaildirWriterOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Stores `data` in the maildir at `maildir` and returns the file name in `new/`.
+   * On any failure nothing is left in `new/` or `tmp/` (the temporary file is removed).
+   */
+  async deliver(maildir: string, data: Uint8Array, signal?: AbortSignal): Promise<string> {
+    await this.#ensure(maildir);
+    try {
+      return await this.#store(maildir, data, signal);
+    } catch (error) {
+      // The maildir vanished since it was created (a cleanup job, an operator): create it again.
+      if (!isErrno(error, 'ENOENT')) throw error;
+      this.#ready.delete(maildir);
+      await this.#ensure(maildir);
+      return await this.#store(maildir, data, signal);
+    }
+  }
+
+  #ensure(maildir: string): Promise<void> {
+    let ready = this.#ready.get(maildir);
+    if (!ready) {
+      if (this.#ready.size >= MAX_CACHED_MAILDIRS) this.#ready.clear();
+      ready = this.#create(maildir);
+      this.#ready.set(maildir, ready);
+      // A failure is reported to every waiter now, and retried from scratch next time.
+      ready.catch(() => {
+        if (this.#ready.get(maildir) === ready) this.#ready.delete(maildir);
+      });
+    }
+    return ready;
+  }
+
+  // mkdir -p of tmp/, new/ and cur/; dir_mode is applied with chmod to each directory created here,
+  // because mkdir's mode is filtered by the umask. New directory entries are fsynced too, so the
+  // first message of a new maildir is as durable as the others.
+  async #create(maildir: string): Promise<void> {
+    const { dirMode } = this.#options;
+    const created: string[] = [];
+    for (const sub of ['tmp', 'new', 'cur']) {
+      const target = join(maildir, sub);
+      const first = await mkdir(target, { recursive: true, mode: dirMode ?? 0o777 });
+      if (first === undefined) continue;
+      for (let dir = target; ; dir = dirname(dir)) {
+        created.push(dir);
+        if (dir === first || dirname(dir) === dir) break;
+      }
+    }
+    if (created.length === 0) return;
+    if (dirMode !== undefined) await Promise.all(created.map((dir) => chmod(dir, dirMode)));
+    const parents = new Set(created.map((dir) => dirname(dir)));
+    await Promise.all([...parents].map((dir) => fsyncDirectory(dir)));
+  }
+
+  async #store(maildir: string, data: Uint8Array, signal?: AbortSignal): Promise<string> {
+    const { fileMode } = this.#options;
+    const stem = nextNameStem(this.#options.now(), this.#options.host);
+    const tmpPath = join(maildir, 'tmp', tmpFileName(stem));
+    const handle = await open(tmpPath, CREATE_EXCL, fileMode ?? 0o666);
+    let finalName: string;
+    try {
+      if (fileMode !== undefined) await handle.chmod(fileMode);
+      let offset = 0;
+      while (offset < data.byteLength) {
+        const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset);
+        offset += bytesWritten;
+      }
+      const [, stat] = await Promise.all([handle.sync(), handle.stat({ bigint: true })]);
+      finalName = finalFileName(stem, stat.dev, stat.ino, data.byteLength);
+      await handle.close();
+      if (signal?.aborted) throw new WriteAbortedError();
+      await rename(tmpPath, join(maildir, 'new', finalName));
+    } catch (error) {
+      await handle.close().catch(() => {});
+      await unlink(tmpPath).catch(() => {});
+      throw error;
+    }
+    const newDir = join(maildir, 'new');
+    try {
+      await this.syncer.sync(newDir);
+    } catch (error) {
+      // Visible but not known to be durable: take it back so the retry does not duplicate it.
+      await unlink(join(newDir, finalName)).catch(() => {});
+      throw error;
+    }
+    return finalName;
+  }
+}
