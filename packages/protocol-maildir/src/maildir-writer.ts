@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DirectorySyncer, fsyncDirectory } from './dir-sync.js';
 import { finalFileName, nextNameStem, tmpFileName } from './file-name.js';
@@ -89,13 +89,7 @@ export class MaildirWriter {
     const { dirMode } = this.#options;
     const created: string[] = [];
     for (const sub of ['tmp', 'new', 'cur']) {
-      const target = join(maildir, sub);
-      const first = await mkdir(target, { recursive: true, mode: dirMode ?? 0o777 });
-      if (first === undefined) continue;
-      for (let dir = target; ; dir = dirname(dir)) {
-        created.push(dir);
-        if (dir === first || dirname(dir) === dir) break;
-      }
+      created.push(...(await makeDirectories(join(maildir, sub), dirMode ?? 0o777)));
     }
     if (created.length === 0) return;
     if (dirMode !== undefined) await Promise.all(created.map((dir) => chmod(dir, dirMode)));
@@ -136,4 +130,40 @@ export class MaildirWriter {
     }
     return finalName;
   }
+}
+
+function notDirectory(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), {
+    code: 'ENOTDIR',
+    path,
+  });
+}
+
+/**
+ * `mkdir -p`, returning the directories it created, top first. Not `mkdir(…, {recursive})`:
+ * Node's version loops forever where mkdir answers ENOENT under an existing parent (/proc), and
+ * does not say which levels it made. The walk up is bounded by the depth of the path.
+ */
+export async function makeDirectories(target: string, mode: number): Promise<string[]> {
+  const missing: string[] = [];
+  for (let dir = target; ; dir = dirname(dir)) {
+    try {
+      if (!(await stat(dir)).isDirectory()) throw notDirectory(dir);
+      break;
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT') || dirname(dir) === dir) throw error;
+      missing.push(dir);
+    }
+  }
+  const created: string[] = [];
+  for (const dir of missing.reverse()) {
+    try {
+      await mkdir(dir, { mode });
+      created.push(dir);
+    } catch (error) {
+      // Another writer made it meanwhile; whether it is a directory shows at the next level.
+      if (!isErrno(error, 'EEXIST')) throw error;
+    }
+  }
+  return created;
 }
