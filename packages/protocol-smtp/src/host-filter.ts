@@ -18,7 +18,10 @@ const cache = new WeakMap<readonly string[], HostFilter>();
 export function hostFilter(cidrs: readonly string[], field: string): HostFilter {
   const cached = cache.get(cidrs);
   if (cached) return cached;
-  const list = new BlockList();
+  // One list per family: node's BlockList lets an IPv6 rule such as `::/0` match IPv4 addresses
+  // (as mapped addresses), while KumoMTA policies write `skip_hosts = { '::/0' }` to mean IPv6 only.
+  const v4 = new BlockList();
+  const v6 = new BlockList();
   for (const entry of cidrs) {
     const [address = '', prefix, extra] = entry.trim().split('/');
     const family = isIP(address);
@@ -34,6 +37,7 @@ export function hostFilter(cidrs: readonly string[], field: string): HostFilter 
         `egress path ${field}: '${entry}' is not an IP address or CIDR (like '10.0.0.0/8' or '::1')`,
       );
     }
+    const list = family === 4 ? v4 : v6;
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (bits === undefined) list.addAddress(address, type);
     else list.addSubnet(address, bits, type);
@@ -42,10 +46,11 @@ export function hostFilter(cidrs: readonly string[], field: string): HostFilter 
     matches(address) {
       const family = isIP(address);
       if (family === 0) return false;
-      if (list.check(address, family === 4 ? 'ipv4' : 'ipv6')) return true;
+      if (family === 4) return v4.check(address, 'ipv4');
+      if (v6.check(address, 'ipv6')) return true;
       // An IPv4-mapped IPv6 address is the IPv4 host it names.
       const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-      return mapped ? list.check(mapped[1]!, 'ipv4') : false;
+      return mapped ? v4.check(mapped[1]!, 'ipv4') : false;
     },
   };
   cache.set(cidrs, filter);
