@@ -4,12 +4,17 @@ import tls from 'node:tls';
 import { formatDuration } from '@sterna/core';
 import { ReplyParser, type SmtpReply } from './reply-parser.js';
 
+/** Seconds as KumoMTA's texts show them: `5s`, `5m`, or `300ms` below a second. */
+export function formatTimeout(seconds: number): string {
+  return seconds < 1 ? `${Math.round(seconds * 1000)}ms` : formatDuration(seconds);
+}
+
 /** No reply came within the command's timeout. */
 export class SmtpTimeoutError extends Error {
   readonly command: string;
   readonly seconds: number;
   constructor(command: string, seconds: number) {
-    super(`Timed Out waiting ${formatDuration(seconds)} for response to ${command.trimEnd()}`);
+    super(`Timed Out waiting ${formatTimeout(seconds)} for response to ${command.trimEnd()}`);
     this.name = 'SmtpTimeoutError';
     this.command = command;
     this.seconds = seconds;
@@ -70,7 +75,7 @@ export class SmtpSession {
       };
       const onAbort = () => fail(new Error('aborted'));
       const timer = setTimeout(
-        () => fail(new Error(`connect timed out after ${formatDuration(target.connectTimeout)}`)),
+        () => fail(new Error(`connect timed out after ${formatTimeout(target.connectTimeout)}`)),
         target.connectTimeout * 1000,
       );
       const cleanup = () => {
@@ -132,7 +137,7 @@ export class SmtpSession {
       const secure = tls.connect({ ...options, socket: plain });
       const timer = setTimeout(() => {
         secure.destroy();
-        finish(new Error(`TLS handshake timed out after ${formatDuration(seconds)}`));
+        finish(new Error(`TLS handshake timed out after ${formatTimeout(seconds)}`));
       }, seconds * 1000);
       const finish = (error?: Error) => {
         clearTimeout(timer);
