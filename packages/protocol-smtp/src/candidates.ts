@@ -4,9 +4,11 @@ import {
   type DriverContext,
   type EgressPathConfig,
   makeResponse,
+  type PeerAddress,
 } from '@sterna/core';
 import { lookupAddresses } from './address-lookup.js';
 import { hostFilter } from './host-filter.js';
+import { formatAddr } from './host-spec.js';
 import type { SmtpPlan } from './plan.js';
 
 /** One address to try, in plan order. */
@@ -15,6 +17,11 @@ export interface Candidate {
   readonly name: string;
   readonly address: string;
   readonly port: number;
+}
+
+/** The peer of a candidate, as logged in `peer_address`: its name and `address:port`. */
+export function peerOf(candidate: Candidate): PeerAddress {
+  return { name: candidate.name, addr: formatAddr(candidate.address, candidate.port) };
 }
 
 /** The addresses to try, and why hosts that yielded none were dropped. */

@@ -12,19 +12,10 @@ import {
   SternaError,
   type TlsInfo,
 } from '@sterna/core';
-import type { Candidate } from './candidates.js';
+import { type Candidate, peerOf } from './candidates.js';
+import { deliverMessage } from './deliver-message.js';
 import { type HandshakeSettings, handshake, type OpenSession } from './handshake.js';
 import { formatAddr } from './host-spec.js';
-import type { SmtpReply } from './reply-parser.js';
-import { runTransaction } from './transaction.js';
-
-const settleReply = (p: Promise<SmtpReply>): Promise<SmtpReply | undefined> =>
-  p.catch(() => undefined);
-
-/** The peer of a candidate, as logged in `peer_address`. */
-export function peerOf(candidate: Candidate): PeerAddress {
-  return { name: candidate.name, addr: formatAddr(candidate.address, candidate.port) };
-}
 
 /**
  * An SMTP session to one site, reused for message after message. After a 421, a timeout or a
@@ -154,6 +145,20 @@ export class SmtpConnection implements Connection {
       : 'the session ended and reconnect_strategy allows no other';
   }
 
+  // The next untried host of the plan (try_next_host_on_transport_error).
+  async #connectNext(): Promise<OpenSession | undefined> {
+    while (this.#remaining.length > 0 && !this.#closed) {
+      const candidate = this.#remaining.shift()!;
+      try {
+        this.#open = await handshake(candidate, this.#settings);
+        return this.#open;
+      } catch (error) {
+        this.#ctx.logger.debug('smtp candidate failed', { reason: errorText(error) });
+      }
+    }
+    return undefined;
+  }
+
   async #send(message: Message, { signal }: SendOptions): Promise<Outcome[]> {
     if (signal.aborted || this.#closed) {
       return failAll(
@@ -162,71 +167,42 @@ export class SmtpConnection implements Connection {
       );
     }
     this.#deliveries++;
-    const open = await this.#session();
+    let open = await this.#session();
     if (typeof open === 'string') {
       return failAll(
         message.recipients,
         internalFailure(`failed to connect to any candidate hosts: ${open}`),
       );
     }
-    const onAbort = () => open.session.destroy(new Error('aborted'));
+    let current = open;
+    const onAbort = () => current.session.destroy(new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      if (this.#needsReset) {
-        const reply = await settleReply(open.session.command('RSET\r\n', this.#path.rset_timeout));
-        if (reply?.code !== 250) {
-          open.session.destroy(new Error('RSET failed'));
-          const why = reply ? reply.raw : 'no reply';
-          return failAll(
-            message.recipients,
-            internalFailure(`failed to send message: RSET failed: ${why}`),
-          );
-        }
+      let result = await deliverMessage(
+        open,
+        message,
+        this.#needsReset,
+        this.#path,
+        this.#siteName,
+      );
+      // A timeout or reset before anything was delivered: the next host gets the same message.
+      for (
+        let hop = 0;
+        hop < 16 &&
+        result.transportError &&
+        this.#path.try_next_host_on_transport_error &&
+        !signal.aborted &&
+        !result.outcomes.some((o) => o.kind === 'delivered');
+        hop++
+      ) {
+        open.session.destroy();
+        const next = await this.#connectNext();
+        if (!next) break;
+        open = current = next;
+        result = await deliverMessage(open, message, false, this.#path, this.#siteName);
       }
-      this.#needsReset = false;
-      const outcomes = new Map<string, Outcome>();
-      let pending = [...message.recipients];
-      const batch = Math.max(1, this.#path.max_recipients_per_batch);
-      // Each round decides at least one recipient, so this ends after at most one round each.
-      for (let round = 0; pending.length > 0 && round <= message.recipients.length; round++) {
-        const recipients = pending.slice(0, batch);
-        pending = pending.slice(batch);
-        const result = await runTransaction(open, message, recipients, {
-          path: this.#path,
-          siteName: this.#siteName,
-          peer: peerOf(open.candidate),
-          tls: open.tls,
-        });
-        const retry = new Set(
-          result.fatal || result.tooMany.length === recipients.length ? [] : result.tooMany,
-        );
-        for (const outcome of result.outcomes) {
-          if (!retry.has(outcome.recipient)) outcomes.set(outcome.recipient, outcome);
-        }
-        pending = [...retry, ...pending];
-        if (result.dirty && !result.fatal) {
-          if (!this.#path.enable_rset) {
-            // Without RSET a refused envelope leaves the peer mid-transaction: start afresh.
-            open.session.destroy(new Error('the envelope failed and enable_rset is false'));
-          } else if (pending.length > 0) {
-            const reply = await settleReply(
-              open.session.command('RSET\r\n', this.#path.rset_timeout),
-            );
-            if (reply?.code !== 250) open.session.destroy(new Error('RSET failed'));
-          } else {
-            this.#needsReset = true;
-          }
-        }
-        if (result.fatal || !open.session.usable) {
-          open.session.destroy();
-          const why = internalFailure(
-            'failed to send message: the session ended before this recipient was tried',
-          );
-          for (const r of pending) if (!outcomes.has(r)) outcomes.set(r, { recipient: r, ...why });
-          break;
-        }
-      }
-      return message.recipients.map((r) => outcomes.get(r)!);
+      this.#needsReset = result.needsReset;
+      return result.outcomes;
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.#lastUsed = this.#ctx.clock.now();

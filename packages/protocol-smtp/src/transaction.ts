@@ -31,6 +31,8 @@ export interface TransactionResult {
   readonly dirty: boolean;
   /** The session is over (a 421, a timeout, a dropped socket). */
   readonly fatal: boolean;
+  /** The session died without a reply (a timeout, a reset): `try_next_host_on_transport_error` applies. */
+  readonly transportError: boolean;
   /** Recipients refused with "too many recipients" while others were accepted: retry at once. */
   readonly tooMany: readonly string[];
 }
@@ -71,6 +73,7 @@ export async function runTransaction(
   const extras = { peer: tx.peer, tls: tx.tls };
   const decided = new Map<string, Outcome>();
   let fatal = false;
+  let transportError = false;
   let dirty = false;
 
   const fromReply = (reply: SmtpReply, command: string): Response =>
@@ -81,6 +84,7 @@ export async function runTransaction(
     });
   const fromError = (error: Error): Response => {
     fatal = true;
+    transportError = true;
     if (error instanceof SmtpTimeoutError) {
       return makeResponse(
         421,
@@ -103,6 +107,7 @@ export async function runTransaction(
     outcomes: recipients.map((r) => decided.get(r)!),
     dirty,
     fatal,
+    transportError,
     tooMany,
   });
 
