@@ -1,0 +1,146 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { count, duration, keySource, luaArray, luaTable } from './schema-helpers.js';
+
+const listen = z.string();
+
+/** `kumo.start_esmtp_listener{…}` with KumoMTA's defaults (kumo-reference §5b). */
+export const esmtpListenerSchema = z.strictObject({
+  listen: listen.default('127.0.0.1:2025'),
+  hostname: z.string().default(() => hostname()),
+  relay_hosts: luaArray(z.string()).default(['127.0.0.1', '::1']),
+  banner: z.string().default('KumoMTA'),
+  max_message_size: count.default(20 * 1024 * 1024),
+  max_recipients_per_message: count.default(1024),
+  max_messages_per_connection: count.default(10_000),
+  max_connections: count.default(32_768),
+  client_timeout: duration.default(60),
+  data_processing_timeout: duration.default(300),
+  data_buffer_size: count.default(131_072),
+  line_length_hard_limit: count.default(998),
+  invalid_line_endings: z.enum(['Deny', 'Allow', 'Fix']).default('Deny'),
+  batch_handling: z.enum(['BifurcateAlways', 'BatchByDomain']).default('BifurcateAlways'),
+  trace_headers: z
+    .strictObject({
+      received_header: z.boolean().default(true),
+      supplemental_header: z.boolean().default(true),
+      header_name: z.string().default('X-KumoRef'),
+      include_meta_names: luaArray(z.string()).default([]),
+    })
+    .default({
+      received_header: true,
+      supplemental_header: true,
+      header_name: 'X-KumoRef',
+      include_meta_names: [],
+    }),
+  deferred_spool: z.boolean().default(false),
+  deferred_queue: z.boolean().default(false),
+  tls_certificate: keySource.optional(),
+  tls_private_key: keySource.optional(),
+  tls_required_client_ca: keySource.optional(),
+  allow_xclient: z.boolean().default(false),
+  require_proxy_protocol: z.boolean().default(false),
+  meta: luaTable.default({}),
+  peer: luaTable.default({}),
+  via: luaTable.default({}),
+});
+
+/** `kumo.start_http_listener{…}` with KumoMTA's defaults. */
+export const httpListenerSchema = z.strictObject({
+  listen: listen.default('127.0.0.1:8000'),
+  hostname: z.string().default(() => hostname()),
+  trusted_hosts: luaArray(z.string()).default(['127.0.0.1', '::1']),
+  use_tls: z.boolean().default(false),
+  tls_certificate: keySource.optional(),
+  tls_private_key: keySource.optional(),
+  request_body_limit: count.default(2 * 1024 * 1024),
+});
+
+/** `kumo.define_spool{…}`. */
+export const spoolSchema = z.strictObject({
+  name: z.string(),
+  path: z.string(),
+  kind: z.enum(['LocalDisk', 'RocksDB']).default('LocalDisk'),
+  flush: z.boolean().default(false),
+  rocks_params: luaTable.optional(),
+  min_free_space: z.union([z.string(), z.number()]).default('10%'),
+  min_free_inodes: z.union([z.string(), z.number()]).default('10%'),
+});
+
+const perRecord = z.record(
+  z.string(),
+  z
+    .object({
+      suffix: z.string().optional(),
+      log_dir: z.string().optional(),
+      enable: z.boolean().default(true),
+      template: z.string().optional(),
+      segment_header: z.string().optional(),
+    })
+    .strict(),
+);
+
+/** `kumo.configure_local_logs{…}` (kumo-reference §5b, §7). */
+export const localLogsSchema = z.strictObject({
+  log_dir: z.string(),
+  max_file_size: count.default(1_000_000_000),
+  max_segment_duration: duration.optional(),
+  compression_level: z.number().int().default(0),
+  back_pressure: count.default(128_000),
+  meta: luaArray(z.string()).default([]),
+  headers: luaArray(z.string()).default([]),
+  per_record: perRecord.default({}),
+  filter_event: z.string().optional(),
+  min_free_space: z.union([z.string(), z.number()]).default('10%'),
+  min_free_inodes: z.union([z.string(), z.number()]).default('10%'),
+});
+
+/** `kumo.configure_log_hook{…}`. */
+export const logHookSchema = z.strictObject({
+  name: z.string(),
+  back_pressure: count.default(128_000),
+  meta: luaArray(z.string()).default([]),
+  headers: luaArray(z.string()).default([]),
+  per_record: perRecord.default({}),
+  deferred_spool: z.boolean().default(false),
+});
+
+/** `kumo.dns.configure_resolver{…}`. */
+export const dnsResolverSchema = z.strictObject({
+  name_servers: luaArray(z.union([z.string(), luaTable])).default([]),
+  domain: z.string().optional(),
+  search: luaArray(z.string()).default([]),
+  options: luaTable.default({}),
+});
+
+/** The schema of each configuration call the runtime hands to the daemon. */
+export const CONFIG_SCHEMAS = {
+  esmtp_listener: esmtpListenerSchema,
+  http_listener: httpListenerSchema,
+  spool: spoolSchema,
+  local_logs: localLogsSchema,
+  log_hook: logHookSchema,
+  dns_resolver: dnsResolverSchema,
+  bounce_classifier: z.strictObject({ files: luaArray(z.string()).default([]) }),
+  accounting_db_path: z.strictObject({ path: z.string() }),
+  diagnostic_log_filter: z.strictObject({ filter: z.string() }),
+} as const;
+
+/** The kinds of configuration call (`host.configure(kind, params)`). */
+export type ConfigKind = keyof typeof CONFIG_SCHEMAS;
+
+/** The parsed parameters of each configuration call, defaults applied, durations in seconds. */
+export type ConfigParams = { [K in ConfigKind]: z.output<(typeof CONFIG_SCHEMAS)[K]> };
+
+/** The `kumo.*` function that makes each configuration call, for error texts. */
+export const CONFIG_FUNCTIONS: Readonly<Record<ConfigKind, string>> = {
+  esmtp_listener: 'kumo.start_esmtp_listener',
+  http_listener: 'kumo.start_http_listener',
+  spool: 'kumo.define_spool',
+  local_logs: 'kumo.configure_local_logs',
+  log_hook: 'kumo.configure_log_hook',
+  dns_resolver: 'kumo.dns.configure_resolver',
+  bounce_classifier: 'kumo.configure_bounce_classifier',
+  accounting_db_path: 'kumo.configure_accounting_db_path',
+  diagnostic_log_filter: 'kumo.set_diagnostic_log_filter',
+};

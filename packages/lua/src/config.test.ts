@@ -1,0 +1,124 @@
+import { DEFAULT_EGRESS_PATH, isSternaError } from '@sterna/core';
+import { describe, expect, it } from 'vitest';
+import {
+  parseEgressPath,
+  parseEgressPool,
+  parseEgressSource,
+  parseListenerDomain,
+} from './egress-config.js';
+import { parseQueueConfig } from './queue-config.js';
+
+describe('parseQueueConfig', () => {
+  it('applies KumoMTA’s defaults to an empty table or nil', () => {
+    for (const table of [{}, undefined, null]) {
+      expect(parseQueueConfig(table)).toMatchObject({
+        retryInterval: 1200,
+        maxRetryInterval: undefined,
+        maxAge: 604_800,
+        protocol: { smtp: {} },
+        refreshInterval: 60,
+        reapInterval: 600,
+        refreshStrategy: 'Ttl',
+        strategy: 'SingletonTimerWheel',
+        egressPool: undefined,
+        shrinkPolicy: [],
+      });
+    }
+  });
+
+  it('reads durations in KumoMTA’s forms', () => {
+    const config = parseQueueConfig({
+      retry_interval: '5 minutes',
+      max_retry_interval: '1h 30m',
+      max_age: 3600.5,
+      max_message_rate: '1,000/hr',
+      egress_pool: 'pool-a',
+      protocol: { maildir_path: '/tmp/m' },
+    });
+    expect(config).toMatchObject({
+      retryInterval: 300,
+      maxRetryInterval: 5400,
+      maxAge: 3600.5,
+      maxMessageRate: '1,000/hr',
+      egressPool: 'pool-a',
+      protocol: { maildir_path: '/tmp/m' },
+    });
+  });
+
+  it('refuses unknown keys and bad values, naming them', () => {
+    const attempt = (table: unknown) => {
+      try {
+        parseQueueConfig(table);
+      } catch (error) {
+        expect(isSternaError(error, 'STERNA_LUA_CONFIG_INVALID')).toBe(true);
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(attempt({ retry_intervals: '5m' })).toBe(
+      "make_queue_config: unknown field 'retry_intervals'",
+    );
+    expect(attempt({ max_age: '3 fortnights' })).toMatch(/max_age: .*unknown unit 'fortnights'/);
+    expect(attempt({ refresh_strategy: 'Sometimes' })).toMatch(/refresh_strategy/);
+  });
+});
+
+describe('parseEgressPath', () => {
+  it('defaults to core’s egress path', () => {
+    expect(parseEgressPath({})).toEqual(
+      Object.fromEntries(Object.entries(DEFAULT_EGRESS_PATH).map(([k, v]) => [k, v])),
+    );
+  });
+
+  it('reads counts, durations, an empty prohibited_hosts and key sources', () => {
+    const path = parseEgressPath({
+      connection_limit: '1,000',
+      idle_timeout: '30s',
+      prohibited_hosts: {},
+      enable_tls: 'OpportunisticInsecure',
+      smtp_auth_plain_password: { key_data: 'secret' },
+      enable_mta_sts: false,
+    });
+    expect(path).toMatchObject({
+      connection_limit: 1000,
+      idle_timeout: 30,
+      prohibited_hosts: [],
+      enable_tls: 'OpportunisticInsecure',
+      smtp_auth_plain_password: 'secret',
+    });
+  });
+
+  it('refuses an unknown key', () => {
+    expect(() => parseEgressPath({ connection_limits: 3 })).toThrow(
+      /unknown field 'connection_limits'/,
+    );
+  });
+});
+
+describe('sources, pools, listener domains', () => {
+  it('parse with defaults', () => {
+    expect(parseEgressSource({ name: 's1', source_address: '10.0.0.1' })).toMatchObject({
+      name: 's1',
+      source_address: '10.0.0.1',
+      ttl: 60,
+    });
+    expect(
+      parseEgressPool({ name: 'p', entries: [{ name: 's1' }, { name: 's2', weight: 3 }] }),
+    ).toEqual({
+      name: 'p',
+      entries: [
+        { name: 's1', weight: 1 },
+        { name: 's2', weight: 3 },
+      ],
+      ttl: 60,
+    });
+    expect(parseListenerDomain({ relay_to: true })).toEqual({
+      relay_to: true,
+      relay_from: [],
+      relay_from_authz: [],
+      log_oob: false,
+      log_arf: false,
+    });
+    expect(() => parseEgressSource({})).toThrow(/name/);
+  });
+});

@@ -1,0 +1,197 @@
+import { DEFAULT_EGRESS_PATH as D, type EgressPathConfig } from '@sterna/core';
+import { z } from 'zod';
+import {
+  count,
+  duration,
+  keySource,
+  luaArray,
+  luaTable,
+  parseWith,
+  throttle,
+} from './schema-helpers.js';
+
+const keyText = keySource.transform((k) =>
+  typeof k === 'string' ? k : typeof k.key_data === 'string' ? k.key_data : undefined,
+);
+
+/**
+ * `kumo.make_egress_path{…}`: every key KumoMTA accepts (kumo-reference §9); keys Sterna does
+ * not act on yet are accepted and dropped (docs/policy-api.md lists them).
+ */
+export const egressPathSchema = z
+  .strictObject({
+    connection_limit: count.default(D.connection_limit),
+    max_deliveries_per_connection: count.default(D.max_deliveries_per_connection),
+    max_recipients_per_batch: count.default(D.max_recipients_per_batch),
+    max_ready: count.default(D.max_ready),
+    max_message_rate: throttle.optional(),
+    max_connection_rate: throttle.optional(),
+    additional_connection_limits: luaTable.optional(),
+    additional_message_rate_throttles: luaTable.optional(),
+    source_selection_rate: throttle.optional(),
+    additional_source_selection_rates: luaTable.optional(),
+    enable_tls: z
+      .enum(['Opportunistic', 'OpportunisticInsecure', 'Required', 'RequiredInsecure', 'Disabled'])
+      .default(D.enable_tls),
+    enable_mta_sts: z.boolean().default(true),
+    enable_dane: z.boolean().default(false),
+    enable_pipelining: z.boolean().default(D.enable_pipelining),
+    enable_rset: z.boolean().default(D.enable_rset),
+    smtp_port: z.number().int().min(1).max(65_535).default(D.smtp_port),
+    ehlo_domain: z.string().optional(),
+    prohibited_hosts: luaArray(z.string()).default([...D.prohibited_hosts]),
+    skip_hosts: luaArray(z.string()).default([]),
+    ip_lookup_strategy: z
+      .enum(['Ipv4AndIpv6', 'Ipv4Only', 'Ipv6Only', 'Ipv6ThenIpv4', 'Ipv4ThenIpv6'])
+      .default(D.ip_lookup_strategy),
+    reconnect_strategy: z
+      .enum(['ConnectNextHost', 'TerminateSession', 'ReconnectSameHost'])
+      .default(D.reconnect_strategy),
+    try_next_host_on_transport_error: z.boolean().default(false),
+    opportunistic_tls_reconnect_on_failed_handshake: z.boolean().default(false),
+    remember_broken_tls: duration.optional(),
+    consecutive_connection_failures_before_delay: count.optional(),
+    use_lmtp: z.boolean().default(false),
+    smtp_auth_plain_username: z.string().optional(),
+    smtp_auth_plain_password: keyText.optional(),
+    allow_smtp_auth_plain_without_tls: z.boolean().default(false),
+    allow_smtp_auth_plain_without_valid_certificate: z.boolean().optional(),
+    tls_certificate: keyText.optional(),
+    tls_private_key: keyText.optional(),
+    tls_prefer_openssl: z.boolean().optional(),
+    openssl_cipher_list: z.string().optional(),
+    openssl_cipher_suites: z.string().optional(),
+    openssl_options: z.string().optional(),
+    rustls_cipher_suites: luaArray(z.string()).optional(),
+    refresh_interval: duration.optional(),
+    refresh_strategy: z.enum(['Ttl', 'Epoch']).optional(),
+    provider_name: z.string().optional(),
+    readyq_pool_name: z.string().optional(),
+    low_memory_reduction_policy: z.string().optional(),
+    no_memory_reduction_policy: z.string().optional(),
+    dispatcher_wakeup_strategy: z.string().optional(),
+    maintainer_wakeup_strategy: z.string().optional(),
+    ignore_8bit_checks: z.boolean().optional(),
+    aggressive_connection_opening: z.boolean().optional(),
+    system_shutdown_timeout: duration.optional(),
+    dispatcher_progress_watchdog_timeout: duration.optional(),
+    connect_timeout: duration.default(D.connect_timeout),
+    banner_timeout: duration.default(D.banner_timeout),
+    ehlo_timeout: duration.default(D.ehlo_timeout),
+    mail_from_timeout: duration.default(D.mail_from_timeout),
+    rcpt_to_timeout: duration.default(D.rcpt_to_timeout),
+    data_timeout: duration.default(D.data_timeout),
+    data_dot_timeout: duration.default(D.data_dot_timeout),
+    rset_timeout: duration.default(D.rset_timeout),
+    idle_timeout: duration.default(D.idle_timeout),
+    starttls_timeout: duration.default(D.starttls_timeout),
+    auth_timeout: duration.default(D.auth_timeout),
+  })
+  .transform(
+    (p): EgressPathConfig => ({
+      connection_limit: p.connection_limit,
+      max_deliveries_per_connection: p.max_deliveries_per_connection,
+      max_recipients_per_batch: p.max_recipients_per_batch,
+      max_ready: p.max_ready,
+      max_message_rate: p.max_message_rate,
+      max_connection_rate: p.max_connection_rate,
+      enable_tls: p.enable_tls,
+      enable_pipelining: p.enable_pipelining,
+      enable_rset: p.enable_rset,
+      smtp_port: p.smtp_port,
+      ehlo_domain: p.ehlo_domain,
+      prohibited_hosts: p.prohibited_hosts,
+      skip_hosts: p.skip_hosts,
+      ip_lookup_strategy: p.ip_lookup_strategy,
+      reconnect_strategy: p.reconnect_strategy,
+      try_next_host_on_transport_error: p.try_next_host_on_transport_error,
+      opportunistic_tls_reconnect_on_failed_handshake:
+        p.opportunistic_tls_reconnect_on_failed_handshake,
+      use_lmtp: p.use_lmtp,
+      smtp_auth_plain_username: p.smtp_auth_plain_username,
+      smtp_auth_plain_password: p.smtp_auth_plain_password,
+      allow_smtp_auth_plain_without_tls: p.allow_smtp_auth_plain_without_tls,
+      tls_certificate: p.tls_certificate,
+      tls_private_key: p.tls_private_key,
+      provider_name: p.provider_name,
+      connect_timeout: p.connect_timeout,
+      banner_timeout: p.banner_timeout,
+      ehlo_timeout: p.ehlo_timeout,
+      mail_from_timeout: p.mail_from_timeout,
+      rcpt_to_timeout: p.rcpt_to_timeout,
+      data_timeout: p.data_timeout,
+      data_dot_timeout: p.data_dot_timeout,
+      rset_timeout: p.rset_timeout,
+      idle_timeout: p.idle_timeout,
+      starttls_timeout: p.starttls_timeout,
+      auth_timeout: p.auth_timeout,
+    }),
+  );
+
+/**
+ * Turns what `get_egress_path_config` returned (a `kumo.make_egress_path` table, or nil) into
+ * core's {@link EgressPathConfig}, with KumoMTA's code defaults and durations in seconds.
+ * Fold the egress source's `source_address`, `ehlo_domain` and `remote_port` in afterwards.
+ *
+ * @throws SternaError `STERNA_LUA_CONFIG_INVALID` naming the bad key.
+ */
+export function parseEgressPath(table: unknown): EgressPathConfig {
+  return parseWith(egressPathSchema, table, 'make_egress_path');
+}
+
+/** `kumo.make_egress_source{…}` (kumo-reference §9). */
+export const egressSourceSchema = z.strictObject({
+  name: z.string(),
+  source_address: z.string().optional(),
+  ehlo_domain: z.string().optional(),
+  remote_port: z.number().int().min(1).max(65_535).optional(),
+  ha_proxy_server: z.string().optional(),
+  ha_proxy_source_address: z.string().optional(),
+  socks5_proxy_server: z.string().optional(),
+  socks5_proxy_source_address: z.string().optional(),
+  ttl: duration.default(60),
+  suspend_when_unplumbed: z.boolean().default(false),
+  suspend_when_proxy_unhealthy: z.boolean().default(false),
+});
+
+/** An egress source, `ttl` in seconds. */
+export type EgressSource = z.output<typeof egressSourceSchema>;
+
+/** Parses a `kumo.make_egress_source` table. @throws SternaError `STERNA_LUA_CONFIG_INVALID` */
+export function parseEgressSource(table: unknown): EgressSource {
+  return parseWith(egressSourceSchema, table, 'make_egress_source');
+}
+
+/** `kumo.make_egress_pool{…}`: weighted sources (kumo-reference §9). */
+export const egressPoolSchema = z.strictObject({
+  name: z.string(),
+  entries: luaArray(
+    z.strictObject({ name: z.string(), weight: z.number().int().nonnegative().default(1) }),
+  ).default([]),
+  ttl: duration.default(60),
+});
+
+/** An egress pool, `ttl` in seconds. */
+export type EgressPool = z.output<typeof egressPoolSchema>;
+
+/** Parses a `kumo.make_egress_pool` table. @throws SternaError `STERNA_LUA_CONFIG_INVALID` */
+export function parseEgressPool(table: unknown): EgressPool {
+  return parseWith(egressPoolSchema, table, 'make_egress_pool');
+}
+
+/** `kumo.make_listener_domain{…}`: what `get_listener_domain` returns. */
+export const listenerDomainSchema = z.strictObject({
+  relay_to: z.boolean().default(false),
+  relay_from: luaArray(z.string()).default([]),
+  relay_from_authz: luaArray(z.string()).default([]),
+  log_oob: z.boolean().default(false),
+  log_arf: z.boolean().default(false),
+});
+
+/** A listener domain's relay and feedback settings. */
+export type ListenerDomain = z.output<typeof listenerDomainSchema>;
+
+/** Parses a `kumo.make_listener_domain` table. @throws SternaError `STERNA_LUA_CONFIG_INVALID` */
+export function parseListenerDomain(table: unknown): ListenerDomain {
+  return parseWith(listenerDomainSchema, table, 'make_listener_domain');
+}

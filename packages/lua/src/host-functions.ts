@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { errorText, newSpoolId } from '@sterna/core';
+import { decorateFunction, LuaMultiReturn, LuaRawResult, type LuaThread } from 'wasmoon';
+import { CONFIG_FUNCTIONS, CONFIG_SCHEMAS, type ConfigKind } from './config-params.js';
+import type { ContextHost } from './context-host.js';
+import {
+  egressPathSchema,
+  egressPoolSchema,
+  egressSourceSchema,
+  listenerDomainSchema,
+} from './egress-config.js';
+import { sendHttp } from './http-send.js';
+import { fromLua, stripJsonComments, toLua } from './json-text.js';
+import { pushBytes, readBytes } from './lua-bytes.js';
+import { queueConfigSchema } from './queue-config.js';
+import { parseWith } from './schema-helpers.js';
+
+const MAKE_SCHEMAS = {
+  queue_config: queueConfigSchema,
+  egress_path: egressPathSchema,
+  egress_pool: egressPoolSchema,
+  egress_source: egressSourceSchema,
+  listener_domain: listenerDomainSchema,
+} as const;
+
+// Lua's io library reports failures as (nil, message, errno); these are the usual texts.
+const ERRNO_TEXT: Record<string, readonly [string, number]> = {
+  ENOENT: ['No such file or directory', 2],
+  EACCES: ['Permission denied', 13],
+  EISDIR: ['Is a directory', 21],
+  ENOTDIR: ['Not a directory', 20],
+  EEXIST: ['File exists', 17],
+};
+
+function ioFailure(error: unknown) {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const known = ERRNO_TEXT[code];
+  const text = known ? known[0] : errorText(error);
+  const errno = known ? known[1] : 5;
+  return LuaMultiReturn.of<unknown>(undefined, text, errno);
+}
+
+/** Rethrows any error as a plain string, the way Lua error messages look. */
+function plain<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    try {
+      return fn(...args);
+    } catch (error) {
+      throw errorText(error);
+    }
+  };
+}
+
+/**
+ * The host functions of the `kumo` module and the io/os bridges (see `prelude-kumo.ts` and
+ * `prelude-io.ts`). Functions returning promises are awaited on the Lua side.
+ */
+export function hostFunctions(host: ContextHost): Record<string, unknown> {
+  return {
+    print: (text: string) => host.print(text),
+    log: (level: 'error' | 'warn' | 'info' | 'debug', text: string) => host.log(level, text),
+    sleep: (seconds: number) =>
+      new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, Number(seconds) * 1000))),
+    available_parallelism: () => availableParallelism(),
+    validate: plain((kind: keyof typeof MAKE_SCHEMAS, params: unknown) => {
+      parseWith(MAKE_SCHEMAS[kind], fromLua(params), `kumo.make_${kind}`);
+    }),
+    configure: plain((kind: ConfigKind, params: unknown) => {
+      const parsed = parseWith(CONFIG_SCHEMAS[kind], fromLua(params), CONFIG_FUNCTIONS[kind]);
+      return host.configure(kind, parsed).catch((error: unknown) => {
+        throw `${CONFIG_FUNCTIONS[kind]}: ${errorText(error)}`;
+      });
+    }),
+    json_encode: plain((value: unknown, pretty: boolean) =>
+      JSON.stringify(fromLua(value ?? null), null, pretty ? 2 : undefined),
+    ),
+    json_parse: plain((text: string) => toLua(JSON.parse(stripJsonComments(String(text))))),
+    dns_lookup_mx: (domain: string) =>
+      host.lookupMx(String(domain)).then(toLua, (error: unknown) => {
+        throw `kumo.dns.lookup_mx ${domain}: ${errorText(error)}`;
+      }),
+    dns_lookup_addr: (name: string) =>
+      host.lookupAddr(String(name)).catch((error: unknown) => {
+        throw `kumo.dns.lookup_addr ${name}: ${errorText(error)}`;
+      }),
+    uuid: (kind: string) => {
+      if (kind === 'v1') {
+        const s = newSpoolId();
+        return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+      }
+      return randomUUID();
+    },
+    uuid_parse: plain((text: string) => {
+      const hex = String(text)
+        .replace(/^urn:uuid:|[{}-]/g, '')
+        .toLowerCase();
+      if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`invalid uuid '${text}'`);
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    }),
+    http_send: sendHttp,
+    getenv: (name: string) => process.env[String(name)],
+    fs_read: decorateFunction(
+      (thread: LuaThread) => {
+        try {
+          pushBytes(thread, readFileSync(String(thread.getValue(1))));
+          return new LuaRawResult(1);
+        } catch (error) {
+          return ioFailure(error);
+        }
+      },
+      { receiveThread: true, receiveArgsQuantity: true },
+    ),
+    fs_read_text: plain((path: string) => readFileSync(String(path), 'utf8')),
+    fs_write: decorateFunction(
+      (thread: LuaThread) => {
+        const path = String(thread.getValue(1));
+        const data = readBytes(thread, 2) ?? new Uint8Array();
+        try {
+          if (thread.getValue(3)) appendFileSync(path, data);
+          else writeFileSync(path, data);
+          return true;
+        } catch (error) {
+          return ioFailure(error);
+        }
+      },
+      { receiveThread: true, receiveArgsQuantity: true },
+    ),
+  };
+}

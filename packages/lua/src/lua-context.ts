@@ -1,0 +1,361 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  LUA_REGISTRYINDEX,
+  type LuaEngine,
+  LuaEventMasks,
+  LuaFactory,
+  LuaReturn,
+  type LuaThread,
+} from 'wasmoon';
+import type { ContextHost } from './context-host.js';
+import { hostFunctions } from './host-functions.js';
+import { toLua } from './json-text.js';
+import { messageFunctions } from './message-functions.js';
+import { isMessageSnapshot, type MessageSnapshot } from './message-snapshot.js';
+import { MessageState } from './message-state.js';
+import { PRELUDE_CORE } from './prelude-core.js';
+import { PRELUDE_IO } from './prelude-io.js';
+import { PRELUDE_KUMO } from './prelude-kumo.js';
+import { PRELUDE_MESSAGE } from './prelude-message.js';
+
+/** How a call into Lua ended. Plain data: it crosses the worker boundary as is. */
+export type CallOutcome =
+  | {
+      readonly status: 'ok';
+      readonly values: unknown[];
+      /**
+       * For each message passed (in argument order, arrays flattened): its new snapshot when
+       * the call changed it.
+       */
+      readonly messages: (MessageSnapshot | undefined)[];
+    }
+  | { readonly status: 'reject'; readonly code: number; readonly text: string }
+  | { readonly status: 'error'; readonly message: string; readonly traceback?: string | undefined }
+  | { readonly status: 'timeout' }
+  /** No handler for the event, no such method, or (for objects) the object is gone. */
+  | { readonly status: 'none' | 'gone' };
+
+/** Options of a {@link LuaContext}. */
+export interface LuaContextOptions {
+  /** Bytes of Lua heap this context may use; beyond it allocations fail with 'not enough memory'. */
+  readonly memoryMax?: number | undefined;
+  /** The folder `require` searches first. @default the policy's folder */
+  readonly policyDir?: string | undefined;
+  /** VM instructions between deadline checks. @default 1000 */
+  readonly hookInterval?: number | undefined;
+}
+
+interface Slot {
+  readonly thread: LuaThread;
+  readonly ref: number;
+}
+
+interface Running {
+  readonly L: number;
+  readonly deadline: number;
+  expired: boolean;
+}
+
+// One factory (one compiled wasm module) per thread: later engines cost ≈2 ms.
+let factory: LuaFactory | undefined;
+
+const PRELUDE = `local H, policy_dir = ...
+local kumo, internal = {}, {}
+local function message(...) ${PRELUDE_MESSAGE} end
+local function core(...) ${PRELUDE_CORE} end
+local function lib(...) ${PRELUDE_KUMO} end
+local function io_(...) ${PRELUDE_IO} end
+message(H, kumo, internal); core(H, kumo, internal); lib(H, kumo, internal)
+io_(H, kumo, internal, policy_dir)
+return internal`;
+
+/**
+ * One Lua state with the policy loaded: the engine a worker of the pool runs. Every call runs
+ * on its own Lua thread (so it may await host promises), under a deadline enforced by one
+ * count hook for the whole engine; a call that overruns is stopped at its next instruction,
+ * even inside `pcall`. Nothing here stops a C function that never returns (a pathological
+ * `string.find`): the pool terminates the worker for that.
+ */
+export class LuaContext {
+  private readonly free: Slot[] = [];
+  private readonly messages = new Map<number, MessageState>();
+  private nextHandle = 1;
+  private running: Running | undefined;
+  private refs: Record<'dispatch' | 'construct' | 'call_method' | 'release' | 'events', number>;
+
+  private constructor(
+    private readonly engine: LuaEngine,
+    host: ContextHost,
+    options: LuaContextOptions,
+  ) {
+    const g = engine.global;
+    const lua = g.lua;
+    // Leak 2 of libraries.md: wasmoon's per-run timeout adds a wasm table slot per call.
+    // One hook for the engine; threads inherit it from the main state when created.
+    const hook = lua.module.addFunction((L: number) => this.onHook(L, hook), 'vii');
+    lua.lua_sethook(g.address, hook, LuaEventMasks.Count, options.hookInterval ?? 1000);
+    const H = { ...hostFunctions(host), ...messageFunctions(this.messages) };
+    const top = g.getTop();
+    g.loadString(PRELUDE, '=sterna');
+    g.pushValue(H);
+    g.pushValue(options.policyDir ?? '.');
+    const status = lua.lua_pcallk(g.address, 2, 1, 0, 0, null);
+    if (status !== LuaReturn.Ok) throw new Error(`Lua prelude failed: ${g.indexToString(-1)}`);
+    const ref = (name: string) => {
+      lua.lua_getfield(g.address, -1, name);
+      return lua.luaL_ref(g.address, LUA_REGISTRYINDEX);
+    };
+    this.refs = {
+      dispatch: ref('dispatch'),
+      construct: ref('construct'),
+      call_method: ref('call_method'),
+      release: ref('release'),
+      events: ref('events'),
+    };
+    g.setTop(top);
+    if (options.memoryMax !== undefined) g.setMemoryMax(options.memoryMax);
+  }
+
+  /** A fresh context (no policy loaded yet). */
+  static async create(host: ContextHost, options: LuaContextOptions = {}): Promise<LuaContext> {
+    factory ??= new LuaFactory();
+    const engine = await factory.createEngine({
+      traceAllocations: true,
+      enableProxy: false,
+      injectObjects: false,
+    });
+    return new LuaContext(engine, host, options);
+  }
+
+  /**
+   * Runs the policy file. A syntax or runtime error is returned as an `error` outcome whose
+   * message names the file and line.
+   */
+  async load(path: string, deadline: number): Promise<CallOutcome> {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      return { status: 'error', message: `cannot read ${path}: ${(error as Error).message}` };
+    }
+    const slot = this.take();
+    try {
+      slot.thread.loadString(text, `@${resolve(path)}`);
+    } catch (error) {
+      this.discard(slot);
+      return { status: 'error', message: (error as Error).message };
+    }
+    const outcome = await this.resume(slot, 0, deadline, []);
+    return outcome.status === 'ok' ? { status: 'ok', values: [], messages: [] } : outcome;
+  }
+
+  /** Calls an event's handlers (first non-nil result of a "multiple" event wins). */
+  call(event: string, args: readonly unknown[], deadline: number): Promise<CallOutcome> {
+    return this.invoke(this.refs.dispatch, [event], args, deadline);
+  }
+
+  /** Calls a constructor event and keeps the object: `values` = `[id, methodNames]`. */
+  construct(event: string, args: readonly unknown[], deadline: number): Promise<CallOutcome> {
+    return this.invoke(this.refs.construct, [event], args, deadline, false);
+  }
+
+  /** Calls `object:method(...)` on an object kept by {@link construct}. */
+  callMethod(
+    id: number,
+    method: string,
+    args: readonly unknown[],
+    deadline: number,
+  ): Promise<CallOutcome> {
+    return this.invoke(this.refs.call_method, [id, method], args, deadline);
+  }
+
+  /** Drops a kept object (the Lua garbage collector frees it). */
+  async release(id: number): Promise<void> {
+    await this.invoke(this.refs.release, [id], [], Date.now() + 1000, false);
+  }
+
+  /** The names of the events the policy has handlers for. */
+  async events(): Promise<string[]> {
+    const outcome = await this.invoke(this.refs.events, [], [], Date.now() + 1000, false);
+    const names = outcome.status === 'ok' ? outcome.values[0] : undefined;
+    return Array.isArray(names) ? names.map(String) : [];
+  }
+
+  /** Memory and bookkeeping figures, for leak tests and diagnostics. */
+  stats(): { luaBytes: number; wasmBytes: number; stackTop: number; messages: number } {
+    const g = this.engine.global;
+    const heap = (g.lua.module as unknown as { HEAPU8: Uint8Array }).HEAPU8;
+    return {
+      luaBytes: g.getMemoryUsed(),
+      wasmBytes: heap.byteLength,
+      stackTop: g.getTop(),
+      messages: this.messages.size,
+    };
+  }
+
+  private async invoke(
+    fnRef: number,
+    lead: readonly unknown[],
+    args: readonly unknown[],
+    deadline: number,
+    wrap = true,
+  ): Promise<CallOutcome> {
+    const slot = this.take();
+    const L = slot.thread.address;
+    const lua = slot.thread.lua;
+    const handles: number[] = [];
+    lua.lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(fnRef));
+    for (const v of lead) slot.thread.pushValue(v);
+    // Messages (alone or in an array, as send_batch takes them) go in as handles; the Lua
+    // side turns each into a message object.
+    const marshal = (a: unknown): unknown => {
+      if (!isMessageSnapshot(a)) return undefined;
+      const h = this.nextHandle++;
+      this.messages.set(h, new MessageState(a));
+      handles.push(h);
+      return { __sterna_message: h };
+    };
+    try {
+      const pushed = args.map((a) => {
+        if (!wrap) return toLua(a);
+        if (Array.isArray(a) && a.length > 0 && isMessageSnapshot(a[0])) {
+          return a.map((m) => marshal(m) ?? toLua(m));
+        }
+        return marshal(a) ?? toLua(a);
+      });
+      if (wrap) slot.thread.pushValue(handles.length > 0 ? args.length : 0);
+      for (const v of pushed) slot.thread.pushValue(v);
+      const nargs = lead.length + (wrap ? 1 : 0) + args.length;
+      return await this.resume(slot, nargs, deadline, handles);
+    } finally {
+      for (const h of handles) this.messages.delete(h);
+    }
+  }
+
+  private async resume(
+    slot: Slot,
+    nargs: number,
+    deadline: number,
+    handles: readonly number[],
+  ): Promise<CallOutcome> {
+    const thread = slot.thread;
+    const run: Running = { L: thread.address, deadline, expired: false };
+    let result = this.step(thread, nargs, run);
+    while (result.result === LuaReturn.Yield) {
+      const awaited = result.resultCount > 0 ? thread.getValue(-1) : undefined;
+      if (result.resultCount > 0) thread.pop(result.resultCount);
+      const finished = await settleBefore(awaited, deadline);
+      if (!finished) {
+        // The thread stays suspended forever; drop it rather than resume into expired code.
+        this.discard(slot);
+        return { status: 'timeout' };
+      }
+      result = this.step(thread, 0, run);
+    }
+    if (run.expired) {
+      this.discard(slot);
+      return { status: 'timeout' };
+    }
+    if (result.result !== LuaReturn.Ok) {
+      const message = thread.getTop() > 0 ? thread.indexToString(-1) : LuaReturn[result.result];
+      this.discard(slot);
+      return { status: 'error', message: message ?? 'unknown Lua error' };
+    }
+    const outcome = this.readOutcome(thread, handles);
+    thread.setTop(0);
+    this.free.push(slot);
+    return outcome;
+  }
+
+  private step(thread: LuaThread, nargs: number, run: Running) {
+    this.running = run;
+    try {
+      return thread.resume(nargs);
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private readOutcome(thread: LuaThread, handles: readonly number[]): CallOutcome {
+    const top = thread.getTop();
+    const status = top > 0 ? thread.getValue(1) : 'ok';
+    const values: unknown[] = [];
+    for (let i = 2; i <= top; i++) values.push(thread.getValue(i) ?? undefined);
+    switch (status) {
+      case 'ok': {
+        const messages = handles.map((h) => {
+          const state = this.messages.get(h);
+          return state?.changed ? state.snapshot() : undefined;
+        });
+        return { status: 'ok', values, messages };
+      }
+      case 'reject':
+        return { status: 'reject', code: Number(values[0]), text: String(values[1] ?? '') };
+      case 'error':
+        return {
+          status: 'error',
+          message: String(values[0] ?? 'error'),
+          traceback: typeof values[1] === 'string' ? values[1] : undefined,
+        };
+      case 'none':
+      case 'gone':
+        return { status };
+      default:
+        // A helper (events, release) that returns plain values.
+        return { status: 'ok', values: [status, ...values], messages: [] };
+    }
+  }
+
+  private onHook(L: number, hook: number): void {
+    const run = this.running;
+    if (run === undefined) return;
+    const lua = this.engine.global.lua;
+    if (!run.expired) {
+      if (Date.now() < run.deadline) return;
+      run.expired = true;
+      // From now on every instruction of this call raises, so a pcall or an error handler
+      // that catches the timeout cannot keep the loop going.
+      lua.lua_sethook(run.L, hook, LuaEventMasks.Count, 1);
+    }
+    if (L !== run.L) lua.lua_sethook(L, hook, LuaEventMasks.Count, 1);
+    lua.lua_pushstring(L, 'deadline exceeded');
+    lua.lua_error(L);
+  }
+
+  private take(): Slot {
+    const reused = this.free.pop();
+    if (reused) return reused;
+    const g = this.engine.global;
+    const thread = g.newThread();
+    const ref = g.lua.luaL_ref(g.address, LUA_REGISTRYINDEX);
+    return { thread, ref };
+  }
+
+  private discard(slot: Slot): void {
+    const g = this.engine.global;
+    g.lua.luaL_unref(g.address, LUA_REGISTRYINDEX, slot.ref);
+  }
+}
+
+/** Waits for `value` (when it is a promise) until `deadline`; false when the deadline won. */
+async function settleBefore(value: unknown, deadline: number): Promise<boolean> {
+  if (!(value instanceof Promise)) {
+    await new Promise((resolve) => setImmediate(resolve));
+    return Date.now() < deadline;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([value.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The folder of a policy file, for `require`. */
+export function policyDirOf(path: string): string {
+  return dirname(resolve(path));
+}

@@ -1,0 +1,95 @@
+import type { MetaValue } from '@sterna/core';
+import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
+import { fromLua, toLua } from './json-text.js';
+import { pushBytes, readBytes } from './lua-bytes.js';
+import type { MessageState } from './message-state.js';
+
+/** Where the message functions find the messages of the calls in progress, by handle. */
+export type MessageTable = Map<number, MessageState>;
+
+function list(value: unknown, what: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === 'object' && Object.keys(value).length === 0) return [];
+  throw `${what}: expected a list of header names`;
+}
+
+/**
+ * The host functions behind the Lua message object's methods (see `prelude-message.ts`).
+ * Errors are thrown as strings so Lua sees a plain message.
+ */
+export function messageFunctions(messages: MessageTable): Record<string, unknown> {
+  const get = (h: unknown): MessageState => {
+    const state = messages.get(h as number);
+    if (!state)
+      throw 'this message object is no longer valid: it belonged to a call that has returned';
+    return state;
+  };
+  return {
+    msg_id: (h: number) => get(h).id,
+    msg_sender: (h: number) => get(h).sender,
+    msg_set_sender: (h: number, sender: string) => {
+      const state = get(h);
+      state.sender = sender;
+      state.changed = true;
+    },
+    msg_recipients: (h: number) => get(h).recipients,
+    msg_set_recipients: (h: number, recipients: unknown) => {
+      get(h).setRecipients(list(recipients, 'set_recipient') ?? []);
+    },
+    msg_get_meta: (h: number, key: string) => toLua(get(h).meta[key]),
+    msg_set_meta: (h: number, key: string, value: unknown) => {
+      if (typeof key !== 'string') throw 'set_meta: the key must be a string';
+      get(h).setMeta(key, fromLua(value ?? undefined) as MetaValue | undefined);
+    },
+    msg_get_data: decorateFunction(
+      (thread: LuaThread) => {
+        pushBytes(thread, get(thread.getValue(1)).data);
+        return new LuaRawResult(1);
+      },
+      { receiveThread: true, receiveArgsQuantity: true },
+    ),
+    msg_set_data: decorateFunction(
+      (thread: LuaThread) => {
+        const bytes = readBytes(thread, 2);
+        if (!bytes) throw 'set_data: expected a string';
+        get(thread.getValue(1)).data = bytes;
+        return undefined;
+      },
+      { receiveThread: true, receiveArgsQuantity: true },
+    ),
+    msg_header: (h: number, name: string) => get(h).header(name),
+    msg_headers: (h: number, name: string) => get(h).headers(name),
+    msg_all_headers: (h: number) => get(h).allHeaders(),
+    msg_add_header: (
+      h: number,
+      name: string,
+      value: unknown,
+      encode: boolean,
+      prepend: boolean,
+    ) => {
+      if (typeof name !== 'string' || name === '') throw 'header name must be a non-empty string';
+      get(h).addHeader(name, String(value), encode, prepend);
+    },
+    msg_remove_headers: (h: number, name: string) => {
+      const lower = String(name).toLowerCase();
+      get(h).removeHeaders((n) => n.toLowerCase() === lower);
+    },
+    msg_remove_x_headers: (h: number, names: unknown) => {
+      const wanted = list(names, 'remove_x_headers')?.map((n) => n.toLowerCase());
+      get(h).removeHeaders((n) =>
+        wanted ? wanted.includes(n.toLowerCase()) : n.toLowerCase().startsWith('x-'),
+      );
+    },
+    msg_import_x_headers: (h: number, names: unknown) => {
+      get(h).importHeaders(list(names, 'import_x_headers'));
+    },
+    msg_queue_name: (h: number) => get(h).queueName(),
+    msg_num_attempts: (h: number) => get(h).numAttempts,
+    msg_increment_num_attempts: (h: number) => {
+      const state = get(h);
+      state.numAttempts++;
+      state.changed = true;
+    },
+  };
+}

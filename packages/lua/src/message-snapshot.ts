@@ -1,0 +1,97 @@
+import { domainOf, formatQueueName, type Message, type MetaValue, spoolIdTime } from '@sterna/core';
+
+/**
+ * A message as it crosses into a Lua context: plain data, so it can be posted to a worker.
+ * The daemon keeps the real message; what the policy changed comes back as a new snapshot.
+ */
+export interface MessageSnapshot {
+  /** The spool id: 32 lowercase hex characters. */
+  readonly id: string;
+  /** The envelope sender; `''` for the null sender. */
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  readonly meta: Readonly<Record<string, MetaValue>>;
+  /** The message bytes (headers and body, CRLF). */
+  readonly data: Uint8Array;
+  /**
+   * The scheduled queue name `msg:queue_name()` returns. When absent it is computed from the
+   * meta (`queue`, `campaign`, `tenant`, `routing_domain`) and the first recipient's domain.
+   */
+  readonly queue?: string | undefined;
+  /** @default 0 */
+  readonly numAttempts?: number | undefined;
+  /** Creation time, epoch milliseconds. @default the time in the id */
+  readonly created?: number | undefined;
+}
+
+/** True for a value shaped like a {@link MessageSnapshot}. */
+export function isMessageSnapshot(value: unknown): value is MessageSnapshot {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.id === 'string' &&
+    typeof v.sender === 'string' &&
+    Array.isArray(v.recipients) &&
+    v.data instanceof Uint8Array &&
+    typeof v.meta === 'object'
+  );
+}
+
+/** True for a core {@link Message} (what drivers hold). */
+export function isCoreMessage(value: unknown): value is Message {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.metaObject === 'function' && typeof v.getMeta === 'function' && 'data' in v;
+}
+
+/** A snapshot of a core {@link Message}. */
+export function snapshotOf(message: Message): MessageSnapshot {
+  return {
+    id: message.id,
+    sender: message.sender,
+    recipients: [...message.recipients],
+    meta: message.metaObject(),
+    data: message.data,
+    queue: message.queue,
+    numAttempts: message.numAttempts,
+    created: message.created,
+  };
+}
+
+/**
+ * Writes back into a core {@link Message} what it can hold: its meta. (A core message's
+ * envelope and data are fixed while a driver delivers it.)
+ */
+export function applyMetaChanges(message: Message, changed: MessageSnapshot): void {
+  const before = message.metaObject();
+  for (const key of Object.keys(before)) {
+    if (!(key in changed.meta)) message.setMeta(key, undefined);
+  }
+  for (const [key, value] of Object.entries(changed.meta)) message.setMeta(key, value);
+}
+
+/** The queue name KumoMTA derives for a message (§6): meta `queue` wins. */
+export function queueNameOf(snapshot: {
+  readonly recipients: readonly string[];
+  readonly meta: Readonly<Record<string, MetaValue>>;
+}): string {
+  const meta = snapshot.meta;
+  if (typeof meta.queue === 'string') return meta.queue;
+  const text = (key: string) => (typeof meta[key] === 'string' ? (meta[key] as string) : undefined);
+  return formatQueueName({
+    domain: domainOf(snapshot.recipients[0] ?? '') || 'unknown',
+    tenant: text('tenant'),
+    campaign: text('campaign'),
+    routingDomain: text('routing_domain'),
+  });
+}
+
+/** The creation time of a snapshot. */
+export function createdOf(snapshot: MessageSnapshot): number {
+  if (snapshot.created !== undefined) return snapshot.created;
+  try {
+    return spoolIdTime(snapshot.id);
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,136 @@
+import type { MetaValue } from '@sterna/core';
+import {
+  decodeFieldValue,
+  type HeaderBlock,
+  makeField,
+  parseHeaderBlock,
+  sameName,
+  serializeHeaderBlock,
+} from './header-block.js';
+import { type MessageSnapshot, queueNameOf } from './message-snapshot.js';
+
+const ROUTING_KEYS = new Set(['queue', 'tenant', 'campaign', 'routing_domain']);
+
+/**
+ * A message while a Lua call works on it, inside the worker: the snapshot's fields, made
+ * mutable, with the header operations of KumoMTA's message object. `changed` tells whether
+ * a new snapshot must go back to the daemon.
+ */
+export class MessageState {
+  readonly id: string;
+  sender: string;
+  recipients: string[];
+  meta: Record<string, MetaValue>;
+  numAttempts: number;
+  changed = false;
+  /** Set when something the queue name derives from changed. */
+  private routingChanged = false;
+  private bytes: Uint8Array;
+  private block: HeaderBlock | undefined;
+  private readonly queue: string | undefined;
+  private readonly created: number | undefined;
+
+  constructor(snapshot: MessageSnapshot) {
+    this.id = snapshot.id;
+    this.sender = snapshot.sender;
+    this.recipients = [...snapshot.recipients];
+    this.meta = { ...snapshot.meta };
+    this.bytes = snapshot.data;
+    this.queue = snapshot.queue;
+    this.numAttempts = snapshot.numAttempts ?? 0;
+    this.created = snapshot.created;
+  }
+
+  /** The current bytes (headers re-serialized if they were edited). */
+  get data(): Uint8Array {
+    return this.bytes;
+  }
+
+  set data(value: Uint8Array) {
+    this.bytes = value;
+    this.block = undefined;
+    this.changed = true;
+  }
+
+  setMeta(key: string, value: MetaValue | undefined): void {
+    if (value === undefined || value === null) delete this.meta[key];
+    else this.meta[key] = value;
+    if (ROUTING_KEYS.has(key)) this.routingChanged = true;
+    this.changed = true;
+  }
+
+  setRecipients(recipients: string[]): void {
+    this.recipients = recipients;
+    this.routingChanged = true;
+    this.changed = true;
+  }
+
+  queueName(): string {
+    if (this.queue !== undefined && !this.routingChanged) return this.queue;
+    return queueNameOf(this);
+  }
+
+  header(name: string): string | undefined {
+    const field = this.headerBlock().fields.find((f) => sameName(f.name, name));
+    return field && decodeFieldValue(field);
+  }
+
+  headers(name: string): string[] {
+    return this.headerBlock()
+      .fields.filter((f) => sameName(f.name, name))
+      .map(decodeFieldValue);
+  }
+
+  allHeaders(): [string, string][] {
+    return this.headerBlock().fields.map((f) => [f.name, decodeFieldValue(f)]);
+  }
+
+  addHeader(name: string, value: string, encode: boolean, prepend: boolean): void {
+    const block = this.headerBlock();
+    const field = makeField(name, value, encode, block.eol);
+    if (prepend) block.fields.unshift(field);
+    else block.fields.push(field);
+    this.commit(block);
+  }
+
+  removeHeaders(match: (name: string) => boolean): void {
+    const block = this.headerBlock();
+    const kept = block.fields.filter((f) => !match(f.name));
+    if (kept.length === block.fields.length) return;
+    this.commit({ ...block, fields: kept });
+  }
+
+  /** Copies X- headers (or the named ones) into meta: `X-Campaign-ID` → `x_campaign_id`. */
+  importHeaders(names: readonly string[] | undefined): void {
+    const wanted = names?.map((n) => n.toLowerCase());
+    for (const f of this.headerBlock().fields) {
+      const lower = f.name.toLowerCase();
+      if (wanted ? !wanted.includes(lower) : !lower.startsWith('x-')) continue;
+      this.setMeta(lower.replaceAll('-', '_'), decodeFieldValue(f));
+    }
+  }
+
+  snapshot(): MessageSnapshot {
+    return {
+      id: this.id,
+      sender: this.sender,
+      recipients: this.recipients,
+      meta: this.meta,
+      data: this.bytes,
+      queue: this.queueName(),
+      numAttempts: this.numAttempts,
+      created: this.created,
+    };
+  }
+
+  private headerBlock(): HeaderBlock {
+    this.block ??= parseHeaderBlock(this.bytes);
+    return this.block;
+  }
+
+  private commit(block: HeaderBlock): void {
+    this.bytes = serializeHeaderBlock(block);
+    this.block = block;
+    this.changed = true;
+  }
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { inMs, loadedContext } from '../test/helpers.js';
+import type { MessageSnapshot } from './message-snapshot.js';
+
+const CRLF = '\r\n';
+const raw = [
+  'Received: from client.example (client.example [10.1.2.3])',
+  '\tby mx.sterna.test with ESMTP id 1234;',
+  '\tMon, 1 Jan 2024 00:00:00 +0000',
+  'Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus',
+  ' =?ISO-8859-1?B?S/Zsbg==?=',
+  'To: one@dest.example',
+  'to: two@dest.example',
+  'X-Campaign-ID: spring-sale',
+  'X-Drop-Me: yes',
+  'Received: second',
+  '',
+  'Body line',
+  '',
+].join(CRLF);
+
+function snapshot(data: string | Uint8Array = raw): MessageSnapshot {
+  return {
+    id: '0123456789abcdef0123456789abcdef',
+    sender: 'bounce+x@sender.example',
+    recipients: ['alice@dest.example'],
+    meta: { existing: 'yes' },
+    data: typeof data === 'string' ? new TextEncoder().encode(data) : data,
+    numAttempts: 2,
+  };
+}
+
+describe('the message object', () => {
+  it('reads the envelope, folded and RFC 2047 headers, meta; edits reach the caller', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call(
+      'smtp_server_message_received',
+      [snapshot(), { received_from: '10.1.2.3:4567' }],
+      inMs(1000),
+    );
+    expect(outcome.status).toBe('ok');
+    if (outcome.status !== 'ok') return;
+    expect(outcome.values[0]).toEqual({
+      id: '0123456789abcdef0123456789abcdef',
+      sender: 'bounce+x@sender.example',
+      sender_user: 'bounce+x',
+      sender_domain: 'sender.example',
+      recipient: 'alice@dest.example',
+      recipients: 1,
+      subject: 'Grüße aus Köln',
+      to_all: ['one@dest.example', 'two@dest.example'],
+      queue: 'acme@dest.example',
+      attempts: 2,
+      header_count: 8,
+      campaign_meta: 'spring-sale',
+    });
+    const changed = outcome.messages[0]!;
+    expect(changed.meta).toEqual({
+      existing: 'yes',
+      tenant: 'acme',
+      x_seen_by: '10.1.2.3:4567',
+      x_campaign_id: 'spring-sale',
+      x_drop_me: 'yes',
+    });
+    expect(changed.queue).toBe('acme@dest.example');
+    const text = new TextDecoder().decode(changed.data);
+    expect(text.startsWith(`X-Policy: checked${CRLF}Received: from client.example`)).toBe(true);
+    expect(text).not.toContain('X-Drop-Me');
+    expect(text).toContain('X-Campaign-ID: spring-sale');
+    expect(text).toMatch(/X-Unicode: =\?UTF-8\?Q\?h=C3=A9llo_w=C3=B6rld\?=\r\n\r\nBody line/);
+  });
+
+  it('rewrites the envelope and data; removes every named header', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call('rewrite', [snapshot()], inMs(1000));
+    if (outcome.status !== 'ok') throw new Error(JSON.stringify(outcome));
+    const changed = outcome.messages[0]!;
+    expect(changed.sender).toBe('new@sender.example');
+    expect(changed.recipients).toEqual(['a@one.example', 'b@two.example']);
+    const text = new TextDecoder().decode(changed.data);
+    expect(text).not.toMatch(/^Received:/im);
+    expect(text.endsWith(`Body line${CRLF}appended${CRLF}`)).toBe(true);
+    expect(outcome.values[0]).toBe(changed.data.length);
+  });
+
+  it('returns no snapshot for a message the call did not change', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call('untouched', [snapshot()], inMs(1000));
+    expect(outcome).toEqual({ status: 'ok', values: [], messages: [undefined] });
+  });
+
+  it('get_data and set_data are byte-exact for 8-bit data', async () => {
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode('Subject: x\r\n\r\n'),
+      0xe9,
+      0xff,
+      0x00,
+      0x0d,
+      0x0a,
+    ]);
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call('bytes', [snapshot(bytes)], inMs(1000));
+    expect(outcome).toMatchObject({ status: 'ok', values: [bytes.length, 0xff, 0] });
+  });
+
+  it('a message kept past its call is refused clearly', async () => {
+    const context = await loadedContext('events.lua');
+    await context.call('keep_message', [snapshot()], inMs(1000));
+    const outcome = await context.call('use_kept', [], inMs(1000));
+    expect(outcome.status === 'error' && outcome.message).toMatch(/no longer valid/);
+    expect(context.stats().messages).toBe(0);
+  });
+});

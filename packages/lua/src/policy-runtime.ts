@@ -1,0 +1,339 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { type Message, type PolicyHost, type PolicyObject, SternaError } from '@sterna/core';
+import { LuaRejection, luaError } from './errors.js';
+import type { CallOutcome } from './lua-context.js';
+import {
+  applyMetaChanges,
+  isCoreMessage,
+  isMessageSnapshot,
+  type MessageSnapshot,
+  snapshotOf,
+} from './message-snapshot.js';
+import { lookupAddresses, lookupMxTable } from './mx-table.js';
+import { LuaPolicyObject } from './policy-object.js';
+import type { RuntimeHost } from './runtime-host.js';
+import type { FromWorker, HostRequest, WorkerStats, WorkRequest } from './worker-protocol.js';
+import { type SlotOwner, WorkerSlot } from './worker-slot.js';
+
+/** Options of {@link PolicyRuntime.start}. */
+export interface PolicyRuntimeOptions {
+  /** Path of the policy file (`init.lua`). */
+  readonly policy: string;
+  /** The daemon's side: configuration calls, DNS, output. @default {} */
+  readonly host?: RuntimeHost | undefined;
+  /** Lua contexts (worker threads), each with the policy loaded. @default 2 (1 on one core) */
+  readonly poolSize?: number | undefined;
+  /** Deadline of an event call, ms. @default 10000 */
+  readonly deadlineMs?: number | undefined;
+  /** Deadline of a `custom_lua` constructor or method call, ms. @default 60000 */
+  readonly methodDeadlineMs?: number | undefined;
+  /** Deadline for loading the policy in a context, ms. @default 10000 */
+  readonly loadDeadlineMs?: number | undefined;
+  /** Lua heap per context, bytes. @default 134217728 (128 MiB) */
+  readonly memoryMaxBytes?: number | undefined;
+  /**
+   * How long a worker may take to report a call stopped after its deadline before it is
+   * terminated and replaced, ms. @default 100
+   */
+  readonly terminateGraceMs?: number | undefined;
+  /** Keep one extra context loaded so a terminated one is replaced at once. @default true */
+  readonly spare?: boolean | undefined;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** This call's deadline, ms. @default the runtime's `deadlineMs` */
+  readonly deadlineMs?: number | undefined;
+}
+
+/** What an event returned. */
+export interface EventResult {
+  /** The first value the handler returned (`undefined` for nil or no handler). */
+  readonly value: unknown;
+  /** Every value the handler returned. */
+  readonly values: readonly unknown[];
+  /** Whether the policy has a handler for the event. */
+  readonly handled: boolean;
+  /**
+   * For each message passed (argument order, arrays flattened): its new snapshot when the
+   * policy changed it (meta, envelope, data or headers), else `undefined`.
+   */
+  readonly messages: readonly (MessageSnapshot | undefined)[];
+}
+
+/**
+ * The KumoMTA policy runtime: a pool of independent Lua contexts, each a worker thread with
+ * the policy loaded. Policy globals are per context, as in KumoMTA. Every call has a deadline;
+ * a context that cannot be stopped in time is terminated and replaced.
+ */
+export class PolicyRuntime implements PolicyHost {
+  private readonly active: WorkerSlot[] = [];
+  private spareSlot: WorkerSlot | undefined;
+  private eventNames: ReadonlySet<string> = new Set();
+  private closed = false;
+  private readonly waiting: (() => void)[] = [];
+  private readonly host: RuntimeHost;
+  private readonly owner: SlotOwner;
+  private readonly deadlineMs: number;
+  private readonly methodDeadlineMs: number;
+
+  private constructor(private readonly options: PolicyRuntimeOptions) {
+    this.host = options.host ?? {};
+    this.deadlineMs = options.deadlineMs ?? 10_000;
+    this.methodDeadlineMs = options.methodDeadlineMs ?? 60_000;
+    this.owner = {
+      onOutput: (m) => this.output(m),
+      onHostRequest: (r) => this.hostRequest(r),
+      onLost: (slot, reason) => this.replace(slot, reason),
+      onAvailable: () => {
+        for (const wake of this.waiting.splice(0)) wake();
+      },
+    };
+  }
+
+  /**
+   * Starts the pool and loads the policy in every context.
+   *
+   * @throws SternaError `STERNA_LUA_LOAD` naming the file and line of a syntax or load error.
+   */
+  static async start(options: PolicyRuntimeOptions): Promise<PolicyRuntime> {
+    const runtime = new PolicyRuntime(options);
+    const size = Math.max(1, options.poolSize ?? Math.min(2, availableParallelism()));
+    const slots = Array.from({ length: size }, () => runtime.spawn());
+    try {
+      const events = await Promise.all(slots.map((s) => s.ready));
+      runtime.eventNames = new Set(events[0]);
+    } catch (error) {
+      await Promise.all(slots.map((s) => s.terminate('startup failed')));
+      throw error;
+    }
+    runtime.active.push(...slots);
+    if (options.spare ?? true) runtime.startSpare();
+    return runtime;
+  }
+
+  /** The events the policy has handlers for. */
+  get events(): readonly string[] {
+    return [...this.eventNames];
+  }
+
+  /** Whether the policy binds a handler to `event`. */
+  hasEvent(event: string): boolean {
+    return this.eventNames.has(event);
+  }
+
+  /**
+   * Calls an event in one context. Messages among `args` ({@link MessageSnapshot}s or core
+   * `Message`s) become Lua message objects.
+   *
+   * @throws LuaRejection when the policy called `kumo.reject(code, text)`.
+   * @throws SternaError `STERNA_LUA_TIMEOUT`, `STERNA_LUA_ERROR`, `STERNA_LUA_CONTEXT_LOST`.
+   */
+  async call(
+    event: string,
+    args: readonly unknown[] = [],
+    options: CallOptions = {},
+  ): Promise<EventResult> {
+    const budget = options.deadlineMs ?? this.deadlineMs;
+    const slot = await this.pick();
+    const outcome = (await slot.run(
+      { kind: 'call', event, args: marshalArgs(args) },
+      budget,
+      event,
+    )) as CallOutcome;
+    if (outcome.status === 'none')
+      return { value: undefined, values: [], handled: false, messages: [] };
+    const ok = settle(outcome, event);
+    applyBack(args, ok.messages);
+    return { value: ok.values[0], values: ok.values, handled: true, messages: ok.messages };
+  }
+
+  /**
+   * Calls a constructor event (`custom_lua`) and keeps the object it returns in that context.
+   *
+   * @throws SternaError `STERNA_LUA_NO_HANDLER` when the policy has no such event.
+   */
+  async construct(event: string, args: readonly unknown[]): Promise<PolicyObject> {
+    const slot = await this.pick();
+    const outcome = (await slot.run(
+      { kind: 'construct', event, args: marshalArgs(args) },
+      this.methodDeadlineMs,
+      event,
+    )) as CallOutcome;
+    if (outcome.status === 'none') {
+      throw luaError('STERNA_LUA_NO_HANDLER', `the policy has no handler for the event ${event}`);
+    }
+    const ok = settle(outcome, event);
+    const methods = Array.isArray(ok.values[1]) ? ok.values[1].map(String) : [];
+    return new LuaPolicyObject(this, slot, Number(ok.values[0]), event, methods);
+  }
+
+  /** Memory figures of every active context. */
+  async stats(): Promise<WorkerStats[]> {
+    return Promise.all(
+      this.active.map((s) => s.run({ kind: 'stats' }, 5000, 'stats') as Promise<WorkerStats>),
+    );
+  }
+
+  /** Terminates every context. Calls in flight fail; later calls fail with STERNA_LUA_CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const slots = [...this.active, ...(this.spareSlot ? [this.spareSlot] : [])];
+    this.active.length = 0;
+    this.spareSlot = undefined;
+    await Promise.all(slots.map((s) => s.terminate('the policy runtime was closed')));
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** @internal Runs work on a given slot with the method deadline (for policy objects). */
+  runOn(slot: WorkerSlot, work: WorkRequest, label: string): Promise<CallOutcome> {
+    if (this.closed) return Promise.reject(closedError());
+    return slot.run(work, this.methodDeadlineMs, label) as Promise<CallOutcome>;
+  }
+
+  private async pick(): Promise<WorkerSlot> {
+    for (;;) {
+      if (this.closed) throw closedError();
+      let best: WorkerSlot | undefined;
+      for (const s of this.active) if (s.available && (!best || s.load < best.load)) best = s;
+      if (best) return best;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private spawn(): WorkerSlot {
+    return new WorkerSlot(
+      {
+        policy: resolve(this.options.policy),
+        memoryMax: this.options.memoryMaxBytes ?? 128 * 1024 * 1024,
+        loadDeadlineMs: this.options.loadDeadlineMs ?? 10_000,
+      },
+      this.owner,
+      this.options.terminateGraceMs ?? 100,
+    );
+  }
+
+  private startSpare(): void {
+    if (this.closed) return;
+    const slot = this.spawn();
+    this.spareSlot = slot;
+    slot.ready.then(
+      () => {},
+      (error: unknown) => {
+        if (this.spareSlot === slot) this.spareSlot = undefined;
+        this.host.log?.('error', `a spare Lua context failed to start: ${String(error)}`);
+      },
+    );
+  }
+
+  private replace(slot: WorkerSlot, reason: string): void {
+    if (this.spareSlot === slot) this.spareSlot = undefined;
+    const at = this.active.indexOf(slot);
+    if (at < 0 || this.closed) return;
+    this.active.splice(at, 1);
+    this.log('warn', `Lua context replaced: ${reason}`);
+    const next = this.spareSlot ?? this.spawn();
+    this.spareSlot = undefined;
+    next.ready.then(
+      () => {
+        if (this.closed) return void next.terminate('the policy runtime was closed');
+        this.active.push(next);
+        for (const wake of this.waiting.splice(0)) wake();
+      },
+      (error: unknown) => this.log('error', `a replacement Lua context failed: ${String(error)}`),
+    );
+    if (this.options.spare ?? true) this.startSpare();
+  }
+
+  private log(level: 'error' | 'warn', text: string): void {
+    if (this.host.log) this.host.log(level, text);
+    else process.stderr.write(`[lua ${level}] ${text}\n`);
+  }
+
+  private output(message: Extract<FromWorker, { t: 'print' | 'log' }>): void {
+    if (message.t === 'print') {
+      if (this.host.print) this.host.print(message.text);
+      else process.stdout.write(`${message.text}\n`);
+    } else if (this.host.log) this.host.log(message.level, message.text);
+    else process.stderr.write(`[${message.level}] ${message.text}\n`);
+  }
+
+  private async hostRequest(request: HostRequest): Promise<unknown> {
+    switch (request.op) {
+      case 'configure': {
+        if (!this.host.configure) throw new Error('this host does not take configuration calls');
+        await this.host.configure(request.kind, request.params as never);
+        return undefined;
+      }
+      case 'lookupMx':
+        return lookupMxTable(this.resolver(), request.name);
+      case 'lookupAddr':
+        return lookupAddresses(this.resolver(), request.name);
+    }
+  }
+
+  private resolver() {
+    if (!this.host.resolver) throw new Error('no DNS resolver was given to the policy runtime');
+    return this.host.resolver;
+  }
+}
+
+/** Core messages become snapshots (plain data that can cross into a worker). */
+export function marshalArgs(args: readonly unknown[]): unknown[] {
+  return args.map((a) => {
+    if (isCoreMessage(a)) return snapshotOf(a);
+    if (Array.isArray(a) && a.some(isCoreMessage))
+      return a.map((m) => (isCoreMessage(m) ? snapshotOf(m) : m));
+    return a;
+  });
+}
+
+/**
+ * Writes the policy's meta changes back into the core messages among `args` (snapshots are
+ * the caller's to apply: they come back in `messages`).
+ */
+export function applyBack(
+  args: readonly unknown[],
+  messages: readonly (MessageSnapshot | undefined)[],
+): void {
+  let i = 0;
+  const visit = (a: unknown) => {
+    if (isCoreMessage(a)) {
+      const changed = messages[i++];
+      if (changed) applyMetaChanges(a as Message, changed);
+    } else if (isMessageSnapshot(a)) i++;
+  };
+  for (const a of args) {
+    if (Array.isArray(a)) a.forEach(visit);
+    else visit(a);
+  }
+}
+
+/** The `ok` outcome, or the error its status stands for. */
+export function settle(
+  outcome: CallOutcome,
+  label: string,
+): Extract<CallOutcome, { status: 'ok' }> {
+  switch (outcome.status) {
+    case 'ok':
+      return outcome;
+    case 'reject':
+      throw new LuaRejection(outcome.code, outcome.text);
+    case 'error':
+      throw new SternaError('STERNA_LUA_ERROR', `${label}: ${outcome.message}`, {
+        cause: outcome.traceback,
+      });
+    case 'timeout':
+      throw luaError('STERNA_LUA_TIMEOUT', `${label} did not finish within its deadline`);
+    case 'none':
+      throw luaError('STERNA_LUA_NO_HANDLER', `${label} is not defined by the policy`);
+    case 'gone':
+      throw luaError('STERNA_LUA_CONTEXT_LOST', `${label}: the object was released`);
+  }
+}
+
+function closedError(): SternaError {
+  return luaError('STERNA_LUA_CLOSED', 'the policy runtime was closed');
+}

@@ -1,0 +1,76 @@
+/**
+ * The Lua message object and envelope addresses. A message is a small table holding a handle;
+ * every method calls into the worker's TypeScript message state, so the daemon sees each
+ * change when the call returns.
+ */
+export const PRELUDE_MESSAGE = String.raw`
+local H, kumo, internal = ...
+local type, error, setmetatable, tostring, ipairs = type, error, setmetatable, tostring, ipairs
+
+local Address = { __name = 'EnvelopeAddress' }
+Address.__tostring = function(a) return a.email end
+Address.__eq = function(a, b) return a.email == b.email end
+
+local function make_address(email)
+  if email == nil then return nil end
+  local at = email:match('^.*()@')
+  local user, domain = email, ''
+  if at then user, domain = email:sub(1, at - 1), email:sub(at + 1) end
+  return setmetatable({ email = email, user = user, domain = domain }, Address)
+end
+internal.make_address = make_address
+
+local function address_text(v, what)
+  if type(v) == 'string' then return v end
+  if type(v) == 'table' and type(v.email) == 'string' then return v.email end
+  error(what .. ': expected an address string or an EnvelopeAddress, got ' .. type(v), 3)
+end
+
+local Message = { __name = 'Message' }
+local M = {}
+Message.__index = M
+Message.__tostring = function(m) return 'Message(' .. H.msg_id(m.__h) .. ')' end
+
+function internal.new_message(h) return setmetatable({ __h = h }, Message) end
+
+function M:id() return H.msg_id(self.__h) end
+function M:sender() return make_address(H.msg_sender(self.__h)) end
+function M:set_sender(v) H.msg_set_sender(self.__h, address_text(v, 'set_sender')) end
+function M:recipient_list()
+  local out = {}
+  for i, r in ipairs(H.msg_recipients(self.__h)) do out[i] = make_address(r) end
+  return out
+end
+function M:recipient()
+  local list = H.msg_recipients(self.__h)
+  if #list == 1 then return make_address(list[1]) end
+  if #list == 0 then return nil end
+  local out = {}
+  for i, r in ipairs(list) do out[i] = make_address(r) end
+  return out
+end
+function M:set_recipient(v)
+  if type(v) == 'table' and v.email == nil then
+    local list = {}
+    for i, r in ipairs(v) do list[i] = address_text(r, 'set_recipient') end
+    H.msg_set_recipients(self.__h, list)
+  else
+    H.msg_set_recipients(self.__h, { address_text(v, 'set_recipient') })
+  end
+end
+function M:get_meta(key) return H.msg_get_meta(self.__h, key) end
+function M:set_meta(key, value) H.msg_set_meta(self.__h, key, value) end
+function M:get_data() return H.msg_get_data(self.__h) end
+function M:set_data(data) H.msg_set_data(self.__h, data) end
+function M:get_first_named_header_value(name) return H.msg_header(self.__h, name) end
+function M:get_all_named_header_values(name) return H.msg_headers(self.__h, name) end
+function M:get_all_headers() return H.msg_all_headers(self.__h) end
+function M:prepend_header(name, value, encode) H.msg_add_header(self.__h, name, value, encode == true, true) end
+function M:append_header(name, value, encode) H.msg_add_header(self.__h, name, value, encode == true, false) end
+function M:remove_all_named_headers(name) H.msg_remove_headers(self.__h, name) end
+function M:remove_x_headers(names) H.msg_remove_x_headers(self.__h, names) end
+function M:import_x_headers(names) H.msg_import_x_headers(self.__h, names) end
+function M:queue_name() return H.msg_queue_name(self.__h) end
+function M:num_attempts() return H.msg_num_attempts(self.__h) end
+function M:increment_num_attempts() H.msg_increment_num_attempts(self.__h) end
+`;

@@ -1,0 +1,71 @@
+import type { ConfigKind } from './config-params.js';
+import type { LogLevel } from './context-host.js';
+import type { CallOutcome } from './lua-context.js';
+
+/** What a worker is started with (`workerData`). */
+export interface WorkerInit {
+  readonly policy: string;
+  readonly memoryMax?: number | undefined;
+  readonly loadDeadlineMs: number;
+  /** A `tsx` API module to register before importing the entry (source runs only). */
+  readonly tsx?: string | undefined;
+  readonly entry?: string | undefined;
+}
+
+/** A unit of work for a worker's Lua context. Deadlines are epoch milliseconds. */
+export type WorkRequest =
+  | { readonly kind: 'call'; readonly event: string; readonly args: readonly unknown[] }
+  | { readonly kind: 'construct'; readonly event: string; readonly args: readonly unknown[] }
+  | {
+      readonly kind: 'method';
+      readonly object: number;
+      readonly method: string;
+      readonly args: readonly unknown[];
+    }
+  | { readonly kind: 'release'; readonly object: number }
+  | { readonly kind: 'stats' };
+
+/** Main thread → worker. */
+export type ToWorker =
+  | {
+      readonly t: 'work';
+      readonly id: number;
+      readonly deadline: number;
+      readonly work: WorkRequest;
+    }
+  | {
+      readonly t: 'reply';
+      readonly id: number;
+      readonly ok: boolean;
+      readonly value?: unknown;
+      readonly error?: string;
+    };
+
+/** A request the Lua side awaits an answer to from the daemon's host. */
+export type HostRequest =
+  | { readonly op: 'configure'; readonly kind: ConfigKind; readonly params: unknown }
+  | { readonly op: 'lookupMx'; readonly name: string }
+  | { readonly op: 'lookupAddr'; readonly name: string };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly t: 'ready'; readonly events: readonly string[] }
+  | { readonly t: 'loadError'; readonly message: string }
+  | { readonly t: 'done'; readonly id: number; readonly outcome: CallOutcome | WorkerStats }
+  | { readonly t: 'print'; readonly text: string }
+  | { readonly t: 'log'; readonly level: LogLevel; readonly text: string }
+  | { readonly t: 'host'; readonly id: number; readonly request: HostRequest };
+
+/** Memory figures of one context (see `PolicyRuntime.stats`). */
+export interface WorkerStats {
+  /** Bytes the Lua allocator holds. */
+  readonly luaBytes: number;
+  /** Size of the wasm linear memory (it only grows). */
+  readonly wasmBytes: number;
+  /** Values left on the main Lua stack (0 when nothing leaks). */
+  readonly stackTop: number;
+  /** The worker's V8 heap in use. */
+  readonly jsHeapBytes: number;
+  /** Message states not yet released (0 between calls). */
+  readonly messages: number;
+}

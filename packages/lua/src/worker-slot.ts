@@ -1,0 +1,223 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { luaError } from './errors.js';
+import type { CallOutcome } from './lua-context.js';
+import type {
+  FromWorker,
+  HostRequest,
+  ToWorker,
+  WorkerInit,
+  WorkerStats,
+  WorkRequest,
+} from './worker-protocol.js';
+
+/** What a slot needs from its pool. */
+export interface SlotOwner {
+  onOutput(message: Extract<FromWorker, { t: 'print' | 'log' }>): void;
+  onHostRequest(request: HostRequest): Promise<unknown>;
+  /** The worker died or was terminated; the pool replaces it. */
+  onLost(slot: WorkerSlot, reason: string): void;
+  /** A worker that was suspected stuck answered: it may take work again. */
+  onAvailable(): void;
+}
+
+interface InFlight {
+  readonly label: string;
+  /** The call's budget, for the error text. */
+  readonly budgetMs: number;
+  resolve(outcome: CallOutcome | WorkerStats): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+  /** Set once the caller was told of the timeout; the worker gets a grace period to answer. */
+  expired: boolean;
+}
+
+// Running from TypeScript sources (tests, tsx): the worker entry is a .ts file, which a worker
+// can only import once tsx's loader is registered inside it.
+const BOOT = `const { workerData } = require('node:worker_threads');
+import(workerData.tsx).then((api) => { api.register(); return import(workerData.entry); })
+  .catch((error) => { process.nextTick(() => { throw error; }); });`;
+
+function spawn(init: WorkerInit): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData: init });
+  const tsx = createRequire(here)
+    .resolve('tsx/esm/api')
+    .replace(/\.cjs$/, '.mjs');
+  return new Worker(BOOT, {
+    eval: true,
+    execArgv: ['--conditions=@sterna/source'],
+    workerData: { ...init, tsx: pathToFileURL(tsx).href, entry: new URL('./worker.ts', here).href },
+  });
+}
+
+let nextSlotId = 1;
+
+/**
+ * One worker of the pool and the calls in flight on it. A call whose deadline passes is
+ * failed at once; if the worker has not answered it `graceMs` later (it is stuck where the
+ * count hook cannot reach, e.g. in a C pattern matcher), the worker is terminated.
+ */
+export class WorkerSlot {
+  readonly id = nextSlotId++;
+  readonly ready: Promise<readonly string[]>;
+  private readonly worker: Worker;
+  private readonly inflight = new Map<number, InFlight>();
+  private nextId = 1;
+  private lostReason: string | undefined;
+  private reported = false;
+  /** Calls past their deadline that the worker has not answered yet. */
+  private overdue = 0;
+
+  constructor(
+    init: WorkerInit,
+    private readonly owner: SlotOwner,
+    private readonly graceMs: number,
+  ) {
+    this.worker = spawn(init);
+    this.worker.unref();
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.on('message', (message: FromWorker) => {
+        if (message.t === 'ready') resolve(message.events);
+        else if (message.t === 'loadError') {
+          reject(luaError('STERNA_LUA_LOAD', `policy failed to load: ${message.message}`));
+          void this.terminate('the policy failed to load');
+        } else this.onMessage(message);
+      });
+      this.worker.on('error', (error) => {
+        reject(luaError('STERNA_LUA_LOAD', `policy worker failed: ${error.message}`, error));
+        this.lost(`the worker failed: ${error.message}`);
+      });
+      this.worker.on('exit', () => {
+        reject(luaError('STERNA_LUA_LOAD', 'policy worker exited while loading'));
+        this.lost(this.lostReason ?? 'the worker exited');
+      });
+    });
+    this.ready.catch(() => {});
+  }
+
+  /** Calls in flight. */
+  get load(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Whether new work may go here: not while a call that passed its deadline is unanswered
+   * (the worker may be stuck and about to be terminated).
+   */
+  get available(): boolean {
+    return this.lostReason === undefined && this.overdue === 0;
+  }
+
+  /** Why the worker is gone, or undefined while it lives. */
+  get gone(): string | undefined {
+    return this.lostReason;
+  }
+
+  /** Runs `work` in the worker; `label` names the call in error texts. */
+  run(work: WorkRequest, budgetMs: number, label: string): Promise<CallOutcome | WorkerStats> {
+    if (this.lostReason !== undefined) {
+      return Promise.reject(luaError('STERNA_LUA_CONTEXT_LOST', `${label}: ${this.lostReason}`));
+    }
+    const id = this.nextId++;
+    const deadline = Date.now() + budgetMs;
+    return new Promise((resolve, reject) => {
+      const entry: InFlight = {
+        label,
+        budgetMs,
+        resolve,
+        reject,
+        timer: undefined,
+        expired: false,
+      };
+      entry.timer = setTimeout(() => this.expire(id, entry), budgetMs);
+      this.inflight.set(id, entry);
+      const message: ToWorker = { t: 'work', id, deadline, work };
+      this.worker.postMessage(message);
+    });
+  }
+
+  /** Terminates the worker; calls in flight fail with STERNA_LUA_CONTEXT_LOST. */
+  async terminate(reason: string): Promise<void> {
+    if (this.lostReason === undefined) this.lostReason = reason;
+    await this.worker.terminate();
+  }
+
+  private expire(id: number, entry: InFlight): void {
+    if (!entry.expired) {
+      entry.expired = true;
+      this.overdue++;
+      entry.reject(timeoutError(entry));
+      entry.timer = setTimeout(() => this.expire(id, entry), this.graceMs);
+      return;
+    }
+    // Still no answer after the grace period: the Lua code is beyond the hook's reach.
+    void this.terminate(
+      `the Lua context was terminated because ${entry.label} overran its deadline`,
+    );
+  }
+
+  private onMessage(message: FromWorker): void {
+    switch (message.t) {
+      case 'done': {
+        const entry = this.inflight.get(message.id);
+        if (!entry) return;
+        this.inflight.delete(message.id);
+        clearTimeout(entry.timer);
+        if (entry.expired) {
+          if (--this.overdue === 0) this.owner.onAvailable();
+          return;
+        }
+        const outcome = message.outcome;
+        if ('status' in outcome && outcome.status === 'timeout') entry.reject(timeoutError(entry));
+        else entry.resolve(outcome);
+        return;
+      }
+      case 'print':
+      case 'log':
+        this.owner.onOutput(message);
+        return;
+      case 'host':
+        this.owner.onHostRequest(message.request).then(
+          (value) => this.reply({ t: 'reply', id: message.id, ok: true, value }),
+          (error: unknown) =>
+            this.reply({
+              t: 'reply',
+              id: message.id,
+              ok: false,
+              error: error instanceof Error ? error.message : String(error),
+            }),
+        );
+        return;
+      default:
+        return;
+    }
+  }
+
+  private reply(message: ToWorker): void {
+    if (this.lostReason === undefined) this.worker.postMessage(message);
+  }
+
+  private lost(reason: string): void {
+    this.lostReason ??= reason;
+    for (const entry of this.inflight.values()) {
+      clearTimeout(entry.timer);
+      if (!entry.expired) {
+        entry.reject(luaError('STERNA_LUA_CONTEXT_LOST', `${entry.label}: ${this.lostReason}`));
+      }
+    }
+    this.inflight.clear();
+    if (!this.reported) {
+      this.reported = true;
+      this.owner.onLost(this, this.lostReason);
+    }
+  }
+}
+
+function timeoutError(entry: InFlight) {
+  return luaError(
+    'STERNA_LUA_TIMEOUT',
+    `${entry.label} did not finish within its deadline of ${entry.budgetMs} ms and was stopped`,
+  );
+}

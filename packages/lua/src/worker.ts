@@ -1,0 +1,91 @@
+/**
+ * The entry of a pool worker: one Lua context with the policy loaded. It answers work
+ * requests from the main thread and proxies the policy's host calls (configuration, DNS,
+ * output) back to it. Runs inside `worker_threads`; not part of the public API.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ContextHost } from './context-host.js';
+import { type CallOutcome, LuaContext, policyDirOf } from './lua-context.js';
+import type {
+  FromWorker,
+  HostRequest,
+  ToWorker,
+  WorkerInit,
+  WorkRequest,
+} from './worker-protocol.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+let nextRequest = 1;
+
+function post(message: FromWorker): void {
+  port.postMessage(message);
+}
+
+function ask(request: HostRequest): Promise<unknown> {
+  const id = nextRequest++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    post({ t: 'host', id, request });
+  });
+}
+
+const host: ContextHost = {
+  print: (text) => post({ t: 'print', text }),
+  log: (level, text) => post({ t: 'log', level, text }),
+  configure: async (kind, params) => {
+    await ask({ op: 'configure', kind, params });
+  },
+  lookupMx: (name) => ask({ op: 'lookupMx', name }),
+  lookupAddr: (name) => ask({ op: 'lookupAddr', name }) as Promise<string[]>,
+};
+
+const context = await LuaContext.create(host, {
+  memoryMax: init.memoryMax,
+  policyDir: policyDirOf(init.policy),
+});
+
+function run(work: WorkRequest, deadline: number) {
+  switch (work.kind) {
+    case 'call':
+      return context.call(work.event, work.args, deadline);
+    case 'construct':
+      return context.construct(work.event, work.args, deadline);
+    case 'method':
+      return context.callMethod(work.object, work.method, work.args, deadline);
+    case 'release':
+      return context
+        .release(work.object)
+        .then((): CallOutcome => ({ status: 'ok', values: [], messages: [] }));
+    case 'stats':
+      return Promise.resolve({ ...context.stats(), jsHeapBytes: process.memoryUsage().heapUsed });
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.t === 'reply') {
+    const waiter = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.ok) waiter?.resolve(message.value);
+    else waiter?.reject(message.error);
+    return;
+  }
+  run(message.work, message.deadline).then(
+    (outcome) => post({ t: 'done', id: message.id, outcome }),
+    (error: unknown) =>
+      post({ t: 'done', id: message.id, outcome: { status: 'error', message: String(error) } }),
+  );
+});
+
+const loaded = await context.load(init.policy, Date.now() + init.loadDeadlineMs);
+if (loaded.status === 'ok') post({ t: 'ready', events: await context.events() });
+else if (loaded.status === 'timeout') {
+  post({
+    t: 'loadError',
+    message: `${init.policy}: loading did not finish within ${init.loadDeadlineMs} ms`,
+  });
+} else {
+  const text = loaded.status === 'error' ? loaded.message : `unexpected status ${loaded.status}`;
+  post({ t: 'loadError', message: text });
+}

@@ -1,0 +1,81 @@
+import { createMessage, isSternaError } from '@sterna/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PolicyRuntime } from '../src/index.js';
+import { fixture } from './helpers.js';
+
+const DEADLINE = 300;
+// Timer and scheduling slack on a loaded 2-core machine; the point is "about the deadline",
+// not "after some long default".
+const SLACK = 250;
+
+describe('runaway policies are stopped within their deadline', () => {
+  let runtime: PolicyRuntime;
+  beforeAll(async () => {
+    runtime = await PolicyRuntime.start({
+      policy: fixture('runaway.lua'),
+      poolSize: 1,
+      deadlineMs: DEADLINE,
+      memoryMaxBytes: 32 * 1024 * 1024,
+      host: { log: () => {} },
+    });
+  });
+  afterAll(() => runtime.close());
+
+  for (const event of [
+    'spin',
+    'spin_in_pcall',
+    'spin_in_handler',
+    'spin_in_coroutine',
+    'pathological_pattern',
+  ]) {
+    it(`${event}: STERNA_LUA_TIMEOUT, then the next call succeeds`, async () => {
+      const started = Date.now();
+      let error: unknown;
+      try {
+        await runtime.call(event);
+      } catch (caught) {
+        error = caught;
+      }
+      const took = Date.now() - started;
+      expect(isSternaError(error, 'STERNA_LUA_TIMEOUT')).toBe(true);
+      expect((error as Error).message).toContain(
+        `${event} did not finish within its deadline of ${DEADLINE} ms`,
+      );
+      expect(took).toBeGreaterThanOrEqual(DEADLINE - 5);
+      expect(took).toBeLessThan(DEADLINE + SLACK);
+      expect((await runtime.call('ok')).value).toBe('still alive');
+    });
+  }
+
+  it('a huge allocation is a Lua "not enough memory" error; the context survives', async () => {
+    const before = (await runtime.call('count')).value as number;
+    let error: unknown;
+    try {
+      await runtime.call('huge_string');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isSternaError(error, 'STERNA_LUA_ERROR')).toBe(true);
+    expect((error as Error).message).toMatch(/not enough memory/);
+    // Same context (its global counter went on), so it was not replaced.
+    expect((await runtime.call('count')).value).toBe(before + 1);
+  });
+
+  it('an object whose context was terminated fails clearly', async () => {
+    const connection = await runtime.construct('make.conn', []);
+    const message = createMessage({ sender: 'a@b', recipients: ['c@d'], data: 'x\r\n' });
+    expect(await connection.call('send', [message])).toBe(`sent ${message.id}`);
+    await runtime.call('pathological_pattern').catch(() => {});
+    // Wait for the grace period to end in termination.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let error: unknown;
+    try {
+      await connection.call('send', [message]);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isSternaError(error, 'STERNA_LUA_CONTEXT_LOST')).toBe(true);
+    expect((error as Error).message).toMatch(/pathological_pattern overran its deadline/);
+    await connection.release();
+  });
+});

@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import type { ConfigKind } from '../src/config-params.js';
+import type { ContextHost, LogLevel } from '../src/context-host.js';
+import { LuaContext, policyDirOf } from '../src/lua-context.js';
+
+/** Absolute path of a fixture policy. */
+export function fixture(name: string): string {
+  return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+}
+
+/** A host that records what the policy sent it. */
+export function recordingHost() {
+  const printed: string[] = [];
+  const logged: [LogLevel, string][] = [];
+  const configured: [ConfigKind, unknown][] = [];
+  const host: ContextHost = {
+    print: (text) => printed.push(text),
+    log: (level, text) => logged.push([level, text]),
+    configure: async (kind, params) => {
+      configured.push([kind, params]);
+    },
+    lookupMx: async (name) => {
+      throw new Error(`no resolver for ${name}`);
+    },
+    lookupAddr: async (name) => {
+      throw new Error(`no resolver for ${name}`);
+    },
+  };
+  return { host, printed, logged, configured };
+}
+
+/** An in-process context with a fixture loaded (no worker: the unit tests' fast path). */
+export async function loadedContext(name: string, host = recordingHost().host) {
+  const path = fixture(name);
+  const context = await LuaContext.create(host, {
+    policyDir: policyDirOf(path),
+    memoryMax: 64 * 1024 * 1024,
+  });
+  const loaded = await context.load(path, Date.now() + 5000);
+  if (loaded.status !== 'ok')
+    throw new Error(`fixture ${name} failed to load: ${JSON.stringify(loaded)}`);
+  return context;
+}
+
+/** A deadline `ms` from now. */
+export const inMs = (ms: number) => Date.now() + ms;

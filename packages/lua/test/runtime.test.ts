@@ -1,0 +1,225 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createMessage, isSternaError } from '@sterna/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  isLuaRejection,
+  LuaRejection,
+  PolicyRuntime,
+  parseQueueConfig,
+  type RuntimeHost,
+} from '../src/index.js';
+import { fixture } from './helpers.js';
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('the seed examples', () => {
+  it('smarthost: mx_list for one domain, defaults otherwise', async () => {
+    const runtime = await PolicyRuntime.start({
+      policy: fixture('seed-smarthost.lua'),
+      poolSize: 1,
+      spare: false,
+    });
+    try {
+      const hit = await runtime.call('get_queue_config', [
+        'smarthost.example.com',
+        null,
+        null,
+        null,
+      ]);
+      expect(hit.value).toEqual({
+        protocol: {
+          smtp: { mx_list: ['smart.host.local', { name: 'mx.example.com', addr: '10.0.0.1' }] },
+        },
+      });
+      expect(parseQueueConfig(hit.value)).toMatchObject({ retryInterval: 1200, maxAge: 604_800 });
+      const other = await runtime.call('get_queue_config', ['other.example', null, null, null]);
+      expect(parseQueueConfig(other.value).protocol).toEqual({ smtp: {} });
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('maildir: maildir_path for one domain', async () => {
+    const runtime = await PolicyRuntime.start({
+      policy: fixture('seed-maildir.lua'),
+      poolSize: 1,
+      spare: false,
+    });
+    try {
+      const hit = await runtime.call('get_queue_config', ['maildir.example.com']);
+      expect(hit.value).toEqual({ protocol: { maildir_path: '/var/tmp/kumo-maildir' } });
+      expect(runtime.hasEvent('get_queue_config')).toBe(true);
+      expect(runtime.hasEvent('init')).toBe(false);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('webhook: custom_lua constructor whose send prints the message and returns OK', async () => {
+    const printed: string[] = [];
+    const runtime = await PolicyRuntime.start({
+      policy: fixture('seed-webhook.lua'),
+      poolSize: 1,
+      spare: false,
+      host: { print: (text) => printed.push(text) },
+    });
+    try {
+      const config = await runtime.call('get_queue_config', ['webhook']);
+      expect(config.value).toEqual({ protocol: { custom_lua: { constructor: 'make.webhook' } } });
+      expect(runtime.hasEvent('make.webhook')).toBe(true);
+      const connection = await runtime.construct('make.webhook', ['webhook', undefined, undefined]);
+      expect(connection.has('send')).toBe(true);
+      expect(connection.has('close')).toBe(false);
+      const message = createMessage({
+        sender: 's@example.com',
+        recipients: ['r@webhook'],
+        data: 'Subject: hi\r\n\r\nhello\r\n',
+      });
+      expect(await connection.call('send', [message])).toBe('OK');
+      expect(printed).toEqual(['Subject: hi\r\n\r\nhello\r\n']);
+      await connection.release();
+      await connection.release();
+    } finally {
+      await runtime.close();
+    }
+  });
+});
+
+describe('a policy runtime', () => {
+  let runtime: PolicyRuntime;
+  const configured: [string, unknown][] = [];
+  const host: RuntimeHost = {
+    configure: (kind, params) => {
+      configured.push([kind, params]);
+    },
+    print: () => {},
+    log: () => {},
+  };
+  beforeAll(async () => {
+    runtime = await PolicyRuntime.start({
+      policy: fixture('events.lua'),
+      poolSize: 2,
+      spare: false,
+      host,
+    });
+  });
+  afterAll(() => runtime.close());
+
+  it('kumo.reject(400, "later") reaches TypeScript as code 400 and text later', async () => {
+    const error = await rejection(runtime.call('later'));
+    expect(error).toBeInstanceOf(LuaRejection);
+    expect(isLuaRejection(error) && [error.code, error.text]).toEqual([400, 'later']);
+  });
+
+  it('a plain Lua error is STERNA_LUA_ERROR with file and line', async () => {
+    const error = await rejection(runtime.call('plain_error'));
+    expect(isSternaError(error, 'STERNA_LUA_ERROR')).toBe(true);
+    expect((error as Error).message).toMatch(/plain_error: .*events\.lua:\d+: something broke/);
+  });
+
+  it('an event without a handler is not handled', async () => {
+    expect(await runtime.call('nobody_listens')).toEqual({
+      value: undefined,
+      values: [],
+      handled: false,
+      messages: [],
+    });
+  });
+
+  it('init hands configuration calls to the host', async () => {
+    await runtime.call('init');
+    expect(configured.map(([kind]) => kind)).toEqual([
+      'esmtp_listener',
+      'http_listener',
+      'spool',
+      'local_logs',
+      'dns_resolver',
+    ]);
+  });
+
+  it('message snapshots come back changed', async () => {
+    const data = new TextEncoder().encode('Subject: x\r\nX-Campaign-ID: c1\r\n\r\nbody\r\n');
+    const result = await runtime.call('smtp_server_message_received', [
+      { id: '0'.repeat(32), sender: 'a@b.example', recipients: ['c@d.example'], meta: {}, data },
+      { received_from: '127.0.0.1:1' },
+    ]);
+    expect(result.messages[0]?.meta).toMatchObject({ tenant: 'acme', x_campaign_id: 'c1' });
+  });
+
+  it('kumo.http sends through fetch and awaits the response', async () => {
+    let seen: IncomingMessage | undefined;
+    const server = createServer((req, res) => {
+      seen = req;
+      res.writeHead(201, 'Made It', { 'content-type': 'text/plain' });
+      res.end('created');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const result = await runtime.call('http_get', [`http://127.0.0.1:${port}/hook`]);
+      expect(result.value).toEqual({ code: 201, reason: 'Made It', ok: true, text: 'created' });
+      expect(seen?.headers['x-test']).toBe('yes');
+      expect(seen?.headers.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('custom_lua objects: send, send_batch, reject, error, close, release', async () => {
+    const connection = await runtime.construct('make.conn', ['dest.example', 'tenant', undefined]);
+    expect(['send', 'send_batch', 'close', 'spin'].every((m) => connection.has(m))).toBe(true);
+    const message = (rcpt: string) =>
+      createMessage({ sender: 's@x.example', recipients: [rcpt], data: 'Subject: s\r\n\r\nb\r\n' });
+    const first = message('ok@dest.example');
+    expect(await connection.call('send', [first])).toBe('dest.example sent=1 to ok@dest.example');
+    expect(first.getMeta('delivered_by')).toBe('conn');
+    expect(await connection.call('send', [message('ok2@dest.example')])).toBe(
+      'dest.example sent=2 to ok2@dest.example',
+    );
+    const rejected = await rejection(connection.call('send', [message('tempfail@dest.example')]));
+    expect(isLuaRejection(rejected) && [rejected.code, rejected.text]).toEqual([400, 'try again']);
+    const failed = await rejection(connection.call('send', [message('explode@dest.example')]));
+    expect(isSternaError(failed, 'STERNA_LUA_ERROR')).toBe(true);
+    expect(await connection.call('send_batch', [[message('a@x'), message('b@x')]])).toBe('a@x,b@x');
+    const missing = await rejection(connection.call('nope', []));
+    expect(isSternaError(missing, 'STERNA_LUA_NO_HANDLER')).toBe(true);
+    await connection.call('close', []);
+    await connection.release();
+    const released = await rejection(connection.call('send', [first]));
+    expect(isSternaError(released, 'STERNA_LUA_CONTEXT_LOST')).toBe(true);
+  });
+
+  it('an unknown constructor is STERNA_LUA_NO_HANDLER', async () => {
+    const error = await rejection(runtime.construct('make.nothing', []));
+    expect(isSternaError(error, 'STERNA_LUA_NO_HANDLER')).toBe(true);
+  });
+});
+
+describe('loading errors', () => {
+  it('a syntax error stops startup with STERNA_LUA_LOAD naming file and line', async () => {
+    const error = await rejection(
+      PolicyRuntime.start({ policy: fixture('syntax-error.lua'), poolSize: 1, spare: false }),
+    );
+    expect(isSternaError(error, 'STERNA_LUA_LOAD')).toBe(true);
+    expect((error as Error).message).toMatch(/syntax-error\.lua:2:/);
+  });
+
+  it('a closed runtime refuses calls', async () => {
+    const runtime = await PolicyRuntime.start({
+      policy: fixture('seed-maildir.lua'),
+      poolSize: 1,
+      spare: false,
+    });
+    await runtime.close();
+    const error = await rejection(runtime.call('get_queue_config', ['x']));
+    expect(isSternaError(error, 'STERNA_LUA_CLOSED')).toBe(true);
+  });
+});
