@@ -156,13 +156,14 @@ export function parseLocalLogsConfig(table: unknown): LocalLogsConfig {
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const at = formatIssuePath('', issue.path);
+      if (issue.code === 'unrecognized_keys' && at === 'per_record') {
+        const types = issue.keys.map((key) => `'${key}'`).join(', ');
+        return `per_record: unknown record type ${types} (expected one of ${PER_RECORD_KEYS.join(', ')})`;
+      }
       if (issue.code === 'unrecognized_keys') {
         return issue.keys
           .map((key) => `${at === '' ? '' : `${at}: `}unknown key '${key}'`)
           .join('; ');
-      }
-      if (issue.code === 'invalid_key') {
-        return `${at}: unknown record type (expected one of ${PER_RECORD_KEYS.join(', ')})`;
       }
       return `${at === '' ? '(table)' : at}: ${issue.message}`;
     });
