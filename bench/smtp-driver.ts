@@ -3,8 +3,10 @@
  * in the same run against the same loopback sink (smtp-server that accepts and discards).
  *
  *   pnpm bench:smtp                    (20,000 messages of 4 KiB, 1 and 10 connections)
- *   pnpm bench:smtp -- --messages 2000 --connections 1,4,10 --size 1024
+ *   pnpm bench:smtp -- --messages 2000 --connections 1,4,10 --size 1024 --rounds 5
  *
+ * Each round measures both clients at each connection count (alternating which goes first);
+ * the table shows the median round, since the machine is shared and single runs are noisy.
  * Each client reuses its connections for every message (one session per connection), as the
  * ready queue does. The driver runs through core's `openConnection`/`ManagedConnection`, so the
  * lifecycle wrapper is part of what is measured. Prints a table and writes
@@ -62,13 +64,15 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '20000' },
     size: { type: 'string', default: '4096' },
     connections: { type: 'string', default: '1,10' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const MESSAGES = Number(args.messages);
 const SIZE = Number(args.size);
 const LEVELS = args.connections.split(',').map(Number);
-if (!(MESSAGES > 0 && SIZE > 0 && LEVELS.every((c) => c > 0))) {
-  throw new Error('--messages, --size and --connections must be positive numbers');
+const ROUNDS = Number(args.rounds);
+if (!(MESSAGES > 0 && SIZE > 0 && ROUNDS > 0 && LEVELS.every((c) => c > 0))) {
+  throw new Error('--messages, --size, --rounds and --connections must be positive numbers');
 }
 
 function payload(size: number): Buffer {
@@ -209,20 +213,32 @@ async function measure(
   }
 }
 
-const rows: Row[] = [];
-for (const connections of LEVELS) {
-  rows.push(await measure('plain SMTPConnection', connections, plainRun));
-  rows.push(await measure('smtp driver', connections, driverRun));
+const samples: Row[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  for (const connections of LEVELS) {
+    const plain = () => measure('plain SMTPConnection', connections, plainRun);
+    const driver = () => measure('smtp driver', connections, driverRun);
+    if (round % 2 === 0) samples.push(await plain(), await driver());
+    else samples.push(await driver(), await plain());
+  }
 }
 
-const ratios = LEVELS.map((connections) => {
-  const plain = rows.find((r) => r.connections === connections && r.client !== 'smtp driver')!;
-  const driver = rows.find((r) => r.connections === connections && r.client === 'smtp driver')!;
-  return { connections, ratio: driver.perSecond / plain.perSecond };
-});
+const median = (client: Row['client'], connections: number): Row => {
+  const rows = samples
+    .filter((r) => r.client === client && r.connections === connections)
+    .sort((a, b) => a.perSecond - b.perSecond);
+  return rows[Math.floor(rows.length / 2)]!;
+};
+const rows = LEVELS.flatMap((c) => [median('plain SMTPConnection', c), median('smtp driver', c)]);
+const ratios = LEVELS.map((connections) => ({
+  connections,
+  ratio:
+    median('smtp driver', connections).perSecond /
+    median('plain SMTPConnection', connections).perSecond,
+}));
 
 console.log(
-  `\nSMTP delivery, ${MESSAGES} messages of ${SIZE} bytes to a loopback smtp-server sink (${cpus().length} cores, node ${process.version})\n`,
+  `\nSMTP delivery, ${MESSAGES} messages of ${SIZE} bytes to a loopback smtp-server sink, median of ${ROUNDS} rounds (${cpus().length} cores, node ${process.version})\n`,
 );
 console.log('client                 conns   msgs/s   seconds');
 for (const r of rows) {
@@ -239,6 +255,6 @@ const out = new URL(`./results/smtp-${stamp}.json`, import.meta.url);
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(
   out,
-  `${JSON.stringify({ benchmark: 'smtp-driver', host: hostname(), cores: cpus().length, node: process.version, messages: MESSAGES, size: SIZE, rows, ratios }, null, 2)}\n`,
+  `${JSON.stringify({ benchmark: 'smtp-driver', host: hostname(), cores: cpus().length, node: process.version, messages: MESSAGES, size: SIZE, rounds: ROUNDS, rows, ratios, samples }, null, 2)}\n`,
 );
 console.log(`\nwrote ${out.pathname}`);
