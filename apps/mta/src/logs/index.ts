@@ -22,6 +22,7 @@ export {
 } from './reader.js';
 export { isSegmentName, segmentName } from './segment.js';
 export { headerText, selectHeaders, selectMeta } from './select.js';
+export { checkLogSpace, type LogSpace } from './space.js';
 export { markExistingSegments } from './startup.js';
 export { compileTemplate, type RecordTemplate } from './template.js';
 export {
