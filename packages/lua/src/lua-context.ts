@@ -82,7 +82,10 @@ export class LuaContext {
   private readonly messages = new Map<number, MessageState>();
   private nextHandle = 1;
   private running: Running | undefined;
-  private refs: Record<'dispatch' | 'construct' | 'call_method' | 'release' | 'events', number>;
+  private refs: Record<
+    'dispatch' | 'construct' | 'call_method' | 'release' | 'events' | 'collect',
+    number
+  >;
 
   private constructor(
     private readonly engine: LuaEngine,
@@ -112,6 +115,7 @@ export class LuaContext {
       call_method: ref('call_method'),
       release: ref('release'),
       events: ref('events'),
+      collect: ref('collect'),
     };
     g.setTop(top);
     if (options.memoryMax !== undefined) g.setMemoryMax(options.memoryMax);
@@ -180,6 +184,11 @@ export class LuaContext {
     const outcome = await this.invoke(this.refs.events, [], [], Date.now() + 1000, false);
     const names = outcome.status === 'ok' ? outcome.values[0] : undefined;
     return Array.isArray(names) ? names.map(String) : [];
+  }
+
+  /** Runs a full Lua garbage collection (before measuring memory). */
+  async collect(): Promise<void> {
+    await this.invoke(this.refs.collect, [], [], Date.now() + 5000, false);
   }
 
   /** Memory and bookkeeping figures, for leak tests and diagnostics. */

@@ -169,11 +169,13 @@ export class PolicyRuntime implements PolicyHost {
     return new LuaPolicyObject(this, slot, Number(ok.values[0]), event, methods);
   }
 
-  /** Memory figures of every active context. */
-  async stats(): Promise<WorkerStats[]> {
-    return Promise.all(
-      this.active.map((s) => s.run({ kind: 'stats' }, 5000, 'stats') as Promise<WorkerStats>),
-    );
+  /**
+   * Memory figures of every active context; with `collect`, after a full Lua and V8 garbage
+   * collection (for leak checks).
+   */
+  async stats(options: { collect?: boolean } = {}): Promise<WorkerStats[]> {
+    const work = { kind: 'stats', collect: options.collect } as const;
+    return Promise.all(this.active.map((s) => s.run(work, 5000, 'stats') as Promise<WorkerStats>));
   }
 
   /** Terminates every context. Calls in flight fail; later calls fail with STERNA_LUA_CLOSED. */

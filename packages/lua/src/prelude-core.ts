@@ -143,6 +143,9 @@ end
 
 function internal.release(id) objects[id] = nil end
 
+local collect = collectgarbage
+function internal.collect() collect() collect() end
+
 function internal.events()
   local names = {}
   for k in pairs(handlers) do names[#names + 1] = k end

@@ -23,7 +23,7 @@ export type WorkRequest =
       readonly args: readonly unknown[];
     }
   | { readonly kind: 'release'; readonly object: number }
-  | { readonly kind: 'stats' };
+  | { readonly kind: 'stats'; readonly collect?: boolean | undefined };
 
 /** Main thread → worker. */
 export type ToWorker =

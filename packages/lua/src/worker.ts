@@ -3,6 +3,8 @@
  * requests from the main thread and proxies the policy's host calls (configuration, DNS,
  * output) back to it. Runs inside `worker_threads`; not part of the public API.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ContextHost } from './context-host.js';
 import { type CallOutcome, LuaContext, policyDirOf } from './lua-context.js';
@@ -59,8 +61,22 @@ function run(work: WorkRequest, deadline: number) {
         .release(work.object)
         .then((): CallOutcome => ({ status: 'ok', values: [], messages: [] }));
     case 'stats':
-      return Promise.resolve({ ...context.stats(), jsHeapBytes: process.memoryUsage().heapUsed });
+      return stats(work.collect === true);
   }
+}
+
+// A full collection before measuring makes leak checks exact; V8's gc() is exposed on demand.
+let v8gc: (() => void) | undefined;
+async function stats(collect: boolean) {
+  if (collect) {
+    await context.collect();
+    if (!v8gc) {
+      setFlagsFromString('--expose-gc');
+      v8gc = runInNewContext('gc') as () => void;
+    }
+    v8gc();
+  }
+  return { ...context.stats(), jsHeapBytes: process.memoryUsage().heapUsed };
 }
 
 port.on('message', (message: ToWorker) => {
