@@ -252,6 +252,18 @@ describe('segment files', () => {
     expect(await readLogRecords(root)).toHaveLength(2);
   });
 
+  it('stay open for a max_segment_duration longer than a Node timer can wait', async () => {
+    const w = await writer({ max_segment_duration: '30 days' });
+    w.write(record());
+    await w.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    const [path, ...others] = await listSegments(root);
+    expect(others).toEqual([]);
+    expect(await isReadOnly(path!)).toBe(false);
+    await w.close();
+    expect(await isReadOnly(path!)).toBe(true);
+  });
+
   it('left writable by an earlier run are marked read-only at startup', async () => {
     const crashed = await writer({});
     crashed.write(record());

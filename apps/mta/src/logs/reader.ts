@@ -52,8 +52,10 @@ export async function readSegment(path: string): Promise<SegmentText> {
         { cause: error },
       );
     }
-    text += decoder.decode(bytes);
+    // stream: a frame of another writer may end inside a UTF-8 sequence.
+    text += decoder.decode(bytes, { stream: true });
   }
+  text += decoder.decode();
   return { path, text, tornBytes: scan.tornBytes };
 }
 

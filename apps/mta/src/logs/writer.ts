@@ -61,6 +61,8 @@ interface Stream {
 const MAX_FRAME_TEXT = 4 * 1024 * 1024;
 /** After a failed write, queued records are retried this often. */
 const RETRY_MS = 1000;
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const noop = () => {};
 
 /**
@@ -276,7 +278,6 @@ export class LocalLogWriter {
   private async writeAll(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    this.untaken = 0;
     let failure: unknown;
     for (const stream of this.streams.values()) {
       if (stream.pending.length === 0) continue;
@@ -300,6 +301,7 @@ export class LocalLogWriter {
   private async writeStream(stream: Stream): Promise<void> {
     const entries = stream.pending;
     stream.pending = [];
+    this.untaken -= entries.length;
     const maxFileSize = this.config.maxFileSize;
     let next = 0;
     try {
@@ -348,24 +350,30 @@ export class LocalLogWriter {
     this.counts.segments++;
     stream.segment = segment;
     const seconds = this.config.maxSegmentDuration;
-    if (seconds !== undefined) {
-      // Timer-driven so an idle segment is finished on time, not at the next record.
-      stream.expiry = setTimeout(() => {
-        this.enqueue(async () => {
-          if (stream.segment !== segment) return;
-          try {
-            // Records queued before the deadline still belong to this segment.
-            if (stream.pending.length > 0) {
-              this.untaken = Math.max(0, this.untaken - stream.pending.length);
-              await this.writeStream(stream);
-            }
-          } finally {
-            if (stream.segment === segment) await this.finishSegment(stream);
-          }
-        }).catch(this.reportFailure);
-      }, seconds * 1000).unref();
-    }
+    // Timer-driven so an idle segment is finished on time, not at the next record.
+    if (seconds !== undefined) this.armExpiry(stream, segment, performance.now() + seconds * 1000);
     return segment;
+  }
+
+  private armExpiry(stream: Stream, segment: Segment, deadline: number): void {
+    // Node fires a timer longer than 2^31-1 ms at once: long durations are waited in steps.
+    const delay = Math.min(Math.max(deadline - performance.now(), 0), MAX_TIMER_MS);
+    stream.expiry = setTimeout(() => {
+      if (stream.segment !== segment) return;
+      if (performance.now() < deadline) {
+        this.armExpiry(stream, segment, deadline);
+        return;
+      }
+      this.enqueue(async () => {
+        if (stream.segment !== segment) return;
+        try {
+          // Records queued before the deadline still belong to this segment.
+          if (stream.pending.length > 0) await this.writeStream(stream);
+        } finally {
+          if (stream.segment === segment) await this.finishSegment(stream);
+        }
+      }).catch(this.reportFailure);
+    }, delay).unref();
   }
 
   private async finishSegment(stream: Stream): Promise<void> {
