@@ -61,6 +61,7 @@ export class SmtpSession {
 
   /** Opens a TCP connection with TCP_NODELAY (no 40 ms delayed-ACK stalls between commands). */
   static connect(target: SocketTarget): Promise<SmtpSession> {
+    if (target.signal.aborted) return Promise.reject(new Error('aborted'));
     return new Promise((resolve, reject) => {
       const socket = net.connect({
         host: target.address,

@@ -161,6 +161,16 @@ describe('MX resolution', () => {
     });
   });
 
+  it('defers a resolver time-out with 451 4.4.4 and the error code', async () => {
+    const ctx = await dns({ 'slow.example': { stall: true } });
+    expect(await siteOf('slow.example', ctx)).toMatchObject({
+      failure: {
+        kind: 'transient',
+        response: { code: 451, content: 'MX lookup for slow.example failed: ETIMEOUT' },
+      },
+    });
+  });
+
   it('skips MX hosts without addresses, and defers when none is left', async () => {
     const ctx = await dns({
       'half.example': {

@@ -1,6 +1,7 @@
 import { isDeliveryFailure } from '@sterna/core';
 import { describe, expect, it } from 'vitest';
 import { connect, listFor, loopbackPath, message, signal, sink } from './helpers.js';
+import { brokenTlsPeer } from './scripted-peer.js';
 
 // The testkit's sink offers STARTTLS with a self-signed certificate (tls: true), or no STARTTLS.
 describe('enable_tls with a self-signed certificate', () => {
@@ -93,5 +94,37 @@ describe('enable_tls with a self-signed certificate', () => {
     expect(outcomes[0]!.kind).toBe('delivered');
     expect(outcomes[0]!.tls).toBeUndefined();
     expect(s.messages.map((m) => m.secure)).toEqual([false]);
+  });
+});
+
+describe('a TLS handshake that fails whatever is verified', () => {
+  it('OpportunisticInsecure carries on in clear text', async () => {
+    const peer = await brokenTlsPeer();
+    const result = await connect(
+      { smtp: { mx_list: [`127.0.0.1:${peer.port}`] } },
+      loopbackPath({ enable_tls: 'OpportunisticInsecure' }),
+    );
+    if (isDeliveryFailure(result)) throw new Error(result.response.content);
+    const outcomes = await result.send(message(['a@example.com']), { signal: signal() });
+    expect(outcomes[0]).toMatchObject({ kind: 'delivered', response: { code: 250 } });
+    expect(outcomes[0]!.tls).toBeUndefined();
+    expect(peer.sessions.map((lines) => lines.map((l) => l.split(/[ :]/)[0]))).toEqual([
+      ['EHLO', 'STARTTLS'],
+      ['EHLO', 'MAIL', 'RCPT', 'DATA'],
+    ]);
+  });
+
+  it('Opportunistic and RequiredInsecure fail the host', async () => {
+    for (const mode of ['Opportunistic', 'RequiredInsecure'] as const) {
+      const peer = await brokenTlsPeer();
+      const result = await connect(
+        { smtp: { mx_list: [`127.0.0.1:${peer.port}`] } },
+        loopbackPath({ enable_tls: mode }),
+      );
+      expect(isDeliveryFailure(result) && result.response.content, mode).toContain(
+        'TLS handshake failed',
+      );
+      expect(peer.sessions, mode).toHaveLength(1);
+    }
   });
 });

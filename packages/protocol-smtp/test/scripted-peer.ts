@@ -1,0 +1,71 @@
+import net from 'node:net';
+import { later } from './helpers.js';
+
+/** What a scripted peer saw: one entry per connection, the command lines in order. */
+export interface ScriptedPeer {
+  readonly port: number;
+  readonly sessions: string[][];
+}
+
+/**
+ * A minimal SMTP peer on 127.0.0.1 that offers STARTTLS, answers it with 220, and then sends
+ * bytes that are not a TLS handshake, so the client's handshake fails whatever it verifies.
+ * Sessions that do not ask for STARTTLS get a working clear-text transaction.
+ */
+export async function brokenTlsPeer(): Promise<ScriptedPeer> {
+  const sessions: string[][] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    const lines: string[] = [];
+    sessions.push(lines);
+    let inData = false;
+    let handshaking = false;
+    let buffer = '';
+    socket.setNoDelay(true);
+    socket.write('220 scripted.test ESMTP\r\n');
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      if (handshaking) {
+        // The client's hello: answer with something that is not a TLS record.
+        socket.end('\x00\x01not tls at all\r\n');
+        return;
+      }
+      buffer += chunk.toString('latin1');
+      let at = buffer.indexOf('\r\n');
+      while (at >= 0) {
+        const line = buffer.slice(0, at);
+        buffer = buffer.slice(at + 2);
+        at = buffer.indexOf('\r\n');
+        if (inData) {
+          if (line === '.') {
+            inData = false;
+            socket.write('250 2.0.0 stored\r\n');
+          }
+          continue;
+        }
+        lines.push(line);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO')
+          socket.write('250-scripted.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n');
+        else if (verb === 'STAR') {
+          handshaking = true;
+          socket.write('220 2.0.0 go ahead\r\n');
+        } else if (verb === 'DATA') {
+          inData = true;
+          socket.write('354 go on\r\n');
+        } else if (verb === 'QUIT') socket.end('221 bye\r\n');
+        else socket.write('250 ok\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  later(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return { port: (server.address() as net.AddressInfo).port, sessions };
+}
