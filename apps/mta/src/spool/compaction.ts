@@ -1,0 +1,163 @@
+import type { FileHandle } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import type { Logger } from '@sterna/core';
+import { account, type IndexEntry } from './index-entry.js';
+import type { LogWriter } from './log-writer.js';
+import { encodeRecord, REMOVE, STORE, UPDATE } from './record.js';
+import { removeTarget } from './recovery.js';
+import { type ScannedRecord, scanSegment } from './scan.js';
+import { forgetTarget, noteRemoval, removalBytes, type Segment } from './segment.js';
+
+/** The spool state compaction works on. */
+export interface CompactionHost {
+  readonly segments: Map<number, Segment>;
+  readonly index: Map<string, IndexEntry>;
+  readonly writer: LogWriter;
+  readonly dirHandle: FileHandle;
+  readonly logger: Logger;
+  /** True once the spool is closing: compaction stops between records. */
+  readonly stopping: boolean;
+  /** The latest metadata JSON of a message (queued, remembered or read from disk). */
+  metaOf(id: string, entry: IndexEntry): Promise<Uint8Array>;
+  /** Queues a lazy REMOVE record for `id`, whose data is in segment `target`. */
+  queueRemove(id: string, target: number): void;
+}
+
+// Copies are written in rounds of about this many bytes, each awaited, so that stores keep
+// sharing syncs with compaction instead of waiting behind one huge write.
+const ROUND_BYTES = 1 << 20;
+
+/**
+ * Frees a sealed segment: copies its live records (current data and latest metadata of spooled
+ * messages, and removals that still hide a STORE elsewhere) to the end of the log, waits until
+ * they are durable, then deletes the file and syncs the directory. Returns false when the
+ * segment had to be kept.
+ */
+export async function compactSegment(host: CompactionHost, segment: Segment): Promise<boolean> {
+  if (segment.live > 0 || removalBytes(segment) > 0) {
+    let round: Promise<void>[] = [];
+    let roundBytes = 0;
+    const end = await scanSegment(segment.fh, segment.size, async (r) => {
+      if (host.stopping) throw new Error('spool closing');
+      const copy = await copyOf(host, segment, r);
+      if (copy === undefined) return;
+      round.push(copy.promise);
+      roundBytes += copy.bytes;
+      if (roundBytes >= ROUND_BYTES) {
+        await Promise.all(round);
+        round = [];
+        roundBytes = 0;
+      }
+    });
+    await Promise.all(round);
+    await host.writer.flush(); // removals queued by the copies' bookkeeping
+    if (end.problem !== undefined) {
+      host.logger.error('spool segment unreadable during compaction: kept', {
+        segment: segment.path,
+        offset: end.end,
+        problem: end.problem,
+      });
+      return false;
+    }
+  }
+  if (segment.live !== 0) {
+    host.logger.warn('spool segment still has live records after compaction: kept', {
+      segment: segment.path,
+      live: segment.live,
+    });
+    return false;
+  }
+  await unlink(segment.path);
+  // The unlink must be durable before removals pointing here are dropped from other segments.
+  await host.dirHandle.sync();
+  host.segments.delete(segment.no);
+  forgetTarget(host.segments, segment.no);
+  segment.deleted = true;
+  if (segment.readers === 0) await segment.fh.close().catch(() => {});
+  return true;
+}
+
+/** Queues the copy of one record if it is live; undefined when it is dead. */
+async function copyOf(
+  host: CompactionHost,
+  segment: Segment,
+  r: ScannedRecord,
+): Promise<{ promise: Promise<void>; bytes: number } | undefined> {
+  const { index, segments, writer } = host;
+  const entry = index.get(r.id);
+  if (r.type === STORE && entry?.seg === segment.no && entry.off === r.offset) {
+    // The copy carries the latest metadata; re-read it if an update overtook the read.
+    let meta: Uint8Array = r.meta;
+    let version = -1;
+    for (let tries = 0; version !== entry.version; tries++) {
+      if (tries === 5) return undefined; // updated faster than read: left live, tried again later
+      version = entry.version;
+      const inRecord = entry.mseg === segment.no && entry.moff === r.offset && !entry.pending;
+      meta = inRecord ? r.meta : await host.metaOf(r.id, entry);
+      if (index.get(r.id) !== entry) return undefined;
+    }
+    const head = encodeRecord(STORE, r.id, meta, r.data);
+    const promise = writer.append([head, r.data], head.length + r.data.length, true, (seg, off) => {
+      if (index.get(r.id) !== entry) {
+        host.queueRemove(r.id, seg.no); // removed while being copied
+        return;
+      }
+      if (entry.seg !== segment.no || entry.off !== r.offset) return;
+      account(segments, entry, -1);
+      entry.seg = seg.no;
+      entry.off = off;
+      entry.storeMeta = meta.length;
+      if (entry.version === version) {
+        entry.mseg = seg.no;
+        entry.moff = off;
+        entry.mlen = meta.length;
+      }
+      account(segments, entry, 1);
+    });
+    return { promise, bytes: head.length + r.data.length };
+  }
+  if (r.type === UPDATE && entry?.mseg === segment.no && entry.moff === r.offset) {
+    const version = entry.version;
+    const meta = entry.pending ?? r.meta;
+    const head = encodeRecord(UPDATE, r.id, meta);
+    const promise = writer.append([head], head.length, true, (seg, off) => {
+      if (index.get(r.id) !== entry || entry.version !== version) return;
+      if (entry.mseg !== segment.no || entry.moff !== r.offset) return;
+      account(segments, entry, -1);
+      entry.mseg = seg.no;
+      entry.moff = off;
+      entry.mlen = meta.length;
+      account(segments, entry, 1);
+    });
+    return { promise, bytes: head.length };
+  }
+  if (r.type === REMOVE) {
+    const target = removeTarget(r.meta);
+    if (target === undefined || !segment.removeTargets.has(target)) return undefined;
+    const head = encodeRecord(REMOVE, r.id, r.meta);
+    const promise = writer.append([head], head.length, true, (seg) => {
+      noteRemoval(segments, seg, target, head.length);
+    });
+    return { promise, bytes: head.length };
+  }
+  return undefined;
+}
+
+/** The sealed segment with the smallest live share below `threshold`, if any. */
+export function pickSegment(
+  segments: ReadonlyMap<number, Segment>,
+  threshold: number,
+): Segment | undefined {
+  let best: Segment | undefined;
+  let bestRatio = threshold;
+  const now = Date.now();
+  for (const s of segments.values()) {
+    if (!s.sealed || s.deleted || s.retryAfter > now) continue;
+    const ratio = s.size === 0 ? 0 : (s.live + removalBytes(s)) / s.size;
+    if (ratio < bestRatio || (s.size === 0 && best === undefined)) {
+      best = s;
+      bestRatio = ratio;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,3 @@
+export { SPOOL_ERROR_CODES, type SpoolErrorCode } from './errors.js';
+export { openSpool } from './local-spool.js';
+export type { Spool, SpoolEntry, SpoolOptions, SpoolStats } from './types.js';

@@ -1,0 +1,342 @@
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { isSpoolId, type Logger, SternaError, silentLogger } from '@sterna/core';
+import { compactSegment, pickSegment } from './compaction.js';
+import { ioReason, spoolError } from './errors.js';
+import { parseThreshold, SpaceGuard } from './free-space.js';
+import { account, type IndexEntry } from './index-entry.js';
+import { acquireLock, type SpoolLock } from './lock.js';
+import { LogWriter } from './log-writer.js';
+import { decodeMeta, encodeMeta } from './meta-codec.js';
+import {
+  checksumMatches,
+  decodeHeader,
+  encodeRecord,
+  HEADER_SIZE,
+  REMOVE,
+  STORE,
+  UPDATE,
+} from './record.js';
+import { recover } from './recovery.js';
+import { noteRemoval, releaseReader, type Segment } from './segment.js';
+import type { Spool, SpoolEntry, SpoolOptions, SpoolStats } from './types.js';
+
+/**
+ * Opens (creating if needed) the local-disk spool: takes the lock, replays the segment log to
+ * rebuild the index (cutting off a torn tail), and returns the spool.
+ *
+ * @throws SternaError `STERNA_SPOOL_WRITE` (directories cannot be created or locked),
+ *   `STERNA_SPOOL_LOCKED`, `STERNA_SPOOL_READ`, `STERNA_SPOOL_OPTIONS_INVALID`
+ */
+export async function openSpool(options: SpoolOptions): Promise<Spool> {
+  const logger = options.logger ?? silentLogger;
+  const minSpace = parseThreshold(options.minFreeSpace ?? '10%', 'minFreeSpace');
+  const minInodes = parseThreshold(options.minFreeInodes ?? '10%', 'minFreeInodes');
+  const segmentSize = options.segmentSize ?? 64 * 1024 * 1024;
+  const compactBelow = options.compactBelow ?? 0.5;
+  const lazyDelay = options.removeFlushDelay ?? 1000;
+  if (!(segmentSize > 0) || !(compactBelow >= 0 && compactBelow < 1) || !(lazyDelay >= 0)) {
+    throw spoolError(
+      'STERNA_SPOOL_OPTIONS_INVALID',
+      'segmentSize must be > 0, compactBelow in [0, 1), removeFlushDelay >= 0',
+    );
+  }
+  const dir = options.dataPath;
+  let dirHandle: FileHandle;
+  try {
+    await mkdir(dir, { recursive: true });
+    if (options.metaPath !== dir) await mkdir(options.metaPath, { recursive: true });
+    dirHandle = await open(dir, 'r');
+  } catch (error) {
+    throw spoolError(
+      'STERNA_SPOOL_WRITE',
+      `cannot create spool directory: ${ioReason(error)}`,
+      error,
+    );
+  }
+  let lock: SpoolLock | undefined;
+  try {
+    lock = await acquireLock(dir, logger);
+    const state = await recover(dir, logger);
+    const spool = new LocalSpool(dir, dirHandle, lock, logger, state, {
+      guard: new SpaceGuard(dir, minSpace, minInodes),
+      segmentSize,
+      compactBelow,
+      lazyDelay,
+    });
+    spool.scheduleCompaction();
+    return spool;
+  } catch (error) {
+    await lock?.release();
+    await dirHandle.close().catch(() => {});
+    throw error;
+  }
+}
+
+// A segment compaction had to keep (damaged, or updated too fast to copy) is retried this late.
+const RETRY_MS = 10_000;
+
+interface Tuning {
+  readonly guard: SpaceGuard;
+  readonly segmentSize: number;
+  readonly compactBelow: number;
+  readonly lazyDelay: number;
+}
+
+class LocalSpool implements Spool {
+  readonly segments: Map<number, Segment>;
+  readonly index: Map<string, IndexEntry>;
+  readonly writer: LogWriter;
+  stopping = false;
+  private readonly metas: Map<string, string>;
+  private readonly storing = new Set<string>();
+  private bytes = 0;
+  private compactions = 0;
+  private compacting: Promise<void> | undefined;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    private readonly dir: string,
+    readonly dirHandle: FileHandle,
+    private readonly lock: SpoolLock,
+    readonly logger: Logger,
+    state: Awaited<ReturnType<typeof recover>>,
+    private readonly tuning: Tuning,
+  ) {
+    this.segments = state.segments;
+    this.index = state.index;
+    this.metas = state.metas;
+    for (const e of this.index.values()) this.bytes += e.size;
+    this.writer = new LogWriter({
+      dir,
+      dirHandle,
+      segments: this.segments,
+      firstSegment: state.nextSegment,
+      segmentSize: tuning.segmentSize,
+      lazyDelay: tuning.lazyDelay,
+      logger,
+      onSealed: () => this.scheduleCompaction(),
+    });
+  }
+
+  async store(entry: SpoolEntry, data: Uint8Array): Promise<void> {
+    this.assertOpen();
+    const { id } = entry;
+    if (!isSpoolId(id))
+      throw new SternaError('STERNA_SPOOL_ID_INVALID', `'${id}' is not a spool id`);
+    if (this.index.has(id) || this.storing.has(id)) {
+      throw spoolError('STERNA_SPOOL_DUPLICATE', `message ${id} is already spooled`);
+    }
+    const meta = encodeMeta(entry);
+    const head = encodeRecord(STORE, id, meta, data);
+    const length = head.length + data.length;
+    this.storing.add(id);
+    try {
+      await this.tuning.guard.reserve(length);
+      this.assertOpen();
+      await this.writer.append([head, data], length, true, (seg, off) => {
+        const e: IndexEntry = {
+          seg: seg.no,
+          off,
+          storeMeta: meta.length,
+          size: data.length,
+          mseg: seg.no,
+          moff: off,
+          mlen: meta.length,
+          version: 0,
+          pending: undefined,
+        };
+        this.index.set(id, e);
+        this.bytes += e.size;
+        account(this.segments, e, 1);
+      });
+    } finally {
+      this.storing.delete(id);
+    }
+  }
+
+  async update(entry: SpoolEntry): Promise<void> {
+    this.assertOpen();
+    const e = this.entry(entry.id);
+    const meta = encodeMeta(entry);
+    const head = encodeRecord(UPDATE, entry.id, meta);
+    const version = ++e.version;
+    e.pending = meta;
+    this.metas.delete(entry.id);
+    try {
+      await this.writer.append([head], head.length, true, (seg, off) => {
+        if (this.index.get(entry.id) !== e || e.version !== version) return;
+        account(this.segments, e, -1);
+        e.mseg = seg.no;
+        e.moff = off;
+        e.mlen = meta.length;
+        e.pending = undefined;
+        account(this.segments, e, 1);
+      });
+    } catch (error) {
+      if (e.version === version) e.pending = undefined; // the disk still has the previous one
+      throw error;
+    }
+  }
+
+  async read(id: string): Promise<Uint8Array> {
+    this.assertOpen();
+    const e = this.entry(id);
+    const record = await this.pread(e.seg, e.off, HEADER_SIZE + e.storeMeta + e.size);
+    const header = decodeHeader(record, 0);
+    if (typeof header === 'string' || header.id !== id || !checksumMatches(record, header)) {
+      throw spoolError(
+        'STERNA_SPOOL_CORRUPT',
+        `message ${id} failed its checksum (segment ${e.seg}, offset ${e.off})`,
+      );
+    }
+    return record.subarray(HEADER_SIZE + header.metaLength);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.assertOpen();
+    const e = this.index.get(id);
+    if (e === undefined) return;
+    this.index.delete(id);
+    this.metas.delete(id);
+    this.bytes -= e.size;
+    account(this.segments, e, -1);
+    this.queueRemove(id, e.seg);
+    this.scheduleCompaction();
+  }
+
+  queueRemove(id: string, target: number): void {
+    const head = encodeRecord(REMOVE, id, Buffer.from(JSON.stringify({ segment: target })));
+    this.writer
+      .append([head], head.length, false, (seg) =>
+        noteRemoval(this.segments, seg, target, head.length),
+      )
+      .catch((error: unknown) => {
+        this.logger.error('spool removal not written: the message may come back after a restart', {
+          id,
+          error: ioReason(error),
+        });
+      });
+  }
+
+  async *enumerate(): AsyncIterable<SpoolEntry> {
+    this.assertOpen();
+    for (const id of [...this.index.keys()]) {
+      const e = this.index.get(id);
+      if (e === undefined) continue;
+      const remembered = this.metas.get(id);
+      this.metas.delete(id); // kept only for the first enumeration after open
+      let json: Uint8Array | string;
+      try {
+        json = remembered ?? (await this.metaOf(id, e));
+      } catch (error) {
+        if (this.index.get(id) !== e) continue; // removed meanwhile
+        throw error;
+      }
+      yield decodeMeta(id, e.size, json);
+    }
+    this.metas.clear();
+  }
+
+  stats(): SpoolStats {
+    let diskBytes = 0;
+    for (const s of this.segments.values()) diskBytes += s.size;
+    return {
+      messages: this.index.size,
+      bytes: this.bytes,
+      segments: this.segments.size,
+      diskBytes,
+      syncs: this.writer.syncs,
+      compactions: this.compactions,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.stopping = true;
+      await this.compacting;
+      try {
+        await this.writer.close();
+        await this.dirHandle.sync();
+      } finally {
+        for (const s of this.segments.values()) {
+          s.deleted = true;
+          if (s.readers === 0) await s.fh.close().catch(() => {});
+        }
+        await this.dirHandle.close().catch(() => {});
+        await this.lock.release();
+      }
+    })();
+    return this.closed;
+  }
+
+  async metaOf(id: string, e: IndexEntry): Promise<Uint8Array> {
+    if (e.pending !== undefined) return e.pending;
+    const remembered = this.metas.get(id);
+    if (remembered !== undefined) return Buffer.from(remembered, 'utf8');
+    return this.pread(e.mseg, e.moff + HEADER_SIZE, e.mlen);
+  }
+
+  /** Starts a background compaction when a sealed segment is mostly dead and none is running. */
+  scheduleCompaction(): void {
+    if (this.compacting !== undefined || this.stopping) return;
+    const segment = pickSegment(this.segments, this.tuning.compactBelow);
+    if (segment === undefined) return;
+    this.compacting = (async () => {
+      await new Promise((r) => setImmediate(r)); // off the caller's stack
+      let done = false;
+      try {
+        done = await compactSegment(this, segment);
+      } catch (error) {
+        if (!this.stopping) {
+          this.logger.error('spool compaction failed', {
+            segment: segment.path,
+            error: ioReason(error),
+          });
+        }
+      }
+      if (done) this.compactions++;
+      else segment.retryAfter = Date.now() + RETRY_MS; // kept: no busy loop over it
+    })().finally(() => {
+      this.compacting = undefined;
+      this.scheduleCompaction();
+    });
+  }
+
+  private entry(id: string): IndexEntry {
+    const e = this.index.get(id);
+    if (e === undefined)
+      throw spoolError('STERNA_SPOOL_NOT_FOUND', `no message ${id} in the spool ${this.dir}`);
+    return e;
+  }
+
+  private async pread(no: number, offset: number, length: number): Promise<Buffer> {
+    const segment = this.segments.get(no);
+    if (segment === undefined)
+      throw spoolError('STERNA_SPOOL_READ', `spool segment ${no} is missing`);
+    segment.readers++;
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await segment.fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0)
+          throw new Error(`unexpected end of ${segment.path} at ${offset + got}`);
+        got += bytesRead;
+      }
+      return buf;
+    } catch (error) {
+      throw spoolError(
+        'STERNA_SPOOL_READ',
+        `cannot read spool segment ${segment.path}: ${ioReason(error)}`,
+        error,
+      );
+    } finally {
+      releaseReader(segment);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.stopping) throw spoolError('STERNA_SPOOL_CLOSED', `spool ${this.dir} is closed`);
+  }
+}

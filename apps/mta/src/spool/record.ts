@@ -1,0 +1,82 @@
+import { crc32 } from './crc32.js';
+
+// One record of the segment log, little-endian:
+//   0  u32  magic 'SPL1'
+//   4  u32  CRC-32 of every byte after this field (header rest, meta, data)
+//   8  u8   type (STORE, UPDATE, REMOVE)      9  u8 version (1)     10 u16 reserved (0)
+//  12  u32  meta length                       16 u32 data length
+//  20  16B  spool id (binary)
+//  36  meta (UTF-8 JSON), then data
+// A torn write leaves a record whose length runs past the file end or whose CRC fails.
+
+/** The record magic, 'SPL1' read as a little-endian u32. */
+export const RECORD_MAGIC = 0x314c5053;
+/** Bytes before a record's meta. */
+export const HEADER_SIZE = 36;
+/** A new message: meta and data. */
+export const STORE = 1;
+/** New metadata for a stored message. */
+export const UPDATE = 2;
+/** A message forgotten; meta `{"segment":N}` names the segment holding its data. */
+export const REMOVE = 3;
+/** The kinds of record. */
+export type RecordType = typeof STORE | typeof UPDATE | typeof REMOVE;
+
+/** A record's header fields. */
+export interface RecordHeader {
+  readonly type: RecordType;
+  readonly crc: number;
+  readonly metaLength: number;
+  readonly dataLength: number;
+  readonly id: string;
+}
+
+/**
+ * The header and meta of a record as one buffer; the data (for STORE) is written after it
+ * as its own buffer, so message bytes are never copied.
+ */
+export function encodeRecord(
+  type: RecordType,
+  id: string,
+  meta: Uint8Array,
+  data?: Uint8Array,
+): Buffer {
+  const head = Buffer.allocUnsafe(HEADER_SIZE + meta.length);
+  head.writeUInt32LE(RECORD_MAGIC, 0);
+  head.writeUInt8(type, 8);
+  head.writeUInt8(1, 9);
+  head.writeUInt16LE(0, 10);
+  head.writeUInt32LE(meta.length, 12);
+  head.writeUInt32LE(data?.length ?? 0, 16);
+  head.write(id, 20, 16, 'hex');
+  head.set(meta, HEADER_SIZE);
+  let crc = crc32(head.subarray(8));
+  if (data !== undefined) crc = crc32(data, crc);
+  head.writeUInt32LE(crc, 4);
+  return head;
+}
+
+/** The header at `at`, or why it is not one. Needs `HEADER_SIZE` bytes. */
+export function decodeHeader(buf: Buffer, at: number): RecordHeader | string {
+  if (buf.readUInt32LE(at) !== RECORD_MAGIC) return 'bad magic';
+  const type = buf.readUInt8(at + 8);
+  if (type !== STORE && type !== UPDATE && type !== REMOVE) return `unknown record type ${type}`;
+  if (buf.readUInt8(at + 9) !== 1) return `unknown record version ${buf.readUInt8(at + 9)}`;
+  return {
+    type,
+    crc: buf.readUInt32LE(at + 4),
+    metaLength: buf.readUInt32LE(at + 12),
+    dataLength: buf.readUInt32LE(at + 16),
+    id: buf.toString('hex', at + 20, at + 36),
+  };
+}
+
+/** Total bytes of a record with this header. */
+export function recordLength(header: RecordHeader): number {
+  return HEADER_SIZE + header.metaLength + header.dataLength;
+}
+
+/** True when the whole record (header at its start) matches its checksum. */
+export function checksumMatches(record: Buffer, header: RecordHeader): boolean {
+  return crc32(record.subarray(8, recordLength(header))) === header.crc;
+}

@@ -1,0 +1,127 @@
+import { open, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '@sterna/core';
+import { ioReason, spoolError } from './errors.js';
+import { account, type IndexEntry } from './index-entry.js';
+import { REMOVE, STORE, UPDATE } from './record.js';
+import type { ScannedRecord } from './scan.js';
+import { scanSegment } from './scan.js';
+import { newSegment, type Segment, segmentName, segmentNumber } from './segment.js';
+
+/** The state rebuilt from the segments on disk. */
+export interface Recovered {
+  readonly segments: Map<number, Segment>;
+  readonly index: Map<string, IndexEntry>;
+  /** Metadata JSON met while scanning, kept for the first `enumerate()`. */
+  readonly metas: Map<string, string>;
+  /** The number for the next segment. */
+  readonly nextSegment: number;
+}
+
+/**
+ * Replays every segment in order (STORE adds or replaces, UPDATE replaces metadata, REMOVE
+ * forgets). A torn tail of the last segment (a record cut short or failing its checksum, left
+ * by a crash mid-write) is cut off with a warning; damage inside an older segment ends the
+ * replay of that segment with an error diagnostic.
+ *
+ * @throws SternaError `STERNA_SPOOL_READ`
+ */
+export async function recover(dir: string, logger: Logger): Promise<Recovered> {
+  const segments = new Map<number, Segment>();
+  const index = new Map<string, IndexEntry>();
+  const metas = new Map<string, string>();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw spoolError('STERNA_SPOOL_READ', `cannot list spool ${dir}: ${ioReason(error)}`, error);
+  }
+  const numbers = names
+    .map(segmentNumber)
+    .filter((n): n is number => n !== undefined)
+    .sort((a, b) => a - b);
+  for (const [i, no] of numbers.entries()) {
+    const file = path.join(dir, segmentName(no));
+    let segment: Segment;
+    try {
+      const fh = await open(file, 'r+');
+      segment = newSegment(dir, no, fh, 0);
+      segment.sealed = true;
+      segments.set(no, segment);
+      const { size } = await stat(file);
+      const end = await scanSegment(fh, size, (r) => apply(segment, r, index, metas));
+      segment.size = end.end;
+      if (end.problem !== undefined) {
+        const where = { segment: file, offset: end.end, size, problem: end.problem };
+        if (i === numbers.length - 1) {
+          logger.warn('spool segment has a torn tail: cut off', where);
+          await fh.truncate(end.end);
+          await fh.datasync();
+        } else {
+          logger.error('spool segment is damaged: records after the damage are ignored', where);
+        }
+      }
+    } catch (error) {
+      throw spoolError(
+        'STERNA_SPOOL_READ',
+        `cannot recover spool segment ${file}: ${ioReason(error)}`,
+        error,
+      );
+    }
+  }
+  for (const entry of index.values()) account(segments, entry, 1);
+  // Removal records count only while the segment they point at still exists.
+  for (const s of segments.values()) {
+    for (const target of s.removeTargets.keys()) {
+      if (target === s.no || !segments.has(target)) s.removeTargets.delete(target);
+    }
+  }
+  return { segments, index, metas, nextSegment: (numbers.at(-1) ?? 0) + 1 };
+}
+
+function apply(
+  segment: Segment,
+  r: ScannedRecord,
+  index: Map<string, IndexEntry>,
+  metas: Map<string, string>,
+): void {
+  if (r.type === STORE) {
+    // A second STORE of an id is a compaction copy: it carries the latest metadata too.
+    index.set(r.id, {
+      seg: segment.no,
+      off: r.offset,
+      storeMeta: r.meta.length,
+      size: r.data.length,
+      mseg: segment.no,
+      moff: r.offset,
+      mlen: r.meta.length,
+      version: 0,
+      pending: undefined,
+    });
+    metas.set(r.id, r.meta.toString('utf8'));
+  } else if (r.type === UPDATE) {
+    const entry = index.get(r.id);
+    if (entry === undefined) return; // its STORE was compacted away after a REMOVE
+    entry.mseg = segment.no;
+    entry.moff = r.offset;
+    entry.mlen = r.meta.length;
+    metas.set(r.id, r.meta.toString('utf8'));
+  } else if (r.type === REMOVE) {
+    index.delete(r.id);
+    metas.delete(r.id);
+    const target = removeTarget(r.meta);
+    if (target !== undefined) {
+      segment.removeTargets.set(target, (segment.removeTargets.get(target) ?? 0) + r.length);
+    }
+  }
+}
+
+/** The segment a REMOVE record's meta names. */
+export function removeTarget(meta: Uint8Array): number | undefined {
+  try {
+    const { segment } = JSON.parse(Buffer.from(meta).toString('utf8')) as { segment?: unknown };
+    return typeof segment === 'number' ? segment : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,129 @@
+import type { Logger, MetaValue } from '@sterna/core';
+
+/** One spooled message as the queue engine sees it: the envelope and scheduling state. */
+export interface SpoolEntry {
+  /** Spool id (core's `newSpoolId`: 32 hex, creation time inside). */
+  readonly id: string;
+  /** The envelope sender. */
+  readonly sender: string;
+  /** Recipients still to be delivered. */
+  readonly recipients: readonly string[];
+  /** The message's meta, as the policy set it. */
+  readonly meta: Readonly<Record<string, MetaValue>>;
+  /** Data bytes. On `store()` the length of the data given is what is recorded. */
+  readonly size: number;
+  /** Epoch ms of the next attempt, when not "now". */
+  readonly due?: number | undefined;
+  /** Delivery attempts so far, persisted when known. */
+  readonly numAttempts?: number | undefined;
+}
+
+/** What a spool holds, for metrics and tests. */
+export interface SpoolStats {
+  /** Messages spooled. */
+  messages: number;
+  /** Data bytes of the spooled messages. */
+  bytes: number;
+  /** Segment files on disk (local-disk spool). */
+  segments?: number | undefined;
+  /** Bytes of all segment files, live and dead records alike (local-disk spool). */
+  diskBytes?: number | undefined;
+  /** `fdatasync` calls made on segments since open (local-disk spool). */
+  syncs?: number | undefined;
+  /** Segments compacted or deleted since open (local-disk spool). */
+  compactions?: number | undefined;
+}
+
+/** The daemon's durable message store. */
+export interface Spool {
+  /**
+   * Durably stores a new message. Resolves only once data and metadata are on disk (one
+   * `fdatasync` may cover many concurrent stores). The caller must not modify `data` until the
+   * promise settles.
+   *
+   * @throws SternaError `STERNA_SPOOL_FULL` below `minFreeSpace`/`minFreeInodes`,
+   *   `STERNA_SPOOL_WRITE` on any I/O error, `STERNA_SPOOL_CLOSED` after `close()`,
+   *   `STERNA_SPOOL_DUPLICATE` for an id already spooled, `STERNA_SPOOL_ID_INVALID`.
+   */
+  store(entry: SpoolEntry, data: Uint8Array): Promise<void>;
+  /**
+   * Durably replaces the metadata of a stored message (fewer recipients after a partial
+   * delivery, a new due time, attempts, meta). `entry.size` is ignored: the data do not change.
+   *
+   * @throws SternaError `STERNA_SPOOL_NOT_FOUND`, `STERNA_SPOOL_WRITE`, `STERNA_SPOOL_CLOSED`
+   */
+  update(entry: SpoolEntry): Promise<void>;
+  /**
+   * The message bytes, exactly as stored (checksum verified).
+   *
+   * @throws SternaError `STERNA_SPOOL_NOT_FOUND`, `STERNA_SPOOL_CORRUPT`, `STERNA_SPOOL_READ`,
+   *   `STERNA_SPOOL_CLOSED`
+   */
+  read(id: string): Promise<Uint8Array>;
+  /**
+   * Forgets a message (delivered, bounced, expired). Resolves at once; the removal is made
+   * durable with the next sync (at most `removeFlushDelay` later) and before `close()`
+   * resolves, so a crash may resurrect it (delivery is at-least-once). Unknown ids are ignored.
+   *
+   * @throws SternaError `STERNA_SPOOL_CLOSED`
+   */
+  remove(id: string): Promise<void>;
+  /** Every message still spooled, metadata only; used once at startup (after a crash too). */
+  enumerate(): AsyncIterable<SpoolEntry>;
+  /** Counts for metrics. */
+  stats(): SpoolStats;
+  /** Flushes pending removals, releases the lock; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Where and how the local-disk spool keeps its files (KumoMTA's `kumo.define_spool`). */
+export interface SpoolOptions {
+  /**
+   * The directory of the segment log: message data and metadata records alike, and the lock
+   * file (`kumo.define_spool{name='data', path=...}`).
+   */
+  readonly dataPath: string;
+  /**
+   * `kumo.define_spool{name='meta', path=...}`. Created, but metadata records live in the data
+   * log beside the bytes, so one `fdatasync` covers both; nothing is written here.
+   */
+  readonly metaPath: string;
+  /**
+   * KumoMTA's `min_free_space`: a percentage string (`'10%'`) or bytes (a number, or a string
+   * like `'500MB'`, `'2GiB'`); stores fail with `STERNA_SPOOL_FULL` below it.
+   *
+   * @default '10%'
+   */
+  readonly minFreeSpace?: string | number;
+  /**
+   * KumoMTA's `min_free_inodes`: a percentage string or a count.
+   *
+   * @default '10%'
+   */
+  readonly minFreeInodes?: string | number;
+  /**
+   * A segment is sealed and a new one started once it reaches this many bytes.
+   *
+   * @default 67108864 (64 MiB)
+   */
+  readonly segmentSize?: number;
+  /**
+   * A sealed segment whose live records fill less than this fraction of it is compacted in the
+   * background (live records copied forward, the file deleted).
+   *
+   * @default 0.5
+   */
+  readonly compactBelow?: number;
+  /**
+   * Milliseconds a removal may wait for a sync it can share before one is forced.
+   *
+   * @default 1000
+   */
+  readonly removeFlushDelay?: number;
+  /**
+   * Where diagnostics go (a torn tail truncated at open, a stale lock taken over).
+   *
+   * @default core's silentLogger
+   */
+  readonly logger?: Logger;
+}
