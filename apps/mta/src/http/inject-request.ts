@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+const json: z.ZodType<unknown> = z.unknown();
+const address = z.strictObject({ email: z.string().min(1), name: z.string().optional() });
+
+/** Builder-mode `content`: Sterna writes the MIME message. */
+const builder = z
+  .strictObject({
+    text_body: z.string().optional(),
+    html_body: z.string().optional(),
+    amp_html_body: z.string().optional(),
+    subject: z.string().optional(),
+    from: address.optional(),
+    reply_to: address.optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    attachments: z
+      .array(
+        z.strictObject({
+          data: z.string(),
+          content_type: z.string().min(1),
+          file_name: z.string().optional(),
+          content_id: z.string().optional(),
+          base64: z.boolean().optional(),
+        }),
+      )
+      .optional(),
+  })
+  .refine((c) => c.text_body !== undefined || c.html_body !== undefined, {
+    message: 'the builder needs text_body or html_body',
+  });
+
+const traceHeaders = z.strictObject({
+  received_header: z.boolean().optional(),
+  supplemental_header: z.boolean().optional(),
+  header_name: z.string().min(1).optional(),
+  include_meta_names: z.array(z.string()).optional(),
+});
+
+/** The body of `POST /api/inject/v1`, KumoMTA's fields; unknown keys are refused. */
+export const injectRequestSchema = z.strictObject({
+  envelope_sender: z.string(),
+  recipients: z
+    .array(
+      z.strictObject({
+        email: z.string().min(1),
+        name: z.string().optional(),
+        substitutions: z.record(z.string(), json).optional(),
+        metadata: z.record(z.string(), json).optional(),
+      }),
+    )
+    .min(1),
+  content: z.union([z.string(), builder]),
+  substitutions: z.record(z.string(), json).optional(),
+  template_dialect: z.enum(['Jinja', 'Static', 'Handlebars']).optional(),
+  deferred_generation: z.boolean().optional(),
+  deferred_spool: z.boolean().optional(),
+  trace_headers: traceHeaders.optional(),
+});
+
+/** A parsed inject request. */
+export type InjectRequest = z.infer<typeof injectRequestSchema>;
+/** Builder-mode content of an inject request. */
+export type BuilderContent = Exclude<InjectRequest['content'], string>;
+
+/** Issues as one line each: `recipients[0]: unknown key 'nmae'`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.reduce<string>(
+        (acc, part) =>
+          typeof part === 'number'
+            ? `${acc}[${part}]`
+            : acc
+              ? `${acc}.${String(part)}`
+              : String(part),
+        '',
+      );
+      const text =
+        issue.code === 'unrecognized_keys'
+          ? `unknown key ${issue.keys.map((k) => `'${k}'`).join(', ')}`
+          : issue.message;
+      return path ? `${path}: ${text}` : text;
+    })
+    .join('; ');
+}

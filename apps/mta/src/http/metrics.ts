@@ -1,0 +1,71 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { EngineStats } from '../queue/admin-types.js';
+
+/**
+ * A registry of its own (never prom-client's global one, so two listeners or tests never share
+ * series) whose values are read from `stats()` at scrape time. Names are KumoMTA's where it
+ * has them; `total_messages_expired` is Sterna's own.
+ */
+export function createMetrics(
+  stats: () => EngineStats,
+  options: { processMetrics?: boolean } = {},
+): Registry {
+  const registry = new Registry();
+  const totals: [string, string, keyof EngineStats['counters']][] = [
+    ['total_messages_received', 'total number of messages received', 'received'],
+    ['total_messages_delivered', 'total number of messages delivered', 'delivered'],
+    [
+      'total_messages_transfail',
+      'total number of message delivery attempts that transiently failed',
+      'transientFailures',
+    ],
+    [
+      'total_messages_fail',
+      'total number of message delivery attempts that permanently failed',
+      'bounced',
+    ],
+    [
+      'total_messages_expired',
+      'total number of messages expired (Sterna; KumoMTA has no such counter)',
+      'expired',
+    ],
+  ];
+  for (const [name, help, key] of totals) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        // Counters have no set(): start from zero and add the engine's running total.
+        this.reset();
+        this.inc(stats().counters[key]);
+      },
+    });
+  }
+  new Gauge({
+    name: 'scheduled_count',
+    help: 'number of messages in the scheduled queue',
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      // Reset first so queues that idled out disappear, as KumoMTA prunes them.
+      this.reset();
+      for (const [queue, count] of Object.entries(stats().scheduled)) this.set({ queue }, count);
+    },
+  });
+  const ready = (name: string, help: string, pick: 'messages' | 'connections') =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['service'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [service, q] of Object.entries(stats().ready)) this.set({ service }, q[pick]);
+      },
+    });
+  ready('ready_count', 'number of messages in the ready queue', 'messages');
+  ready('connection_count', 'number of active connections', 'connections');
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  return registry;
+}
