@@ -8,10 +8,10 @@ import {
   silentLogger,
 } from '@sterna/core';
 import { type LocalLogsConfig, type LogRecordParams, paramsFor } from './config.js';
-import { Segment } from './segment.js';
 import { filterRecordHeaders, selectHeaders, selectMeta } from './select.js';
 import { markExistingSegments } from './startup.js';
-import { compressFrame, loadZstd } from './zstd.js';
+import { LogStream } from './stream.js';
+import { loadZstd } from './zstd.js';
 
 /** Tuning of a {@link LocalLogWriter}; the policy's settings come in the config. */
 export interface LocalLogWriterOptions {
@@ -43,26 +43,8 @@ export interface LocalLogWriterStats {
   readonly segments: number;
 }
 
-interface Entry {
-  readonly line: string;
-  /** The segment header of the record's type, written if this record opens a segment. */
-  readonly header: string;
-}
-
-interface Stream {
-  readonly dir: string;
-  readonly suffix: string;
-  pending: Entry[];
-  segment?: Segment;
-  expiry?: NodeJS.Timeout;
-}
-
-/** A frame holds at most this much text, so one batch never needs a huge buffer. */
-const MAX_FRAME_TEXT = 4 * 1024 * 1024;
 /** After a failed write, queued records are retried this often. */
 const RETRY_MS = 1000;
-/** The longest delay `setTimeout` honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const noop = () => {};
 
 /**
@@ -76,7 +58,7 @@ export class LocalLogWriter {
   private readonly logger: Logger;
   private readonly flushIntervalMs: number;
   private readonly batchRecords: number;
-  private readonly streams = new Map<string, Stream>();
+  private readonly streams = new Map<string, LogStream>();
   private readonly defaultParams: LogRecordParams = { suffix: '', enable: true, segmentHeader: '' };
   private chain: Promise<void> = Promise.resolve();
   private queuedRun: Promise<void> | undefined;
@@ -85,8 +67,8 @@ export class LocalLogWriter {
   private closed: Promise<void> | undefined;
   private room: { promise: Promise<void>; resolve: () => void } | undefined;
   private lastDropReport = 0;
-  /** Records in `stream.pending` arrays, not yet taken by a write run. */
-  private untaken = 0;
+  /** Records queued since the last write run started (a full batch starts one at once). */
+  private sinceRun = 0;
   private counts = { queued: 0, written: 0, dropped: 0, submitFull: 0, segments: 0 };
 
   private constructor(
@@ -152,8 +134,8 @@ export class LocalLogWriter {
     if (!line.endsWith('\n')) line += '\n';
     this.streamFor(params).pending.push({ line, header: params.segmentHeader });
     this.counts.queued++;
-    this.untaken++;
-    if (this.untaken >= this.batchRecords || this.counts.queued > backPressure) {
+    this.sinceRun++;
+    if (this.sinceRun >= this.batchRecords || this.counts.queued > backPressure) {
       this.runSoon().catch(this.reportFailure);
     } else {
       this.flushTimer ??= setTimeout(this.onFlushTimer, this.flushIntervalMs).unref();
@@ -187,7 +169,7 @@ export class LocalLogWriter {
         failure = error;
       });
       await this.enqueue(async () => {
-        for (const stream of this.streams.values()) await this.finishSegment(stream);
+        for (const stream of this.streams.values()) await stream.finish();
       });
       this.room?.resolve();
       if (failure !== undefined) {
@@ -206,12 +188,28 @@ export class LocalLogWriter {
     return { ...this.counts };
   }
 
-  private streamFor(params: LogRecordParams): Stream {
+  private streamFor(params: LogRecordParams): LogStream {
     const dir = params.logDir ?? this.config.logDir;
     const key = `${params.suffix}\0${dir}`;
     let stream = this.streams.get(key);
     if (!stream) {
-      stream = { dir, suffix: params.suffix, pending: [] };
+      stream = new LogStream(dir, params.suffix, this.config, {
+        written: (count) => {
+          this.counts.queued -= count;
+          this.counts.written += count;
+          if (this.room && this.counts.queued <= this.config.backPressure) {
+            this.room.resolve();
+            this.room = undefined;
+          }
+        },
+        opened: () => {
+          this.counts.segments++;
+        },
+        expired: (rotate) => {
+          this.enqueue(rotate).catch(this.reportFailure);
+        },
+        warn: (message, fields) => this.logger.warn(message, fields),
+      });
       this.streams.set(key, stream);
     }
     return stream;
@@ -278,11 +276,12 @@ export class LocalLogWriter {
   private async writeAll(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.sinceRun = 0;
     let failure: unknown;
     for (const stream of this.streams.values()) {
       if (stream.pending.length === 0) continue;
       try {
-        await this.writeStream(stream);
+        await stream.write();
       } catch (error) {
         failure ??= error;
       }
@@ -295,98 +294,5 @@ export class LocalLogWriter {
         { cause: failure },
       );
     }
-  }
-
-  /** Writes a stream's queued lines as frames, rotating on `max_file_size`. */
-  private async writeStream(stream: Stream): Promise<void> {
-    const entries = stream.pending;
-    stream.pending = [];
-    this.untaken -= entries.length;
-    const maxFileSize = this.config.maxFileSize;
-    let next = 0;
-    try {
-      while (next < entries.length) {
-        let segment = stream.segment;
-        if (segment?.broken) {
-          await this.finishSegment(stream);
-          segment = undefined;
-        }
-        if (!segment) segment = await this.openSegment(stream);
-        const header = segment.isEmpty ? entries[next]!.header : '';
-        const parts = header === '' ? [] : [header];
-        let bytes = 0;
-        let end = next;
-        // KumoMTA checks the size after each record: the record that reaches max_file_size
-        // is the last of its segment.
-        while (end < entries.length && bytes < MAX_FRAME_TEXT) {
-          const line = entries[end]!.line;
-          parts.push(line);
-          bytes += Buffer.byteLength(line);
-          end++;
-          if (segment.uncompressed + bytes >= maxFileSize) break;
-        }
-        const text = Buffer.from(parts.join(''));
-        await segment.append(compressFrame(text, this.config.compressionLevel), bytes);
-        this.counts.queued -= end - next;
-        this.counts.written += end - next;
-        next = end;
-        if (this.room && this.counts.queued <= this.config.backPressure) {
-          this.room.resolve();
-          this.room = undefined;
-        }
-        if (segment.uncompressed >= maxFileSize) await this.finishSegment(stream);
-      }
-    } catch (error) {
-      const unwritten = entries.slice(next);
-      stream.pending = unwritten.concat(stream.pending);
-      this.untaken += unwritten.length;
-      if (stream.segment?.broken) await this.finishSegment(stream);
-      throw error;
-    }
-  }
-
-  private async openSegment(stream: Stream): Promise<Segment> {
-    const segment = await Segment.create(stream.dir, stream.suffix);
-    this.counts.segments++;
-    stream.segment = segment;
-    const seconds = this.config.maxSegmentDuration;
-    // Timer-driven so an idle segment is finished on time, not at the next record.
-    if (seconds !== undefined) this.armExpiry(stream, segment, performance.now() + seconds * 1000);
-    return segment;
-  }
-
-  private armExpiry(stream: Stream, segment: Segment, deadline: number): void {
-    // Node fires a timer longer than 2^31-1 ms at once: long durations are waited in steps.
-    const delay = Math.min(Math.max(deadline - performance.now(), 0), MAX_TIMER_MS);
-    stream.expiry = setTimeout(() => {
-      if (stream.segment !== segment) return;
-      if (performance.now() < deadline) {
-        this.armExpiry(stream, segment, deadline);
-        return;
-      }
-      this.enqueue(async () => {
-        if (stream.segment !== segment) return;
-        try {
-          // Records queued before the deadline still belong to this segment.
-          if (stream.pending.length > 0) await this.writeStream(stream);
-        } finally {
-          if (stream.segment === segment) await this.finishSegment(stream);
-        }
-      }).catch(this.reportFailure);
-    }, delay).unref();
-  }
-
-  private async finishSegment(stream: Stream): Promise<void> {
-    if (stream.expiry) clearTimeout(stream.expiry);
-    stream.expiry = undefined;
-    const segment = stream.segment;
-    if (!segment) return;
-    stream.segment = undefined;
-    await segment.finish((error) =>
-      this.logger.warn('finishing log segment failed', {
-        path: segment.path,
-        error: errorText(error),
-      }),
-    );
   }
 }
