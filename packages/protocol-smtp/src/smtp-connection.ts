@@ -34,6 +34,7 @@ export class SmtpConnection implements Connection {
   #lastUsed: number;
   #needsReset = false;
   #busy: Promise<unknown> = Promise.resolve();
+  #inFlight = 0;
 
   constructor(
     open: OpenSession,
@@ -90,7 +91,14 @@ export class SmtpConnection implements Connection {
       );
     }
     // One transaction at a time on a session, whatever the caller does.
-    const run = this.#busy.then(() => this.#send(message, options));
+    const run = this.#busy.then(async () => {
+      this.#inFlight++;
+      try {
+        return await this.#send(message, options);
+      } finally {
+        this.#inFlight--;
+      }
+    });
     this.#busy = run.catch(() => undefined);
     return run;
   }
@@ -101,7 +109,21 @@ export class SmtpConnection implements Connection {
     this.#closed = true;
     const open = this.#open;
     this.#open = undefined;
-    if (open) await open.session.quit(Math.min(this.#path.rset_timeout, 5));
+    if (!open) return;
+    // A transaction still in flight is cut off rather than followed by QUIT: nothing of it may
+    // be written after close.
+    if (this.#inFlight > 0) open.session.destroy(new Error('the connection was closed'));
+    else await open.session.quit(Math.min(this.#path.rset_timeout, 5));
+  }
+
+  // A session opened while close() ran is not kept.
+  #adopt(open: OpenSession): OpenSession | undefined {
+    if (!this.#closed) {
+      this.#open = open;
+      return open;
+    }
+    open.session.destroy(new Error('the connection was closed'));
+    return undefined;
   }
 
   #canReconnect(): boolean {
@@ -130,9 +152,10 @@ export class SmtpConnection implements Connection {
     while (queue.length > 0 && !this.#closed) {
       const candidate = queue === this.#remaining ? queue.shift()! : queue[0]!;
       try {
-        this.#open = await handshake(candidate, this.#settings);
+        const open = this.#adopt(await handshake(candidate, this.#settings));
+        if (!open) break;
         this.#needsReset = false;
-        return this.#open;
+        return open;
       } catch (error) {
         errors.push(
           `${candidate.name} ${formatAddr(candidate.address, candidate.port)}: ${errorText(error)}`,
@@ -150,8 +173,7 @@ export class SmtpConnection implements Connection {
     while (this.#remaining.length > 0 && !this.#closed) {
       const candidate = this.#remaining.shift()!;
       try {
-        this.#open = await handshake(candidate, this.#settings);
-        return this.#open;
+        return this.#adopt(await handshake(candidate, this.#settings));
       } catch (error) {
         this.#ctx.logger.debug('smtp candidate failed', { reason: errorText(error) });
       }

@@ -331,3 +331,18 @@ describe('broken sessions', () => {
     expect(outcomes[0]!.response.content).toContain('aborted');
   });
 });
+
+describe('close during a send', () => {
+  it('cuts the transaction off: transient outcome, nothing delivered, no QUIT wait', async () => {
+    const s = await sink();
+    const c = await mustConnect(listFor(s), loopbackPath({ rcpt_to_timeout: 30 }));
+    const sending = c.send(message(['stall@example.com']), { signal: signal() });
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await c.close();
+    const outcomes = await sending;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(outcomes[0]).toMatchObject({ kind: 'transient', response: { code: 400 } });
+    expect(s.messages).toEqual([]);
+  });
+});
