@@ -132,6 +132,13 @@ export class SmtpSession {
    * destroyed, when the handshake fails or takes longer than `seconds`.
    */
   upgrade(options: tls.ConnectionOptions, seconds: number): Promise<tls.TLSSocket> {
+    if (this.unsolicited) {
+      // Bytes sent after the 220 to STARTTLS, before the handshake, would be read as if they came
+      // over TLS (the STARTTLS command injection attack): refuse to go on.
+      const error = new Error('the peer sent data after its reply to STARTTLS');
+      this.destroy(error);
+      return Promise.reject(error);
+    }
     const plain = this.socket;
     this.#detach(plain);
     return new Promise((resolve, reject) => {

@@ -10,9 +10,10 @@ export interface ScriptedPeer {
 /**
  * A minimal SMTP peer on 127.0.0.1 that offers STARTTLS, answers it with 220, and then sends
  * bytes that are not a TLS handshake, so the client's handshake fails whatever it verifies.
- * Sessions that do not ask for STARTTLS get a working clear-text transaction.
+ * Sessions that do not ask for STARTTLS get a working clear-text transaction. With `inject`, a
+ * reply follows the 220 in the same write (the STARTTLS injection attack).
  */
-export async function brokenTlsPeer(): Promise<ScriptedPeer> {
+export async function brokenTlsPeer(inject = false): Promise<ScriptedPeer> {
   const sessions: string[][] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -50,7 +51,7 @@ export async function brokenTlsPeer(): Promise<ScriptedPeer> {
           socket.write('250-scripted.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n');
         else if (verb === 'STAR') {
           handshaking = true;
-          socket.write('220 2.0.0 go ahead\r\n');
+          socket.write(`220 2.0.0 go ahead\r\n${inject ? '250 injected\r\n' : ''}`);
         } else if (verb === 'DATA') {
           inData = true;
           socket.write('354 go on\r\n');

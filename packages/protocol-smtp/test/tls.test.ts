@@ -128,3 +128,14 @@ describe('a TLS handshake that fails whatever is verified', () => {
     }
   });
 });
+
+it('fails a host that sends data between its 220 to STARTTLS and the handshake', async () => {
+  const peer = await brokenTlsPeer(true);
+  const result = await connect(
+    { smtp: { mx_list: [`127.0.0.1:${peer.port}`] } },
+    loopbackPath({ enable_tls: 'RequiredInsecure' }),
+  );
+  expect(isDeliveryFailure(result) && result.response.content).toContain(
+    'the peer sent data after its reply to STARTTLS',
+  );
+});
