@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixture, inMs, loadedContext, recordingHost } from '../test/helpers.js';
 import { LuaContext, policyDirOf } from './lua-context.js';
+import { envelopeAddress } from './message-snapshot.js';
 
 describe('loading', () => {
   it('a syntax error names the file and line', async () => {
@@ -57,10 +58,20 @@ describe('events', () => {
     });
     const from = await context.call(
       'smtp_server_mail_from',
-      [{ email: 'x@blocked.example', user: 'x', domain: 'blocked.example' }, {}],
+      [envelopeAddress('x@blocked.example'), {}],
       inMs(1000),
     );
     expect(from).toEqual({ status: 'reject', code: 550, text: '5.7.1 go away' });
+    const allowed = await context.call(
+      'smtp_server_mail_from',
+      [envelopeAddress('Someone@Fine.Example'), {}],
+      inMs(1000),
+    );
+    expect(allowed).toEqual({
+      status: 'ok',
+      values: ['Someone|Fine.Example|Someone@Fine.Example'],
+      messages: [],
+    });
   });
 
   it('reports plain errors with their text, and a table error without losing it', async () => {

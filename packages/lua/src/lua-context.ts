@@ -12,7 +12,7 @@ import type { ContextHost } from './context-host.js';
 import { hostFunctions } from './host-functions.js';
 import { toLua } from './json-text.js';
 import { messageFunctions } from './message-functions.js';
-import { isMessageSnapshot, type MessageSnapshot } from './message-snapshot.js';
+import { isEnvelopeAddress, isMessageSnapshot, type MessageSnapshot } from './message-snapshot.js';
 import { MessageState } from './message-state.js';
 import { PRELUDE_CORE } from './prelude-core.js';
 import { PRELUDE_IO } from './prelude-io.js';
@@ -233,7 +233,8 @@ export class LuaContext {
         }
         return marshal(a) ?? toLua(a);
       });
-      if (wrap) slot.thread.pushValue(handles.length > 0 ? args.length : 0);
+      const special = handles.length > 0 || args.some(isEnvelopeAddress);
+      if (wrap) slot.thread.pushValue(special ? args.length : 0);
       for (const v of pushed) slot.thread.pushValue(v);
       const nargs = lead.length + (wrap ? 1 : 0) + args.length;
       return await this.resume(slot, nargs, deadline, handles);

@@ -24,6 +24,28 @@ export interface MessageSnapshot {
   readonly created?: number | undefined;
 }
 
+/**
+ * An envelope address as an event argument (`smtp_server_mail_from(sender, conn_meta)`): in
+ * Lua it is an `EnvelopeAddress` with `.user`, `.domain`, `.email` and `tostring`.
+ */
+export interface EnvelopeAddressArg {
+  readonly __sterna_address: string;
+}
+
+/** Wraps an address so the policy receives it as an `EnvelopeAddress`. */
+export function envelopeAddress(email: string): EnvelopeAddressArg {
+  return { __sterna_address: email };
+}
+
+/** True for a value made by {@link envelopeAddress}. */
+export function isEnvelopeAddress(value: unknown): value is EnvelopeAddressArg {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { __sterna_address?: unknown }).__sterna_address === 'string'
+  );
+}
+
 /** True for a value shaped like a {@link MessageSnapshot}. */
 export function isMessageSnapshot(value: unknown): value is MessageSnapshot {
   if (typeof value !== 'object' || value === null) return false;

@@ -74,7 +74,7 @@ end
 
 local function exit(...) depth = depth - 1 return ... end
 
-local new_message = internal.new_message
+local new_message, make_address = internal.new_message, internal.make_address
 local function wrap_messages(n, ...)
   local args = pack(...)
   for i = 1, n do
@@ -82,6 +82,8 @@ local function wrap_messages(n, ...)
     if type(a) == 'table' then
       if a.__sterna_message ~= nil then
         args[i] = new_message(a.__sterna_message)
+      elseif a.__sterna_address ~= nil then
+        args[i] = make_address(a.__sterna_address)
       elseif type(a[1]) == 'table' and a[1].__sterna_message ~= nil then
         for j = 1, #a do a[j] = new_message(a[j].__sterna_message) end
       end
