@@ -193,7 +193,11 @@ export interface Answer {
 }
 
 /** POSTs JSON (or raw bytes, e.g. gzip-compressed) and returns the answer. */
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
