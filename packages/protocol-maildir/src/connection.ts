@@ -78,7 +78,7 @@ export class MaildirConnection implements Connection {
   /** Refuses new sends and waits for the writes in flight. Idempotent. */
   close(): Promise<void> {
     this.#closed = true;
-    this.#closing ??= Promise.allSettled([...this.#inFlight]).then(() => {});
+    this.#closing ??= Promise.allSettled([...this.#inFlight]).then(() => this.#writer.drain());
     return this.#closing;
   }
 

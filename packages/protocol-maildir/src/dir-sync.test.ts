@@ -16,29 +16,32 @@ afterEach(async () => {
 function recording() {
   const events: string[] = [];
   let n = 0;
-  const syncer = new DirectorySyncer(async (d) => {
+  const syncer = new DirectorySyncer();
+  const fsync = (d: string) => async () => {
     const id = ++n;
     events.push(`start ${id}`);
     await fsyncDirectory(d);
     events.push(`end ${id}`);
-  });
-  return { syncer, events };
+  };
+  return { syncer, events, fsync };
 }
 
 describe('DirectorySyncer', () => {
   it('issues one fsync for a lone caller', async () => {
-    const { syncer, events } = recording();
-    await syncer.sync(dir);
+    const { syncer, events, fsync } = recording();
+    await syncer.sync(dir, fsync(dir));
     expect(events).toEqual(['start 1', 'end 1']);
     expect(syncer.issued).toBe(1);
   });
 
   it('makes later callers wait for a sync that starts after them, and share it', async () => {
-    const { syncer, events } = recording();
+    const { syncer, events, fsync } = recording();
     const order: string[] = [];
-    const first = syncer.sync(dir).then(() => order.push(`first after ${events.length}`));
+    const first = syncer
+      .sync(dir, fsync(dir))
+      .then(() => order.push(`first after ${events.length}`));
     const later = Array.from({ length: 10 }, (_, i) =>
-      syncer.sync(dir).then(() => order.push(`later${i} after ${events.length}`)),
+      syncer.sync(dir, fsync(dir)).then(() => order.push(`later${i} after ${events.length}`)),
     );
     await Promise.all([first, ...later]);
     expect(syncer.issued).toBe(2);
@@ -49,14 +52,17 @@ describe('DirectorySyncer', () => {
   });
 
   it('keeps directories apart', async () => {
-    const { syncer } = recording();
-    await Promise.all([syncer.sync(dir), syncer.sync(tmpdir())]);
+    const { syncer, fsync } = recording();
+    await Promise.all([syncer.sync(dir, fsync(dir)), syncer.sync(tmpdir(), fsync(tmpdir()))]);
     expect(syncer.issued).toBe(2);
   });
 
   it('passes a failure to its waiters and recovers', async () => {
     const syncer = new DirectorySyncer();
-    await expect(syncer.sync(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(syncer.sync(dir)).resolves.toBeUndefined();
+    const missing = join(dir, 'missing');
+    await expect(syncer.sync(missing, () => fsyncDirectory(missing))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    await expect(syncer.sync(dir, () => fsyncDirectory(dir))).resolves.toBeUndefined();
   });
 });

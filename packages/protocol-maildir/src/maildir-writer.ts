@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DirectorySyncer, fsyncDirectory } from './dir-sync.js';
 import { finalFileName, nextNameStem, tmpFileName } from './file-name.js';
@@ -38,12 +38,13 @@ function isErrno(error: unknown, code: string): boolean {
  * sees complete files, and a message is durable when {@link MaildirWriter.deliver} resolves.
  *
  * One writer belongs to one connection: it remembers the maildirs it has already created so
- * the hot path is open, write, fsync, close, rename and a directory fsync shared by the writes
- * that finish together.
+ * the hot path is open, write, fsync, rename and a directory fsync shared by the writes that
+ * finish together (group commit).
  */
 export class MaildirWriter {
   readonly #options: MaildirWriterOptions;
   readonly #ready = new Map<string, Promise<void>>();
+  readonly #closing = new Set<Promise<void>>();
   /** Group commit of `new/` directory fsyncs. */
   readonly syncer = new DirectorySyncer();
 
@@ -97,38 +98,71 @@ export class MaildirWriter {
     await Promise.all([...parents].map((dir) => fsyncDirectory(dir)));
   }
 
+  // The chain a message waits for is open, write, fsync, rename, directory fsync: the file's fstat
+  // and the opening of new/ run beside the fsync, and closing handles happens after the outcome.
   async #store(maildir: string, data: Uint8Array, signal?: AbortSignal): Promise<string> {
     const { fileMode } = this.#options;
     const stem = nextNameStem(this.#options.now(), this.#options.host);
     const tmpPath = join(maildir, 'tmp', tmpFileName(stem));
-    const handle = await open(tmpPath, CREATE_EXCL, fileMode ?? 0o666);
+    const newDir = join(maildir, 'new');
+    const file = await open(tmpPath, CREATE_EXCL, fileMode ?? 0o666);
+    let dir: FileHandle | undefined;
     let finalName: string;
     try {
-      if (fileMode !== undefined) await handle.chmod(fileMode);
-      let offset = 0;
-      while (offset < data.byteLength) {
-        const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset);
-        offset += bytesWritten;
-      }
-      const [, stat] = await Promise.all([handle.sync(), handle.stat({ bigint: true })]);
-      finalName = finalFileName(stem, stat.dev, stat.ino, data.byteLength);
-      await handle.close();
+      await Promise.all([
+        fileMode === undefined ? undefined : file.chmod(fileMode),
+        writeAll(file, data),
+      ]);
+      const [synced, stat, opened] = await Promise.allSettled([
+        file.sync(),
+        file.stat({ bigint: true }),
+        // Opened before the rename, so it is the new/ the rename goes into.
+        open(newDir, 'r'),
+      ]);
+      if (opened.status === 'fulfilled') dir = opened.value;
+      if (synced.status === 'rejected') throw synced.reason;
+      if (stat.status === 'rejected') throw stat.reason;
+      if (opened.status === 'rejected') throw opened.reason;
+      finalName = finalFileName(stem, stat.value.dev, stat.value.ino, data.byteLength);
       if (signal?.aborted) throw new WriteAbortedError();
-      await rename(tmpPath, join(maildir, 'new', finalName));
+      // Renaming an open file is fine: every byte is on disk already.
+      await rename(tmpPath, join(newDir, finalName));
     } catch (error) {
-      await handle.close().catch(() => {});
+      await Promise.all([file.close().catch(() => {}), dir?.close().catch(() => {})]);
       await unlink(tmpPath).catch(() => {});
       throw error;
     }
-    const newDir = join(maildir, 'new');
+    this.#later(file.close());
+    const syncing = dir!; // set whenever the try block completed
     try {
-      await this.syncer.sync(newDir);
+      await this.syncer.sync(newDir, () => syncing.sync());
     } catch (error) {
       // Visible but not known to be durable: take it back so the retry does not duplicate it.
       await unlink(join(newDir, finalName)).catch(() => {});
       throw error;
+    } finally {
+      this.#later(syncing.close());
     }
     return finalName;
+  }
+
+  // Closing a handle is off the message's path; close() waits for these.
+  #later(closing: Promise<void>): void {
+    const tracked = closing.catch(() => {}).finally(() => this.#closing.delete(tracked));
+    this.#closing.add(tracked);
+  }
+
+  /** Resolves when every handle this writer opened is closed. */
+  async drain(): Promise<void> {
+    while (this.#closing.size > 0) await Promise.all([...this.#closing]);
+  }
+}
+
+async function writeAll(file: FileHandle, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.byteLength) {
+    const { bytesWritten } = await file.write(data, offset, data.byteLength - offset);
+    offset += bytesWritten;
   }
 }
 

@@ -1,0 +1,250 @@
+/**
+ * Maildir driver throughput against the raw Maildir write sequence done directly with node:fs,
+ * measured in the same run, on the same disk, at the same concurrency.
+ *
+ *   pnpm bench:maildir                 (20,000 messages of 4 KiB, concurrency 1 and 16)
+ *   pnpm bench:maildir -- --messages 2000 --concurrency 1,4,16 --rounds 4
+ *
+ * Prints a table and writes bench/results/maildir-<timestamp>.json. Everything is written under
+ * a fresh directory in os.tmpdir() and removed at the end.
+ */
+import { constants } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cpus, hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  createMessage,
+  egressPath,
+  isDeliveryFailure,
+  type Message,
+  silentLogger,
+  systemClock,
+} from '../packages/core/src/index.js';
+// Relative imports: the workspace root does not depend on its packages (pnpm does not link them
+// here); with `--conditions=@sterna/source` these resolve to the same modules the driver uses.
+import { MaildirConnection, maildirDriver } from '../packages/protocol-maildir/src/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '20000' },
+    size: { type: 'string', default: '4096' },
+    concurrency: { type: 'string', default: '1,16' },
+    rounds: { type: 'string', default: '20' },
+  },
+});
+const MESSAGES = Number(args.messages);
+const SIZE = Number(args.size);
+const LEVELS = args.concurrency.split(',').map(Number);
+const ROUNDS = Number(args.rounds);
+if (!(MESSAGES > 0 && SIZE > 0 && ROUNDS > 0 && LEVELS.every((c) => c > 0))) {
+  throw new Error('--messages, --size, --rounds and --concurrency must be positive numbers');
+}
+
+// A 4 KiB message as the listener queues it: headers, CRLF lines.
+function payload(size: number): Uint8Array {
+  const head = 'Received: from bench (127.0.0.1) by sterna.test\r\nSubject: bench\r\n\r\n';
+  const line = `${'x'.repeat(76)}\r\n`;
+  let text = head;
+  while (text.length < size) text += line;
+  return new TextEncoder().encode(text.slice(0, size - 2) + '\r\n');
+}
+const DATA = payload(SIZE);
+
+/** Runs `task(i)` for i in 0..count-1 with at most `concurrency` in flight. */
+async function bounded(count: number, concurrency: number, task: (i: number) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const elapsed = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+
+/** One way of writing messages: `run(count)` writes that many and resolves when all are durable. */
+interface Writer {
+  run(count: number, concurrency: number): Promise<void>;
+  dirSyncs(): number;
+  close(): Promise<void>;
+}
+
+// The raw sequence, as directly as node:fs allows: open O_EXCL, write, fsync, close, rename, and
+// an fsync of new/ through a directory handle kept open for the whole run (cheaper than opening
+// it per message, so the baseline is as fast as a plain implementation gets).
+async function rawWriter(dir: string): Promise<Writer> {
+  await Promise.all(['tmp', 'new', 'cur'].map((d) => mkdir(join(dir, d), { recursive: true })));
+  const newDir = await open(join(dir, 'new'), 'r');
+  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
+  let seq = 0;
+  let dirSyncs = 0;
+  return {
+    run: (count, concurrency) =>
+      bounded(count, concurrency, async () => {
+        const name = `${seq++}.raw`;
+        const tmp = join(dir, 'tmp', name);
+        const file = await open(tmp, flags, 0o666);
+        try {
+          let offset = 0;
+          while (offset < DATA.byteLength) {
+            offset += (await file.write(DATA, offset, DATA.byteLength - offset)).bytesWritten;
+          }
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+        await rename(tmp, join(dir, 'new', name));
+        await newDir.sync();
+        dirSyncs++;
+      }),
+    dirSyncs: () => dirSyncs,
+    close: () => newDir.close(),
+  };
+}
+
+// The driver through a real connection, as the engine uses it.
+async function driverWriter(dir: string): Promise<Writer> {
+  const noDns = () => Promise.reject(new Error('no DNS in this benchmark'));
+  const ctx = {
+    logger: silentLogger,
+    clock: systemClock,
+    signal: new AbortController().signal,
+    resolver: { resolveMx: noDns, resolve4: noDns, resolve6: noDns },
+    hostname: hostname(),
+  };
+  const site = { name: '', service: 'maildir' };
+  const connection = await maildirDriver.connect(site, { maildir_path: dir }, ctx, egressPath());
+  if (isDeliveryFailure(connection) || !(connection instanceof MaildirConnection)) {
+    throw new Error('could not open a maildir connection');
+  }
+  const options = { signal: new AbortController().signal };
+  const message = (): Message =>
+    createMessage({ sender: 'bench@sterna.test', recipients: ['rcpt@bench.example'], data: DATA });
+  // Creating the maildir is not the steady state: the connection creates it before timing starts.
+  await connection.send(message(), options);
+  const warm = connection.directorySyncs;
+  return {
+    async run(count, concurrency) {
+      const messages = Array.from({ length: count }, message);
+      await bounded(count, concurrency, async (i) => {
+        const [outcome] = await connection.send(messages[i]!, options);
+        if (outcome?.kind !== 'delivered') {
+          throw new Error(`not delivered: ${outcome?.response.content}`);
+        }
+      });
+    },
+    dirSyncs: () => connection.directorySyncs - warm,
+    close: () => connection.close(),
+  };
+}
+
+const root = await mkdtemp(join(tmpdir(), 'sterna-bench-maildir-'));
+const cleanup = () => rm(root, { recursive: true, force: true });
+process.once('SIGINT', () => {
+  void cleanup().finally(() => process.exit(130));
+});
+
+interface Side {
+  msgsPerSec: number;
+  seconds: number;
+  dirSyncs: number;
+}
+interface Row {
+  concurrency: number;
+  raw: Side;
+  driver: Side;
+  ratio: number;
+  /** driver/raw of each round, to show the spread. */
+  roundRatios: number[];
+  /** The median of the round ratios: robust against bursts of load from other processes. */
+  medianRatio: number;
+}
+const rows: Row[] = [];
+try {
+  for (const concurrency of LEVELS) {
+    // Same disk, fresh directories; the two take turns in rounds (and swap who goes first) so a
+    // drift in the disk's speed during the run hits both alike.
+    const rawDir = join(root, `raw-${concurrency}`);
+    const driverDir = join(root, `driver-${concurrency}`);
+    const sides = { raw: await rawWriter(rawDir), driver: await driverWriter(driverDir) };
+    const seconds = { raw: 0, driver: 0 };
+    const roundRatios: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const count = Math.floor(MESSAGES / ROUNDS) + (round < MESSAGES % ROUNDS ? 1 : 0);
+      const order = round % 2 === 0 ? (['raw', 'driver'] as const) : (['driver', 'raw'] as const);
+      const took = { raw: 0, driver: 0 };
+      for (const side of order) {
+        const started = process.hrtime.bigint();
+        await sides[side].run(count, concurrency);
+        took[side] = elapsed(started);
+        seconds[side] += took[side];
+      }
+      roundRatios.push(took.raw / took.driver);
+    }
+    await Promise.all([sides.raw.close(), sides.driver.close()]);
+    if ((await readdir(join(rawDir, 'new'))).length !== MESSAGES) throw new Error('raw lost mail');
+    if ((await readdir(join(driverDir, 'new'))).length !== MESSAGES + 1) {
+      throw new Error('driver lost mail');
+    }
+    await Promise.all([rm(rawDir, { recursive: true }), rm(driverDir, { recursive: true })]);
+    const side = (name: 'raw' | 'driver'): Side => ({
+      msgsPerSec: Math.round(MESSAGES / seconds[name]),
+      seconds: Number(seconds[name].toFixed(3)),
+      dirSyncs: sides[name].dirSyncs(),
+    });
+    rows.push({
+      concurrency,
+      raw: side('raw'),
+      driver: side('driver'),
+      ratio: seconds.raw / seconds.driver,
+      roundRatios: roundRatios.map((r) => Number(r.toFixed(3))),
+      medianRatio: Number(median(roundRatios).toFixed(3)),
+    });
+  }
+} finally {
+  await cleanup();
+}
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+console.log(
+  `maildir: ${MESSAGES} messages of ${SIZE} bytes, ${cpus().length} CPUs, node ${process.version}, ` +
+    `UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
+);
+console.log(
+  `${pad('in flight', 9)} ${pad('raw msg/s', 10)} ${pad('driver msg/s', 13)} ${pad('driver/raw', 11)} ${pad('raw dir fsyncs', 15)} ${pad('driver dir fsyncs', 18)} ${pad('median round', 13)}  per round`,
+);
+for (const r of rows) {
+  console.log(
+    `${pad(r.concurrency, 9)} ${pad(r.raw.msgsPerSec, 10)} ${pad(r.driver.msgsPerSec, 13)} ${pad(`${(r.ratio * 100).toFixed(1)}%`, 11)} ${pad(r.raw.dirSyncs, 15)} ${pad(r.driver.dirSyncs, 18)} ${pad(`${(r.medianRatio * 100).toFixed(1)}%`, 13)}  ${r.roundRatios.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')}`,
+  );
+}
+
+const resultsDir = new URL('./results/', import.meta.url);
+await mkdir(resultsDir, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const file = new URL(`maildir-${stamp}.json`, resultsDir);
+await writeFile(
+  file,
+  `${JSON.stringify(
+    {
+      benchmark: 'maildir-driver',
+      date: new Date().toISOString(),
+      messages: MESSAGES,
+      size: SIZE,
+      rounds: ROUNDS,
+      node: process.version,
+      cpus: cpus().length,
+      threadpool: process.env.UV_THREADPOOL_SIZE ?? null,
+      rows,
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(`results: ${file.pathname}`);
