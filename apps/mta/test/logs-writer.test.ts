@@ -252,6 +252,20 @@ describe('segment files', () => {
     expect(await readLogRecords(root)).toHaveLength(2);
   });
 
+  it('at max_segment_duration, records still queued go into the segment being finished', async () => {
+    const w = await writer({ max_segment_duration: '1s' }, { flushIntervalMs: 60_000 });
+    const first = record();
+    w.write(first);
+    await w.flush();
+    const [path] = await listSegments(root);
+    const queued = record('Bounce');
+    w.write(queued); // not flushed: the batch timer is a minute away
+    await waitFor(async () => isReadOnly(path!), 3000);
+    expect(await listSegments(root)).toEqual([path]);
+    expect(await readLogRecords(root)).toEqual([first, queued]);
+    expect(w.stats()).toMatchObject({ queued: 0, written: 2, segments: 1 });
+  });
+
   it('stay open for a max_segment_duration longer than a Node timer can wait', async () => {
     const w = await writer({ max_segment_duration: '30 days' });
     w.write(record());
