@@ -35,6 +35,8 @@ export class SmtpConnection implements Connection {
   #needsReset = false;
   #busy: Promise<unknown> = Promise.resolve();
   #inFlight = 0;
+  /** The last session ended during a send (a 421, a timeout, a reset), not while idle. */
+  #brokeMidSend = false;
 
   constructor(
     open: OpenSession,
@@ -127,6 +129,9 @@ export class SmtpConnection implements Connection {
   }
 
   #canReconnect(): boolean {
+    // A session the peer ended while idle (its own idle timeout, a 421 before shutdown) is not a
+    // failure to route around: the engine opens a fresh connection from the top of the plan.
+    if (!this.#brokeMidSend) return false;
     switch (this.#path.reconnect_strategy) {
       case 'TerminateSession':
         return false;
@@ -142,10 +147,12 @@ export class SmtpConnection implements Connection {
     const previous = this.#open;
     if (previous) void previous.session.quit(1);
     this.#open = undefined;
+    // After an idle death the same host is fine; after a failure reconnect_strategy decides.
+    const sameHost = this.#path.reconnect_strategy === 'ReconnectSameHost' || !this.#brokeMidSend;
     const queue =
-      this.#path.reconnect_strategy === 'ReconnectSameHost' && previous
+      sameHost && previous
         ? [previous.candidate]
-        : this.#path.reconnect_strategy === 'TerminateSession'
+        : this.#path.reconnect_strategy === 'TerminateSession' && this.#brokeMidSend
           ? []
           : this.#remaining;
     const errors: string[] = [];
@@ -227,6 +234,7 @@ export class SmtpConnection implements Connection {
       return result.outcomes;
     } finally {
       signal.removeEventListener('abort', onAbort);
+      this.#brokeMidSend = !current.session.usable;
       this.#lastUsed = this.#ctx.clock.now();
     }
   }

@@ -152,3 +152,42 @@ describe('egress path fields', () => {
     expect(c.isUsable?.()).toBe(false);
   });
 });
+
+describe('a session the peer ends while idle', () => {
+  it('is not usable, and a send anyway reconnects to the same host, not the next', async () => {
+    let sessions = 0;
+    let delivered = 0;
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      disableReverseLookup: true,
+      logger: false,
+      socketTimeout: 300,
+      onConnect(_session, done) {
+        sessions++;
+        done();
+      },
+      onData(stream, _session, done) {
+        stream.on('end', () => {
+          delivered++;
+          done();
+        });
+        stream.resume();
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    later(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.server.address() as net.AddressInfo).port;
+    const backup = await sink();
+    const table = { smtp: { mx_list: [`127.0.0.1:${port}`, `127.0.0.1:${backup.port}`] } };
+    const c = await mustConnect(table, loopbackPath());
+    expect((await c.send(message(['a@example.com']), { signal: signal() }))[0]!.kind).toBe(
+      'delivered',
+    );
+    for (let i = 0; i < 100 && c.isUsable?.(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(c.isUsable?.()).toBe(false);
+    const outcomes = await c.send(message(['b@example.com']), { signal: signal() });
+    expect(outcomes[0]).toMatchObject({ kind: 'delivered', peer: { addr: `127.0.0.1:${port}` } });
+    expect([sessions, delivered, backup.sessions()]).toEqual([2, 2, 0]);
+  });
+});
