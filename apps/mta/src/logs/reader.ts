@@ -23,13 +23,8 @@ export async function listSegments(dir: string): Promise<string[]> {
     .map((name) => join(dir, name));
 }
 
-/**
- * Reads one segment: every complete zstd frame, decompressed. A torn last frame (a crash while
- * writing) is left out and counted in `tornBytes`.
- *
- * @throws SternaError `STERNA_LOGS_READ` when the file is not zstd or a complete frame is corrupt.
- */
-export async function readSegment(path: string): Promise<SegmentText> {
+/** The decompressed text of a segment, one frame at a time, and the size of a torn tail. */
+async function* segmentFrames(path: string): AsyncGenerator<string, number> {
   await loadZstd();
   const buf = new Uint8Array(await readFile(path));
   const scan = scanFrames(buf);
@@ -40,7 +35,6 @@ export async function readSegment(path: string): Promise<SegmentText> {
     );
   }
   const decoder = new TextDecoder();
-  let text = '';
   for (const frame of scan.frames) {
     let bytes: Uint8Array;
     try {
@@ -53,32 +47,58 @@ export async function readSegment(path: string): Promise<SegmentText> {
       );
     }
     // stream: a frame of another writer may end inside a UTF-8 sequence.
-    text += decoder.decode(bytes, { stream: true });
+    yield decoder.decode(bytes, { stream: true });
   }
-  text += decoder.decode();
-  return { path, text, tornBytes: scan.tornBytes };
+  const rest = decoder.decode();
+  if (rest !== '') yield rest;
+  return scan.tornBytes;
 }
 
 /**
- * Reads the JSON records of every segment in `dir`, oldest segment first, one segment in
- * memory at a time. Lines that are not JSON objects (template output, a segment header) are
+ * Reads one segment: every complete zstd frame, decompressed. A torn last frame (a crash while
+ * writing) is left out and counted in `tornBytes`.
+ *
+ * @throws SternaError `STERNA_LOGS_READ` when the file is not zstd or a complete frame is corrupt.
+ */
+export async function readSegment(path: string): Promise<SegmentText> {
+  const frames = segmentFrames(path);
+  let text = '';
+  for (;;) {
+    const next = await frames.next();
+    if (next.done) return { path, text, tornBytes: next.value };
+    text += next.value;
+  }
+}
+
+/**
+ * Reads the JSON records of every segment in `dir`, oldest segment first, decompressing one
+ * frame at a time. Lines that are not JSON objects (template output, a segment header) are
  * skipped.
  *
  * @throws SternaError `STERNA_LOGS_READ` as {@link readSegment}.
  */
 export async function* iterateLogRecords(dir: string): AsyncGenerator<LogRecord> {
   for (const path of await listSegments(dir)) {
-    const { text } = await readSegment(path);
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      yield record as LogRecord;
+    let carry = ''; // a line split across frames (other writers' frames need not end at \n)
+    for await (const text of segmentFrames(path)) {
+      const lines = (carry + text).split('\n');
+      carry = lines.pop()!;
+      yield* parseLines(lines);
     }
+    yield* parseLines([carry]);
+  }
+}
+
+function* parseLines(lines: readonly string[]): Generator<LogRecord> {
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    yield record as LogRecord;
   }
 }
 
