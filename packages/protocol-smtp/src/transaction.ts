@@ -111,6 +111,27 @@ export async function runTransaction(
     tooMany,
   });
 
+  // A line break in an address would smuggle commands into the session: never send it.
+  const unsafe = (address: string) => /[\r\n<>]/.test(address);
+  const refuse = (address: string) =>
+    makeResponse(553, `5.1.3 KumoMTA internal: address ${JSON.stringify(address)} cannot be sent`);
+  if (unsafe(message.sender)) {
+    decideRest(refuse(message.sender));
+    return finish();
+  }
+  for (const r of recipients) if (unsafe(r)) decide(r, refuse(r));
+  if (decided.size === recipients.length) return finish();
+  if (decided.size > 0) {
+    const rest = await runTransaction(
+      open,
+      message,
+      recipients.filter((r) => !decided.has(r)),
+      tx,
+    );
+    for (const o of rest.outcomes) decided.set(o.recipient, o);
+    return { ...rest, outcomes: recipients.map((r) => decided.get(r)!) };
+  }
+
   const params: string[] = [];
   if (extensions.has('SIZE')) params.push(`SIZE=${message.size}`);
   if (extensions.has('8BITMIME') && hasEightBit(message.data)) params.push('BODY=8BITMIME');

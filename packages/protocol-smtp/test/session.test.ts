@@ -346,3 +346,16 @@ describe('close during a send', () => {
     expect(s.messages).toEqual([]);
   });
 });
+
+it('never sends an address holding a line break', async () => {
+  const s = await sink();
+  const c = await mustConnect(listFor(s), loopbackPath());
+  const outcomes = await c.send(message(['ok@example.com', 'evil@example.com>\r\nRSET\r\nX:<x']), {
+    signal: signal(),
+  });
+  expect(outcomes.map((o) => [o.kind, o.response.code])).toEqual([
+    ['delivered', 250],
+    ['permanent', 553],
+  ]);
+  expect(s.messages.map((m) => m.recipients)).toEqual([['ok@example.com']]);
+});
