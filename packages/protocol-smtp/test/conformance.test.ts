@@ -34,3 +34,25 @@ describeProtocolDriver({
     },
   ],
 });
+
+// The same suite over LMTP (`use_lmtp`): one reply per recipient after the data.
+describeProtocolDriver({
+  name: 'smtp over LMTP',
+  driver: smtpDriver,
+  async setup() {
+    const sink = await startSmtpSink({ lmtp: true });
+    return {
+      options: { smtp: { mx_list: [`${sink.host}:${sink.port}`] } },
+      path: { prohibited_hosts: [], enable_tls: 'OpportunisticInsecure', use_lmtp: true },
+      recipients: {
+        accept: ['alice@example.com', 'bob@example.com'],
+        transient: 'data451@example.com',
+        permanent: 'data550@example.com',
+      },
+      async delivered() {
+        return sink.messages.map((m) => ({ recipients: m.recipients, data: m.data }));
+      },
+      teardown: () => sink.close(),
+    };
+  },
+});

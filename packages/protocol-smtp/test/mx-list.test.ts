@@ -134,3 +134,29 @@ describe('mx_list', () => {
     expect(seen.map((a) => a.replace(/^::ffff:/, ''))).toEqual(['127.0.0.5']);
   });
 });
+
+it('resolves mx_list names per ip_lookup_strategy', async () => {
+  const v4 = await sink({ host: '127.0.0.2' });
+  const v6 = await sink({ host: '::1', port: v4.port });
+  const dns = await startDnsServer({
+    records: { 'dual.test': { A: ['127.0.0.2'], AAAA: ['::1'] } },
+  });
+  later(() => dns.close());
+  const ctx = testContext({ resolver: dns.resolver() });
+  const table = { smtp: { mx_list: [`dual.test:${v4.port}`] } };
+  for (const [strategy, addr] of [
+    ['Ipv6Only', `[::1]:${v4.port}`],
+    ['Ipv4Only', `127.0.0.2:${v4.port}`],
+    ['Ipv6ThenIpv4', `[::1]:${v4.port}`],
+    ['Ipv4AndIpv6', `127.0.0.2:${v4.port}`],
+  ] as const) {
+    const c = await mustConnect(table, loopbackPath({ ip_lookup_strategy: strategy }), {}, ctx);
+    const outcomes = await c.send(message(['a@example.com']), { signal: signal() });
+    expect(outcomes[0], strategy).toMatchObject({
+      kind: 'delivered',
+      peer: { name: 'dual.test', addr },
+    });
+    await c.close();
+  }
+  expect([v4.messages.length, v6.messages.length]).toEqual([2, 2]);
+});
