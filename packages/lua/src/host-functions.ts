@@ -14,6 +14,7 @@ import {
 import { sendHttp } from './http-send.js';
 import { fromLua, stripJsonComments, toLua } from './json-text.js';
 import { pushBytes, readBytes } from './lua-bytes.js';
+import { readLuaValue } from './lua-values.js';
 import { queueConfigSchema } from './queue-config.js';
 import { parseWith } from './schema-helpers.js';
 
@@ -64,9 +65,14 @@ export function hostFunctions(host: ContextHost): Record<string, unknown> {
     sleep: (seconds: number) =>
       new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, Number(seconds) * 1000))),
     available_parallelism: () => availableParallelism(),
-    validate: plain((kind: keyof typeof MAKE_SCHEMAS, params: unknown) => {
-      parseWith(MAKE_SCHEMAS[kind], fromLua(params), `kumo.make_${kind}`);
-    }),
+    validate: decorateFunction(
+      plain((thread: LuaThread) => {
+        const kind = readLuaValue(thread, 1) as keyof typeof MAKE_SCHEMAS;
+        parseWith(MAKE_SCHEMAS[kind], readLuaValue(thread, 2), `kumo.make_${kind}`);
+        return undefined;
+      }),
+      { receiveThread: true, receiveArgsQuantity: true },
+    ),
     configure: plain((kind: ConfigKind, params: unknown) => {
       const parsed = parseWith(CONFIG_SCHEMAS[kind], fromLua(params), CONFIG_FUNCTIONS[kind]);
       return host.configure(kind, parsed).catch((error: unknown) => {

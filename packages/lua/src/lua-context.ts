@@ -11,6 +11,7 @@ import {
 import type { ContextHost } from './context-host.js';
 import { hostFunctions } from './host-functions.js';
 import { toLua } from './json-text.js';
+import { readLuaValue } from './lua-values.js';
 import { messageFunctions } from './message-functions.js';
 import { isEnvelopeAddress, isMessageSnapshot, type MessageSnapshot } from './message-snapshot.js';
 import { MessageState } from './message-state.js';
@@ -289,9 +290,9 @@ export class LuaContext {
 
   private readOutcome(thread: LuaThread, handles: readonly number[]): CallOutcome {
     const top = thread.getTop();
-    const status = top > 0 ? thread.getValue(1) : 'ok';
+    const status = top > 0 ? readLuaValue(thread, 1) : 'ok';
     const values: unknown[] = [];
-    for (let i = 2; i <= top; i++) values.push(thread.getValue(i) ?? undefined);
+    for (let i = 2; i <= top; i++) values.push(readLuaValue(thread, i));
     switch (status) {
       case 'ok': {
         const messages = handles.map((h) => {

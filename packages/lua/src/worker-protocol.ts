@@ -25,14 +25,17 @@ export type WorkRequest =
   | { readonly kind: 'release'; readonly object: number }
   | { readonly kind: 'stats'; readonly collect?: boolean | undefined };
 
+/** One unit of work with its id and deadline (epoch milliseconds). */
+export interface WorkItem {
+  readonly id: number;
+  readonly deadline: number;
+  readonly work: WorkRequest;
+}
+
 /** Main thread → worker. */
 export type ToWorker =
-  | {
-      readonly t: 'work';
-      readonly id: number;
-      readonly deadline: number;
-      readonly work: WorkRequest;
-    }
+  /** Work items posted in the same tick travel together (one message per batch). */
+  | { readonly t: 'work'; readonly items: readonly WorkItem[] }
   | {
       readonly t: 'reply';
       readonly id: number;
@@ -51,7 +54,14 @@ export type HostRequest =
 export type FromWorker =
   | { readonly t: 'ready'; readonly events: readonly string[] }
   | { readonly t: 'loadError'; readonly message: string }
-  | { readonly t: 'done'; readonly id: number; readonly outcome: CallOutcome | WorkerStats }
+  /** Results finished in the same turn travel together. */
+  | {
+      readonly t: 'done';
+      readonly results: readonly {
+        readonly id: number;
+        readonly outcome: CallOutcome | WorkerStats;
+      }[];
+    }
   | { readonly t: 'print'; readonly text: string }
   | { readonly t: 'log'; readonly level: LogLevel; readonly text: string }
   | { readonly t: 'host'; readonly id: number; readonly request: HostRequest };

@@ -9,6 +9,7 @@ import type {
   ToWorker,
   WorkerInit,
   WorkerStats,
+  WorkItem,
   WorkRequest,
 } from './worker-protocol.js';
 
@@ -67,6 +68,7 @@ export class WorkerSlot {
   private nextId = 1;
   private lostReason: string | undefined;
   private reported = false;
+  private outbox: WorkItem[] = [];
   /** Calls past their deadline that the worker has not answered yet. */
   private overdue = 0;
 
@@ -133,8 +135,8 @@ export class WorkerSlot {
       };
       entry.timer = setTimeout(() => this.expire(id, entry), budgetMs);
       this.inflight.set(id, entry);
-      const message: ToWorker = { t: 'work', id, deadline, work };
-      this.worker.postMessage(message);
+      if (this.outbox.length === 0) queueMicrotask(() => this.flush());
+      this.outbox.push({ id, deadline, work });
     });
   }
 
@@ -158,22 +160,24 @@ export class WorkerSlot {
     );
   }
 
+  private settle(id: number, outcome: CallOutcome | WorkerStats): void {
+    const entry = this.inflight.get(id);
+    if (!entry) return;
+    this.inflight.delete(id);
+    clearTimeout(entry.timer);
+    if (entry.expired) {
+      if (--this.overdue === 0) this.owner.onAvailable();
+      return;
+    }
+    if ('status' in outcome && outcome.status === 'timeout') entry.reject(timeoutError(entry));
+    else entry.resolve(outcome);
+  }
+
   private onMessage(message: FromWorker): void {
     switch (message.t) {
-      case 'done': {
-        const entry = this.inflight.get(message.id);
-        if (!entry) return;
-        this.inflight.delete(message.id);
-        clearTimeout(entry.timer);
-        if (entry.expired) {
-          if (--this.overdue === 0) this.owner.onAvailable();
-          return;
-        }
-        const outcome = message.outcome;
-        if ('status' in outcome && outcome.status === 'timeout') entry.reject(timeoutError(entry));
-        else entry.resolve(outcome);
+      case 'done':
+        for (const { id, outcome } of message.results) this.settle(id, outcome);
         return;
-      }
       case 'print':
       case 'log':
         this.owner.onOutput(message);
@@ -193,6 +197,14 @@ export class WorkerSlot {
       default:
         return;
     }
+  }
+
+  // Calls made in the same tick go to the worker as one message.
+  private flush(): void {
+    const items = this.outbox;
+    this.outbox = [];
+    if (this.lostReason === undefined)
+      this.worker.postMessage({ t: 'work', items } satisfies ToWorker);
   }
 
   private reply(message: ToWorker): void {

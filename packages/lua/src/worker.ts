@@ -13,6 +13,7 @@ import type {
   HostRequest,
   ToWorker,
   WorkerInit,
+  WorkerStats,
   WorkRequest,
 } from './worker-protocol.js';
 
@@ -87,12 +88,25 @@ port.on('message', (message: ToWorker) => {
     else waiter?.reject(message.error);
     return;
   }
-  run(message.work, message.deadline).then(
-    (outcome) => post({ t: 'done', id: message.id, outcome }),
-    (error: unknown) =>
-      post({ t: 'done', id: message.id, outcome: { status: 'error', message: String(error) } }),
-  );
+  for (const item of message.items) {
+    run(item.work, item.deadline).then(
+      (outcome) => finish(item.id, outcome),
+      (error: unknown) => finish(item.id, { status: 'error', message: String(error) }),
+    );
+  }
 });
+
+// Results are posted in batches: one message per turn of the event loop, not per call.
+let results: { id: number; outcome: CallOutcome | WorkerStats }[] = [];
+function finish(id: number, outcome: CallOutcome | WorkerStats): void {
+  if (results.length === 0) setImmediate(flush);
+  results.push({ id, outcome });
+}
+function flush(): void {
+  const batch = results;
+  results = [];
+  post({ t: 'done', results: batch });
+}
 
 const loaded = await context.load(init.policy, Date.now() + init.loadDeadlineMs);
 if (loaded.status === 'ok') post({ t: 'ready', events: await context.events() });
