@@ -1,3 +1,6 @@
+import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postJson, type Started, startTestListener, TestPolicy } from './http-fixtures.js';
 
@@ -124,5 +127,48 @@ describe('who may use the HTTP listener', () => {
       authorization: basic('alice', 'nope'),
     });
     expect(wrong.status).toBe(401);
+  });
+});
+
+describe('use_tls', () => {
+  it('serves HTTPS with the given certificate, or the daemon’s pair when the params name none', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'mta.sterna.test' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+    });
+    const get = (url: string) =>
+      new Promise<{ status: number; text: string; subject: unknown }>((resolve, reject) => {
+        const req = request(
+          `${url}/api/check-liveness/v1`,
+          { rejectUnauthorized: false },
+          (res) => {
+            const subject = (res.socket as TLSSocket).getPeerCertificate().subject?.CN;
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                text: Buffer.concat(chunks).toString(),
+                subject,
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    for (const [params, deps] of [
+      [{ use_tls: true, tls_certificate: pems.cert, tls_private_key: pems.private }, {}],
+      [{ use_tls: true }, { tls: { key: pems.private, cert: pems.cert } }],
+    ] as const) {
+      started = await startTestListener(params, deps);
+      const url = started.url.replace('http:', 'https:');
+      expect(await get(url)).toEqual({ status: 200, text: 'OK', subject: 'mta.sterna.test' });
+      await expect(
+        fetch(`${started.url}/api/check-liveness/v1`, { signal: AbortSignal.timeout(5000) }),
+      ).rejects.toThrow();
+      await started.listener.close();
+      started = undefined;
+    }
   });
 });

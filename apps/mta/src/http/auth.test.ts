@@ -44,6 +44,16 @@ describe('identify', () => {
     expect(await identify('10.1.1.1', undefined, trusted, policy(), silentLogger)).toBeUndefined();
   });
 
+  it('treats another scheme as no credentials, and a malformed Basic value as refused', async () => {
+    const open = policy(() => true);
+    expect(await identify('127.0.0.1', 'Bearer t0k3n', trusted, open, silentLogger)).toMatchObject({
+      trusted: true,
+      user: null,
+    });
+    expect(await identify('10.1.1.1', 'Bearer t0k3n', trusted, open, silentLogger)).toBeUndefined();
+    expect(await identify('127.0.0.1', 'Basic %%%', trusted, open, silentLogger)).toBeUndefined();
+  });
+
   it('accepts true or a table from the policy, refuses anything else or a throwing handler', async () => {
     const p = policy(
       (user) =>

@@ -46,8 +46,10 @@ export async function identify(
   const isTrusted = trusted(peerIp);
   const groups = isTrusted ? [TRUSTED_GROUP] : [];
   const base: AuthInfo = { peer_address: peerIp, identities: [], groups };
-  if (authorization === undefined)
+  // Only Basic is understood; another scheme (a proxy's Bearer token) counts as no credentials.
+  if (authorization === undefined || !/^basic(\s|$)/i.test(authorization)) {
     return isTrusted ? { trusted: true, user: null, info: base } : undefined;
+  }
   const credentials = parseBasicAuth(authorization);
   if (!credentials || !policy.hasEvent('http_server_validate_auth_basic')) return undefined;
   let result: unknown;
