@@ -234,6 +234,30 @@ describe('spool', () => {
     expect((await all(third)).size).toBe(3);
   });
 
+  it('skips damage followed by valid records instead of cutting them off', async () => {
+    const s = await spool();
+    const ids = [newSpoolId(), newSpoolId(), newSpoolId()];
+    for (const id of ids) await s.store(entry(id, Buffer.alloc(500, id)), Buffer.alloc(500, id));
+    await s.close();
+    const segment = path.join(options.dataPath, '0000000000000001.seg');
+    const { size } = await stat(segment);
+    const recordSize = size / 3;
+    // Bit rot in the middle record's data: the first and last records are still good.
+    const fh = await open(segment, 'r+');
+    await fh.write(Buffer.from('!!!!'), 0, 4, recordSize + 300);
+    await fh.close();
+    const log = logger();
+    const after = await spool({ logger: log });
+    expect([...(await all(after)).keys()].sort()).toEqual([ids[0], ids[2]].sort());
+    expect(Buffer.from(await after.read(ids[2]!))).toEqual(Buffer.alloc(500, ids[2]));
+    expect(log.lines).toContainEqual({
+      level: 'error',
+      message: 'spool segment is damaged: a stretch without valid records was skipped',
+      fields: { segment, from: recordSize, to: 2 * recordSize, problem: 'checksum mismatch' },
+    });
+    expect((await stat(segment)).size).toBe(size); // not cut: evidence stays on disk
+  });
+
   it('reports a record whose bytes changed on disk as STERNA_SPOOL_CORRUPT', async () => {
     const s = await spool();
     const id = newSpoolId();

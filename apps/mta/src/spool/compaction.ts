@@ -5,7 +5,7 @@ import { account, type IndexEntry } from './index-entry.js';
 import type { LogWriter } from './log-writer.js';
 import { encodeRecord, REMOVE, STORE, UPDATE } from './record.js';
 import { removeTarget } from './recovery.js';
-import { type ScannedRecord, scanSegment } from './scan.js';
+import { type ScannedRecord, scanAll } from './scan.js';
 import { forgetTarget, noteRemoval, removalBytes, type Segment } from './segment.js';
 
 /** The spool state compaction works on. */
@@ -37,10 +37,11 @@ export async function compactSegment(host: CompactionHost, segment: Segment): Pr
   if (segment.live > 0 || removalBytes(segment) > 0) {
     let round: Promise<void>[] = [];
     let roundBytes = 0;
-    const end = await scanSegment(segment.fh, segment.size, async (r) => {
+    const end = await scanAll(segment.fh, segment.size, async (r) => {
       if (host.stopping) throw new Error('spool closing');
       const copy = await copyOf(host, segment, r);
       if (copy === undefined) return;
+      copy.promise.catch(() => {}); // awaited below; this keeps a failure seen if we stop early
       round.push(copy.promise);
       roundBytes += copy.bytes;
       if (roundBytes >= ROUND_BYTES) {
@@ -51,13 +52,15 @@ export async function compactSegment(host: CompactionHost, segment: Segment): Pr
     });
     await Promise.all(round);
     await host.writer.flush(); // removals queued by the copies' bookkeeping
-    if (end.problem !== undefined) {
-      host.logger.error('spool segment unreadable during compaction: kept', {
+    // Damaged stretches hold nothing the index points at (recovery skipped them too): once
+    // every live record is copied the segment can go, damage and all.
+    if (end.problem !== undefined || end.damage.length > 0) {
+      host.logger.warn('spool compaction freed a damaged segment', {
         segment: segment.path,
-        offset: end.end,
+        damage: end.damage,
+        end: end.end,
         problem: end.problem,
       });
-      return false;
     }
   }
   if (segment.live !== 0) {

@@ -1,11 +1,10 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@sterna/core';
 import { ioReason, spoolError } from './errors.js';
 import { account, type IndexEntry } from './index-entry.js';
 import { REMOVE, STORE, UPDATE } from './record.js';
-import type { ScannedRecord } from './scan.js';
-import { scanSegment } from './scan.js';
+import { type ScannedRecord, scanAll } from './scan.js';
 import { newSegment, type Segment, segmentName, segmentNumber } from './segment.js';
 
 /** The state rebuilt from the segments on disk. */
@@ -20,9 +19,10 @@ export interface Recovered {
 
 /**
  * Replays every segment in order (STORE adds or replaces, UPDATE replaces metadata, REMOVE
- * forgets). A torn tail of the last segment (a record cut short or failing its checksum, left
- * by a crash mid-write) is cut off with a warning; damage inside an older segment ends the
- * replay of that segment with an error diagnostic.
+ * forgets). A torn tail of the last segment (a record cut short or failing its checksum with no
+ * valid record after it, as a crash mid-write leaves) is cut off with a warning. Damage with
+ * valid records after it (a failing disk) is skipped with an error diagnostic, and the replay
+ * goes on with the next valid record.
  *
  * @throws SternaError `STERNA_SPOOL_READ`
  */
@@ -48,17 +48,25 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
       segment = newSegment(dir, no, fh, 0);
       segment.sealed = true;
       segments.set(no, segment);
-      const { size } = await stat(file);
-      const end = await scanSegment(fh, size, (r) => apply(segment, r, index, metas));
-      segment.size = end.end;
-      if (end.problem !== undefined) {
-        const where = { segment: file, offset: end.end, size, problem: end.problem };
+      const { size } = await fh.stat();
+      const report = await scanAll(fh, size, (r) => apply(segment, r, index, metas));
+      segment.size = report.end;
+      for (const d of report.damage) {
+        logger.error('spool segment is damaged: a stretch without valid records was skipped', {
+          segment: file,
+          ...d,
+        });
+      }
+      if (report.problem !== undefined) {
+        const where = { segment: file, offset: report.end, size, problem: report.problem };
         if (i === numbers.length - 1) {
           logger.warn('spool segment has a torn tail: cut off', where);
-          await fh.truncate(end.end);
+          await fh.truncate(report.end);
           await fh.datasync();
         } else {
-          logger.error('spool segment is damaged: records after the damage are ignored', where);
+          // Older segments were synced whole before the next began: this is damage, kept on
+          // disk for inspection until compaction frees the segment.
+          logger.error('spool segment is damaged at its end: the rest is ignored', where);
         }
       }
     } catch (error) {

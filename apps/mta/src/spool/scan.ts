@@ -39,8 +39,9 @@ export async function scanSegment(
   fh: FileHandle,
   size: number,
   visit: (record: ScannedRecord) => void | Promise<void>,
+  start = 0,
 ): Promise<ScanEnd> {
-  let base = 0; // file offset of buf[0]
+  let base = start; // file offset of buf[0]
   let buf: Buffer = Buffer.alloc(0);
   let at = 0; // offset in buf
   while (base + at < size) {
@@ -71,6 +72,75 @@ export async function scanSegment(
     at += length;
   }
   return { end: base + at };
+}
+
+/** A stretch of a segment that holds no valid record. */
+export interface Damage {
+  readonly from: number;
+  readonly to: number;
+  readonly problem: string;
+}
+
+/** Where {@link scanAll} stopped, and the damaged stretches it skipped. */
+export interface ScanReport extends ScanEnd {
+  /** Damaged stretches followed by valid records (not a torn tail). */
+  readonly damage: readonly Damage[];
+}
+
+/**
+ * {@link scanSegment} that does not give up at damage: it looks for the next valid record
+ * (magic, sane header, matching checksum) and goes on from there. Only a stretch with no valid
+ * record after it is reported as the end (`problem`): that is a torn tail.
+ */
+export async function scanAll(
+  fh: FileHandle,
+  size: number,
+  visit: (record: ScannedRecord) => void | Promise<void>,
+): Promise<ScanReport> {
+  const damage: Damage[] = [];
+  let start = 0;
+  for (;;) {
+    const end = await scanSegment(fh, size, visit, start);
+    if (end.problem === undefined) return { ...end, damage };
+    const next = await findRecord(fh, end.end + 1, size);
+    if (next === undefined) return { ...end, damage };
+    damage.push({ from: end.end, to: next, problem: end.problem });
+    start = next;
+  }
+}
+
+const MAGIC_BYTES = Buffer.from([0x53, 0x50, 0x4c, 0x31]); // RECORD_MAGIC, little-endian
+
+/** The offset of the first valid record at or after `from`, if any. */
+export async function findRecord(
+  fh: FileHandle,
+  from: number,
+  size: number,
+): Promise<number | undefined> {
+  for (let pos = from; pos + HEADER_SIZE <= size; ) {
+    const { buf } = await load(fh, pos, Math.min(CHUNK, size - pos));
+    if (buf.length === 0) return undefined;
+    let i = buf.indexOf(MAGIC_BYTES);
+    while (i >= 0) {
+      if (await validAt(fh, pos + i, size)) return pos + i;
+      i = buf.indexOf(MAGIC_BYTES, i + 1);
+    }
+    // Step back 3 bytes so a magic split across chunks is still found.
+    pos += Math.max(1, buf.length - 3);
+  }
+  return undefined;
+}
+
+async function validAt(fh: FileHandle, offset: number, size: number): Promise<boolean> {
+  if (offset + HEADER_SIZE > size) return false;
+  const { buf: head } = await load(fh, offset, HEADER_SIZE);
+  if (head.length < HEADER_SIZE) return false;
+  const header = decodeHeader(head, 0);
+  if (typeof header === 'string') return false;
+  const length = recordLength(header);
+  if (offset + length > size) return false;
+  const { buf } = await load(fh, offset, length);
+  return buf.length === length && checksumMatches(buf, header);
 }
 
 async function load(
