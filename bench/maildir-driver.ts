@@ -1,6 +1,7 @@
 /**
  * Maildir driver throughput against the raw Maildir write sequence done directly with node:fs,
- * measured in the same run, on the same disk, at the same concurrency.
+ * measured in the same run, on the same disk, at the same concurrency; plus the driver with group
+ * commit turned off, to show what it is worth.
  *
  *   pnpm bench:maildir                 (20,000 messages of 4 KiB, concurrency 1 and 16)
  *   pnpm bench:maildir -- --messages 2000 --concurrency 1,4,16 --rounds 4
@@ -23,7 +24,12 @@ import {
 } from '../packages/core/src/index.js';
 // Relative imports: the workspace root does not depend on its packages (pnpm does not link them
 // here); with `--conditions=@sterna/source` these resolve to the same modules the driver uses.
-import { MaildirConnection, maildirDriver } from '../packages/protocol-maildir/src/index.js';
+import {
+  escapeHostname,
+  MaildirConnection,
+  maildirDriver,
+} from '../packages/protocol-maildir/src/index.js';
+import { compileTemplate } from '../packages/protocol-maildir/src/template.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -111,8 +117,9 @@ async function rawWriter(dir: string): Promise<Writer> {
   };
 }
 
-// The driver through a real connection, as the engine uses it.
-async function driverWriter(dir: string): Promise<Writer> {
+// The driver through a real connection, as the engine uses it. `groupCommit: false` builds the
+// same connection with one `new/` fsync per message, to measure what group commit is worth.
+async function driverWriter(dir: string, groupCommit = true): Promise<Writer> {
   const noDns = () => Promise.reject(new Error('no DNS in this benchmark'));
   const ctx = {
     logger: silentLogger,
@@ -122,7 +129,13 @@ async function driverWriter(dir: string): Promise<Writer> {
     hostname: hostname(),
   };
   const site = { name: '', service: 'maildir' };
-  const connection = await maildirDriver.connect(site, { maildir_path: dir }, ctx, egressPath());
+  const connection = groupCommit
+    ? await maildirDriver.connect(site, { maildir_path: dir }, ctx, egressPath())
+    : new MaildirConnection(compileTemplate(dir), {
+        host: escapeHostname(ctx.hostname),
+        now: () => ctx.clock.now(),
+        groupCommit: false,
+      });
   if (isDeliveryFailure(connection) || !(connection instanceof MaildirConnection)) {
     throw new Error('could not open a maildir connection');
   }
@@ -157,57 +170,64 @@ interface Side {
   msgsPerSec: number;
   seconds: number;
   dirSyncs: number;
+  /** This side's time over raw's: rate relative to raw (1 = same speed). */
+  ratio: number;
+  /** The same ratio per round, and its median (robust against bursts of load elsewhere). */
+  roundRatios: number[];
+  medianRatio: number;
 }
+const SIDES = ['raw', 'driver', 'ungrouped'] as const;
+type SideName = (typeof SIDES)[number];
 interface Row {
   concurrency: number;
-  raw: Side;
-  driver: Side;
-  ratio: number;
-  /** driver/raw of each round, to show the spread. */
-  roundRatios: number[];
-  /** The median of the round ratios: robust against bursts of load from other processes. */
-  medianRatio: number;
+  sides: Record<SideName, Side>;
 }
 const rows: Row[] = [];
 try {
   for (const concurrency of LEVELS) {
-    // Same disk, fresh directories; the two take turns in rounds (and swap who goes first) so a
-    // drift in the disk's speed during the run hits both alike.
-    const rawDir = join(root, `raw-${concurrency}`);
-    const driverDir = join(root, `driver-${concurrency}`);
-    const sides = { raw: await rawWriter(rawDir), driver: await driverWriter(driverDir) };
-    const seconds = { raw: 0, driver: 0 };
-    const roundRatios: number[] = [];
+    // Same disk, fresh directories; the sides take turns in rounds (rotating who goes first) so a
+    // drift in the disk's speed during the run hits all alike.
+    const dirs = Object.fromEntries(SIDES.map((n) => [n, join(root, `${n}-${concurrency}`)]));
+    const writers: Record<SideName, Writer> = {
+      raw: await rawWriter(dirs.raw!),
+      driver: await driverWriter(dirs.driver!),
+      ungrouped: await driverWriter(dirs.ungrouped!, false),
+    };
+    const seconds: Record<SideName, number> = { raw: 0, driver: 0, ungrouped: 0 };
+    const rounds: Record<SideName, number>[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const count = Math.floor(MESSAGES / ROUNDS) + (round < MESSAGES % ROUNDS ? 1 : 0);
-      const order = round % 2 === 0 ? (['raw', 'driver'] as const) : (['driver', 'raw'] as const);
-      const took = { raw: 0, driver: 0 };
-      for (const side of order) {
+      const took: Record<SideName, number> = { raw: 0, driver: 0, ungrouped: 0 };
+      for (let k = 0; k < SIDES.length; k++) {
+        const name = SIDES[(round + k) % SIDES.length]!;
         const started = process.hrtime.bigint();
-        await sides[side].run(count, concurrency);
-        took[side] = elapsed(started);
-        seconds[side] += took[side];
+        await writers[name].run(count, concurrency);
+        took[name] = elapsed(started);
+        seconds[name] += took[name];
       }
-      roundRatios.push(took.raw / took.driver);
+      rounds.push(took);
     }
-    await Promise.all([sides.raw.close(), sides.driver.close()]);
-    if ((await readdir(join(rawDir, 'new'))).length !== MESSAGES) throw new Error('raw lost mail');
-    if ((await readdir(join(driverDir, 'new'))).length !== MESSAGES + 1) {
-      throw new Error('driver lost mail');
+    await Promise.all(SIDES.map((n) => writers[n].close()));
+    for (const name of SIDES) {
+      const expected = MESSAGES + (name === 'raw' ? 0 : 1); // the driver's warm-up message
+      const found = (await readdir(join(dirs[name]!, 'new'))).length;
+      if (found !== expected) throw new Error(`${name} stored ${found} of ${expected} messages`);
+      await rm(dirs[name]!, { recursive: true });
     }
-    await Promise.all([rm(rawDir, { recursive: true }), rm(driverDir, { recursive: true })]);
-    const side = (name: 'raw' | 'driver'): Side => ({
-      msgsPerSec: Math.round(MESSAGES / seconds[name]),
-      seconds: Number(seconds[name].toFixed(3)),
-      dirSyncs: sides[name].dirSyncs(),
-    });
+    const side = (name: SideName): Side => {
+      const roundRatios = rounds.map((r) => r.raw / r[name]);
+      return {
+        msgsPerSec: Math.round(MESSAGES / seconds[name]),
+        seconds: Number(seconds[name].toFixed(3)),
+        dirSyncs: writers[name].dirSyncs(),
+        ratio: Number((seconds.raw / seconds[name]).toFixed(3)),
+        roundRatios: roundRatios.map((r) => Number(r.toFixed(3))),
+        medianRatio: Number(median(roundRatios).toFixed(3)),
+      };
+    };
     rows.push({
       concurrency,
-      raw: side('raw'),
-      driver: side('driver'),
-      ratio: seconds.raw / seconds.driver,
-      roundRatios: roundRatios.map((r) => Number(r.toFixed(3))),
-      medianRatio: Number(median(roundRatios).toFixed(3)),
+      sides: { raw: side('raw'), driver: side('driver'), ungrouped: side('ungrouped') },
     });
   }
 } finally {
@@ -215,18 +235,25 @@ try {
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 console.log(
-  `maildir: ${MESSAGES} messages of ${SIZE} bytes, ${cpus().length} CPUs, node ${process.version}, ` +
-    `UV_THREADPOOL_SIZE=${THREADPOOL ?? '4 (default)'}`,
+  `maildir: ${MESSAGES} messages of ${SIZE} bytes per side, ${ROUNDS} rounds, ${cpus().length} CPUs, ` +
+    `node ${process.version}, UV_THREADPOOL_SIZE=${THREADPOOL ?? '4 (default)'}`,
 );
 console.log(
-  `${pad('in flight', 9)} ${pad('raw msg/s', 10)} ${pad('driver msg/s', 13)} ${pad('driver/raw', 11)} ${pad('raw dir fsyncs', 15)} ${pad('driver dir fsyncs', 18)} ${pad('median round', 13)}  per round`,
+  `${pad('in flight', 9)} ${pad('side', 10)} ${pad('msg/s', 7)} ${pad('vs raw', 7)} ${pad('median', 7)} ${pad('dir fsyncs', 11)}`,
 );
 for (const r of rows) {
-  console.log(
-    `${pad(r.concurrency, 9)} ${pad(r.raw.msgsPerSec, 10)} ${pad(r.driver.msgsPerSec, 13)} ${pad(`${(r.ratio * 100).toFixed(1)}%`, 11)} ${pad(r.raw.dirSyncs, 15)} ${pad(r.driver.dirSyncs, 18)} ${pad(`${(r.medianRatio * 100).toFixed(1)}%`, 13)}  ${r.roundRatios.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')}`,
-  );
+  for (const name of SIDES) {
+    const x = r.sides[name];
+    console.log(
+      `${pad(r.concurrency, 9)} ${pad(name, 10)} ${pad(x.msgsPerSec, 7)} ${pad(pct(x.ratio), 7)} ${pad(pct(x.medianRatio), 7)} ${pad(x.dirSyncs, 11)}`,
+    );
+  }
 }
+console.log(
+  'raw: node:fs directly; driver: a maildir connection; ungrouped: the same without group commit',
+);
 
 const resultsDir = new URL('./results/', import.meta.url);
 await mkdir(resultsDir, { recursive: true });

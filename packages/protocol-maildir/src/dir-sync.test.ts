@@ -66,3 +66,11 @@ describe('DirectorySyncer', () => {
     await expect(syncer.sync(dir, () => fsyncDirectory(dir))).resolves.toBeUndefined();
   });
 });
+
+describe('DirectorySyncer without grouping', () => {
+  it('issues one fsync per caller', async () => {
+    const syncer = new DirectorySyncer({ group: false });
+    await Promise.all(Array.from({ length: 5 }, () => syncer.sync(dir, () => fsyncDirectory(dir))));
+    expect(syncer.issued).toBe(5);
+  });
+});

@@ -28,14 +28,25 @@ interface DirState {
 export class DirectorySyncer {
   readonly #dirs = new Map<string, DirState>();
 
+  readonly #group: boolean;
+
   /** Directory fsyncs actually issued (the benchmark reports it). */
   issued = 0;
+
+  /** @param options.group share fsyncs between callers (default); false: one per caller */
+  constructor(options: { group?: boolean } = {}) {
+    this.#group = options.group ?? true;
+  }
 
   /**
    * Resolves once a sync of `dir` that started after this call has succeeded.
    * @param fsync syncs `dir`; called at most once, and only if this caller starts a sync
    */
   sync(dir: string, fsync: () => Promise<void>): Promise<void> {
+    if (!this.#group) {
+      this.issued++;
+      return fsync();
+    }
     let state = this.#dirs.get(dir);
     if (!state) {
       state = {};

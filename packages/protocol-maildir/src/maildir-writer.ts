@@ -14,6 +14,11 @@ export interface MaildirWriterOptions {
   readonly host: string;
   /** Wall-clock epoch milliseconds. */
   readonly now: () => number;
+  /**
+   * Share the `new/` fsync between writes that finish together. Off only to measure it.
+   * @default true
+   */
+  readonly groupCommit?: boolean | undefined;
 }
 
 const CREATE_EXCL = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
@@ -46,10 +51,11 @@ export class MaildirWriter {
   readonly #ready = new Map<string, Promise<void>>();
   readonly #closing = new Set<Promise<void>>();
   /** Group commit of `new/` directory fsyncs. */
-  readonly syncer = new DirectorySyncer();
+  readonly syncer: DirectorySyncer;
 
   constructor(options: MaildirWriterOptions) {
     this.#options = options;
+    this.syncer = new DirectorySyncer({ group: options.groupCommit ?? true });
   }
 
   /**
