@@ -1,4 +1,4 @@
-import { defineProtocolDriver } from '@sterna/core';
+import { type Clock, defineProtocolDriver, systemClock } from '@sterna/core';
 import { MaildirConnection } from './connection.js';
 import { escapeHostname } from './file-name.js';
 import { type MaildirOptions, maildirOptionsSchema } from './options.js';
@@ -28,7 +28,15 @@ export const maildirDriver = defineProtocolDriver<MaildirOptions>({
       dirMode: options.dir_mode,
       fileMode: options.file_mode,
       host: escapeHostname(ctx.hostname),
-      now: () => ctx.clock.now(),
+      now: wallClock(ctx.clock),
     });
   },
 });
+
+// Maildir names carry nanoseconds. The system clock counts milliseconds, so with it the driver
+// reads the high-resolution timer anchored at process start instead (microseconds in practice);
+// any other clock (a test's) is used as given.
+function wallClock(clock: Clock): () => number {
+  if (clock === systemClock) return () => performance.timeOrigin + performance.now();
+  return () => clock.now();
+}

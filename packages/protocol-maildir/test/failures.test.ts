@@ -182,3 +182,30 @@ describe('maildir write failures', () => {
     expect(conn.isUsable?.()).toBe(false);
   });
 });
+
+describe('an abort during the write', () => {
+  it('either completes the delivery or leaves nothing in new/ or tmp/', async () => {
+    const box = join(root, 'box');
+    const conn = await connect({ maildir_path: box });
+    await conn.send(message({ recipients: ['a@x.example'] }), sendOptions); // create the maildir
+    const before = await list(join(box, 'new'));
+    const controller = new AbortController();
+    const big = message({
+      recipients: ['a@x.example'],
+      data: `Subject: big\r\n\r\n${'y'.repeat(8 << 20)}\r\n`,
+    });
+    const sending = conn.send(big, { signal: controller.signal });
+    setImmediate(() => controller.abort());
+    const [outcome] = await sending;
+    const after = await list(join(box, 'new'));
+    if (outcome?.kind === 'delivered') {
+      expect(after).toEqual([...before, idOf(outcome.response.content)].sort());
+    } else {
+      expect(outcome).toMatchObject({ kind: 'transient', retryAfter: 60 });
+      expect(outcome?.response.content).toContain('aborted');
+      expect(after).toEqual(before);
+    }
+    expect(await list(join(box, 'tmp'))).toEqual([]);
+    await conn.close();
+  });
+});
