@@ -1,3 +1,4 @@
+import { headerBlockEnd } from '@sterna/core';
 import libmime from 'libmime';
 
 /** One header field as it sits in the message: its name and its exact text (with folding). */
@@ -10,8 +11,8 @@ export interface RawHeaderField {
 /** A message split into its header fields and everything after them, byte-exact. */
 export interface HeaderBlock {
   readonly fields: RawHeaderField[];
-  /** The blank line and body (Latin-1), or `''` for a message that is all headers. */
-  readonly rest: string;
+  /** The blank line and body, untouched (empty for a message that is all headers). */
+  readonly rest: Uint8Array;
   /** The line ending new header lines get: the message's own. */
   readonly eol: '\r\n' | '\n';
 }
@@ -19,9 +20,12 @@ export interface HeaderBlock {
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8');
 
-/** Reads a message's header block; bytes map one-to-one onto Latin-1 characters. */
+/**
+ * Reads a message's header block; bytes map one-to-one onto Latin-1 characters. Only the
+ * header block is decoded: the body stays bytes, however large.
+ */
 export function parseHeaderBlock(data: Uint8Array): HeaderBlock {
-  const text = latin1.decode(data);
+  const text = latin1.decode(data.subarray(0, headerBlockEnd(data)));
   const fields: RawHeaderField[] = [];
   const firstLf = text.indexOf('\n');
   const eol = firstLf > 0 && text[firstLf - 1] !== '\r' ? '\n' : '\r\n';
@@ -38,7 +42,7 @@ export function parseHeaderBlock(data: Uint8Array): HeaderBlock {
     fields.push({ name: line.slice(0, colon).trimEnd(), raw: text.slice(at, end) });
     at = end;
   }
-  return { fields, rest: text.slice(at), eol };
+  return { fields, rest: data.subarray(at), eol };
 }
 
 function lineEnd(text: string, from: number): number {
@@ -50,8 +54,10 @@ function lineEnd(text: string, from: number): number {
 export function serializeHeaderBlock(block: HeaderBlock): Uint8Array {
   let text = '';
   for (const f of block.fields) text += f.raw;
-  text += block.rest;
-  return latin1Bytes(text);
+  const out = new Uint8Array(text.length + block.rest.length);
+  out.set(latin1Bytes(text));
+  out.set(block.rest, text.length);
+  return out;
 }
 
 function latin1Bytes(text: string): Uint8Array {

@@ -117,3 +117,49 @@ export function createdOf(snapshot: MessageSnapshot): number {
     return 0;
   }
 }
+
+/** The message snapshots among call arguments, in order (arrays, as `send_batch` takes, flattened). */
+export function messageArgs(args: readonly unknown[]): MessageSnapshot[] {
+  const out: MessageSnapshot[] = [];
+  for (const a of args) {
+    if (isMessageSnapshot(a)) out.push(a);
+    else if (Array.isArray(a)) for (const m of a) if (isMessageSnapshot(m)) out.push(m);
+  }
+  return out;
+}
+
+// Marks a snapshot whose data was left out because the call did not change it.
+interface Stripped extends MessageSnapshot {
+  readonly sameData?: true;
+}
+
+/**
+ * Drops the data of changed snapshots whose bytes the call did not touch, so a large message
+ * does not travel back from the worker when only its meta changed.
+ */
+export function stripUnchangedData(
+  args: readonly unknown[],
+  messages: (MessageSnapshot | undefined)[],
+): void {
+  const sent = messageArgs(args);
+  messages.forEach((m, i) => {
+    if (m && m.data === sent[i]?.data) {
+      messages[i] = { ...m, data: new Uint8Array(0), sameData: true } as Stripped;
+    }
+  });
+}
+
+/** Puts back the data {@link stripUnchangedData} dropped (the caller still has it). */
+export function restoreUnchangedData(
+  args: readonly unknown[],
+  messages: (MessageSnapshot | undefined)[],
+): void {
+  const sent = messageArgs(args);
+  messages.forEach((m, i) => {
+    const original = sent[i];
+    if (m && (m as Stripped).sameData && original) {
+      const { sameData: _, ...rest } = m as Stripped;
+      messages[i] = { ...rest, data: original.data };
+    }
+  });
+}

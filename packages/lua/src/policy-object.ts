@@ -1,6 +1,7 @@
 import type { PolicyObject } from '@sterna/core';
 import { luaError } from './errors.js';
 import type { CallOutcome } from './lua-context.js';
+import { restoreUnchangedData } from './message-snapshot.js';
 import { applyBack, marshalArgs, type PolicyRuntime, settle } from './policy-runtime.js';
 import type { WorkerSlot } from './worker-slot.js';
 
@@ -39,9 +40,10 @@ export class LuaPolicyObject implements PolicyObject {
       throw luaError('STERNA_LUA_CONTEXT_LOST', `${label}: ${this.slot.gone}`);
     }
     options.signal?.throwIfAborted();
+    const sent = marshalArgs(args);
     const work = this.runtime.runOn(
       this.slot,
-      { kind: 'method', object: this.id, method, args: marshalArgs(args) },
+      { kind: 'method', object: this.id, method, args: sent },
       label,
     );
     const outcome = await abortable(work, options.signal);
@@ -52,6 +54,7 @@ export class LuaPolicyObject implements PolicyObject {
       );
     }
     const ok = settle(outcome, label);
+    restoreUnchangedData(sent, ok.messages);
     applyBack(args, ok.messages);
     return ok.values[0];
   }

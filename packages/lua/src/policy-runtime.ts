@@ -8,6 +8,7 @@ import {
   isCoreMessage,
   isMessageSnapshot,
   type MessageSnapshot,
+  restoreUnchangedData,
   snapshotOf,
 } from './message-snapshot.js';
 import { lookupAddresses, lookupMxTable } from './mx-table.js';
@@ -137,14 +138,16 @@ export class PolicyRuntime implements PolicyHost {
   ): Promise<EventResult> {
     const budget = options.deadlineMs ?? this.deadlineMs;
     const slot = await this.pick();
+    const sent = marshalArgs(args);
     const outcome = (await slot.run(
-      { kind: 'call', event, args: marshalArgs(args) },
+      { kind: 'call', event, args: sent },
       budget,
       event,
     )) as CallOutcome;
     if (outcome.status === 'none')
       return { value: undefined, values: [], handled: false, messages: [] };
     const ok = settle(outcome, event);
+    restoreUnchangedData(sent, ok.messages);
     applyBack(args, ok.messages);
     return { value: ok.values[0], values: ok.values, handled: true, messages: ok.messages };
   }

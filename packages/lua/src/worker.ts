@@ -8,6 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ContextHost } from './context-host.js';
 import { type CallOutcome, LuaContext, policyDirOf } from './lua-context.js';
+import { stripUnchangedData } from './message-snapshot.js';
 import type {
   FromWorker,
   HostRequest,
@@ -90,7 +91,13 @@ port.on('message', (message: ToWorker) => {
   }
   for (const item of message.items) {
     run(item.work, item.deadline).then(
-      (outcome) => finish(item.id, outcome),
+      (outcome) => {
+        const work = item.work;
+        if ('status' in outcome && outcome.status === 'ok' && 'args' in work) {
+          stripUnchangedData(work.args, outcome.messages);
+        }
+        finish(item.id, outcome);
+      },
       (error: unknown) => finish(item.id, { status: 'error', message: String(error) }),
     );
   }
