@@ -226,7 +226,11 @@ describe('loading errors', () => {
 
 describe('message data across the worker boundary', () => {
   it('unchanged data is the caller’s own bytes; changed data comes back', async () => {
-    const runtime = await PolicyRuntime.start({ policy: fixture('events.lua'), poolSize: 1, spare: false });
+    const runtime = await PolicyRuntime.start({
+      policy: fixture('events.lua'),
+      poolSize: 1,
+      spare: false,
+    });
     try {
       const data = new TextEncoder().encode('Subject: s\r\nReceived: x\r\n\r\nbody\r\n');
       const snapshot = { id: '1'.repeat(32), sender: 'a@b', recipients: ['c@d'], meta: {}, data };
@@ -234,9 +238,13 @@ describe('message data across the worker boundary', () => {
         { ...snapshot, data: new TextEncoder().encode('Subject: s\r\n\r\nbody\r\n') },
         {},
       ]);
-      expect(new TextDecoder().decode(metaOnly.messages[0]!.data)).toMatch(/^X-Policy: checked\r\n/);
+      expect(new TextDecoder().decode(metaOnly.messages[0]!.data)).toMatch(
+        /^X-Policy: checked\r\n/,
+      );
       const rewritten = await runtime.call('rewrite', [snapshot]);
-      expect(new TextDecoder().decode(rewritten.messages[0]!.data)).toBe('Subject: s\r\n\r\nbody\r\nappended\r\n');
+      expect(new TextDecoder().decode(rewritten.messages[0]!.data)).toBe(
+        'Subject: s\r\n\r\nbody\r\nappended\r\n',
+      );
       const untouched = await runtime.call('untouched', [snapshot]);
       expect(untouched.messages).toEqual([undefined]);
       const meta = await runtime.call('meta_only', [snapshot]);
