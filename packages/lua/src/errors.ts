@@ -19,6 +19,9 @@ export const LUA_ERROR_CODES = {
 /** A stable error code of `@sterna/lua`. */
 export type LuaErrorCode = keyof typeof LUA_ERROR_CODES;
 
+/** How `kumo.disconnect(code, text, how)` asks the listener to close the connection. */
+export type DisconnectMode = 'If421' | 'FollowWith421' | 'ForceDisconnect';
+
 /**
  * A `kumo.reject(code, text)` raised by the policy, as it reaches TypeScript. Not a
  * {@link SternaError}: the policy chose this outcome on purpose (an SMTP reply, a delivery
@@ -29,12 +32,18 @@ export class LuaRejection extends Error {
   readonly code: number;
   /** The text the policy gave, e.g. `'later'` or `'5.7.1 go away'`. */
   readonly text: string;
+  /**
+   * Set when the policy called `kumo.disconnect(code, text [, how])` rather than
+   * `kumo.reject`: reply, then close the connection as `how` says (default `ForceDisconnect`).
+   */
+  readonly disconnect: DisconnectMode | undefined;
 
-  constructor(code: number, text: string) {
+  constructor(code: number, text: string, disconnect?: DisconnectMode) {
     super(`${code} ${text}`);
     this.name = 'LuaRejection';
     this.code = code;
     this.text = text;
+    this.disconnect = disconnect;
   }
 }
 

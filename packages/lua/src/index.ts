@@ -20,6 +20,7 @@ export {
   parseListenerDomain,
 } from './egress-config.js';
 export {
+  type DisconnectMode,
   isLuaRejection,
   LUA_ERROR_CODES,
   type LuaErrorCode,

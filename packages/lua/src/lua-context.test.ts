@@ -74,6 +74,21 @@ describe('events', () => {
     });
   });
 
+  it('kumo.disconnect is a rejection that asks for a disconnect', async () => {
+    const context = await loadedContext('events.lua');
+    expect(await context.call('hang_up', [], inMs(1000))).toEqual({
+      status: 'reject',
+      code: 421,
+      text: '4.3.2 bye',
+      disconnect: 'ForceDisconnect',
+    });
+    expect(await context.call('hang_up', ['If421'], inMs(1000))).toMatchObject({
+      disconnect: 'If421',
+    });
+    const bad = await context.call('hang_up', ['Sometimes'], inMs(1000));
+    expect(bad.status === 'error' && bad.message).toMatch(/kumo.disconnect: expected/);
+  });
+
   it('reports plain errors with their text, and a table error without losing it', async () => {
     const context = await loadedContext('events.lua');
     const plain = await context.call('plain_error', [], inMs(1000));

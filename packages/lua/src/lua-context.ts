@@ -9,6 +9,7 @@ import {
   type LuaThread,
 } from 'wasmoon';
 import type { ContextHost } from './context-host.js';
+import type { DisconnectMode } from './errors.js';
 import { hostFunctions } from './host-functions.js';
 import { toLua } from './json-text.js';
 import { readLuaValue } from './lua-values.js';
@@ -31,7 +32,13 @@ export type CallOutcome =
        */
       readonly messages: (MessageSnapshot | undefined)[];
     }
-  | { readonly status: 'reject'; readonly code: number; readonly text: string }
+  | {
+      readonly status: 'reject';
+      readonly code: number;
+      readonly text: string;
+      /** Set by `kumo.disconnect`. */
+      readonly disconnect?: DisconnectMode | undefined;
+    }
   | { readonly status: 'error'; readonly message: string; readonly traceback?: string | undefined }
   | { readonly status: 'timeout' }
   /** No handler for the event, no such method, or (for objects) the object is gone. */
@@ -302,7 +309,14 @@ export class LuaContext {
         return { status: 'ok', values, messages };
       }
       case 'reject':
-        return { status: 'reject', code: Number(values[0]), text: String(values[1] ?? '') };
+        return values[2] === undefined
+          ? { status: 'reject', code: Number(values[0]), text: String(values[1] ?? '') }
+          : {
+              status: 'reject',
+              code: Number(values[0]),
+              text: String(values[1] ?? ''),
+              disconnect: values[2] as DisconnectMode,
+            };
       case 'error':
         return {
           status: 'error',

@@ -325,7 +325,7 @@ export function settle(
     case 'ok':
       return outcome;
     case 'reject':
-      throw new LuaRejection(outcome.code, outcome.text);
+      throw new LuaRejection(outcome.code, outcome.text, outcome.disconnect);
     case 'error':
       throw new SternaError('STERNA_LUA_ERROR', `${label}: ${outcome.message}`, {
         cause: outcome.traceback,

@@ -49,6 +49,16 @@ end
 
 -- xpcall message handler: keeps a kumo.reject table intact (wasmoon would turn a raw error
 -- table into 'table: 0x…'), adds a traceback to anything else.
+local DISCONNECT = { If421 = true, FollowWith421 = true, ForceDisconnect = true }
+function kumo.disconnect(code, message, how)
+  if type(code) ~= 'number' then error('kumo.disconnect: code must be a number', 2) end
+  how = how or 'ForceDisconnect'
+  if not DISCONNECT[how] then
+    error("kumo.disconnect: expected 'If421', 'FollowWith421' or 'ForceDisconnect', got " .. tostring(how), 2)
+  end
+  error(setmetatable({ code = code, message = tostring(message or ''), disconnect = how }, Rejection))
+end
+
 local function on_error(e)
   if getmetatable(e) == Rejection then return e end
   local text = tostring(e)
@@ -58,7 +68,7 @@ end
 local function finish(ok, ...)
   if ok then return 'ok', ... end
   local e = ...
-  if getmetatable(e) == Rejection then return 'reject', e.code, e.message end
+  if getmetatable(e) == Rejection then return 'reject', e.code, e.message, e.disconnect end
   if type(e) == 'table' then return 'error', e.message, e.traceback end
   return 'error', tostring(e)
 end
