@@ -14,6 +14,25 @@ export interface ScriptedPeer {
  * reply follows the 220 in the same write (the STARTTLS injection attack).
  */
 export async function brokenTlsPeer(inject = false): Promise<ScriptedPeer> {
+  return scriptedPeer({ inject });
+}
+
+/** How {@link scriptedPeer} behaves. */
+export interface PeerScript {
+  /** The greeting line. @default '220 scripted.test ESMTP' */
+  readonly banner?: string;
+  /** Answer EHLO with 502 (an SMTP-only peer), so the client falls back to HELO. */
+  readonly refuseEhlo?: boolean;
+  /** Send a reply right after the 220 to STARTTLS, in the same write. */
+  readonly inject?: boolean;
+}
+
+/**
+ * A line-based SMTP peer for behaviour the testkit's sink cannot show: a refused banner, an
+ * SMTP-only peer, a TLS handshake that fails whatever the client verifies.
+ */
+export async function scriptedPeer(script: PeerScript = {}): Promise<ScriptedPeer> {
+  const inject = script.inject ?? false;
   const sessions: string[][] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -24,7 +43,7 @@ export async function brokenTlsPeer(inject = false): Promise<ScriptedPeer> {
     let handshaking = false;
     let buffer = '';
     socket.setNoDelay(true);
-    socket.write('220 scripted.test ESMTP\r\n');
+    socket.write(`${script.banner ?? '220 scripted.test ESMTP'}\r\n`);
     socket.on('error', () => {});
     socket.on('data', (chunk) => {
       if (handshaking) {
@@ -47,7 +66,8 @@ export async function brokenTlsPeer(inject = false): Promise<ScriptedPeer> {
         }
         lines.push(line);
         const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO')
+        if (verb === 'EHLO' && script.refuseEhlo) socket.write('502 5.5.1 no ESMTP here\r\n');
+        else if (verb === 'EHLO')
           socket.write('250-scripted.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n');
         else if (verb === 'STAR') {
           handshaking = true;
