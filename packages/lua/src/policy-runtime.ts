@@ -73,6 +73,8 @@ export class PolicyRuntime implements PolicyHost {
   private spareSlot: WorkerSlot | undefined;
   private eventNames: ReadonlySet<string> = new Set();
   private closed = false;
+  /** Replacement contexts still loading. */
+  private replacing = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly host: RuntimeHost;
   private readonly owner: SlotOwner;
@@ -204,6 +206,12 @@ export class PolicyRuntime implements PolicyHost {
       let best: WorkerSlot | undefined;
       for (const s of this.active) if (s.available && (!best || s.load < best.load)) best = s;
       if (best) return best;
+      if (this.active.length === 0 && this.replacing === 0) {
+        throw luaError(
+          'STERNA_LUA_CONTEXT_LOST',
+          'no Lua context is running: replacing a terminated one failed (see the log)',
+        );
+      }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
@@ -241,14 +249,19 @@ export class PolicyRuntime implements PolicyHost {
     this.log('warn', `Lua context replaced: ${reason}`);
     const next = this.spareSlot ?? this.spawn();
     this.spareSlot = undefined;
-    next.ready.then(
-      () => {
-        if (this.closed) return void next.terminate('the policy runtime was closed');
-        this.active.push(next);
+    this.replacing++;
+    next.ready
+      .then(
+        () => {
+          if (this.closed) return void next.terminate('the policy runtime was closed');
+          this.active.push(next);
+        },
+        (error: unknown) => this.log('error', `a replacement Lua context failed: ${String(error)}`),
+      )
+      .finally(() => {
+        this.replacing--;
         for (const wake of this.waiting.splice(0)) wake();
-      },
-      (error: unknown) => this.log('error', `a replacement Lua context failed: ${String(error)}`),
-    );
+      });
     if (this.options.spare ?? true) this.startSpare();
   }
 

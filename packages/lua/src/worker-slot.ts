@@ -79,10 +79,20 @@ export class WorkerSlot {
   ) {
     this.worker = spawn(init);
     this.worker.unref();
+    // A top-level loop in C (a pattern, an endless error handler) never lets the worker
+    // report: loading has a deadline on this side too.
+    const loading = setTimeout(() => {
+      void this.terminate(
+        `${init.policy}: loading did not finish within ${init.loadDeadlineMs} ms`,
+      );
+    }, init.loadDeadlineMs + graceMs);
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (message: FromWorker) => {
-        if (message.t === 'ready') resolve(message.events);
-        else if (message.t === 'loadError') {
+        if (message.t === 'ready') {
+          clearTimeout(loading);
+          resolve(message.events);
+        } else if (message.t === 'loadError') {
+          clearTimeout(loading);
           reject(luaError('STERNA_LUA_LOAD', `policy failed to load: ${message.message}`));
           void this.terminate('the policy failed to load');
         } else this.onMessage(message);
@@ -92,7 +102,13 @@ export class WorkerSlot {
         this.lost(`the worker failed: ${error.message}`);
       });
       this.worker.on('exit', () => {
-        reject(luaError('STERNA_LUA_LOAD', 'policy worker exited while loading'));
+        clearTimeout(loading);
+        reject(
+          luaError(
+            'STERNA_LUA_LOAD',
+            `policy worker exited while loading: ${this.lostReason ?? 'it failed'}`,
+          ),
+        );
         this.lost(this.lostReason ?? 'the worker exited');
       });
     });

@@ -256,3 +256,20 @@ describe('message data across the worker boundary', () => {
     }
   });
 });
+
+describe('a policy whose top level never finishes', () => {
+  it('fails startup with STERNA_LUA_LOAD after the load deadline', async () => {
+    const started = Date.now();
+    const error = await rejection(
+      PolicyRuntime.start({
+        policy: fixture('hang-at-load.lua'),
+        poolSize: 1,
+        spare: false,
+        loadDeadlineMs: 300,
+      }),
+    );
+    expect(isSternaError(error, 'STERNA_LUA_LOAD')).toBe(true);
+    expect((error as Error).message).toMatch(/loading did not finish within 300 ms/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
