@@ -1,0 +1,92 @@
+import { fileURLToPath } from 'node:url';
+import { errorText } from '@sterna/core';
+import { Command } from 'commander';
+import { Daemon } from '../daemon/daemon.js';
+import { diagnosticLogger } from './logger.js';
+
+/** The policy the daemon runs when given none: loopback relay by MX, data under ./data. */
+export const DEFAULT_POLICY = fileURLToPath(new URL('../../policy/default.lua', import.meta.url));
+
+interface CliOptions {
+  policy: string;
+  config?: string;
+  validate?: boolean;
+  logLevel: string;
+}
+
+/** Runs the `sterna` command line; resolves with the exit code once the daemon has stopped. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('sterna')
+    .description('Sterna: a mail transfer agent that runs KumoMTA Lua policies')
+    .option('--policy <file>', 'the Lua policy to run', DEFAULT_POLICY)
+    .option('--config <file>', 'the daemon config (default: sterna.config.* beside the policy)')
+    .option('--validate', 'load the policy, run init in check mode, report problems and exit')
+    .option(
+      '--log-level <level>',
+      'diagnostic log level: debug, info, warn, error',
+      process.env.STERNA_LOG ?? 'info',
+    )
+    .showHelpAfterError();
+  program.parse([...argv], { from: 'user' });
+  const options = program.opts<CliOptions>();
+  const log = diagnosticLogger(options.logLevel);
+
+  if (options.validate) {
+    try {
+      const { problems, warnings } = await Daemon.validate({
+        policy: options.policy,
+        config: options.config,
+        log,
+      });
+      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+      for (const problem of problems) process.stderr.write(`problem: ${problem}\n`);
+      process.stderr.write(
+        problems.length === 0
+          ? `${options.policy}: OK\n`
+          : `${options.policy}: ${problems.length} problem(s)\n`,
+      );
+      return problems.length === 0 ? 0 : 1;
+    } catch (error) {
+      process.stderr.write(`error: ${errorText(error)}\n`);
+      return 1;
+    }
+  }
+
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({
+      policy: options.policy,
+      config: options.config,
+      log,
+      announce: (line) => process.stderr.write(`${line}\n`),
+    });
+  } catch (error) {
+    process.stderr.write(`error: ${errorText(error)}\n`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const shutdown = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        process.stderr.write(`${signal} again: exiting now; undelivered mail stays in the spool\n`);
+        resolve(1);
+        return;
+      }
+      process.stderr.write(`${signal}: shutting down\n`);
+      daemon.stop().then(
+        () => resolve(0),
+        (error: unknown) => {
+          process.stderr.write(`error during shutdown: ${errorText(error)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

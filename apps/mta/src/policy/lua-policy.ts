@@ -1,0 +1,73 @@
+import type { EgressPathConfig, PolicyHost, QueueNameParts } from '@sterna/core';
+import {
+  type MessageSnapshot,
+  type PolicyRuntime,
+  parseEgressPath,
+  parseQueueConfig,
+} from '@sterna/lua';
+import type { EnginePolicy, EngineQueueConfig } from '../queue/types.js';
+import type { PolicyMessage, ReceptionPolicy } from './types.js';
+
+/**
+ * The daemon's view of the operator's Lua policy: the events listeners and queues fire, with
+ * KumoMTA's defaults where the policy binds no handler.
+ */
+export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
+  readonly #runtime: PolicyRuntime;
+
+  constructor(runtime: PolicyRuntime) {
+    this.#runtime = runtime;
+  }
+
+  get host(): PolicyHost {
+    return this.#runtime;
+  }
+
+  hasEvent(event: string): boolean {
+    return this.#runtime.hasEvent(event);
+  }
+
+  async call(event: string, args: readonly unknown[]): Promise<unknown> {
+    return (await this.#runtime.call(event, args)).value;
+  }
+
+  async callWithMessage(event: string, message: PolicyMessage, args: readonly unknown[]) {
+    const snapshot: MessageSnapshot = message;
+    const result = await this.#runtime.call(event, [snapshot, ...args]);
+    return { result: result.value, message: result.messages[0] ?? message };
+  }
+
+  async queueConfig(_queue: string, parts: QueueNameParts): Promise<EngineQueueConfig> {
+    const table = this.hasEvent('get_queue_config')
+      ? await this.call('get_queue_config', [
+          parts.domain,
+          parts.tenant,
+          parts.campaign,
+          parts.routingDomain,
+        ])
+      : undefined;
+    const config = parseQueueConfig(table ?? {});
+    return {
+      retry: {
+        retryInterval: config.retryInterval,
+        maxRetryInterval: config.maxRetryInterval,
+        maxAge: config.maxAge,
+      },
+      protocol: config.protocol,
+      egressPool: config.egressPool,
+      refreshInterval: config.refreshInterval,
+      providerName: config.providerName,
+    };
+  }
+
+  async egressPath(
+    routingDomain: string,
+    source: string,
+    siteName: string,
+  ): Promise<EgressPathConfig> {
+    const table = this.hasEvent('get_egress_path_config')
+      ? await this.call('get_egress_path_config', [routingDomain, source, siteName])
+      : undefined;
+    return parseEgressPath(table ?? {});
+  }
+}

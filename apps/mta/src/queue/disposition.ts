@@ -1,0 +1,221 @@
+import {
+  buildLogRecord,
+  type DeliveryFailure,
+  failAll,
+  type HeaderField,
+  type LogRecordType,
+  makeResponse,
+  type Outcome,
+  parseHeaders,
+  planRetry,
+  type RetryPolicy,
+} from '@sterna/core';
+import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
+
+/** Where an attempt went, for its log records. */
+export interface AttemptInfo {
+  /** The log `site`: the ready queue name, or `''` (maildir, scheduled-queue failures). */
+  readonly site: string;
+  readonly deliveryProtocol: string | null;
+  readonly egressPool: string | null;
+  readonly egressSource: string | null;
+  readonly sessionId?: string | undefined;
+  readonly retry: RetryPolicy;
+  readonly providerName?: string | undefined;
+  /** The message's headers when its data was loaded. */
+  readonly headers?: readonly HeaderField[] | undefined;
+}
+
+const RECORD_TYPE = {
+  delivered: 'Delivery',
+  transient: 'TransientFailure',
+  permanent: 'Bounce',
+} as const;
+
+/**
+ * Turns an attempt's outcomes into log records and the message's next state: removed from the
+ * spool when nothing is left to try, expired, or requeued on the schedule (or a driver's own
+ * `retryAfter`).
+ */
+export class Dispositions {
+  readonly #deps: EngineDeps;
+  readonly #requeue: (message: QueuedMessage) => void;
+  readonly #counters: EngineCounters;
+  readonly #now: () => number;
+
+  constructor(
+    deps: EngineDeps,
+    requeue: (message: QueuedMessage) => void,
+    counters: EngineCounters,
+  ) {
+    this.#deps = deps;
+    this.#requeue = requeue;
+    this.#counters = counters;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Applies a failure that happened before anything was sent to every recipient. */
+  fail(message: QueuedMessage, failure: DeliveryFailure, info: AttemptInfo): Promise<void> {
+    return this.apply(message, failAll(message.recipients, failure), info);
+  }
+
+  /** Logs one record per distinct response, then removes, expires or requeues the message. */
+  async apply(
+    message: QueuedMessage,
+    outcomes: readonly Outcome[],
+    info: AttemptInfo,
+  ): Promise<void> {
+    const headers = info.headers ?? (await this.#headersOf(message));
+    const groups = new Map<string, Outcome[]>();
+    for (const outcome of outcomes) {
+      const key = JSON.stringify([outcome.kind, outcome.response, outcome.peer ?? null]);
+      const group = groups.get(key);
+      if (group) group.push(outcome);
+      else groups.set(key, [outcome]);
+    }
+    for (const group of groups.values()) {
+      const first = group[0]!;
+      this.#log(
+        RECORD_TYPE[first.kind],
+        message,
+        group.map((o) => o.recipient),
+        first,
+        info,
+        headers,
+      );
+      if (first.kind === 'delivered') this.#counters.delivered += group.length;
+      else if (first.kind === 'permanent') this.#counters.bounced += group.length;
+      else this.#counters.transientFailures += group.length;
+    }
+
+    const transient = outcomes.filter((o) => o.kind === 'transient');
+    if (transient.length === 0) {
+      await this.#deps.spool.remove(message.id);
+      return;
+    }
+    message.recipients = transient.map((o) => o.recipient);
+    const now = this.#now();
+    const retryAfters = transient
+      .map((o) => o.retryAfter)
+      .filter((s): s is number => s !== undefined);
+    const decision =
+      retryAfters.length > 0
+        ? this.#retryAfter(message, Math.max(...retryAfters), info.retry, now)
+        : planRetry({
+            policy: info.retry,
+            numAttempts: message.numAttempts,
+            created: message.created,
+            now,
+            expires: message.expires,
+            random: this.#deps.random,
+          });
+    if (decision.kind === 'expire') {
+      this.#counters.expired += message.recipients.length;
+      this.#log(
+        'Expiration',
+        message,
+        message.recipients,
+        {
+          response: makeResponse(551, decision.reason, {
+            enhanced: { class: 5, subject: 4, detail: 7 },
+          }),
+        },
+        { ...info, site: '', deliveryProtocol: null, egressSource: null, sessionId: undefined },
+        headers,
+      );
+      await this.#deps.spool.remove(message.id);
+      return;
+    }
+    message.numAttempts = decision.numAttempts;
+    message.due = decision.due;
+    await this.#deps.spool.update(toSpoolEntry(message));
+    this.#requeue(message);
+  }
+
+  // A driver's own retry-after (maildir: about a minute) replaces the schedule; the attempt
+  // still counts and the message still expires at max_age.
+  #retryAfter(message: QueuedMessage, seconds: number, retry: RetryPolicy, now: number) {
+    const due = now + seconds * 1000;
+    const numAttempts = message.numAttempts + 1;
+    const expired =
+      message.expires !== undefined
+        ? due >= message.expires
+        : (due - message.created) / 1000 > retry.maxAge;
+    if (expired) {
+      return {
+        kind: 'expire' as const,
+        numAttempts,
+        reason: `Next delivery time would be after the message's max_age of ${retry.maxAge}s`,
+      };
+    }
+    return { kind: 'retry' as const, due, numAttempts, delay: seconds };
+  }
+
+  /** Writes one log record for the message (the engine's other records: AdminBounce). */
+  log(
+    type: LogRecordType,
+    message: QueuedMessage,
+    recipients: readonly string[],
+    outcome: Pick<Outcome, 'response' | 'peer' | 'tls'>,
+    info: AttemptInfo,
+  ): void {
+    this.#log(type, message, recipients, outcome, info, info.headers ?? []);
+  }
+
+  #log(
+    type: LogRecordType,
+    message: QueuedMessage,
+    recipients: readonly string[],
+    outcome: Pick<Outcome, 'response' | 'peer' | 'tls'>,
+    info: AttemptInfo,
+    headers: readonly HeaderField[],
+  ): void {
+    const record = buildLogRecord({
+      type,
+      id: message.id,
+      sender: message.sender,
+      recipient: recipients,
+      queue: message.queue,
+      site: info.site,
+      size: message.size,
+      response: outcome.response,
+      peerAddress: outcome.peer ?? null,
+      time: this.#now(),
+      created: message.created,
+      numAttempts: message.numAttempts,
+      egressPool: info.egressPool,
+      egressSource: info.egressSource,
+      deliveryProtocol: info.deliveryProtocol,
+      receptionProtocol:
+        typeof message.meta.reception_protocol === 'string'
+          ? message.meta.reception_protocol
+          : null,
+      nodeId: this.#deps.nodeId,
+      ...(outcome.tls ? { tls: outcome.tls } : {}),
+      ...(info.providerName ? { providerName: info.providerName } : {}),
+      ...(info.sessionId ? { sessionId: info.sessionId } : {}),
+    });
+    this.#deps.logs.write(record, { meta: message.meta, headers });
+  }
+
+  async #headersOf(message: QueuedMessage): Promise<readonly HeaderField[]> {
+    try {
+      return parseHeaders(await this.#deps.spool.read(message.id));
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** The spool's view of a queued message. */
+export function toSpoolEntry(message: QueuedMessage) {
+  return {
+    id: message.id,
+    sender: message.sender,
+    recipients: message.recipients,
+    meta: message.meta,
+    size: message.size,
+    due: message.due,
+    numAttempts: message.numAttempts,
+  };
+}

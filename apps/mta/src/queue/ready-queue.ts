@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AnyProtocolDriver,
+  createMessage,
+  type EgressPathConfig,
+  errorText,
+  internalFailure,
+  isDeliveryFailure,
+  type ManagedConnection,
+  type Message,
+  makeResponse,
+  type Outcome,
+  openConnection,
+  type RetryPolicy,
+  type Site,
+} from '@sterna/core';
+import type { AttemptInfo, Dispositions } from './disposition.js';
+import type { EngineDeps, QueuedMessage } from './types.js';
+
+/** A message in a ready queue, with the settings of the scheduled queue it came from. */
+export interface ReadyItem {
+  readonly message: QueuedMessage;
+  readonly retry: RetryPolicy;
+  readonly providerName?: string | undefined;
+}
+
+/** What a ready queue delivers through. */
+export interface ReadyQueueSpec {
+  /** `<source>-><site>@<service>`. */
+  readonly name: string;
+  /** The `site` written in log records (`''` for drivers without ready queues, like maildir). */
+  readonly logSite: string;
+  readonly driver: AnyProtocolDriver;
+  readonly options: unknown;
+  readonly site: Site;
+  readonly path: EgressPathConfig;
+  readonly egressPool: string | null;
+  readonly egressSource: string | null;
+  /** Milliseconds a send may take before the watchdog gives up on it. */
+  readonly watchdogMs: number;
+}
+
+/** KumoMTA's consecutive_connection_failures_before_delay. */
+const FAILURES_BEFORE_BULK_DELAY = 100;
+
+/**
+ * The messages bound for one site, delivered by up to `connection_limit` dispatchers, each
+ * holding one connection that carries up to `max_deliveries_per_connection` messages and
+ * closes after `idle_timeout` without work.
+ */
+export class ReadyQueue {
+  readonly spec: ReadyQueueSpec;
+  readonly #deps: EngineDeps;
+  readonly #dispositions: Dispositions;
+  readonly #items: ReadyItem[] = [];
+  #head = 0;
+  readonly #waiters: ((item: ReadyItem | undefined) => void)[] = [];
+  readonly #running = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
+  #connections = 0;
+  #consecutiveFailures = 0;
+
+  constructor(spec: ReadyQueueSpec, deps: EngineDeps, dispositions: Dispositions) {
+    this.spec = spec;
+    this.#deps = deps;
+    this.#dispositions = dispositions;
+  }
+
+  /** Messages waiting for a dispatcher. */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Open connections. */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  /** True when nothing waits and no dispatcher runs: the queue can be dropped. */
+  get idle(): boolean {
+    return this.size === 0 && this.#running.size === 0;
+  }
+
+  /** Adds a message; false when the queue is full (`max_ready`). */
+  enqueue(item: ReadyItem): boolean {
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      waiter(item);
+      return true;
+    }
+    if (this.size >= this.spec.path.max_ready) return false;
+    this.#items.push(item);
+    this.#maybeSpawn();
+    return true;
+  }
+
+  /** Stops dispatching: waiting dispatchers end, in-flight sends get `graceMs` to finish. */
+  async stop(graceMs: number): Promise<void> {
+    this.#abort.abort(new Error('shutting down'));
+    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+    const all = Promise.allSettled([...this.#running]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
+  }
+
+  /** The messages waiting, for inspection. */
+  items(): readonly ReadyItem[] {
+    return this.#items.slice(this.#head);
+  }
+
+  /** Takes waiting messages matching `predicate` out of the queue (admin bounces). */
+  removeWhere(predicate: (item: ReadyItem) => boolean): ReadyItem[] {
+    const waiting = this.#items.slice(this.#head);
+    const removed = waiting.filter(predicate);
+    if (removed.length > 0) {
+      this.#items.length = 0;
+      this.#head = 0;
+      this.#items.push(...waiting.filter((item) => !predicate(item)));
+    }
+    return removed;
+  }
+
+  /** Messages not yet handed to a dispatcher (they stay in the spool). */
+  drain(): ReadyItem[] {
+    const rest = this.#items.slice(this.#head);
+    this.#items.length = 0;
+    this.#head = 0;
+    return rest;
+  }
+
+  // KumoMTA's ramp: ceil(limit · (1 − e^(−0.023 · ready))), at most one per waiting message.
+  #maybeSpawn(): void {
+    if (this.#abort.signal.aborted) return;
+    const limit = this.spec.path.connection_limit;
+    const ready = this.size;
+    const wanted = Math.min(ready, Math.ceil(limit * (1 - Math.exp(-0.023 * ready))));
+    while (this.#running.size < Math.max(1, wanted) && this.#running.size < limit) {
+      const run: Promise<void> = this.#dispatch()
+        .catch((error: unknown) =>
+          this.#deps.driverContext.logger.error(`dispatcher for ${this.spec.name} failed`, {
+            error: errorText(error),
+          }),
+        )
+        .finally(() => {
+          this.#running.delete(run);
+          if (this.size > 0) this.#maybeSpawn();
+        });
+      this.#running.add(run);
+    }
+  }
+
+  #take(): ReadyItem | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head++];
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  // The next message, waiting up to `idleMs` for one when none is queued.
+  #next(idleMs: number): Promise<ReadyItem | undefined> {
+    const item = this.#take();
+    if (item || idleMs <= 0 || this.#abort.signal.aborted) return Promise.resolve(item);
+    return new Promise((resolve) => {
+      const waiter = (next: ReadyItem | undefined) => {
+        clearTimeout(timer);
+        resolve(next);
+      };
+      const timer = setTimeout(() => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at >= 0) this.#waiters.splice(at, 1);
+        resolve(undefined);
+      }, idleMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #info(item: ReadyItem, sessionId: string | undefined, message?: Message): AttemptInfo {
+    return {
+      site: this.spec.logSite,
+      deliveryProtocol: this.spec.driver.deliveryProtocol,
+      egressPool: this.spec.egressPool,
+      egressSource: this.spec.egressSource,
+      sessionId,
+      retry: item.retry,
+      providerName: item.providerName,
+      headers: message?.allHeaders(),
+    };
+  }
+
+  async #dispatch(): Promise<void> {
+    const { driver, site, options, path } = this.spec;
+    let connection: ManagedConnection | undefined;
+    let sessionId = randomUUID();
+    let sent = 0;
+    try {
+      for (;;) {
+        if (this.#abort.signal.aborted) break;
+        const item = await this.#next(connection ? path.idle_timeout * 1000 : 0);
+        if (!item) break;
+        if (!connection) {
+          const opened = await openConnection(
+            driver,
+            site,
+            options,
+            this.#deps.driverContext,
+            path,
+          );
+          if (isDeliveryFailure(opened)) {
+            await this.#connectFailed(item, opened, sessionId);
+            break;
+          }
+          this.#consecutiveFailures = 0;
+          this.#connections++;
+          connection = opened;
+        }
+        await this.#deliver(connection, item, sessionId);
+        sent++;
+        if (!connection.isUsable() || sent >= path.max_deliveries_per_connection) {
+          this.#connections--;
+          await connection.close();
+          connection = undefined;
+          sessionId = randomUUID();
+          sent = 0;
+        }
+      }
+    } finally {
+      if (connection) {
+        this.#connections--;
+        await connection.close();
+      }
+    }
+  }
+
+  async #connectFailed(
+    item: ReadyItem,
+    failure: Parameters<Dispositions['fail']>[1],
+    sessionId: string,
+  ): Promise<void> {
+    await this.#dispositions.fail(item.message, failure, this.#info(item, sessionId));
+    this.#consecutiveFailures++;
+    // A permanent refusal (a prohibited host) holds for everything bound here; and after many
+    // failed connections in a row, the rest waits on the schedule instead of hammering the site.
+    let flush = failure.kind === 'permanent' ? failure : undefined;
+    if (!flush && this.#consecutiveFailures >= FAILURES_BEFORE_BULK_DELAY) {
+      flush = {
+        kind: 'transient',
+        response: makeResponse(
+          451,
+          '4.4.1 bulk delay of ready queue: too many successive connection failures where there was no answer from any hosts listed in MX',
+        ),
+      };
+      this.#consecutiveFailures = 0;
+    }
+    if (flush) {
+      for (const rest of this.drain())
+        await this.#dispositions.fail(rest.message, flush, this.#info(rest, undefined));
+    }
+  }
+
+  async #deliver(connection: ManagedConnection, item: ReadyItem, sessionId: string): Promise<void> {
+    const queued = item.message;
+    let data: Uint8Array;
+    try {
+      data = await this.#deps.spool.read(queued.id);
+    } catch (error) {
+      await this.#dispositions.fail(
+        queued,
+        internalFailure(`failed to read message from spool: ${errorText(error)}`),
+        this.#info(item, sessionId),
+      );
+      return;
+    }
+    const message = createMessage({
+      id: queued.id,
+      sender: queued.sender,
+      recipients: queued.recipients,
+      data,
+      queue: queued.queue,
+      numAttempts: queued.numAttempts,
+      meta: queued.meta,
+    });
+    const outcomes = await this.#sendWithWatchdog(connection, message);
+    queued.meta = message.metaObject();
+    await this.#dispositions.apply(queued, outcomes, this.#info(item, sessionId, message));
+  }
+
+  // A send that outlives the watchdog is abandoned (its connection with it) and retried later,
+  // so one wedged peer or policy cannot stall the queue.
+  async #sendWithWatchdog(connection: ManagedConnection, message: Message): Promise<Outcome[]> {
+    const watchdog = new AbortController();
+    const signal = AbortSignal.any([watchdog.signal, this.#abort.signal]);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<Outcome[]>((resolve) => {
+      timer = setTimeout(() => {
+        watchdog.abort(new Error('dispatcher watchdog'));
+        void connection.close();
+        const response = makeResponse(
+          451,
+          `4.4.1 dispatcher watchdog aborted task; detail="${this.spec.driver.protocol}: send"`,
+        );
+        resolve(
+          message.recipients.map((recipient) => ({ recipient, kind: 'transient', response })),
+        );
+      }, this.spec.watchdogMs);
+    });
+    try {
+      return await Promise.race([connection.send(message, { signal }), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import type {
+  DriverContext,
+  DriverRegistry,
+  EgressPathConfig,
+  HeaderField,
+  LogRecord,
+  MetaValue,
+  PolicyHost,
+  QueueNameParts,
+  RetryPolicy,
+} from '@sterna/core';
+import type { Spool } from '../spool/index.js';
+
+/** A message waiting in a queue: small metadata only; the bytes stay in the spool. */
+export interface QueuedMessage {
+  readonly id: string;
+  sender: string;
+  recipients: string[];
+  meta: Record<string, MetaValue>;
+  readonly size: number;
+  /** Epoch ms (from the id). */
+  readonly created: number;
+  numAttempts: number;
+  /** Epoch ms of the next attempt. */
+  due: number;
+  /** The scheduled queue name. */
+  queue: string;
+  /** A per-message expiry (`set_scheduling{expires}`), epoch ms. */
+  expires?: number | undefined;
+}
+
+/** A queue's configuration as the engine needs it (from `get_queue_config`). */
+export interface EngineQueueConfig {
+  readonly retry: RetryPolicy;
+  /** The raw `protocol` table; the driver registry validates it. */
+  readonly protocol: unknown;
+  readonly egressPool?: string | undefined;
+  /** Seconds the config stays valid. */
+  readonly refreshInterval: number;
+  readonly providerName?: string | undefined;
+}
+
+/** What the engine asks of the operator's policy. */
+export interface EnginePolicy {
+  queueConfig(queue: string, parts: QueueNameParts): Promise<EngineQueueConfig>;
+  egressPath(routingDomain: string, source: string, siteName: string): Promise<EgressPathConfig>;
+  /** Drivers that call back into the policy (custom_lua) use this. */
+  readonly host?: PolicyHost | undefined;
+}
+
+/** Headers and meta a log writer may copy into a record. */
+export interface RecordContext {
+  readonly meta: Record<string, MetaValue>;
+  readonly headers: readonly HeaderField[];
+}
+
+/** Where log records go (local files, log hooks). */
+export interface RecordSink {
+  write(record: LogRecord, context?: RecordContext): void;
+}
+
+/** Counters for metrics. */
+export interface EngineCounters {
+  received: number;
+  delivered: number;
+  transientFailures: number;
+  bounced: number;
+  expired: number;
+}
+
+/** Everything the queue engine is built from. */
+export interface EngineDeps {
+  readonly spool: Spool;
+  readonly policy: EnginePolicy;
+  readonly registry: DriverRegistry;
+  readonly logs: RecordSink;
+  /** The context drivers get (resolver from `kumo.dns.configure_resolver`, logger, shutdown signal). */
+  readonly driverContext: DriverContext;
+  readonly nodeId: string;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}

@@ -1,0 +1,117 @@
+import {
+  buildLogRecord,
+  formatQueueName,
+  type MetaValue,
+  makeResponse,
+  type PeerAddress,
+  parseHeaders,
+  spoolIdTime,
+} from '@sterna/core';
+import type { QueueManager } from '../queue/queue-manager.js';
+import type { QueuedMessage, RecordSink } from '../queue/types.js';
+import type { Spool } from '../spool/index.js';
+
+/** A message ready to be made durable: trace headers added, policy events done. */
+export interface AcceptedMessage {
+  readonly id: string;
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  readonly meta: Record<string, MetaValue>;
+  readonly data: Uint8Array;
+}
+
+/** What {@link Receiver} is built from. */
+export interface ReceiverDeps {
+  readonly spool: Spool;
+  readonly queues: QueueManager;
+  readonly logs: RecordSink;
+  readonly nodeId: string;
+  readonly now?: () => number;
+}
+
+/** The scheduled queue a message belongs to: meta `queue`, else built from its meta and first recipient. */
+export function queueOf(message: Pick<AcceptedMessage, 'recipients' | 'meta'>): string {
+  const explicit = message.meta.queue;
+  if (typeof explicit === 'string' && explicit !== '') return explicit;
+  const str = (v: MetaValue | undefined) => (typeof v === 'string' ? v : undefined);
+  const first = message.recipients[0] ?? '';
+  return formatQueueName({
+    domain: first.slice(first.lastIndexOf('@') + 1) || 'localhost',
+    tenant: str(message.meta.tenant),
+    campaign: str(message.meta.campaign),
+    routingDomain: str(message.meta.routing_domain),
+  });
+}
+
+/**
+ * The one way into the queues for every listener: a message is spooled (durable) before it is
+ * acknowledged, then logged as `Reception` and scheduled. Queue `null` discards after logging.
+ */
+export class Receiver {
+  readonly #deps: ReceiverDeps;
+
+  constructor(deps: ReceiverDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Makes messages durable and queues them. Rejects (nothing acknowledged) when the spool cannot
+   * store them; messages already stored by then are still delivered.
+   */
+  async accept(messages: readonly AcceptedMessage[], peer: PeerAddress | null): Promise<void> {
+    const now = this.#deps.now ?? Date.now;
+    const queued: QueuedMessage[] = [];
+    const results = await Promise.allSettled(
+      messages.map(async (m) => {
+        const queue = queueOf(m);
+        if (queue === 'null') {
+          this.#reception(m, queue, peer, now());
+          return;
+        }
+        const created = spoolIdTime(m.id);
+        const entry = {
+          id: m.id,
+          sender: m.sender,
+          recipients: m.recipients,
+          meta: m.meta,
+          size: m.data.byteLength,
+          numAttempts: 0,
+        };
+        await this.#deps.spool.store(entry, m.data);
+        this.#reception(m, queue, peer, now());
+        queued.push({
+          ...entry,
+          recipients: [...m.recipients],
+          meta: { ...m.meta },
+          created,
+          due: now(),
+          queue,
+        });
+      }),
+    );
+    this.#deps.queues.counters.received += queued.length;
+    for (const message of queued) this.#deps.queues.schedule(message);
+    // Any failure refuses the whole transaction: the client retries it, and the copies already
+    // stored are delivered too (at least once beats lost).
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  #reception(m: AcceptedMessage, queue: string, peer: PeerAddress | null, time: number): void {
+    const protocol = m.meta.reception_protocol;
+    const record = buildLogRecord({
+      type: 'Reception',
+      id: m.id,
+      sender: m.sender,
+      recipient: m.recipients,
+      queue,
+      size: m.data.byteLength,
+      response: makeResponse(250, '', { enhanced: null }),
+      peerAddress: peer,
+      time,
+      receptionProtocol: typeof protocol === 'string' ? protocol : null,
+      nodeId: this.#deps.nodeId,
+    });
+    this.#deps.logs.write(record, { meta: m.meta, headers: parseHeaders(m.data) });
+  }
+}

@@ -1,0 +1,200 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DriverRegistry,
+  type LogRecord,
+  newSpoolId,
+  silentLogger,
+  systemClock,
+} from '@sterna/core';
+import { PolicyRuntime } from '@sterna/lua';
+import { maildirDriver } from '@sterna/protocol-maildir';
+import { smtpDriver } from '@sterna/protocol-smtp';
+import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LuaPolicy } from '../src/policy/lua-policy.js';
+import { QueueManager } from '../src/queue/queue-manager.js';
+import { Receiver } from '../src/reception/receiver.js';
+import { openSpool, type Spool } from '../src/spool/index.js';
+import { eventually, maildirMessages } from './support/mail.js';
+
+// The engine with real parts: the spool on disk, the policy in Lua, the maildir and SMTP drivers,
+// an SMTP sink on loopback. Only the log sink is an array.
+let dir: string;
+let runtime: PolicyRuntime;
+let spool: Spool;
+let queues: QueueManager;
+let receiver: Receiver;
+let sink: SmtpSink;
+let records: LogRecord[];
+
+async function engine(policyBody: string): Promise<void> {
+  const policy = join(dir, 'policy.lua');
+  await writeFile(
+    policy,
+    `local kumo = require 'kumo'\nlocal DIR = ${JSON.stringify(dir)}\nlocal SINK = ${sink.port}\n${policyBody}`,
+  );
+  runtime = await PolicyRuntime.start({ policy, poolSize: 1, spare: false });
+  spool = await openSpool({ dataPath: join(dir, 'data'), metaPath: join(dir, 'meta') });
+  records = [];
+  const logs = { write: (record: LogRecord) => void records.push(record) };
+  queues = new QueueManager({
+    spool,
+    policy: new LuaPolicy(runtime),
+    registry: new DriverRegistry([maildirDriver, smtpDriver]),
+    logs,
+    driverContext: {
+      logger: silentLogger,
+      clock: systemClock,
+      signal: new AbortController().signal,
+      resolver: undefined as never,
+      hostname: 'sterna.test',
+    },
+    nodeId: 'node',
+  });
+  receiver = new Receiver({ spool, queues, logs, nodeId: 'node' });
+}
+
+function accept(to: string, subject = 'hello'): Promise<string> {
+  const id = newSpoolId();
+  return receiver
+    .accept(
+      [
+        {
+          id,
+          sender: 's@example.org',
+          recipients: [to],
+          meta: {},
+          data: Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`),
+        },
+      ],
+      null,
+    )
+    .then(() => id);
+}
+
+const SMARTHOST = `
+kumo.on('get_egress_path_config', function(domain, source, site)
+  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', idle_timeout = '2s' }
+end)
+`;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sterna-engine-'));
+  sink = await startSmtpSink({ tls: false });
+});
+afterEach(async () => {
+  await queues?.stop(1000);
+  await spool?.close();
+  await runtime?.close();
+  await sink.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the queue engine', () => {
+  it('delivers to a maildir and removes the message from the spool', async () => {
+    await engine(
+      `kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { maildir_path = DIR .. '/md' } } end)`,
+    );
+    const id = await accept('a@example.com');
+    await eventually(() => (records.some((r) => r.type === 'Delivery') ? true : undefined));
+    expect((await maildirMessages(join(dir, 'md')))[0]).toContain('Subject: hello');
+    expect(records.map((r) => r.type)).toEqual(['Reception', 'Delivery']);
+    expect(records[1]).toMatchObject({
+      id,
+      delivery_protocol: 'Maildir',
+      site: '',
+      egress_pool: null,
+      num_attempts: 0,
+    });
+    await eventually(() => (spool.stats().messages === 0 ? true : undefined));
+  });
+
+  it('relays over SMTP on one reused connection per site', async () => {
+    await engine(`${SMARTHOST}
+kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } } end)`);
+    for (let i = 0; i < 20; i++) await accept(`user${i}@example.com`);
+    await sink.waitForMessages(20);
+    await eventually(() =>
+      records.filter((r) => r.type === 'Delivery').length === 20 ? true : undefined,
+    );
+    const delivery = records.find((r) => r.type === 'Delivery')!;
+    expect(delivery).toMatchObject({
+      site: `unspecified->mx_list:127.0.0.1:${sink.port}@smtp_client`,
+      delivery_protocol: 'ESMTP',
+      egress_pool: 'unspecified',
+      egress_source: 'unspecified',
+      response: { code: 250, command: '.\r\n' },
+      peer_address: { name: '127.0.0.1', addr: `127.0.0.1:${sink.port}` },
+    });
+    expect(sink.sessions()).toBeLessThan(20);
+  });
+
+  it('retries transient failures on the schedule, then expires', async () => {
+    await engine(`${SMARTHOST}
+kumo.on('get_queue_config', function()
+  return kumo.make_queue_config { retry_interval = '1s', max_age = '5s', protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } }
+end)`);
+    await accept('tempfail@example.com');
+    await eventually(
+      () => (records.some((r) => r.type === 'Expiration') ? true : undefined),
+      15_000,
+    );
+    const failures = records.filter((r) => r.type === 'TransientFailure');
+    expect(failures.map((r) => r.num_attempts)).toEqual([0, 1, 2]);
+    expect(failures[0]!.response).toMatchObject({
+      code: 450,
+      enhanced_code: { class: 4, subject: 2, detail: 0 },
+    });
+    const expiration = records.find((r) => r.type === 'Expiration')!;
+    expect(expiration).toMatchObject({
+      response: { code: 551, enhanced_code: { class: 5, subject: 4, detail: 7 } },
+      site: '',
+      delivery_protocol: null,
+    });
+    expect(expiration.response.content).toMatch(
+      /^Next delivery time would be .* after creation, which exceeds max_age=5s$/,
+    );
+    await eventually(() => (spool.stats().messages === 0 ? true : undefined));
+  });
+
+  it('bounces a permanent refusal once', async () => {
+    await engine(`${SMARTHOST}
+kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } } end)`);
+    await accept('permfail@example.com');
+    await eventually(() => (records.some((r) => r.type === 'Bounce') ? true : undefined));
+    expect(
+      records.filter((r) => r.type !== 'Reception').map((r) => [r.type, r.response.code]),
+    ).toEqual([['Bounce', 550]]);
+  });
+
+  it('retries a failed maildir write about a minute later, outside the schedule', async () => {
+    await mkdir(join(dir, 'blocked-parent'), { recursive: true });
+    await writeFile(join(dir, 'blocked'), 'a file where a directory should be');
+    await engine(
+      `kumo.on('get_queue_config', function() return kumo.make_queue_config { retry_interval = '1h', protocol = { maildir_path = DIR .. '/blocked/md' } } end)`,
+    );
+    const before = Date.now();
+    const id = await accept('a@example.com');
+    await eventually(() => (records.some((r) => r.type === 'TransientFailure') ? true : undefined));
+    const failure = records.find((r) => r.type === 'TransientFailure')!;
+    expect(failure.response.code).toBe(400);
+    expect(failure.response.content).toMatch(/^a@example\.com: failed to write to maildir: /);
+    const inspected = await queues.inspectMessage(id, false);
+    const due = Date.parse(inspected!.message.due!);
+    expect(due - before).toBeGreaterThanOrEqual(59_000);
+    expect(due - before).toBeLessThan(62_000);
+    expect(inspected!.message.num_attempts).toBe(1);
+  });
+
+  it('keeps mail whose protocol no driver claims, naming the package to install', async () => {
+    await engine(
+      `kumo.on('get_queue_config', function() return kumo.make_queue_config { retry_interval = '1h', protocol = { custom_lua = { constructor = 'make.x' } } } end)`,
+    );
+    await accept('a@example.com');
+    await eventually(() => (records.some((r) => r.type === 'TransientFailure') ? true : undefined));
+    expect(records[1]!.response.content).toContain('install @sterna/protocol-lua');
+    expect(spool.stats().messages).toBe(1);
+  });
+});

@@ -1,0 +1,43 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A temporary directory holding a policy file and everything the daemon writes. */
+export interface PolicyDir {
+  readonly dir: string;
+  readonly policy: string;
+  readonly maildir: string;
+  readonly logs: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Writes a policy whose `init` listens on free loopback ports, spools and logs inside a temp
+ * dir; `body` adds handlers, `init` more init calls, `listener` more listener fields.
+ * `DIR` in the Lua text is the temp dir.
+ */
+export async function writePolicy(body: string, init = '', listener = ''): Promise<PolicyDir> {
+  const dir = await mkdtemp(join(tmpdir(), 'sterna-e2e-'));
+  const policy = join(dir, 'init.lua');
+  const text = `
+local kumo = require 'kumo'
+local DIR = ${JSON.stringify(dir)}
+kumo.on('init', function()
+  kumo.start_esmtp_listener { listen = '127.0.0.1:0', relay_hosts = { '127.0.0.1' }, hostname = 'sterna.test', ${listener} }
+  kumo.start_http_listener { listen = '127.0.0.1:0' }
+  kumo.define_spool { name = 'data', path = DIR .. '/spool/data' }
+  kumo.define_spool { name = 'meta', path = DIR .. '/spool/meta' }
+  kumo.configure_local_logs { log_dir = DIR .. '/logs', max_segment_duration = '1s', headers = { 'Subject', 'X-*' }, meta = { 'x_*' } }
+  ${init}
+end)
+${body}
+`;
+  await writeFile(policy, text);
+  return {
+    dir,
+    policy,
+    maildir: join(dir, 'maildir'),
+    logs: join(dir, 'logs'),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
