@@ -258,6 +258,11 @@ describe('POST /api/inject/v1 with RFC 822 content', () => {
       'content-encoding': 'gzip',
     });
     expect(corrupt.status).toBe(400);
+    const brotli = await postJson(`${started.url}${INJECT}`, body, { 'content-encoding': 'br' });
+    expect(brotli.status).toBe(415);
+    expect(brotli.text).toContain("'br'");
+    const form = await postJson(`${started.url}${INJECT}`, body, { 'content-type': 'text/plain' });
+    expect(form.status).toBe(415);
     expect(started.receiver.messages).toHaveLength(1);
   });
 

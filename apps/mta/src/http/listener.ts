@@ -94,6 +94,8 @@ export async function startHttpListener(
   });
   const registry = createMetrics(deps.stats, { processMetrics: deps.processMetrics });
   const callers = new WeakMap<FastifyRequest, Caller>();
+  // Every body of this API is JSON; without fastify's text parser anything else is a 415.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('preParsing', async (request, _reply, payload) =>
     decodeBody(payload, request.headers['content-encoding'], params.request_body_limit),
