@@ -89,6 +89,10 @@ export class PolicyRuntime implements PolicyHost {
       onOutput: (m) => this.output(m),
       onHostRequest: (r) => this.hostRequest(r),
       onLost: (slot, reason) => this.replace(slot, reason),
+      retry: async (work, budgetMs, label) => {
+        const slot = await this.pick();
+        return slot.run(work, Math.max(0, budgetMs), label);
+      },
       onAvailable: () => {
         for (const wake of this.waiting.splice(0)) wake();
       },

@@ -7,6 +7,8 @@ export interface WorkerInit {
   readonly policy: string;
   readonly memoryMax?: number | undefined;
   readonly loadDeadlineMs: number;
+  /** One Int32: the id of the last work item the worker began. */
+  readonly started?: SharedArrayBuffer | undefined;
   /** A `tsx` API module to register before importing the entry (source runs only). */
   readonly tsx?: string | undefined;
   readonly entry?: string | undefined;

@@ -21,10 +21,15 @@ export interface SlotOwner {
   onLost(slot: WorkerSlot, reason: string): void;
   /** A worker that was suspected stuck answered: it may take work again. */
   onAvailable(): void;
+  /** Runs an event call elsewhere: it was sent to a worker that died before starting it. */
+  retry(work: WorkRequest, budgetMs: number, label: string): Promise<CallOutcome | WorkerStats>;
 }
 
 interface InFlight {
   readonly label: string;
+  readonly work: WorkRequest;
+  /** Epoch milliseconds. */
+  readonly deadline: number;
   /** The call's budget, for the error text. */
   readonly budgetMs: number;
   resolve(outcome: CallOutcome | WorkerStats): void;
@@ -69,6 +74,8 @@ export class WorkerSlot {
   private lostReason: string | undefined;
   private reported = false;
   private outbox: WorkItem[] = [];
+  /** The id of the last work item the worker began (written by the worker). */
+  private readonly started = new Int32Array(new SharedArrayBuffer(4));
   /** Calls past their deadline that the worker has not answered yet. */
   private overdue = 0;
 
@@ -77,7 +84,7 @@ export class WorkerSlot {
     private readonly owner: SlotOwner,
     private readonly graceMs: number,
   ) {
-    this.worker = spawn(init);
+    this.worker = spawn({ ...init, started: this.started.buffer as SharedArrayBuffer });
     this.worker.unref();
     // A top-level loop in C (a pattern, an endless error handler) never lets the worker
     // report: loading has a deadline on this side too.
@@ -143,6 +150,8 @@ export class WorkerSlot {
     return new Promise((resolve, reject) => {
       const entry: InFlight = {
         label,
+        work,
+        deadline,
         budgetMs,
         resolve,
         reject,
@@ -229,9 +238,17 @@ export class WorkerSlot {
 
   private lost(reason: string): void {
     this.lostReason ??= reason;
-    for (const entry of this.inflight.values()) {
+    // Work reaches the worker in id order and it records the last id it began: later event
+    // calls never ran, so they can run on another context instead of failing with this one.
+    const begun = Atomics.load(this.started, 0);
+    for (const [id, entry] of this.inflight) {
       clearTimeout(entry.timer);
-      if (!entry.expired) {
+      if (entry.expired) continue;
+      if (id > begun && entry.work.kind === 'call') {
+        this.owner
+          .retry(entry.work, entry.deadline - Date.now(), entry.label)
+          .then(entry.resolve, entry.reject);
+      } else {
         entry.reject(luaError('STERNA_LUA_CONTEXT_LOST', `${entry.label}: ${this.lostReason}`));
       }
     }

@@ -20,6 +20,7 @@ import type {
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
+const started = init.started ? new Int32Array(init.started) : undefined;
 const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
 let nextRequest = 1;
 
@@ -90,6 +91,7 @@ port.on('message', (message: ToWorker) => {
     return;
   }
   for (const item of message.items) {
+    if (started) Atomics.store(started, 0, item.id);
     run(item.work, item.deadline).then(
       (outcome) => {
         const work = item.work;
