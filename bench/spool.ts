@@ -40,6 +40,8 @@ interface CaseResult {
   syncsPerMessage: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU (user + system) of this process per message: what the spool costs the daemon. */
+  cpuUsPerMessage: number;
 }
 
 /** Runs `store` N times from W concurrent chains; returns the timing. */
@@ -51,6 +53,7 @@ async function drive(
   const data = Buffer.alloc(SIZE, 120);
   const latencies: number[] = [];
   let next = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: W }, async () => {
@@ -63,6 +66,7 @@ async function drive(
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   const result = {
     name,
@@ -73,9 +77,10 @@ async function drive(
     syncsPerMessage: Number((syncs() / N).toFixed(4)),
     p50Ms: Number((latencies[Math.floor(N * 0.5)] ?? 0).toFixed(3)),
     p99Ms: Number((latencies[Math.floor(N * 0.99)] ?? 0).toFixed(3)),
+    cpuUsPerMessage: Math.round((cpu.user + cpu.system) / N),
   };
   console.log(
-    `${name.padEnd(34)} ${String(result.msgsPerSec).padStart(7)} msg/s  ${result.syncsPerMessage.toFixed(4)} syncs/msg  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms`,
+    `${name.padEnd(34)} ${String(result.msgsPerSec).padStart(7)} msg/s  ${result.syncsPerMessage.toFixed(4)} syncs/msg  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  cpu ${result.cpuUsPerMessage} µs/msg`,
   );
   return result;
 }
@@ -162,7 +167,7 @@ const cases: [string, (dir: string) => Promise<CaseResult>][] = [
   ['c', realSpool],
 ];
 console.log(
-  `# ${N} messages of ${SIZE} B, ${W} concurrent writers, under ${values.dir}, node ${process.version}`,
+  `# load average ${os.loadavg()[0]!.toFixed(1)}; ${N} messages of ${SIZE} B, ${W} concurrent writers, under ${values.dir}, node ${process.version}`,
 );
 const results: CaseResult[] = [];
 for (const [key, run] of cases) {
