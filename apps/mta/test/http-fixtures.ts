@@ -21,9 +21,11 @@ import type { AcceptedMessage } from '../src/reception/receiver.js';
 export class RecordingReceiver {
   readonly batches: { messages: AcceptedMessage[]; peer: unknown }[] = [];
   failWith: Error | undefined;
+  /** With `failWith`: the number of batches to take before failing. @default 0 */
+  failAfter = 0;
 
   async accept(messages: readonly AcceptedMessage[], peer: unknown): Promise<void> {
-    if (this.failWith) throw this.failWith;
+    if (this.failWith && this.batches.length >= this.failAfter) throw this.failWith;
     this.batches.push({ messages: [...messages], peer });
   }
 

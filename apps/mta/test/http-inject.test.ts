@@ -279,6 +279,36 @@ describe('POST /api/inject/v1 with RFC 822 content', () => {
     expect(res.json).toBeUndefined();
   });
 
+  it('spools a large request in batches, and lists the copies a later batch could not spool as failed', async () => {
+    started = await startTestListener();
+    const body = {
+      envelope_sender: 's@x.example',
+      content: `Subject: big\n\n${'0123456789abcdef'.repeat(6400)}\n`,
+      recipients: Array.from({ length: 100 }, (_, i) => ({ email: `r${i}@y.example` })),
+    };
+    const all = await postJson(`${started.url}${INJECT}`, body);
+    expect(all.json).toMatchObject({ success_count: 100, fail_count: 0 });
+    // About 100 KiB a copy: the first batch closes at 8 MiB, the rest go at the end.
+    expect(started.receiver.batches.map((b) => b.messages.length)).toEqual([82, 18]);
+
+    started.receiver.batches.length = 0;
+    started.receiver.failWith = new Error('EIO: i/o error');
+    started.receiver.failAfter = 1;
+    const partial = await postJson(`${started.url}${INJECT}`, body);
+    expect(partial.status).toBe(200);
+    const json = partial.json as {
+      success_count: number;
+      fail_count: number;
+      failed_recipients: string[];
+      errors: string[];
+    };
+    expect(json.success_count).toBe(82);
+    expect(json.fail_count).toBe(18);
+    expect(json.failed_recipients).toEqual(body.recipients.slice(82).map((r) => r.email));
+    expect(json.errors[0]).toBe('r82@y.example: could not spool the messages: EIO: i/o error');
+    expect(started.receiver.messages).toHaveLength(82);
+  });
+
   it('refuses the parts of KumoMTA’s API Sterna does not implement with a clear 400', async () => {
     started = await startTestListener({}, { policy: new TestPolicy() });
     const base = {
