@@ -1,5 +1,6 @@
 import type { MetaValue } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
+import { parseIssues } from './conformance.js';
 import { fromLua, toLua } from './json-text.js';
 import { pushBytes, readBytes } from './lua-bytes.js';
 import type { MessageState } from './message-state.js';
@@ -81,9 +82,14 @@ export function messageFunctions(messages: MessageTable): Record<string, unknown
         wanted ? wanted.includes(n.toLowerCase()) : n.toLowerCase().startsWith('x-'),
       );
     },
-    msg_import_x_headers: (h: number, names: unknown) => {
-      get(h).importHeaders(list(names, 'import_x_headers'));
+    msg_import_x_headers: (h: number, names: unknown, first: boolean) => {
+      // KumoMTA's docs also show the flag inside the list: `{ 'x-campaign-id', true }`.
+      const inList = Array.isArray(names) && names.includes(true);
+      const named = Array.isArray(names) ? names.filter((n) => typeof n === 'string') : names;
+      get(h).importHeaders(list(named, 'import_x_headers'), first || inList);
     },
+    msg_check_fix_conformance: (h: number, checks: unknown, fixes: unknown) =>
+      get(h).checkFixConformance(parseIssues(checks, 'check'), parseIssues(fixes, 'fix')),
     msg_queue_name: (h: number) => get(h).queueName(),
     msg_num_attempts: (h: number) => get(h).numAttempts,
     msg_increment_num_attempts: (h: number) => {

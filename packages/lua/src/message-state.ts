@@ -1,5 +1,11 @@
 import type { MetaValue } from '@sterna/core';
 import {
+  applyFixes,
+  CONFORMANCE_LABELS,
+  type ConformanceIssue,
+  findIssues,
+} from './conformance.js';
+import {
   decodeFieldValue,
   type HeaderBlock,
   makeField,
@@ -100,14 +106,34 @@ export class MessageState {
     this.commit({ ...block, fields: kept });
   }
 
-  /** Copies X- headers (or the named ones) into meta: `X-Campaign-ID` → `x_campaign_id`. */
-  importHeaders(names: readonly string[] | undefined): void {
+  /**
+   * Copies X- headers (or the named ones) into meta: `X-Campaign-ID` → `x_campaign_id`. Of
+   * repeated headers the bottom-most wins, or the top-most with `first`.
+   */
+  importHeaders(names: readonly string[] | undefined, first = false): void {
     const wanted = names?.map((n) => n.toLowerCase());
+    const done = new Set<string>();
     for (const f of this.headerBlock().fields) {
       const lower = f.name.toLowerCase();
       if (wanted ? !wanted.includes(lower) : !lower.startsWith('x-')) continue;
-      this.setMeta(lower.replaceAll('-', '_'), decodeFieldValue(f));
+      const key = lower.replaceAll('-', '_');
+      if (first && done.has(key)) continue;
+      done.add(key);
+      this.setMeta(key, decodeFieldValue(f));
     }
+  }
+
+  /**
+   * KumoMTA's `check_fix_conformance`: the error text when an issue in `checks` is found,
+   * else the issues in `fixes` are fixed (those Sterna can fix) and undefined is returned.
+   */
+  checkFixConformance(checks: ReadonlySet<ConformanceIssue>, fixes: ReadonlySet<ConformanceIssue>) {
+    const found = findIssues(this.bytes);
+    const failed = CONFORMANCE_LABELS.filter((l) => found.has(l) && checks.has(l));
+    if (failed.length > 0) return `Message has conformance issues: ${failed.join('|')}`;
+    const fix = new Set(CONFORMANCE_LABELS.filter((l) => found.has(l) && fixes.has(l)));
+    if (fix.size > 0) this.data = applyFixes(this.bytes, fix);
+    return undefined;
   }
 
   snapshot(): MessageSnapshot {

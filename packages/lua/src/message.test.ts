@@ -103,11 +103,76 @@ describe('the message object', () => {
     expect(outcome).toMatchObject({ status: 'ok', values: [bytes.length, 0xff, 0] });
   });
 
+  it('import_x_headers takes the bottom-most repeated header, or the top-most when asked', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call(
+      'import_order',
+      [snapshot('X-Dup: one\r\nX-Dup: two\r\n\r\nbody\r\n')],
+      inMs(1000),
+    );
+    expect(outcome).toMatchObject({ status: 'ok', values: ['two', 'one', 'one'] });
+  });
+
   it('a message kept past its call is refused clearly', async () => {
     const context = await loadedContext('events.lua');
     await context.call('keep_message', [snapshot()], inMs(1000));
     const outcome = await context.call('use_kept', [], inMs(1000));
     expect(outcome.status === 'error' && outcome.message).toMatch(/no longer valid/);
     expect(context.stats().messages).toBe(0);
+  });
+});
+
+describe('check_fix_conformance', () => {
+  const sloppy = 'Subject : hi\nFrom: a@b.example\nX-Orphan\n\nbody\n';
+  it('reports the checked issues, in KumoMTA’s order, as the text to reject with', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call(
+      'conformance',
+      [snapshot(sloppy), 'MISSING_MIME_VERSION|MISSING_COLON_VALUE|NON_CANONICAL_LINE_ENDINGS', ''],
+      inMs(1000),
+    );
+    expect(outcome).toEqual({
+      status: 'reject',
+      code: 552,
+      text: '5.6.0 Message has conformance issues: MISSING_COLON_VALUE|NON_CANONICAL_LINE_ENDINGS|MISSING_MIME_VERSION',
+    });
+  });
+
+  it('fixes line endings, header names and missing headers', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call(
+      'conformance',
+      [
+        snapshot('Subject : hi\nFrom: a@b.example\n\nbody\n'),
+        '',
+        'NON_CANONICAL_LINE_ENDINGS|NAME_ENDS_WITH_SPACE|MISSING_DATE_HEADER|MISSING_MESSAGE_ID_HEADER|MISSING_MIME_VERSION',
+      ],
+      inMs(1000),
+    );
+    expect(outcome).toMatchObject({ status: 'ok', values: ['1.0', true] });
+    const text = new TextDecoder().decode(
+      outcome.status === 'ok' ? outcome.messages[0]!.data : undefined,
+    );
+    expect(text).toMatch(
+      /^Subject: hi\r\nFrom: a@b.example\r\nDate: .+\r\nMessage-ID: <.+>\r\nMIME-Version: 1.0\r\n\r\nbody\r\n$/,
+    );
+  });
+
+  it('a clean message passes and is left alone; an unknown label is an error', async () => {
+    const context = await loadedContext('events.lua');
+    const clean =
+      'Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@x>\r\nMIME-Version: 1.0\r\nSubject: ok\r\n\r\nbody\r\n';
+    const outcome = await context.call(
+      'conformance',
+      [
+        snapshot(clean),
+        'MISSING_COLON_VALUE|NON_CANONICAL_LINE_ENDINGS|MISSING_DATE_HEADER',
+        'MISSING_MIME_VERSION',
+      ],
+      inMs(1000),
+    );
+    expect(outcome).toEqual({ status: 'ok', values: ['1.0', true], messages: [undefined] });
+    const bad = await context.call('conformance', [snapshot(clean), 'NOPE', ''], inMs(1000));
+    expect(bad.status === 'error' && bad.message).toMatch(/unknown check label 'NOPE'/);
   });
 });
