@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '20000' },
     size: { type: 'string', default: '4096' },
     concurrency: { type: 'string', default: '1,16' },
-    rounds: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '50' },
   },
 });
 const MESSAGES = Number(args.messages);
