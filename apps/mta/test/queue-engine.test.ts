@@ -111,6 +111,19 @@ describe('the queue engine', () => {
     await eventually(() => (spool.stats().messages === 0 ? true : undefined));
   });
 
+  it('keeps queues with different options apart even when they name the same site', async () => {
+    await engine(`kumo.on('get_queue_config', function(domain)
+  return kumo.make_queue_config { protocol = { maildir_path = DIR .. '/md-' .. domain } }
+end)`);
+    await accept('a@one.example');
+    await accept('b@two.example');
+    await eventually(() =>
+      records.filter((r) => r.type === 'Delivery').length === 2 ? true : undefined,
+    );
+    expect(await maildirMessages(join(dir, 'md-one.example'))).toHaveLength(1);
+    expect(await maildirMessages(join(dir, 'md-two.example'))).toHaveLength(1);
+  });
+
   it('relays over SMTP on one reused connection per site', async () => {
     await engine(`${SMARTHOST}
 kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } } end)`);

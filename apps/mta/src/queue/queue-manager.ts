@@ -185,14 +185,17 @@ export class QueueManager implements AdminApi {
     }
     const { site } = resolution;
     const name = formatReadyQueueName(UNSPECIFIED, site.name, site.service);
-    let ready = this.#ready.get(name);
+    // Queues share a ready queue when they deliver the same way: same site and same options
+    // (maildir names no site, so its queues are told apart by their options alone).
+    const key = `${name}\u0000${JSON.stringify(options)}`;
+    let ready = this.#ready.get(key);
     if (!ready) {
       const target = this.#target(message.queue);
       const usesReadyQueue = driver.capabilities.readyQueue;
       const path = usesReadyQueue
         ? await this.#path(target.routingDomain ?? target.domain, site.name)
         : DEFAULT_EGRESS_PATH;
-      ready = this.#ready.get(name);
+      ready = this.#ready.get(key);
       if (!ready) {
         ready = new ReadyQueue(
           {
@@ -209,7 +212,7 @@ export class QueueManager implements AdminApi {
           this.#deps,
           this.#dispositions,
         );
-        this.#ready.set(name, ready);
+        this.#ready.set(key, ready);
       }
     }
     const item: ReadyItem = { message, retry: config.retry, providerName: config.providerName };
