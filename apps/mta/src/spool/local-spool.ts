@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isSpoolId, type Logger, SternaError, silentLogger } from '@sterna/core';
 import { compactSegment, pickSegment } from './compaction.js';
 import { ioReason, spoolError } from './errors.js';
@@ -7,6 +7,7 @@ import { parseThreshold, SpaceGuard } from './free-space.js';
 import { account, type IndexEntry } from './index-entry.js';
 import { acquireLock, type SpoolLock } from './lock.js';
 import { LogWriter } from './log-writer.js';
+import { makeDir } from './make-dir.js';
 import { decodeMeta, encodeMeta } from './meta-codec.js';
 import {
   checksumMatches,
@@ -44,8 +45,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const dir = options.dataPath;
   let dirHandle: FileHandle;
   try {
-    await mkdir(dir, { recursive: true });
-    if (options.metaPath !== dir) await mkdir(options.metaPath, { recursive: true });
+    await makeDir(dir);
+    if (options.metaPath !== dir) await makeDir(options.metaPath);
     dirHandle = await open(dir, 'r');
   } catch (error) {
     throw spoolError(
@@ -73,6 +74,9 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   }
 }
 
+// A removal whose write failed is queued again this late.
+const REMOVE_RETRY_MS = 1000;
+
 // A segment compaction had to keep (damaged, or updated too fast to copy) is retried this late.
 const RETRY_MS = 10_000;
 
@@ -90,6 +94,8 @@ class LocalSpool implements Spool {
   stopping = false;
   private readonly metas: Map<string, string>;
   private readonly storing = new Set<string>();
+  private readonly failedRemovals = new Map<string, number>();
+  private retryTimer: NodeJS.Timeout | undefined;
   private bytes = 0;
   private compactions = 0;
   private compacting: Promise<void> | undefined;
@@ -212,11 +218,24 @@ class LocalSpool implements Spool {
         noteRemoval(this.segments, seg, target, head.length),
       )
       .catch((error: unknown) => {
-        this.logger.error('spool removal not written: the message may come back after a restart', {
-          id,
-          error: ioReason(error),
-        });
+        // Memory has already forgotten the message: keep trying, or a restart would bring it
+        // back (a full disk fails every write until space returns).
+        if (!this.failedRemovals.has(id)) {
+          this.logger.warn('spool removal not written yet: retrying', {
+            id,
+            error: ioReason(error),
+          });
+        }
+        this.failedRemovals.set(id, target);
+        this.retryTimer ??= setTimeout(() => this.retryRemovals(), REMOVE_RETRY_MS).unref();
       });
+  }
+
+  private retryRemovals(): void {
+    this.retryTimer = undefined;
+    const failed = [...this.failedRemovals];
+    this.failedRemovals.clear();
+    for (const [id, target] of failed) this.queueRemove(id, target);
   }
 
   async *enumerate(): AsyncIterable<SpoolEntry> {
@@ -255,6 +274,8 @@ class LocalSpool implements Spool {
     this.closed ??= (async () => {
       this.stopping = true;
       await this.compacting;
+      clearTimeout(this.retryTimer);
+      if (this.failedRemovals.size > 0) this.retryRemovals(); // one last try, flushed below
       try {
         await this.writer.close();
         await this.dirHandle.sync();
