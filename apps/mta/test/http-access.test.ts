@@ -111,6 +111,11 @@ describe('who may use the HTTP listener', () => {
     const live = await fetch(`${started.url}/api/check-liveness/v1`);
     expect(live.status).toBe(200);
     expect(await live.text()).toBe('OK');
+    const head = await fetch(`${started.url}/api/check-liveness/v1`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    // close() is idempotent, and the port is released.
+    await Promise.all([started.listener.close(), started.listener.close()]);
+    await expect(fetch(`${started.url}/api/check-liveness/v1`)).rejects.toThrow();
   });
 
   it('lets a trusted peer inject without credentials, and still checks credentials it sends', async () => {

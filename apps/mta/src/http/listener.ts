@@ -41,7 +41,7 @@ export interface HttpListenerDeps {
 export interface HttpListener {
   /** The bound address, `host:port`. */
   readonly address: string;
-  /** Stops accepting and waits for requests in flight. */
+  /** Stops accepting and waits for requests in flight; idempotent. */
   close(): Promise<void>;
 }
 
@@ -185,11 +185,12 @@ export async function startHttpListener(
   const bound = app.server.address() as AddressInfo;
   const address =
     bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  let closing: Promise<void> | undefined;
   return {
     address,
-    close: async () => {
-      await app.close();
-      registry.clear();
+    close: () => {
+      closing ??= app.close().then(() => registry.clear());
+      return closing;
     },
   };
 }
