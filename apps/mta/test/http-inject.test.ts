@@ -34,7 +34,7 @@ describe('POST /api/inject/v1 with RFC 822 content', () => {
       generated.push({ id: message.id, auth });
     };
     const content =
-      'Subject: Hello {{ name }}\nTo: {{ email }}\n\nDear {{ name }}, your code is {{ code }}.\n{% if vip %}VIP{% endif %}\n';
+      'Subject: Hello {{ name }}\nTo: {{ to_header }}\n\nDear {{ name }}, your code is {{ code }}.\n{% if vip %}VIP{% endif %}\n';
     const res = await postJson(`${started.url}${INJECT}`, {
       envelope_sender: 'bounce@sender.example',
       content,
@@ -62,10 +62,10 @@ describe('POST /api/inject/v1 with RFC 822 content', () => {
     expect(started.receiver.batches[0]!.peer).toEqual({ name: '', addr: '127.0.0.1' });
     const texts = messages.map(textOf);
     expect(texts[0]).toContain(
-      'Subject: Hello Ann\r\nTo: ann@one.example\r\n\r\nDear Ann, your code is GLOBAL.\r\n\r\n',
+      'Subject: Hello Ann\r\nTo: Ann <ann@one.example>\r\n\r\nDear Ann, your code is GLOBAL.\r\n\r\n',
     );
     expect(texts[1]).toContain(
-      'Subject: Hello Bob\r\nTo: bob@two.example\r\n\r\nDear Bob, your code is B-42.\r\nVIP\r\n',
+      'Subject: Hello Bob\r\nTo: Bob <bob@two.example>\r\n\r\nDear Bob, your code is B-42.\r\nVIP\r\n',
     );
     // No name given: the variable renders empty, as MiniJinja does.
     expect(texts[2]).toContain(

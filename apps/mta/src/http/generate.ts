@@ -1,5 +1,5 @@
 import type { BuilderContent, InjectRequest } from './inject-request.js';
-import { buildMime } from './mime.js';
+import { buildMime, formatAddress } from './mime.js';
 import { compileTemplate, type Render } from './template.js';
 
 /** One recipient of an inject request. */
@@ -26,6 +26,7 @@ export function compileRequest(
     ...r.substitutions,
     email: r.email,
     ...(r.name !== undefined ? { name: r.name } : {}),
+    to_header: formatAddress(r),
   });
   if (typeof request.content === 'string') {
     const render = compileTemplate(request.content, dialect, { what: 'content' });
