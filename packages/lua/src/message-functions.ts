@@ -1,9 +1,10 @@
-import type { MetaValue } from '@sterna/core';
+import { errorText, type MetaValue } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
 import { parseIssues } from './conformance.js';
 import { fromLua, toLua } from './json-text.js';
 import { pushBytes, readBytes } from './lua-bytes.js';
 import type { MessageState } from './message-state.js';
+import { parseDue, parseScheduling } from './scheduling.js';
 
 /** Where the message functions find the messages of the calls in progress, by handle. */
 export type MessageTable = Map<number, MessageState>;
@@ -90,6 +91,41 @@ export function messageFunctions(messages: MessageTable): Record<string, unknown
     },
     msg_check_fix_conformance: (h: number, checks: unknown, fixes: unknown) =>
       get(h).checkFixConformance(parseIssues(checks, 'check'), parseIssues(fixes, 'fix')),
+    msg_set_scheduling: (h: number, params: unknown) => {
+      const state = get(h);
+      try {
+        state.scheduling =
+          params === null || params === undefined ? undefined : parseScheduling(fromLua(params));
+      } catch (error) {
+        throw errorText(error);
+      }
+      state.changed = true;
+    },
+    msg_set_due: (h: number, due: unknown) => {
+      const state = get(h);
+      try {
+        state.due = parseDue(due);
+      } catch (error) {
+        throw errorText(error);
+      }
+      state.changed = true;
+    },
+    msg_header_json: (h: number, name: string, remove: boolean) => {
+      const state = get(h);
+      const text = state.header(name);
+      if (text === undefined) return undefined;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        throw `import_scheduling_header: ${name} is not JSON: ${errorText(error)}`;
+      }
+      if (remove) {
+        const lower = name.toLowerCase();
+        state.removeHeaders((n) => n.toLowerCase() === lower);
+      }
+      return toLua(parsed);
+    },
     msg_queue_name: (h: number) => get(h).queueName(),
     msg_num_attempts: (h: number) => get(h).numAttempts,
     msg_increment_num_attempts: (h: number) => {

@@ -1,4 +1,5 @@
 import { domainOf, formatQueueName, type Message, type MetaValue, spoolIdTime } from '@sterna/core';
+import type { Scheduling } from './scheduling.js';
 
 /**
  * A message as it crosses into a Lua context: plain data, so it can be posted to a worker.
@@ -22,6 +23,13 @@ export interface MessageSnapshot {
   readonly numAttempts?: number | undefined;
   /** Creation time, epoch milliseconds. @default the time in the id */
   readonly created?: number | undefined;
+  /** Scheduling constraints (`msg:set_scheduling`); none when absent. */
+  readonly scheduling?: Scheduling | undefined;
+  /**
+   * A due time the policy set with `msg:set_due`: epoch milliseconds, or `null` for "as soon
+   * as possible". Absent when the policy did not call it.
+   */
+  readonly due?: number | null | undefined;
 }
 
 /**

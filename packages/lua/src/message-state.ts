@@ -14,6 +14,7 @@ import {
   serializeHeaderBlock,
 } from './header-block.js';
 import { type MessageSnapshot, queueNameOf } from './message-snapshot.js';
+import type { Scheduling } from './scheduling.js';
 
 const ROUTING_KEYS = new Set(['queue', 'tenant', 'campaign', 'routing_domain']);
 
@@ -35,6 +36,8 @@ export class MessageState {
   private block: HeaderBlock | undefined;
   private readonly queue: string | undefined;
   private readonly created: number | undefined;
+  scheduling: Scheduling | undefined;
+  due: number | null | undefined;
 
   constructor(snapshot: MessageSnapshot) {
     this.id = snapshot.id;
@@ -45,6 +48,8 @@ export class MessageState {
     this.queue = snapshot.queue;
     this.numAttempts = snapshot.numAttempts ?? 0;
     this.created = snapshot.created;
+    this.scheduling = snapshot.scheduling;
+    this.due = snapshot.due;
   }
 
   /** The current bytes (headers re-serialized if they were edited). */
@@ -146,6 +151,8 @@ export class MessageState {
       queue: this.queueName(),
       numAttempts: this.numAttempts,
       created: this.created,
+      ...(this.scheduling === undefined ? {} : { scheduling: this.scheduling }),
+      ...(this.due === undefined ? {} : { due: this.due }),
     };
   }
 

@@ -176,3 +176,59 @@ describe('check_fix_conformance', () => {
     expect(bad.status === 'error' && bad.message).toMatch(/unknown check label 'NOPE'/);
   });
 });
+
+describe('scheduling', () => {
+  it('set_scheduling and set_due come back on the snapshot', async () => {
+    const context = await loadedContext('events.lua');
+    const params = {
+      first_attempt: '2030-03-01T17:00:00-08:00',
+      dow: 'Mon,Wed',
+      tz: 'America/Phoenix',
+      start: '09:00:00',
+      end: '17:00:00',
+    };
+    const outcome = await context.call(
+      'schedule',
+      [snapshot(), params, '2030-01-01T00:00:00Z'],
+      inMs(1000),
+    );
+    if (outcome.status !== 'ok') throw new Error(JSON.stringify(outcome));
+    expect(outcome.messages[0]).toMatchObject({
+      scheduling: params,
+      due: Date.parse('2030-01-01T00:00:00Z'),
+    });
+  });
+
+  it('refuses a partial delivery window and an unknown zone', async () => {
+    const context = await loadedContext('events.lua');
+    const partial = await context.call(
+      'schedule',
+      [snapshot(), { dow: 'Mon', tz: 'UTC' }],
+      inMs(1000),
+    );
+    expect(partial.status === 'error' && partial.message).toMatch(/must be given together/);
+    const zone = await context.call(
+      'schedule',
+      [snapshot(), { dow: 'Mon', tz: 'Mars/Olympus', start: '09:00', end: '10:00' }],
+      inMs(1000),
+    );
+    expect(zone.status === 'error' && zone.message).toMatch(/tz: expected an IANA time zone/);
+  });
+
+  it('import_scheduling_header reads JSON from a header and removes it', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call(
+      'schedule_header',
+      [
+        snapshot(
+          'X-Schedule: {"first_attempt": "2030-03-01T17:00:00Z"}\r\nSubject: s\r\n\r\nb\r\n',
+        ),
+      ],
+      inMs(1000),
+    );
+    if (outcome.status !== 'ok') throw new Error(JSON.stringify(outcome));
+    expect(outcome.values).toEqual(['2030-03-01T17:00:00Z']);
+    expect(outcome.messages[0]?.scheduling).toEqual({ first_attempt: '2030-03-01T17:00:00Z' });
+    expect(new TextDecoder().decode(outcome.messages[0]?.data)).toBe('Subject: s\r\n\r\nb\r\n');
+  });
+});

@@ -73,6 +73,16 @@ function M:import_x_headers(names, first) H.msg_import_x_headers(self.__h, names
 function M:check_fix_conformance(checks, fixes)
   return H.msg_check_fix_conformance(self.__h, checks, fixes)
 end
+function M:set_scheduling(params)
+  H.msg_set_scheduling(self.__h, params)
+  return params
+end
+function M:set_due(due) H.msg_set_due(self.__h, due) end
+function M:import_scheduling_header(name, remove)
+  local params = H.msg_header_json(self.__h, name, remove == true)
+  if params == nil then return nil end
+  return self:set_scheduling(params)
+end
 function M:queue_name() return H.msg_queue_name(self.__h) end
 function M:num_attempts() return H.msg_num_attempts(self.__h) end
 function M:increment_num_attempts() H.msg_increment_num_attempts(self.__h) end
