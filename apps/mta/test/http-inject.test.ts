@@ -212,6 +212,18 @@ describe('POST /api/inject/v1 with RFC 822 content', () => {
     const missing = await postJson(`${started.url}${INJECT}`, { content: 'x', recipients: [] });
     expect(missing.status).toBe(400);
     expect(missing.text).toContain('envelope_sender');
+    // No recipients is not an error (as in KumoMTA): nothing to do.
+    const none = await postJson(`${started.url}${INJECT}`, {
+      envelope_sender: '',
+      content: 'x',
+      recipients: [],
+    });
+    expect(none.json).toEqual({
+      success_count: 0,
+      fail_count: 0,
+      failed_recipients: [],
+      errors: [],
+    });
     expect(started.receiver.batches).toHaveLength(0);
   });
 

@@ -39,16 +39,14 @@ const traceHeaders = z.strictObject({
 /** The body of `POST /api/inject/v1`, KumoMTA's fields; unknown keys are refused. */
 export const injectRequestSchema = z.strictObject({
   envelope_sender: z.string(),
-  recipients: z
-    .array(
-      z.strictObject({
-        email: z.string().min(1),
-        name: z.string().optional(),
-        substitutions: z.record(z.string(), json).optional(),
-        metadata: z.record(z.string(), json).optional(),
-      }),
-    )
-    .min(1),
+  recipients: z.array(
+    z.strictObject({
+      email: z.string().min(1),
+      name: z.string().optional(),
+      substitutions: z.record(z.string(), json).optional(),
+      metadata: z.record(z.string(), json).optional(),
+    }),
+  ),
   content: z.union([z.string(), builder]),
   substitutions: z.record(z.string(), json).optional(),
   template_dialect: z.enum(['Jinja', 'Static', 'Handlebars']).optional(),
