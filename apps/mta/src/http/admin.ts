@@ -58,7 +58,7 @@ const badRequest = (reply: FastifyReply, error: unknown) =>
 export function registerAdminRoutes(
   app: FastifyInstance,
   admin: AdminApi,
-  guard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+  guard: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>,
   now: () => number,
 ): void {
   const opts = { onRequest: guard };

@@ -119,8 +119,10 @@ export async function startHttpListener(
 
   const trustedOnly = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!trusted(request.socket.remoteAddress ?? '')) {
-      await reply.code(403).type(TEXT).send('forbidden: only trusted_hosts may use this endpoint');
+      // Returning the reply tells fastify the hook answered: the route does not run.
+      return reply.code(403).type(TEXT).send('forbidden: only trusted_hosts may use this endpoint');
     }
+    return undefined;
   };
 
   // Authentication runs before the body is read: an unknown peer cannot make us buffer 2 MiB.
@@ -133,14 +135,14 @@ export async function startHttpListener(
       deps.log,
     );
     if (!caller) {
-      await reply
+      return reply
         .code(401)
         .header('www-authenticate', 'Basic realm="sterna"')
         .type(TEXT)
         .send('unauthorized');
-      return;
     }
     callers.set(request, caller);
+    return undefined;
   };
 
   app.get('/api/check-liveness/v1', async (_request, reply) => reply.type(TEXT).send('OK'));
