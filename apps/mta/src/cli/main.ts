@@ -7,6 +7,16 @@ import { diagnosticLogger } from './logger.js';
 /** The policy the daemon runs when given none: loopback relay by MX, data under ./data. */
 export const DEFAULT_POLICY = fileURLToPath(new URL('../../policy/default.lua', import.meta.url));
 
+const DEFAULT_POLICY_HINT = `
+Sterna is running the embedded default policy (relay for 127.0.0.1 and ::1, delivery by MX,
+spool and logs under ./data). Send a test message:
+  SMTP:  any client to 127.0.0.1:2525
+  HTTP:  curl -s http://127.0.0.1:8000/api/inject/v1 -H 'content-type: application/json' \\
+           -d '{"envelope_sender":"me@example.org","content":"Subject: hi\\r\\n\\r\\nhello\\r\\n","recipients":[{"email":"you@your.domain"}]}'
+Logs (zstd JSON lines): ./data/logs. Stop with Ctrl-C.
+
+`;
+
 interface CliOptions {
   policy: string;
   config?: string;
@@ -60,6 +70,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       log,
       announce: (line) => process.stderr.write(`${line}\n`),
     });
+    if (options.policy === DEFAULT_POLICY) process.stderr.write(DEFAULT_POLICY_HINT);
   } catch (error) {
     process.stderr.write(`error: ${errorText(error)}\n`);
     return 1;
