@@ -1,5 +1,6 @@
 import { errorText, type MetaValue } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
+import { parseAddressList } from './address-list.js';
 import { parseIssues } from './conformance.js';
 import { fromLua, toLua } from './json-text.js';
 import { pushBytes, readBytes } from './lua-bytes.js';
@@ -125,6 +126,10 @@ export function messageFunctions(messages: MessageTable): Record<string, unknown
         state.removeHeaders((n) => n.toLowerCase() === lower);
       }
       return toLua(parsed);
+    },
+    msg_address_header: (h: number, name: string) => {
+      const value = get(h).header(name);
+      return value === undefined ? undefined : toLua(parseAddressList(value));
     },
     msg_queue_name: (h: number) => get(h).queueName(),
     msg_num_attempts: (h: number) => get(h).numAttempts,

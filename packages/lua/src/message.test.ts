@@ -232,3 +232,26 @@ describe('scheduling', () => {
     expect(new TextDecoder().decode(outcome.messages[0]?.data)).toBe('Subject: s\r\n\r\nb\r\n');
   });
 });
+
+describe('address headers', () => {
+  it('from_header, to_header and get_address_header', async () => {
+    const context = await loadedContext('events.lua');
+    const data =
+      'From: =?UTF-8?Q?J=C3=B6rg_=22Q=22?= <jorg@sender.example>\r\nTo: "Smith, J" <j@a.example>, b@b.example\r\n\r\nx\r\n';
+    const outcome = await context.call('addresses', [snapshot(data)], inMs(1000));
+    expect(outcome).toMatchObject({
+      status: 'ok',
+      values: [
+        {
+          from_email: 'jorg@sender.example',
+          from_name: 'Jörg "Q"',
+          from_domain: 'sender.example',
+          to: ['Smith, J/j/a.example', '-/b/b.example'],
+          to_single_error: true,
+          missing: true,
+          text: '[{"name":"Jörg \\u0022Q\\u0022","address":"jorg@sender.example"}]',
+        },
+      ],
+    });
+  });
+});

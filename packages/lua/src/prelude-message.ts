@@ -26,6 +26,42 @@ local function address_text(v, what)
   error(what .. ': expected an address string or an EnvelopeAddress, got ' .. type(v), 3)
 end
 
+-- Parsed address headers (msg:from_header() …): a list of mailboxes, with accessors for the
+-- common case of a single address that raise otherwise, as KumoMTA's AddressHeader does.
+local Mailbox = { __name = 'Mailbox' }
+local function quote_json(v)
+  if v == nil then return 'null' end
+  return '"' .. tostring(v):gsub('[%c"\\]', function(c) return string.format('\\u%04x', c:byte()) end) .. '"'
+end
+Mailbox.__tostring = function(m)
+  return '{"name":' .. quote_json(m.name) .. ',"address":' .. quote_json(m.address) .. '}'
+end
+local AddressHeader = { __name = 'AddressHeader' }
+local SINGLE = { user = true, domain = true, email = true, name = true }
+AddressHeader.__index = function(self, key)
+  if SINGLE[key] then
+    local list = rawget(self, 'list')
+    if #list ~= 1 then error('this address header does not hold exactly one simple address', 2) end
+    return list[1][key]
+  end
+  return nil
+end
+AddressHeader.__tostring = function(self)
+  local parts = {}
+  for i, m in ipairs(rawget(self, 'list')) do parts[i] = tostring(m) end
+  return '[' .. table.concat(parts, ',') .. ']'
+end
+local function address_header(raw)
+  if raw == nil then return nil end
+  local list = {}
+  for i, m in ipairs(raw) do
+    local a = make_address(m.address)
+    list[i] = setmetatable({ name = m.name, address = m.address, email = m.address, user = a.user,
+      domain = a.domain }, Mailbox)
+  end
+  return setmetatable({ list = list }, AddressHeader)
+end
+
 local Message = { __name = 'Message' }
 local M = {}
 Message.__index = M
@@ -83,6 +119,9 @@ function M:import_scheduling_header(name, remove)
   if params == nil then return nil end
   return self:set_scheduling(params)
 end
+function M:get_address_header(name) return address_header(H.msg_address_header(self.__h, name)) end
+function M:from_header() return self:get_address_header('From') end
+function M:to_header() return self:get_address_header('To') end
 function M:queue_name() return H.msg_queue_name(self.__h) end
 function M:num_attempts() return H.msg_num_attempts(self.__h) end
 function M:increment_num_attempts() H.msg_increment_num_attempts(self.__h) end
