@@ -9,6 +9,7 @@
 //   b) segment log, group commit: append records to one file; one fdatasync covers every record
 //      that arrived while the previous sync ran (a minimal prototype, no index)
 //   c) the real spool (apps/mta/src/spool): b) plus checksums, index, meta records, lock
+//   d) the real spool, each message's whole life: store, read, remove (compaction running)
 // Results go to stdout and to bench/results/spool-<timestamp>.json.
 import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -161,10 +162,39 @@ async function realSpool(dir: string): Promise<CaseResult> {
   return result;
 }
 
+/** d) A message's whole life in the spool: store, read back (delivery), remove (delivered). */
+async function lifecycle(dir: string): Promise<CaseResult> {
+  const spool = await openSpool({
+    dataPath: path.join(dir, 'data'),
+    metaPath: path.join(dir, 'meta'),
+    segmentSize: 8 * 1024 * 1024,
+  });
+  const before = spool.stats().syncs ?? 0;
+  const recipients = ['someone@example.com'];
+  const result = await drive(
+    'd) spool: store + read + remove',
+    async (_i, data) => {
+      const id = newSpoolId();
+      const entry = { id, sender: 'sender@example.com', recipients, meta: {}, size: data.length };
+      await spool.store(entry, data);
+      await spool.read(id);
+      await spool.remove(id);
+    },
+    () => (spool.stats().syncs ?? 0) - before,
+  );
+  const { diskBytes, segments, compactions } = spool.stats();
+  console.log(
+    `   after ${N} messages: ${segments} segments, ${diskBytes} bytes on disk, ${compactions} compactions`,
+  );
+  await spool.close();
+  return { ...result, diskBytes, compactions } as CaseResult;
+}
+
 const cases: [string, (dir: string) => Promise<CaseResult>][] = [
   ['a', filePerMessage],
   ['b', groupCommitLog],
   ['c', realSpool],
+  ['d', lifecycle],
 ];
 console.log(
   `# load average ${os.loadavg()[0]!.toFixed(1)}; ${N} messages of ${SIZE} B, ${W} concurrent writers, under ${values.dir}, node ${process.version}`,
