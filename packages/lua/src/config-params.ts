@@ -83,6 +83,8 @@ const perRecord = z.record(
 /** `kumo.configure_local_logs{…}` (kumo-reference §5b, §7). */
 export const localLogsSchema = z.strictObject({
   log_dir: z.string(),
+  log_dir_timezone: z.string().optional(),
+  max_record_size: count.optional(),
   max_file_size: count.default(1_000_000_000),
   max_segment_duration: duration.optional(),
   compression_level: z.number().int().default(0),

@@ -42,7 +42,7 @@ export const keySource = z.union([z.string(), luaTable]);
 export const throttle = z
   .string()
   .regex(
-    /^[0-9][0-9,_]*(\s*\/\s*|\s+per\s+)(s|sec|second|m|min|minute|h|hr|hour|d|day)$/i,
+    /^(local:)?[0-9][0-9,_]*(\s*\/\s*|\s+per\s+)(s|sec|second|m|min|minute|h|hr|hour|d|day)$/i,
     'expected a rate such as "100/s" or "1,000/hr"',
   );
 
