@@ -212,6 +212,16 @@ describe('POST /api/inject/v1 with RFC 822 content', () => {
     const missing = await postJson(`${started.url}${INJECT}`, { content: 'x', recipients: [] });
     expect(missing.status).toBe(400);
     expect(missing.text).toContain('envelope_sender');
+    // Addresses that could break an SMTP command or a header are refused.
+    const evil = await postJson(`${started.url}${INJECT}`, {
+      envelope_sender: 's@x.example>\r\nRCPT TO:<victim@z.example',
+      content: 'x',
+      recipients: [{ email: 'no-at-sign' }, { email: 'a@b c.example' }],
+    });
+    expect(evil.status).toBe(400);
+    expect(evil.text).toContain('envelope_sender: ');
+    expect(evil.text).toContain('recipients[0].email: expected an address like user@example.com');
+    expect(evil.text).toContain('recipients[1].email: ');
     // No recipients is not an error (as in KumoMTA): nothing to do.
     const none = await postJson(`${started.url}${INJECT}`, {
       envelope_sender: '',

@@ -1,7 +1,26 @@
 import { z } from 'zod';
 
 const json: z.ZodType<unknown> = z.unknown();
-const address = z.strictObject({ email: z.string().min(1), name: z.string().optional() });
+
+/**
+ * A mailbox as it goes into an SMTP envelope or an address header: `local@domain`, nothing that
+ * could end a command or a header (CR, LF, NUL), no angle brackets, no space in the domain.
+ */
+export function isMailbox(text: string): boolean {
+  const at = text.lastIndexOf('@');
+  if (at <= 0 || at === text.length - 1 || /[<>]/.test(text) || /\s/.test(text.slice(at)))
+    return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
+
+const mailbox = z
+  .string()
+  .refine(isMailbox, { message: 'expected an address like user@example.com' });
+const address = z.strictObject({ email: mailbox, name: z.string().optional() });
 
 /** Builder-mode `content`: Sterna writes the MIME message. */
 const builder = z
@@ -38,10 +57,11 @@ const traceHeaders = z.strictObject({
 
 /** The body of `POST /api/inject/v1`, KumoMTA's fields; unknown keys are refused. */
 export const injectRequestSchema = z.strictObject({
-  envelope_sender: z.string(),
+  /** `""` is the null sender. */
+  envelope_sender: z.union([z.literal(''), mailbox]),
   recipients: z.array(
     z.strictObject({
-      email: z.string().min(1),
+      email: mailbox,
       name: z.string().optional(),
       substitutions: z.record(z.string(), json).optional(),
       metadata: z.record(z.string(), json).optional(),
