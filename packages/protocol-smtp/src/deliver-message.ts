@@ -7,7 +7,6 @@ import {
 } from '@sterna/core';
 import { peerOf } from './candidates.js';
 import type { OpenSession } from './handshake.js';
-import type { SmtpReply } from './reply-parser.js';
 import { runTransaction } from './transaction.js';
 
 /** What delivering one message left behind. */
@@ -19,9 +18,6 @@ export interface DeliveryResult {
   /** The session died without a reply while sending. */
   readonly transportError: boolean;
 }
-
-const settleReply = (p: Promise<SmtpReply>): Promise<SmtpReply | undefined> =>
-  p.catch(() => undefined);
 
 /**
  * Delivers one message over an open session: RSET first when the last envelope failed, then
@@ -36,20 +32,13 @@ export async function deliverMessage(
   siteName: string,
 ): Promise<DeliveryResult> {
   const { session, candidate } = open;
-  if (needsReset) {
-    const reply = await settleReply(session.command('RSET\r\n', path.rset_timeout));
-    if (reply?.code !== 250) {
-      session.destroy(new Error('RSET failed'));
-      const why = reply ? reply.raw : 'no reply';
-      return {
-        outcomes: failAll(
-          message.recipients,
-          internalFailure(`failed to send message: RSET failed: ${why}`),
-        ),
-        needsReset: false,
-        transportError: reply === undefined,
-      };
-    }
+  if (needsReset && !(await session.reset())) {
+    const why = session.reason?.message ?? 'RSET failed';
+    return {
+      outcomes: failAll(message.recipients, internalFailure(`failed to send message: ${why}`)),
+      needsReset: false,
+      transportError: true,
+    };
   }
   const peer = peerOf(candidate);
   const outcomes = new Map<string, Outcome>();
@@ -80,8 +69,7 @@ export async function deliverMessage(
         // Without RSET a refused envelope leaves the peer mid-transaction: start afresh.
         session.destroy(new Error('the envelope failed and enable_rset is false'));
       } else if (pending.length > 0) {
-        const reply = await settleReply(session.command('RSET\r\n', path.rset_timeout));
-        if (reply?.code !== 250) session.destroy(new Error('RSET failed'));
+        await session.reset();
       } else {
         reset = true;
       }

@@ -1,21 +1,27 @@
 import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
-import { type EgressPathConfig, errorText, type TlsInfo } from '@sterna/core';
+import type { TLSSocket } from 'node:tls';
+import type { EgressPathConfig, TlsInfo } from '@sterna/core';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Candidate } from './candidates.js';
-import type { SmtpReply } from './reply-parser.js';
-import { SmtpSession } from './smtp-session.js';
+import { type ClientError, SmtpSession } from './smtp-session.js';
+import { formatTimeout } from './transcript.js';
 
 /** A session past banner, EHLO, STARTTLS and AUTH, ready for transactions. */
 export interface OpenSession {
   readonly session: SmtpSession;
   readonly candidate: Candidate;
-  /** EHLO keywords, upper case (`PIPELINING`, `SIZE`, `8BITMIME`, `SMTPUTF8`, …). */
-  readonly extensions: ReadonlySet<string>;
   readonly tls?: TlsInfo | undefined;
 }
 
 /** Why a candidate could not be used; the text goes into the "all candidates failed" reply. */
-export class HandshakeError extends Error {}
+export class HandshakeError extends Error {
+  /** The TLS handshake itself failed (so a clear-text retry may apply). */
+  readonly tlsFailed: boolean;
+  constructor(message: string, tlsFailed = false) {
+    super(message);
+    this.tlsFailed = tlsFailed;
+  }
+}
 
 /** What the handshake needs besides the candidate. */
 export interface HandshakeSettings {
@@ -24,57 +30,137 @@ export interface HandshakeSettings {
   readonly signal: AbortSignal;
 }
 
-function oneLine(reply: SmtpReply): string {
-  return reply.raw.replace(/\r\n/g, ' ');
-}
+const oneLine = (text: string | undefined) => (text ?? '').replace(/\r?\n/g, ' ');
 
-function extensionsOf(reply: SmtpReply): Set<string> {
-  const keywords = new Set<string>();
-  for (const line of reply.raw.split('\r\n').slice(1)) {
-    const keyword = line.slice(4).trim().split(/\s+/)[0];
-    if (keyword) keywords.add(keyword.toUpperCase());
-  }
-  return keywords;
-}
-
-async function greet(session: SmtpSession, settings: HandshakeSettings): Promise<Set<string>> {
-  const { path, ehloName } = settings;
-  const verb = path.use_lmtp ? 'LHLO' : 'EHLO';
-  const reply = await session.command(`${verb} ${ehloName}\r\n`, path.ehlo_timeout);
-  if (reply.code === 250) return extensionsOf(reply);
-  if (path.use_lmtp || reply.code === 421 || reply.code === 0) {
-    throw new HandshakeError(`${verb} rejected: ${oneLine(reply)}`);
-  }
-  // A peer that does not speak ESMTP still takes HELO (RFC 5321 §4.1.1.1).
-  const helo = await session.command(`HELO ${ehloName}\r\n`, path.ehlo_timeout);
-  if (helo.code !== 250) throw new HandshakeError(`HELO rejected: ${oneLine(helo)}`);
-  return new Set();
-}
-
-function tlsOptions(
-  candidate: Candidate,
-  path: EgressPathConfig,
-  verify: boolean,
-): ConnectionOptions {
-  const name = candidate.name.replace(/^\[|\]$/g, '');
-  return {
-    // SNI and certificate checks use the MX name; an address literal has no name to check.
-    servername: isIP(name) === 0 ? name : undefined,
-    host: isIP(name) === 0 ? name : candidate.address,
-    rejectUnauthorized: verify,
-    cert: path.tls_certificate,
-    key: path.tls_private_key,
-  };
+/** The longest command timeout: nodemailer's inactivity timeout, a backstop behind our own. */
+function longestTimeout(path: EgressPathConfig): number {
+  return Math.max(
+    path.ehlo_timeout,
+    path.starttls_timeout,
+    path.auth_timeout,
+    path.mail_from_timeout,
+    path.rcpt_to_timeout,
+    path.data_timeout,
+    path.data_dot_timeout,
+    path.rset_timeout,
+  );
 }
 
 /**
- * Opens a session to one candidate: connect, 220 banner, EHLO (LHLO for LMTP, HELO as a
- * fallback), STARTTLS as `enable_tls` says, EHLO again, AUTH PLAIN when configured.
- * TLS follows KumoMTA: `Opportunistic` verifies the certificate and fails the host when the
- * handshake fails (unless `opportunistic_tls_reconnect_on_failed_handshake`), while
- * `OpportunisticInsecure` does not verify and carries on in clear text.
+ * nodemailer's options for one candidate under `enable_tls` (KumoMTA's modes):
+ * `Disabled` ignores STARTTLS; `Required*` insist on it; `Opportunistic*` use it when offered
+ * and carry on in clear text when the STARTTLS command is refused. The `*Insecure` modes do not
+ * verify the certificate. nodemailer fails the session when the handshake itself fails.
+ */
+export function clientOptions(
+  candidate: Candidate,
+  settings: HandshakeSettings,
+  clearOnly: boolean,
+): SMTPConnection.Options {
+  const { path } = settings;
+  const mode = clearOnly ? 'Disabled' : path.enable_tls;
+  const name = candidate.name.replace(/^\[|\]$/g, '');
+  // SNI and certificate checks use the MX name; an address literal has no name to check.
+  const servername = isIP(name) === 0 ? name : undefined;
+  return {
+    host: candidate.address,
+    port: candidate.port,
+    name: settings.ehloName,
+    localAddress: path.source_address,
+    lmtp: path.use_lmtp,
+    servername,
+    ignoreTLS: mode === 'Disabled',
+    requireTLS: mode === 'Required' || mode === 'RequiredInsecure',
+    opportunisticTLS: mode === 'Opportunistic' || mode === 'OpportunisticInsecure',
+    tls: {
+      servername,
+      rejectUnauthorized: mode === 'Opportunistic' || mode === 'Required',
+      cert: path.tls_certificate,
+      key: path.tls_private_key,
+    },
+    connectionTimeout: path.connect_timeout * 1000,
+    greetingTimeout: path.banner_timeout * 1000,
+    socketTimeout: (longestTimeout(path) + 1) * 1000,
+    socketCloseTimeout: 1000,
+  };
+}
+
+// nodemailer keeps the socket (a TLSSocket after STARTTLS) in `_socket`, typed public but named
+// private, and exposes the cipher and certificate no other way. The only read of it.
+function tlsInfoOf(client: SMTPConnection): TlsInfo | undefined {
+  if (!client.secure) return undefined;
+  const socket = client._socket as TLSSocket | false | null;
+  if (!socket || typeof socket.getCipher !== 'function') return undefined;
+  const cipher = socket.getCipher();
+  const subject = socket.getPeerCertificate()?.subject?.CN;
+  return {
+    cipher: cipher?.standardName ?? cipher?.name,
+    protocolVersion: socket.getProtocol() ?? undefined,
+    peerSubjectName: subject ? [String(subject)] : undefined,
+  };
+}
+
+// nodemailer 10.6.1 pipelines whenever the peer offers PIPELINING and has no option to stop it;
+// `enable_pipelining = false` removes the keyword from the private list it reads on each send.
+function withoutPipelining(client: SMTPConnection): void {
+  const list = (client as unknown as { _supportedExtensions?: unknown })._supportedExtensions;
+  if (!Array.isArray(list)) return;
+  for (let i = list.indexOf('PIPELINING'); i >= 0; i = list.indexOf('PIPELINING')) {
+    list.splice(i, 1);
+  }
+}
+
+/** KumoMTA-style words for why opening a session failed. */
+function setupFailure(
+  error: ClientError,
+  session: SmtpSession,
+  settings: HandshakeSettings,
+): HandshakeError {
+  const { path } = settings;
+  if (session.transcript.injected) {
+    return new HandshakeError('the peer sent data after its reply to STARTTLS', true);
+  }
+  if (session.timedOut) return new HandshakeError(session.timedOut.message);
+  if (session.reason) return new HandshakeError(session.reason.message);
+  const reply = oneLine(error.response);
+  switch (error.timeoutType) {
+    case 'CONNECT_TIMEOUT':
+      return new HandshakeError(`connect timed out after ${formatTimeout(path.connect_timeout)}`);
+    case 'GREETING_TIMEOUT':
+      return new HandshakeError(
+        `Timed Out waiting ${formatTimeout(path.banner_timeout)} for response to banner`,
+      );
+    case 'UPGRADE_TIMEOUT':
+      return new HandshakeError('TLS handshake failed: TLS handshake timed out', true);
+  }
+  if (/^Invalid greeting/.test(error.message)) return new HandshakeError(`banner: ${reply}`);
+  // `upgrading` stays true when the handshake after a 220 to STARTTLS failed (a socket error).
+  if (error.code === 'ETLS' || session.client.upgrading) {
+    if (error.command === 'STARTTLS' && error.response) {
+      const offered = /[ -]STARTTLS\b/im.test(session.transcript.lastHello ?? '');
+      return new HandshakeError(
+        offered
+          ? `STARTTLS rejected: ${reply}`
+          : `STARTTLS not offered and enable_tls is ${path.enable_tls}`,
+      );
+    }
+    const why = error.message.replace(/^Error initiating TLS - /, '');
+    return new HandshakeError(`TLS handshake failed: ${why}`, true);
+  }
+  if (error.response && /^(EHLO|LHLO|HELO)$/.test(error.command ?? '')) {
+    return new HandshakeError(`${error.command} rejected: ${reply}`);
+  }
+  if (error.code === 'EAUTH') return new HandshakeError(`AUTH PLAIN rejected: ${reply}`);
+  return new HandshakeError(error.message);
+}
+
+/**
+ * Opens a session to one candidate on nodemailer's `SMTPConnection`: connect, 220 banner, EHLO
+ * (LHLO for LMTP, HELO as a fallback), STARTTLS as `enable_tls` says, EHLO again, AUTH PLAIN
+ * when configured. A failed handshake under `OpportunisticInsecure` (or `Opportunistic` with
+ * `opportunistic_tls_reconnect_on_failed_handshake`) reconnects to the same host in clear text.
  *
- * @throws HandshakeError (or a socket error) saying why this candidate is unusable.
+ * @throws HandshakeError saying why this candidate is unusable.
  */
 export async function handshake(
   candidate: Candidate,
@@ -82,73 +168,45 @@ export async function handshake(
   clearOnly = false,
 ): Promise<OpenSession> {
   const { path } = settings;
-  const session = await SmtpSession.connect({
-    address: candidate.address,
-    port: candidate.port,
-    localAddress: path.source_address,
-    connectTimeout: path.connect_timeout,
-    signal: settings.signal,
-  });
+  if (settings.signal.aborted) throw new HandshakeError('aborted');
+  const session = new SmtpSession(clientOptions(candidate, settings, clearOnly), path);
   const onAbort = () => session.destroy(new Error('aborted'));
   settings.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const banner = await session.read('banner', path.banner_timeout);
-    if (banner.code !== 220) throw new HandshakeError(`banner: ${oneLine(banner)}`);
-    let extensions = await greet(session, settings);
-    const mode = clearOnly ? 'Disabled' : path.enable_tls;
-    const required = mode === 'Required' || mode === 'RequiredInsecure';
-    let tls: TlsInfo | undefined;
-    if (mode !== 'Disabled') {
-      if (!extensions.has('STARTTLS')) {
-        if (required) throw new HandshakeError(`STARTTLS not offered and enable_tls is ${mode}`);
-      } else {
-        const reply = await session.command('STARTTLS\r\n', path.starttls_timeout);
-        if (reply.code !== 220) {
-          if (required) throw new HandshakeError(`STARTTLS rejected: ${oneLine(reply)}`);
-        } else {
-          const verify = mode === 'Opportunistic' || mode === 'Required';
-          let secure: import('node:tls').TLSSocket;
-          try {
-            secure = await session.upgrade(
-              tlsOptions(candidate, path, verify),
-              path.starttls_timeout,
-            );
-          } catch (error) {
-            const retryClear =
-              mode === 'OpportunisticInsecure' ||
-              (mode === 'Opportunistic' && path.opportunistic_tls_reconnect_on_failed_handshake);
-            if (retryClear && !settings.signal.aborted)
-              return await handshake(candidate, settings, true);
-            throw new HandshakeError(`TLS handshake failed: ${errorText(error)}`);
-          }
-          const cipher = secure.getCipher();
-          const subject = secure.getPeerCertificate()?.subject?.CN;
-          tls = {
-            cipher: cipher?.standardName ?? cipher?.name,
-            protocolVersion: secure.getProtocol() ?? undefined,
-            peerSubjectName: subject ? [String(subject)] : undefined,
-          };
-          extensions = await greet(session, settings);
-        }
+    const opened = await session.connect();
+    if (opened.error || session.transcript.injected) {
+      const failure = setupFailure(opened.error ?? new Error('closed'), session, settings);
+      const mode = path.enable_tls;
+      const retryClear =
+        mode === 'OpportunisticInsecure' ||
+        (mode === 'Opportunistic' && path.opportunistic_tls_reconnect_on_failed_handshake);
+      if (failure.tlsFailed && retryClear && !clearOnly && !settings.signal.aborted) {
+        session.destroy(failure);
+        return await handshake(candidate, settings, true);
       }
+      throw failure;
     }
+    const tls = tlsInfoOf(session.client);
+    if (!path.enable_pipelining) withoutPipelining(session.client);
     if (path.smtp_auth_plain_username !== undefined) {
       if (!tls && !path.allow_smtp_auth_plain_without_tls) {
         throw new HandshakeError(
           'AUTH PLAIN needs TLS (allow_smtp_auth_plain_without_tls is false)',
         );
       }
-      const token = Buffer.from(
-        `\0${path.smtp_auth_plain_username}\0${path.smtp_auth_plain_password ?? ''}`,
-      ).toString('base64');
-      const reply = await session.command(`AUTH PLAIN ${token}\r\n`, path.auth_timeout);
-      if (reply.code !== 235) throw new HandshakeError(`AUTH PLAIN rejected: ${oneLine(reply)}`);
+      const auth = {
+        user: path.smtp_auth_plain_username,
+        pass: path.smtp_auth_plain_password ?? '',
+        method: 'PLAIN',
+      };
+      const login = await session.call<boolean>((done) => session.client.login(auth, done));
+      if (login.error) throw setupFailure(login.error, session, settings);
     }
-    return { session, candidate, extensions, tls };
+    return { session, candidate, tls };
   } catch (error) {
     // Say goodbye politely when the peer still listens, without waiting long for it.
     void session.quit(Math.min(path.rset_timeout, 2));
-    throw error;
+    throw error instanceof HandshakeError ? error : new HandshakeError(String(error));
   } finally {
     settings.signal.removeEventListener('abort', onAbort);
   }

@@ -1,246 +1,151 @@
-import net from 'node:net';
-import { StringDecoder } from 'node:string_decoder';
-import tls from 'node:tls';
-import { formatDuration } from '@sterna/core';
-import { ReplyParser, type SmtpReply } from './reply-parser.js';
+import type { EgressPathConfig } from '@sterna/core';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { type SmtpTimeoutError, Transcript } from './transcript.js';
 
-/** Seconds as KumoMTA's texts show them: `5s`, `5m`, or `300ms` below a second. */
-export function formatTimeout(seconds: number): string {
-  return seconds < 1 ? `${Math.round(seconds * 1000)}ms` : formatDuration(seconds);
+/** A nodemailer error: `code` (`EENVELOPE`, `EMESSAGE`, `ETLS`, …), the reply, the command. */
+export interface ClientError extends Error {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  command?: string;
+  timeoutType?: string;
+  rejectedErrors?: ClientError[];
+  recipient?: string;
 }
 
-/** No reply came within the command's timeout. */
-export class SmtpTimeoutError extends Error {
-  readonly command: string;
-  readonly seconds: number;
-  constructor(command: string, seconds: number) {
-    super(`Timed Out waiting ${formatTimeout(seconds)} for response to ${command.trimEnd()}`);
-    this.name = 'SmtpTimeoutError';
-    this.command = command;
-    this.seconds = seconds;
-  }
-}
+/** What a nodemailer call left: its value, or why it failed. */
+export type Settled<T> =
+  | { value: T; error?: undefined }
+  | { value?: undefined; error: ClientError };
 
-interface Waiter {
-  readonly command: string;
-  readonly seconds: number;
-  resolve(reply: SmtpReply): void;
-  reject(error: Error): void;
-}
-
-/** Where and how to open the TCP connection. */
-export interface SocketTarget {
-  readonly address: string;
-  readonly port: number;
-  readonly localAddress?: string | undefined;
-  /** Seconds. */
-  readonly connectTimeout: number;
-  readonly signal: AbortSignal;
-}
+/** The result of nodemailer's `send()`. */
+export type SendInfo = SMTPConnection.SentMessageInfo;
 
 /**
- * One SMTP conversation on a socket: writes commands, matches replies to them in order (so
- * pipelined commands work), enforces a timeout per awaited reply, and upgrades to TLS.
- * Knows nothing of mail; the transaction and handshake code drive it.
+ * One nodemailer `SMTPConnection` with what the driver needs around it: calls that always settle
+ * (nodemailer drops the callback of a send in flight when the connection is closed), a
+ * {@link Transcript} for per-command timeouts and replies, and a flag that turns false as soon
+ * as the session ends for any reason (a 421 or a close while idle included).
  */
 export class SmtpSession {
-  socket: net.Socket | tls.TLSSocket;
-  readonly #waiters: Waiter[] = [];
-  #parser = new ReplyParser();
-  #decoder = new StringDecoder('utf8');
-  #timer: NodeJS.Timeout | undefined;
-  #error: Error | undefined;
-  #closed = false;
-  /** A reply nobody asked for (a 421 before shutdown): the session cannot be trusted any more. */
-  unsolicited: SmtpReply | undefined;
+  /** The nodemailer connection. */
+  readonly client: SMTPConnection;
+  /** Commands and replies of the current transaction, and the per-command timers. */
+  readonly transcript: Transcript;
+  #ended = false;
+  #reason: Error | undefined;
+  #lastError: ClientError | undefined;
+  readonly #waiters = new Set<() => void>();
 
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    this.#attach(socket);
-  }
-
-  /** Opens a TCP connection with TCP_NODELAY (no 40 ms delayed-ACK stalls between commands). */
-  static connect(target: SocketTarget): Promise<SmtpSession> {
-    if (target.signal.aborted) return Promise.reject(new Error('aborted'));
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({
-        host: target.address,
-        port: target.port,
-        localAddress: target.localAddress,
-        noDelay: true,
-      });
-      const fail = (error: Error) => {
-        cleanup();
-        socket.destroy();
-        reject(error);
-      };
-      const onAbort = () => fail(new Error('aborted'));
-      const timer = setTimeout(
-        () => fail(new Error(`connect timed out after ${formatTimeout(target.connectTimeout)}`)),
-        target.connectTimeout * 1000,
-      );
-      const cleanup = () => {
-        clearTimeout(timer);
-        socket.off('error', fail);
-        target.signal.removeEventListener('abort', onAbort);
-      };
-      socket.once('error', fail);
-      target.signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => {
-        cleanup();
-        socket.setNoDelay(true);
-        resolve(new SmtpSession(socket));
-      });
+  constructor(options: SMTPConnection.Options, path: EgressPathConfig) {
+    this.transcript = new Transcript(path, (error) => this.destroy(error));
+    this.client = new SMTPConnection({
+      ...options,
+      logger: this.transcript.logger,
+      transactionLog: true,
+    });
+    // nodemailer emits 'error' before failing the call in flight; without a listener it throws.
+    this.client.on('error', (error: ClientError) => {
+      this.#lastError ??= error;
+    });
+    this.client.on('end', () => {
+      this.#ended = true;
+      this.transcript.stop();
+      for (const wake of [...this.#waiters]) wake();
     });
   }
 
-  /** False once the socket closed, failed, timed out, or the peer spoke out of turn. */
+  /** False once the session ended, whatever ended it. */
   get usable(): boolean {
-    return !this.#closed && this.#error === undefined && this.unsolicited === undefined;
+    return !this.#ended && !this.client.destroyed;
   }
 
-  /** True once the socket is gone. */
-  get closed(): boolean {
-    return this.#closed;
+  /** Why the driver ended the session (a timeout, an abort, a close), if it did. */
+  get reason(): Error | undefined {
+    return this.#reason;
   }
 
-  /** Writes bytes as they are (commands carry their own CRLF). */
-  write(data: string | Uint8Array): void {
-    if (!this.#closed) this.socket.write(data);
-  }
-
-  /** Waits for the next reply not yet claimed; `command` and `seconds` shape a timeout's text. */
-  read(command: string, seconds: number): Promise<SmtpReply> {
-    return new Promise((resolve, reject) => {
-      if (this.#closed || this.#error) {
-        reject(this.#error ?? new Error('connection closed'));
-        return;
-      }
-      this.#waiters.push({ command, seconds, resolve, reject });
-      if (this.#waiters.length === 1) this.#arm();
-    });
-  }
-
-  /** Writes a command and waits for its reply. */
-  command(line: string, seconds: number): Promise<SmtpReply> {
-    this.write(line);
-    return this.read(line, seconds);
+  /** The command timeout that ended the session, if one did. */
+  get timedOut(): SmtpTimeoutError | undefined {
+    return this.transcript.timedOut;
   }
 
   /**
-   * Upgrades the connection to TLS after a 220 reply to STARTTLS. Rejects, with the socket
-   * destroyed, when the handshake fails or takes longer than `seconds`.
+   * Runs one nodemailer call and settles with its result, or with the reason the session ended
+   * first. An ending is looked at one turn later, because nodemailer closes the connection
+   * before it calls back with the error that closed it.
    */
-  upgrade(options: tls.ConnectionOptions, seconds: number): Promise<tls.TLSSocket> {
-    if (this.unsolicited) {
-      // Bytes sent after the 220 to STARTTLS, before the handshake, would be read as if they came
-      // over TLS (the STARTTLS command injection attack): refuse to go on.
-      const error = new Error('the peer sent data after its reply to STARTTLS');
-      this.destroy(error);
-      return Promise.reject(error);
-    }
-    const plain = this.socket;
-    this.#detach(plain);
-    return new Promise((resolve, reject) => {
-      const secure = tls.connect({ ...options, socket: plain });
-      const timer = setTimeout(() => {
-        secure.destroy();
-        finish(new Error(`TLS handshake timed out after ${formatTimeout(seconds)}`));
-      }, seconds * 1000);
-      const finish = (error?: Error) => {
-        clearTimeout(timer);
-        secure.off('error', finish);
-        if (error) {
-          this.#error ??= error;
-          this.#onClose();
-          plain.destroy();
-          reject(error);
-          return;
-        }
-        this.socket = secure;
-        this.#parser = new ReplyParser();
-        this.#decoder = new StringDecoder('utf8');
-        this.#attach(secure);
-        resolve(secure);
+  call<T>(
+    start: (done: (error: Error | null | undefined, value?: T) => void) => void,
+  ): Promise<Settled<T>> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (result: Settled<T>) => {
+        if (settled) return;
+        settled = true;
+        this.#waiters.delete(onEnd);
+        resolve(result);
       };
-      secure.once('error', finish);
-      secure.once('secureConnect', () => finish());
+      const onEnd = () => {
+        setImmediate(() => finish({ error: this.#endError() }));
+      };
+      if (!this.usable) {
+        onEnd();
+        return;
+      }
+      this.#waiters.add(onEnd);
+      start((error, value) => {
+        if (error) finish({ error: this.#reason ?? (error as ClientError) });
+        else finish({ value: value as T });
+      });
     });
   }
 
-  /** Ends the session at once; pending replies are rejected with `error`. */
-  destroy(error: Error = new Error('connection closed')): void {
-    this.#error ??= error;
-    this.socket.destroy();
-    this.#onClose();
+  /** Opens the connection (connect, banner, EHLO, STARTTLS as configured). */
+  connect(): Promise<Settled<void>> {
+    return this.call<void>((done) => this.client.connect((error) => done(error)));
   }
 
-  /** Sends QUIT and closes, waiting at most `seconds` for the reply. Never rejects. */
+  /** Sends one message; settles with nodemailer's result or its error. */
+  send(envelope: SMTPConnection.Envelope, data: Buffer): Promise<Settled<SendInfo>> {
+    this.transcript.beginTransaction();
+    return this.call<SendInfo>((done) => this.client.send(envelope, data, done));
+  }
+
+  /** RSET; true when the peer took it. A failed RSET ends the session. */
+  async reset(): Promise<boolean> {
+    const result = await this.call<boolean>((done) => this.client.reset(done));
+    if (result.error) this.destroy(new Error(`RSET failed: ${result.error.message}`));
+    return result.value === true;
+  }
+
+  /** Ends the session at once; calls in flight settle with `reason`. */
+  destroy(reason: Error = new Error('connection closed')): void {
+    this.#reason ??= reason;
+    this.transcript.stop();
+    this.client.close();
+  }
+
+  /** Sends QUIT and waits at most `seconds` for the session to end. Never rejects. */
   async quit(seconds: number): Promise<void> {
     if (this.usable) {
-      try {
-        await this.command('QUIT\r\n', seconds);
-      } catch {
-        // The peer may hang up without answering QUIT; either way the session is over.
-      }
+      let wake: () => void = () => {};
+      const ended = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      this.#waiters.add(wake);
+      const timer = setTimeout(wake, seconds * 1000);
+      this.client.quit();
+      await ended;
+      clearTimeout(timer);
+      this.#waiters.delete(wake);
     }
-    if (!this.#closed) {
-      this.socket.end();
-      this.socket.destroy();
-      this.#onClose();
-    }
+    this.destroy();
   }
 
-  #attach(socket: net.Socket): void {
-    socket.on('data', this.#onData);
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onCloseEvent);
-  }
-
-  #detach(socket: net.Socket): void {
-    socket.off('data', this.#onData);
-    socket.off('error', this.#onError);
-    socket.off('close', this.#onCloseEvent);
-  }
-
-  #arm(): void {
-    clearTimeout(this.#timer);
-    const head = this.#waiters[0];
-    if (!head) return;
-    this.#timer = setTimeout(() => {
-      this.destroy(new SmtpTimeoutError(head.command, head.seconds));
-    }, head.seconds * 1000);
-  }
-
-  readonly #onData = (chunk: Buffer): void => {
-    let replies: SmtpReply[];
-    try {
-      replies = this.#parser.push(this.#decoder.write(chunk));
-    } catch (error) {
-      this.destroy(error as Error);
-      return;
-    }
-    for (const reply of replies) {
-      const waiter = this.#waiters.shift();
-      if (waiter) waiter.resolve(reply);
-      else this.unsolicited ??= reply;
-    }
-    if (replies.length > 0) this.#arm();
-  };
-
-  readonly #onError = (error: Error): void => {
-    this.#error ??= error;
-  };
-
-  readonly #onCloseEvent = (): void => {
-    this.#onClose();
-  };
-
-  #onClose(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    const error = this.#error ?? new Error('connection closed by the peer');
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+  #endError(): ClientError {
+    return (this.#reason ??
+      this.#lastError ??
+      new Error('connection closed by the peer')) as ClientError;
   }
 }

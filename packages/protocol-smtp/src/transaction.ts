@@ -1,6 +1,5 @@
 import {
   type EgressPathConfig,
-  errorText,
   type Message,
   makeResponse,
   type Outcome,
@@ -10,10 +9,8 @@ import {
   type Response,
   type TlsInfo,
 } from '@sterna/core';
-import { dataChunks, hasEightBit } from './dot-stuff.js';
 import type { OpenSession } from './handshake.js';
-import type { SmtpReply } from './reply-parser.js';
-import { type SmtpSession, SmtpTimeoutError } from './smtp-session.js';
+import type { ClientError, SendInfo } from './smtp-session.js';
 
 /** What a transaction needs to know besides the session and message. */
 export interface TransactionContext {
@@ -37,18 +34,8 @@ export interface TransactionResult {
   readonly tooMany: readonly string[];
 }
 
-type Settled = { reply: SmtpReply; error?: undefined } | { reply?: undefined; error: Error };
-
-// Replies are read in order; settling each at once keeps a dead socket from leaving a rejected
-// promise nobody awaits yet.
-function settle(promise: Promise<SmtpReply>): Promise<Settled> {
-  return promise.then(
-    (reply) => ({ reply }),
-    (error: Error) => ({ error }),
-  );
-}
-
-const nonAscii = (text: string) => /[^\p{ASCII}]/u.test(text);
+const DOT = '.\r\n';
+const rcptCommand = (recipient: string) => `RCPT TO:<${recipient}>\r\n`;
 
 function isTooMany(response: Response): boolean {
   const e = response.enhanced_code;
@@ -56,11 +43,24 @@ function isTooMany(response: Response): boolean {
   return (response.code === 452 || response.code === 552) && e === null;
 }
 
+/** True when the data holds a byte above 127 (so `BODY=8BITMIME` is declared). */
+export function hasEightBit(data: Uint8Array): boolean {
+  for (let i = 0; i < data.length; i++) if (data[i]! > 127) return true;
+  return false;
+}
+
+const fromReply = (reply: string, command: string | null): Response =>
+  parseSmtpReply(reply, command) ??
+  makeResponse(400, `KumoMTA internal: unexpected reply from the peer: ${reply}`, {
+    enhanced: null,
+    command,
+  });
+
 /**
- * Runs one transaction: MAIL FROM, a RCPT per recipient, DATA and the message (pipelined when
- * the peer offers PIPELINING and `enable_pipelining` is on). Each recipient's outcome comes
- * from its own RCPT reply when refused, else from the reply after the data (one per recipient
- * for LMTP). Never throws: a dead session becomes transient outcomes.
+ * Runs one transaction through nodemailer's `send()`: MAIL FROM (with SIZE, BODY=8BITMIME and
+ * SMTPUTF8 as nodemailer adds them), a RCPT per recipient, DATA and the message. Each recipient's
+ * outcome comes from its own RCPT reply when refused, else from the reply after the data (one per
+ * recipient for LMTP). Never throws: a dead session becomes transient outcomes.
  */
 export async function runTransaction(
   open: OpenSession,
@@ -68,47 +68,23 @@ export async function runTransaction(
   recipients: readonly string[],
   tx: TransactionContext,
 ): Promise<TransactionResult> {
-  const { session, extensions } = open;
-  const { path } = tx;
+  const { session } = open;
+  const { transcript } = session;
   const extras = { peer: tx.peer, tls: tx.tls };
   const decided = new Map<string, Outcome>();
-  let fatal = false;
-  let transportError = false;
-  let dirty = false;
-
-  const fromReply = (reply: SmtpReply, command: string): Response =>
-    parseSmtpReply(reply.raw, command) ??
-    makeResponse(400, `KumoMTA internal: unexpected reply from the peer: ${reply.raw}`, {
-      enhanced: null,
-      command,
-    });
-  const fromError = (error: Error): Response => {
-    fatal = true;
-    transportError = true;
-    if (error instanceof SmtpTimeoutError) {
-      return makeResponse(
-        421,
-        `4.4.2 KumoMTA internal: failed to send message to ${tx.siteName} ${tx.peer.name} ${tx.peer.addr}: ${error.message}`,
-        { command: error.command },
-      );
-    }
-    return makeResponse(400, `KumoMTA internal: failed to send message: ${errorText(error)}`, {
-      enhanced: null,
-    });
-  };
   const decide = (recipient: string, response: Response) => {
     if (!decided.has(recipient)) decided.set(recipient, outcomeFor(recipient, response, extras));
-    if (response.code === 421) fatal = true;
   };
   const decideRest = (response: Response) => {
     for (const r of recipients) decide(r, response);
   };
-  const finish = (tooMany: string[] = []): TransactionResult => ({
+  const finish = (state: Partial<Omit<TransactionResult, 'outcomes'>> = {}): TransactionResult => ({
     outcomes: recipients.map((r) => decided.get(r)!),
-    dirty,
-    fatal,
-    transportError,
-    tooMany,
+    dirty: false,
+    fatal: false,
+    transportError: false,
+    tooMany: [],
+    ...state,
   });
 
   // A line break in an address would smuggle commands into the session: never send it.
@@ -121,132 +97,88 @@ export async function runTransaction(
   }
   for (const r of recipients) if (unsafe(r)) decide(r, refuse(r));
   if (decided.size === recipients.length) return finish();
-  if (decided.size > 0) {
-    const rest = await runTransaction(
-      open,
-      message,
-      recipients.filter((r) => !decided.has(r)),
-      tx,
-    );
-    for (const o of rest.outcomes) decided.set(o.recipient, o);
-    return { ...rest, outcomes: recipients.map((r) => decided.get(r)!) };
-  }
+  const sendable = recipients.filter((r) => !decided.has(r));
 
-  const params: string[] = [];
-  if (extensions.has('SIZE')) params.push(`SIZE=${message.size}`);
-  if (extensions.has('8BITMIME') && hasEightBit(message.data)) params.push('BODY=8BITMIME');
-  if (extensions.has('SMTPUTF8') && [message.sender, ...recipients].some(nonAscii)) {
-    params.push('SMTPUTF8');
-  }
-  const mailCommand = `MAIL FROM:<${message.sender}>${params.length ? ` ${params.join(' ')}` : ''}\r\n`;
-  const rcptCommands = recipients.map((r) => `RCPT TO:<${r}>\r\n`);
-  const dataCommand = 'DATA\r\n';
-  const pipelined = path.enable_pipelining && extensions.has('PIPELINING');
+  const data = Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength);
+  const result = await session.send(
+    {
+      from: message.sender,
+      to: sendable,
+      size: message.size,
+      use8BitMime: hasEightBit(message.data),
+    },
+    data,
+  );
 
-  let mail: Promise<Settled>;
-  let rcpts: Promise<Settled>[] = [];
-  let data: Promise<Settled> | undefined;
-  if (pipelined) {
-    // RFC 2920: the whole envelope and DATA go out in one write; replies come back in order.
-    session.socket.cork();
-    session.write(mailCommand);
-    for (const command of rcptCommands) session.write(command);
-    session.write(dataCommand);
-    session.socket.uncork();
-    mail = settle(session.read(mailCommand, path.mail_from_timeout));
-    rcpts = rcptCommands.map((c) => settle(session.read(c, path.rcpt_to_timeout)));
-    data = settle(session.read(dataCommand, path.data_timeout));
-  } else {
-    mail = settle(session.command(mailCommand, path.mail_from_timeout));
+  const error = result.error;
+  if (error?.code === 'EENVELOPE' && error.command === 'MAIL FROM' && error.response) {
+    // A refused MAIL FROM answers for every recipient (pipelined RCPTs only get 503s after it).
+    const mail = transcript.exchanges.find((e) => e.command.startsWith('MAIL FROM:'));
+    decideRest(fromReply(error.response, mail?.command ?? null));
+    return finish({ dirty: true, fatal: !session.usable });
   }
-
-  const mailResult = await mail;
-  if (mailResult.error) {
-    decideRest(fromError(mailResult.error));
-    return finish();
-  }
-  const mailOk = mailResult.reply.code >= 200 && mailResult.reply.code < 300;
-  if (!mailOk) {
-    dirty = true;
-    decideRest(fromReply(mailResult.reply, mailCommand));
-    if (pipelined) await drainPipelined(session, rcpts, data!, path);
-    return finish();
-  }
-
-  const accepted: string[] = [];
+  // Recipients refused at RCPT keep their own reply, whatever happened after.
   const tooMany: string[] = [];
-  for (let i = 0; i < recipients.length; i++) {
-    const recipient = recipients[i]!;
-    const result = await (pipelined
-      ? rcpts[i]!
-      : settle(session.command(rcptCommands[i]!, path.rcpt_to_timeout)));
-    if (result.error) {
-      decideRest(fromError(result.error));
-      return finish();
+  let refused = 0;
+  for (const r of sendable) {
+    const reply = transcript.rcptReply(r);
+    if (reply === undefined || reply.startsWith('2')) continue;
+    const response = fromReply(reply, rcptCommand(r));
+    decide(r, response);
+    refused++;
+    if (isTooMany(response)) tooMany.push(r);
+  }
+  const retry = refused < sendable.length ? tooMany : [];
+  if (result.value) return delivered(result.value, sendable, retry);
+  return failed(result.error, retry);
+
+  function delivered(info: SendInfo, sent: string[], retryNow: string[]): TransactionResult {
+    if (tx.path.use_lmtp) {
+      // nodemailer moves each recipient the data was refused for into rejectedErrors; the
+      // transcript holds every reply after the data, in the order of the accepted recipients.
+      const replies = transcript.dataReplies();
+      const order = sent.filter((r) => transcript.rcptReply(r)?.startsWith('2'));
+      order.forEach((r, i) => {
+        const reply = replies[i] ?? info.response;
+        decide(r, fromReply(reply, DOT));
+      });
     }
-    const response = fromReply(result.reply, rcptCommands[i]!);
-    if (result.reply.code >= 200 && result.reply.code < 300) {
-      accepted.push(recipient);
-      continue;
-    }
-    dirty = true;
-    decide(recipient, response);
-    if (isTooMany(response)) tooMany.push(recipient);
-    if (result.reply.code === 421) {
-      // The peer is closing: every recipient not yet answered shares the 421.
-      decideRest(response);
-      return finish();
-    }
+    for (const r of sent) decide(r, fromReply(info.response, DOT));
+    return finish({ tooMany: retryNow });
   }
 
-  if (!pipelined && accepted.length > 0)
-    data = settle(session.command(dataCommand, path.data_timeout));
-  if (data === undefined) return finish();
-  const dataResult = await data;
-  if (dataResult.error) {
-    decideRest(fromError(dataResult.error));
-    return finish();
-  }
-  if (dataResult.reply.code !== 354) {
-    dirty = true;
-    decideRest(fromReply(dataResult.reply, dataCommand));
-    return finish(accepted.length > 0 ? tooMany : []);
-  }
-  if (accepted.length === 0) {
-    // Pipelined DATA was taken although every RCPT failed: end it with an empty body (RFC 2920 §3.1).
-    dirty = true;
-    await settle(session.command('.\r\n', path.data_dot_timeout));
-    return finish();
-  }
-
-  const chunks = dataChunks(message.data);
-  session.socket.cork();
-  for (const chunk of chunks) session.write(chunk);
-  session.socket.uncork();
-  const dot = '.\r\n';
-  const finals = path.use_lmtp ? accepted : accepted.slice(0, 1);
-  const replies = finals.map(() => settle(session.read(dot, path.data_dot_timeout)));
-  for (let i = 0; i < finals.length; i++) {
-    const result = await replies[i]!;
-    if (result.error) {
-      decideRest(fromError(result.error));
+  function failed(error: ClientError, retryNow: string[]): TransactionResult {
+    const timedOut = session.timedOut;
+    if (timedOut) {
+      decideRest(
+        makeResponse(
+          421,
+          `4.4.2 KumoMTA internal: failed to send message to ${tx.siteName} ${tx.peer.name} ${tx.peer.addr}: ${timedOut.message}`,
+          { command: timedOut.command },
+        ),
+      );
+      return finish({ fatal: true, transportError: true });
+    }
+    const reply = error.response;
+    if (!reply && error.code === 'EMESSAGE' && session.usable) {
+      // nodemailer refuses, before sending, a message larger than the peer's SIZE limit.
+      decideRest(makeResponse(552, `5.3.4 KumoMTA internal: ${error.message}`));
       return finish();
     }
-    const response = fromReply(result.reply, dot);
-    if (path.use_lmtp) decide(finals[i]!, response);
-    else for (const r of accepted) decide(r, response);
+    if (!reply || session.reason) {
+      // No reply: a socket error, a close, an abort, or something refused before sending.
+      const text = error.message;
+      decideRest(
+        makeResponse(400, `KumoMTA internal: failed to send message: ${text}`, { enhanced: null }),
+      );
+      return finish({ fatal: true, transportError: !session.reason });
+    }
+    const command = transcript.commandOf(reply) ?? null;
+    const response = fromReply(reply, command);
+    decideRest(response);
+    const fatal = response.code === 421 || !session.usable;
+    // A refused MAIL, DATA or all-refused RCPTs leave the peer mid-transaction.
+    const dirty = error.code === 'EENVELOPE';
+    return finish({ fatal, dirty, tooMany: fatal ? [] : retryNow });
   }
-  return finish(tooMany);
-}
-
-// After a refused MAIL in a pipelined group, the RCPT and DATA replies are still due.
-async function drainPipelined(
-  session: SmtpSession,
-  rcpts: Promise<Settled>[],
-  data: Promise<Settled>,
-  path: EgressPathConfig,
-): Promise<void> {
-  for (const r of rcpts) await r;
-  const result = await data;
-  if (result.reply?.code === 354) await settle(session.command('.\r\n', path.data_dot_timeout));
 }
