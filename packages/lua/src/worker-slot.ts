@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { luaError } from './errors.js';
 import type { CallOutcome } from './lua-context.js';
 import type {
@@ -47,12 +47,16 @@ import(workerData.tsx).then((api) => { api.register(); return import(workerData.
 
 function spawn(init: WorkerInit): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData: init });
+  // SHARE_ENV: the policy's os.getenv sees the daemon's environment as it is now, not a copy.
+  if (!here.endsWith('.ts')) {
+    return new Worker(new URL('./worker.js', here), { workerData: init, env: SHARE_ENV });
+  }
   const tsx = createRequire(here)
     .resolve('tsx/esm/api')
     .replace(/\.cjs$/, '.mjs');
   return new Worker(BOOT, {
     eval: true,
+    env: SHARE_ENV,
     execArgv: ['--conditions=@sterna/source'],
     workerData: { ...init, tsx: pathToFileURL(tsx).href, entry: new URL('./worker.ts', here).href },
   });

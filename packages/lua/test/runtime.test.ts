@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createMessage, isSternaError } from '@sterna/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -195,6 +198,40 @@ describe('a policy runtime', () => {
     await connection.release();
     const released = await rejection(connection.call('send', [first]));
     expect(isSternaError(released, 'STERNA_LUA_CONTEXT_LOST')).toBe(true);
+  });
+
+  it('os.getenv sees the environment as it is now; kumo.json_load reads real files', async () => {
+    process.env.STERNA_LUA_LATE_VARIABLE = 'set after start';
+    expect((await runtime.call('env', ['STERNA_LUA_LATE_VARIABLE'])).value).toBe('set after start');
+    expect((await runtime.call('env', ['STERNA_LUA_SURELY_UNSET'])).value).toBeUndefined();
+    const dir = mkdtempSync(join(tmpdir(), 'sterna-lua-json-'));
+    writeFileSync(join(dir, 'data.json'), '{ "routes": ["a", "b"], # comment\n "n": 1 }');
+    expect((await runtime.call('json_file', [join(dir, 'data.json')])).value).toEqual({
+      routes: ['a', 'b'],
+      n: 1,
+    });
+  });
+
+  it('kumo.http posts a body', async () => {
+    let body = '';
+    const server = createServer((req, res) => {
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        res.writeHead(500, 'Nope');
+        res.end(`got ${req.headers['content-type']}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const result = await runtime.call('http_post', [`http://127.0.0.1:${port}/`, '{"x":1}']);
+      expect(result.values).toEqual([500, 'got application/json']);
+      expect(body).toBe('{"x":1}');
+    } finally {
+      server.close();
+    }
   });
 
   it('an unknown constructor is STERNA_LUA_NO_HANDLER', async () => {
