@@ -146,18 +146,23 @@ async function copyOf(
   return undefined;
 }
 
+/** True when `segment` is sealed and its live share is below `threshold`. */
+export function worthCompacting(segment: Segment, threshold: number): boolean {
+  if (!segment.sealed || segment.deleted || segment.retryAfter > Date.now()) return false;
+  return segment.size === 0 || (segment.live + removalBytes(segment)) / segment.size < threshold;
+}
+
 /** The sealed segment with the smallest live share below `threshold`, if any. */
 export function pickSegment(
   segments: ReadonlyMap<number, Segment>,
   threshold: number,
 ): Segment | undefined {
   let best: Segment | undefined;
-  let bestRatio = threshold;
-  const now = Date.now();
+  let bestRatio = Number.POSITIVE_INFINITY;
   for (const s of segments.values()) {
-    if (!s.sealed || s.deleted || s.retryAfter > now) continue;
+    if (!worthCompacting(s, threshold)) continue;
     const ratio = s.size === 0 ? 0 : (s.live + removalBytes(s)) / s.size;
-    if (ratio < bestRatio || (s.size === 0 && best === undefined)) {
+    if (ratio < bestRatio) {
       best = s;
       bestRatio = ratio;
     }

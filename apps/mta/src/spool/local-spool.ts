@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { isSpoolId, type Logger, SternaError, silentLogger } from '@sterna/core';
-import { compactSegment, pickSegment } from './compaction.js';
+import { compactSegment, pickSegment, worthCompacting } from './compaction.js';
 import { ioReason, spoolError } from './errors.js';
 import { parseThreshold, SpaceGuard } from './free-space.js';
 import { account, type IndexEntry } from './index-entry.js';
@@ -172,12 +172,14 @@ class LocalSpool implements Spool {
     try {
       await this.writer.append([head], head.length, true, (seg, off) => {
         if (this.index.get(entry.id) !== e || e.version !== version) return;
+        const previous = this.segments.get(e.mseg);
         account(this.segments, e, -1);
         e.mseg = seg.no;
         e.moff = off;
         e.mlen = meta.length;
         e.pending = undefined;
         account(this.segments, e, 1);
+        if (previous !== undefined && previous !== seg) this.scheduleCompaction(previous);
       });
     } catch (error) {
       if (e.version === version) e.pending = undefined; // the disk still has the previous one
@@ -208,7 +210,10 @@ class LocalSpool implements Spool {
     this.bytes -= e.size;
     account(this.segments, e, -1);
     this.queueRemove(id, e.seg);
-    this.scheduleCompaction();
+    const data = this.segments.get(e.seg);
+    if (data !== undefined) this.scheduleCompaction(data);
+    const meta = this.segments.get(e.mseg);
+    if (meta !== undefined && meta !== data) this.scheduleCompaction(meta);
   }
 
   queueRemove(id: string, target: number): void {
@@ -299,8 +304,11 @@ class LocalSpool implements Spool {
   }
 
   /** Starts a background compaction when a sealed segment is mostly dead and none is running. */
-  scheduleCompaction(): void {
+  scheduleCompaction(changed?: Segment): void {
     if (this.compacting !== undefined || this.stopping) return;
+    // After a removal only the segments it touched can have crossed the threshold: checking
+    // them alone keeps remove() from scanning every segment of a large spool.
+    if (changed !== undefined && !worthCompacting(changed, this.tuning.compactBelow)) return;
     const segment = pickSegment(this.segments, this.tuning.compactBelow);
     if (segment === undefined) return;
     this.compacting = (async () => {
