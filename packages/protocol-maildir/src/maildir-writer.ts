@@ -50,6 +50,8 @@ export class MaildirWriter {
   readonly #options: MaildirWriterOptions;
   readonly #ready = new Map<string, Promise<void>>();
   readonly #closing = new Set<Promise<void>>();
+  /** Writes in flight per `new/` directory. */
+  readonly #writing = new Map<string, number>();
   /** Group commit of `new/` directory fsyncs. */
   readonly syncer: DirectorySyncer;
 
@@ -105,12 +107,33 @@ export class MaildirWriter {
   }
 
   // The chain a message waits for is open, write, fsync, rename, directory fsync: the file's fstat
-  // and the opening of new/ run beside the fsync, and closing handles happens after the outcome.
+  // runs beside the fsync, and closing handles happens after the outcome. A write with no other
+  // in flight to the same new/ also opens new/ beside the fsync (it will sync alone, and this
+  // keeps the open off its path); writes that overlap leave it to the group's sync, which opens
+  // new/ once for the whole group — fewer calls, which is what counts when many are in flight.
   async #store(maildir: string, data: Uint8Array, signal?: AbortSignal): Promise<string> {
+    const newDir = join(maildir, 'new');
+    const alone = !this.#writing.has(newDir);
+    this.#writing.set(newDir, (this.#writing.get(newDir) ?? 0) + 1);
+    try {
+      return await this.#write(maildir, newDir, data, alone, signal);
+    } finally {
+      const left = (this.#writing.get(newDir) ?? 1) - 1;
+      if (left > 0) this.#writing.set(newDir, left);
+      else this.#writing.delete(newDir);
+    }
+  }
+
+  async #write(
+    maildir: string,
+    newDir: string,
+    data: Uint8Array,
+    alone: boolean,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const { fileMode } = this.#options;
     const stem = nextNameStem(this.#options.now(), this.#options.host);
     const tmpPath = join(maildir, 'tmp', tmpFileName(stem));
-    const newDir = join(maildir, 'new');
     const file = await open(tmpPath, CREATE_EXCL, fileMode ?? 0o666);
     let dir: FileHandle | undefined;
     let finalName: string;
@@ -123,7 +146,7 @@ export class MaildirWriter {
         file.sync(),
         file.stat({ bigint: true }),
         // Opened before the rename, so it is the new/ the rename goes into.
-        open(newDir, 'r'),
+        alone ? open(newDir, 'r') : undefined,
       ]);
       if (opened.status === 'fulfilled') dir = opened.value;
       if (synced.status === 'rejected') throw synced.reason;
@@ -139,15 +162,15 @@ export class MaildirWriter {
       throw error;
     }
     this.#later(file.close());
-    const syncing = dir!; // set whenever the try block completed
+    const handle = dir;
     try {
-      await this.syncer.sync(newDir, () => syncing.sync());
+      await this.syncer.sync(newDir, handle ? () => handle.sync() : () => fsyncDirectory(newDir));
     } catch (error) {
       // Visible but not known to be durable: take it back so the retry does not duplicate it.
       await unlink(join(newDir, finalName)).catch(() => {});
       throw error;
     } finally {
-      this.#later(syncing.close());
+      if (handle) this.#later(handle.close());
     }
     return finalName;
   }
