@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_EGRESS_PATH, isSternaError } from '@sterna/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -92,6 +95,17 @@ describe('parseEgressPath', () => {
     expect(() => parseEgressPath({ connection_limits: 3 })).toThrow(
       /unknown field 'connection_limits'/,
     );
+  });
+
+  it('reads a key source given as a file path; refuses a missing file and vault sources', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sterna-lua-key-'));
+    writeFileSync(join(dir, 'password'), 'from-a-file');
+    const path = parseEgressPath({ smtp_auth_plain_password: join(dir, 'password') });
+    expect(path.smtp_auth_plain_password).toBe('from-a-file');
+    expect(() => parseEgressPath({ tls_private_key: join(dir, 'missing.pem') })).toThrow(
+      /tls_private_key: cannot read key file/,
+    );
+    expect(() => parseEgressPath({ tls_certificate: { vault_path: 'x' } })).toThrow(/vault/);
   });
 });
 

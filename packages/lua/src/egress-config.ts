@@ -1,4 +1,5 @@
-import { DEFAULT_EGRESS_PATH as D, type EgressPathConfig } from '@sterna/core';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_EGRESS_PATH as D, type EgressPathConfig, errorText } from '@sterna/core';
 import { z } from 'zod';
 import {
   count,
@@ -10,9 +11,29 @@ import {
   throttle,
 } from './schema-helpers.js';
 
-const keyText = keySource.transform((k) =>
-  typeof k === 'string' ? k : typeof k.key_data === 'string' ? k.key_data : undefined,
-);
+// A KeySource as KumoMTA reads it: a string is the path of a file holding the key, a table
+// gives it inline (`key_data`); vault sources are not supported yet.
+const keyText = keySource.transform((k, ctx) => {
+  if (typeof k === 'string') {
+    try {
+      return readFileSync(k, 'utf8');
+    } catch (error) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `cannot read key file ${k}: ${errorText(error)}`,
+        input: k,
+      });
+      return z.NEVER;
+    }
+  }
+  if (typeof k.key_data === 'string') return k.key_data;
+  ctx.issues.push({
+    code: 'custom',
+    message: 'expected a file path or { key_data = ... } (vault key sources are not supported yet)',
+    input: k,
+  });
+  return z.NEVER;
+});
 
 /**
  * `kumo.make_egress_path{…}`: every key KumoMTA accepts (kumo-reference §9); keys Sterna does
