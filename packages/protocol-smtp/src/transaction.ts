@@ -132,22 +132,27 @@ export async function runTransaction(
   if (result.value) return delivered(result.value, sendable, retry);
   return failed(result.error, retry);
 
+  // LMTP: one reply after the data per accepted recipient, in RCPT order (nodemailer keeps only
+  // the last; the transcript has them all). Decided first, so a session that dies half way through
+  // them keeps the recipients already answered.
+  function decideDataReplies(): void {
+    if (!tx.path.use_lmtp) return;
+    const replies = transcript.dataReplies();
+    const accepted = sendable.filter((r) => transcript.rcptReply(r)?.startsWith('2'));
+    accepted.forEach((r, i) => {
+      const reply = replies[i];
+      if (reply !== undefined) decide(r, fromReply(reply, DOT));
+    });
+  }
+
   function delivered(info: SendInfo, sent: string[], retryNow: string[]): TransactionResult {
-    if (tx.path.use_lmtp) {
-      // nodemailer moves each recipient the data was refused for into rejectedErrors; the
-      // transcript holds every reply after the data, in the order of the accepted recipients.
-      const replies = transcript.dataReplies();
-      const order = sent.filter((r) => transcript.rcptReply(r)?.startsWith('2'));
-      order.forEach((r, i) => {
-        const reply = replies[i] ?? info.response;
-        decide(r, fromReply(reply, DOT));
-      });
-    }
+    decideDataReplies();
     for (const r of sent) decide(r, fromReply(info.response, DOT));
     return finish({ tooMany: retryNow });
   }
 
   function failed(error: ClientError, retryNow: string[]): TransactionResult {
+    decideDataReplies();
     const timedOut = session.timedOut;
     if (timedOut) {
       decideRest(

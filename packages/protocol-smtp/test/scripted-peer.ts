@@ -5,6 +5,8 @@ import { later } from './helpers.js';
 export interface ScriptedPeer {
   readonly port: number;
   readonly sessions: string[][];
+  /** Per connection, the bytes as they arrived, one string per read (shows pipelined writes). */
+  readonly chunks: string[][];
 }
 
 /**
@@ -34,11 +36,14 @@ export interface PeerScript {
 export async function scriptedPeer(script: PeerScript = {}): Promise<ScriptedPeer> {
   const inject = script.inject ?? false;
   const sessions: string[][] = [];
+  const chunks: string[][] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     const lines: string[] = [];
     sessions.push(lines);
+    const reads: string[] = [];
+    chunks.push(reads);
     let inData = false;
     let handshaking = false;
     let buffer = '';
@@ -51,6 +56,7 @@ export async function scriptedPeer(script: PeerScript = {}): Promise<ScriptedPee
         socket.end('\x00\x01not tls at all\r\n');
         return;
       }
+      reads.push(chunk.toString('latin1'));
       buffer += chunk.toString('latin1');
       let at = buffer.indexOf('\r\n');
       while (at >= 0) {
@@ -88,5 +94,5 @@ export async function scriptedPeer(script: PeerScript = {}): Promise<ScriptedPee
         server.close(() => resolve());
       }),
   );
-  return { port: (server.address() as net.AddressInfo).port, sessions };
+  return { port: (server.address() as net.AddressInfo).port, sessions, chunks };
 }
