@@ -268,6 +268,8 @@ async function startRuntime(
     spare,
     poolSize: config.lua.contexts,
     deadlineMs: config.lua.event_deadline * 1000,
+    // Loading compiles the Lua VM in each worker: slow on a busy machine, and never worth dying for.
+    loadDeadlineMs: 120_000,
     memoryMaxBytes: config.lua.memory_limit,
     host: {
       configure: collector(collected, () => inInit),

@@ -102,6 +102,6 @@ export function runSterna(
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => resolve({ code, output: out }));
+    child.once('close', (code) => resolve({ code, output: out }));
   });
 }
