@@ -240,3 +240,32 @@ describe('host bridges', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
   });
 });
+
+describe('kumo.digest and kumo.encode', () => {
+  it('match KumoMTA’s documented values', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call('digests', [], inMs(1000));
+    expect(outcome).toMatchObject({
+      status: 'ok',
+      values: [
+        {
+          hex: 'aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d',
+          text: 'aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d',
+          base32: 'VL2MMHO4YXUKFWV63YHTWSBM3GXKSQ2N',
+          base32hex: 'LBQCC7ESONKA5MLURO7JMI1CR6NAIGQD',
+          base64: 'qvTGHdzF6KLavt4PO0gs2a6pQ00=',
+          base64_nopad: 'qvTGHdzF6KLavt4PO0gs2a6pQ00',
+          bytes_len: 20,
+          hmac: '87fc1cec5c02f0991ae80f50e98eb2eb5213d07fc40417682a74448ac1deb07c',
+          multi: true,
+          b64: 'AP9oaQ==',
+          round: true,
+          b32: 'hello',
+          hex_round: 'xyz',
+        },
+      ],
+    });
+    const values = outcome.status === 'ok' ? (outcome.values[0] as { bad: string }) : { bad: '' };
+    expect(values.bad).toMatch(/base64_decode: invalid base64/);
+  });
+});

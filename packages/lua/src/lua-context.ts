@@ -8,6 +8,7 @@ import {
   LuaReturn,
   type LuaThread,
 } from 'wasmoon';
+import { codecFunctions } from './codec-functions.js';
 import type { ContextHost } from './context-host.js';
 import type { DisconnectMode } from './errors.js';
 import { hostFunctions } from './host-functions.js';
@@ -106,7 +107,7 @@ export class LuaContext {
     // One hook for the engine; threads inherit it from the main state when created.
     const hook = lua.module.addFunction((L: number) => this.onHook(L, hook), 'vii');
     lua.lua_sethook(g.address, hook, LuaEventMasks.Count, options.hookInterval ?? 1000);
-    const H = { ...hostFunctions(host), ...messageFunctions(this.messages) };
+    const H = { ...hostFunctions(host), ...codecFunctions(), ...messageFunctions(this.messages) };
     const top = g.getTop();
     g.loadString(PRELUDE, '=sterna');
     g.pushValue(H);

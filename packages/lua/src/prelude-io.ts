@@ -164,5 +164,7 @@ package.loaded['kumo.serde'] = kumo.serde
 package.loaded['kumo.dns'] = kumo.dns
 package.loaded['kumo.http'] = kumo.http
 package.loaded['kumo.uuid'] = kumo.uuid
+package.loaded['kumo.digest'] = kumo.digest
+package.loaded['kumo.encode'] = kumo.encode
 _G.kumo = kumo
 `;

@@ -5,7 +5,8 @@
  */
 export const PRELUDE_KUMO = String.raw`
 local H, kumo, internal = ...
-local type, error, setmetatable, tostring, select, ipairs = type, error, setmetatable, tostring, select, ipairs
+local type, error, setmetatable, tostring, select, ipairs, rawget, rawset =
+  type, error, setmetatable, tostring, select, ipairs, rawget, rawset
 local concat, find, sub = table.concat, string.find, string.sub
 
 local function join(sep, ...)
@@ -154,4 +155,32 @@ function Response:text() return self.body end
 function Response:bytes() return self.body end
 function Response:headers() return self.header_map end
 kumo.http = http
+
+-- kumo.digest and kumo.encode: bytes in, bytes out.
+local ENCODINGS = { 'hex', 'base32', 'base32_nopad', 'base32hex', 'base32hex_nopad', 'base64',
+  'base64_nopad', 'base64url', 'base64url_nopad' }
+local is_encoding = {}
+for _, e in ipairs(ENCODINGS) do is_encoding[e] = true end
+local Digest = { __name = 'Digest' }
+Digest.__index = function(d, key)
+  if is_encoding[key] then
+    local v = H.encode(key, rawget(d, 'bytes'))
+    rawset(d, key, v)
+    return v
+  end
+end
+Digest.__tostring = function(d) return d.hex end
+local digest = {}
+for _, alg in ipairs({ 'sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'sha512_256', 'sha3_256',
+    'sha3_384', 'sha3_512', 'crc32', 'hmac_sha1', 'hmac_sha224', 'hmac_sha256', 'hmac_sha384',
+    'hmac_sha512' }) do
+  digest[alg] = function(...) return setmetatable({ bytes = H.digest(alg, ...) }, Digest) end
+end
+kumo.digest = digest
+local encode = {}
+for _, e in ipairs(ENCODINGS) do
+  encode[e .. '_encode'] = function(s) return H.encode(e, s) end
+  encode[e .. '_decode'] = function(s) return H.decode(e, s) end
+end
+kumo.encode = encode
 `;
