@@ -220,6 +220,7 @@ export class Daemon {
           logs: records,
           nodeId,
           log,
+          tls,
         },
       );
       this.#parts.listeners.push(listener);
