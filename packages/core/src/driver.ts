@@ -48,6 +48,20 @@ export interface Site {
   readonly service: string;
   /** Private to the driver: a resolved MX plan, a path, a constructor name. */
   readonly plan?: unknown;
+  /**
+   * With `capabilities.batching`: how the engine groups messages for `sendBatch`. It hands over
+   * up to `maxSize` messages, waiting up to `maxLatency` seconds to gather `minSize`.
+   * Without it (or with `maxSize` 1) messages go one by one through `send`.
+   */
+  readonly batch?: SiteBatching | undefined;
+}
+
+/** How a site takes messages in batches. */
+export interface SiteBatching {
+  readonly maxSize: number;
+  readonly minSize: number;
+  /** Seconds. */
+  readonly maxLatency: number;
 }
 
 /** A site, or the reason no site could be named (NXDOMAIN, null MX). */

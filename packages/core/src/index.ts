@@ -26,6 +26,7 @@ export {
   type ProtocolDriverSpec,
   type SendOptions,
   type Site,
+  type SiteBatching,
   type SiteResolution,
 } from './driver.js';
 export { type DurationInput, formatDuration, parseDuration } from './duration.js';
