@@ -143,7 +143,7 @@ export class PolicyRuntime implements PolicyHost {
     options: CallOptions = {},
   ): Promise<EventResult> {
     const budget = options.deadlineMs ?? this.deadlineMs;
-    const slot = await this.pick();
+    const slot = (!this.closed && this.pickNow()) || (await this.pick());
     const sent = marshalArgs(args);
     const outcome = (await slot.run(
       { kind: 'call', event, args: sent },
@@ -164,7 +164,7 @@ export class PolicyRuntime implements PolicyHost {
    * @throws SternaError `STERNA_LUA_NO_HANDLER` when the policy has no such event.
    */
   async construct(event: string, args: readonly unknown[]): Promise<PolicyObject> {
-    const slot = await this.pick();
+    const slot = (!this.closed && this.pickNow()) || (await this.pick());
     const outcome = (await slot.run(
       { kind: 'construct', event, args: marshalArgs(args) },
       this.methodDeadlineMs,
@@ -204,11 +204,17 @@ export class PolicyRuntime implements PolicyHost {
     return slot.run(work, this.methodDeadlineMs, label) as Promise<CallOutcome>;
   }
 
+  /** The least busy context that may take work, if any (synchronously, so load counts). */
+  private pickNow(): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined;
+    for (const s of this.active) if (s.available && (!best || s.load < best.load)) best = s;
+    return best;
+  }
+
   private async pick(): Promise<WorkerSlot> {
     for (;;) {
       if (this.closed) throw closedError();
-      let best: WorkerSlot | undefined;
-      for (const s of this.active) if (s.available && (!best || s.load < best.load)) best = s;
+      const best = this.pickNow();
       if (best) return best;
       if (this.active.length === 0 && this.replacing === 0) {
         throw luaError(

@@ -310,3 +310,22 @@ describe('a policy whose top level never finishes', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 });
+
+describe('a pool of contexts', () => {
+  it('keeps policy globals per context, as KumoMTA does', async () => {
+    const runtime = await PolicyRuntime.start({
+      policy: fixture('runaway.lua'),
+      poolSize: 2,
+      spare: false,
+    });
+    try {
+      // Two calls in flight go to the two contexts: each has its own `counter`.
+      const [a, b] = await Promise.all([runtime.call('count'), runtime.call('count')]);
+      expect([a.value, b.value]).toEqual([1, 1]);
+      const stats = await runtime.stats();
+      expect(stats).toHaveLength(2);
+    } finally {
+      await runtime.close();
+    }
+  });
+});
