@@ -55,6 +55,7 @@ describe('expandMaildirPath', () => {
     ['a\0b@example.com', 'contains a NUL byte'],
     ['"../x"@example.com', 'contains "/"'],
     ['""@example.com', 'is empty'],
+    [`${'a'.repeat(256)}@example.com`, 'is longer than 255 bytes'],
   ])('refuses the hostile recipient %j permanently', (recipient, why) => {
     const m = message({ recipients: [recipient] });
     const out = expandMaildirPath(compileTemplate('/m/{{ local_part }}/x'), m, recipient);

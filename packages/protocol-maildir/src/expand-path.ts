@@ -74,18 +74,23 @@ function metaValue(message: Message, name: string): string | undefined {
   return undefined;
 }
 
+const MAX_NAME_BYTES = 255;
+
 /**
  * Why a value may not be put into a path, or undefined when it is safe. A value is one path
  * segment at most: it never contains `/` or NUL and is never empty, `.` or `..`. With that rule no
  * expansion can add a `..` segment or a separator, whatever literal text surrounds the value (a
  * segment equal to `..` would need the value to be `''`, `.` or `..` itself), so the expanded
- * path stays inside the directory the template's literal text names.
+ * path stays inside the directory the template's literal text names. A value longer than a file
+ * name may be (255 bytes) is refused too.
  */
 export function unsafeValueReason(value: string): string | undefined {
   if (value === '') return 'is empty';
   if (value === '.' || value === '..') return `is ${JSON.stringify(value)}`;
   if (value.includes('/')) return 'contains "/"';
   if (value.includes('\0')) return 'contains a NUL byte';
+  // No file system takes a longer name; retrying would fail the same way forever.
+  if (Buffer.byteLength(value) > MAX_NAME_BYTES) return `is longer than ${MAX_NAME_BYTES} bytes`;
   return undefined;
 }
 
