@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '@sterna/core';
@@ -56,5 +56,31 @@ describe('spool lock', () => {
       expect(await readFile(path.join(dir, LOCK_NAME), 'utf8')).toBe(`${process.pid}\n`);
       await lock.release();
     }
+  });
+
+  it('lets exactly one of many racing opens take over a stale lock', async () => {
+    await writeFile(path.join(dir, LOCK_NAME), `${await deadPid()}\n`);
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () => acquireLock(dir, recordingLogger())),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'STERNA_SPOOL_LOCKED' });
+    }
+    expect(await readFile(path.join(dir, LOCK_NAME), 'utf8')).toBe(`${process.pid}\n`);
+    await (won[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
+    expect(await readdir(dir)).toEqual([]); // no temporary file or takeover mutex left
+  });
+
+  it('clears a takeover mutex left by an opener that died', async () => {
+    await writeFile(path.join(dir, LOCK_NAME), `${await deadPid()}\n`);
+    const mutex = path.join(dir, `${LOCK_NAME}.takeover`);
+    await mkdir(mutex);
+    const old = new Date(Date.now() - 60_000);
+    await utimes(mutex, old, old);
+    const lock = await acquireLock(dir, recordingLogger());
+    await lock.release();
+    expect(await readdir(dir)).toEqual([]);
   });
 });
