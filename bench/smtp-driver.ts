@@ -9,7 +9,9 @@
  * the table shows the median round, since the machine is shared and single runs are noisy.
  * Each client reuses its connections for every message (one session per connection), as the
  * ready queue does. The driver runs through core's `openConnection`/`ManagedConnection`, so the
- * lifecycle wrapper is part of what is measured. Prints a table and writes
+ * lifecycle wrapper is part of what is measured. The driver itself sends through
+ * `SMTPConnection` (the ESM copy; the baseline loads the CJS one, the same code), so the ratio is
+ * the cost of what it adds: the transaction log it reads, outcomes, batching. Prints a table and writes
  * bench/results/smtp-<timestamp>.json. Loopback only; every loop is bounded by the count.
  */
 import { mkdir, writeFile } from 'node:fs/promises';

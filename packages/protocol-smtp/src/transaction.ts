@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import {
   type EgressPathConfig,
   type Message,
@@ -41,12 +42,6 @@ function isTooMany(response: Response): boolean {
   const e = response.enhanced_code;
   if (e && e.subject === 5 && e.detail === 3) return true;
   return (response.code === 452 || response.code === 552) && e === null;
-}
-
-/** True when the data holds a byte above 127 (so `BODY=8BITMIME` is declared). */
-export function hasEightBit(data: Uint8Array): boolean {
-  for (let i = 0; i < data.length; i++) if (data[i]! > 127) return true;
-  return false;
 }
 
 const fromReply = (reply: string, command: string | null): Response =>
@@ -105,7 +100,8 @@ export async function runTransaction(
       from: message.sender,
       to: sendable,
       size: message.size,
-      use8BitMime: hasEightBit(message.data),
+      // `BODY=8BITMIME` only for data with a byte above 127 (a native scan).
+      use8BitMime: !isAscii(message.data),
     },
     data,
   );

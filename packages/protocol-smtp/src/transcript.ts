@@ -76,6 +76,10 @@ export class Transcript {
   #pending: Pending[] = [];
   #accepted = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (ms since the epoch). */
+  #timerAt = 0;
+  /** When the reply to the head command is due (ms since the epoch). */
+  #deadline: number | undefined;
 
   constructor(path: EgressPathConfig, onTimeout: (error: SmtpTimeoutError) => void) {
     this.#path = path;
@@ -121,6 +125,8 @@ export class Transcript {
   /** Stops the timers; nothing more is awaited. */
   stop(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#deadline = undefined;
     this.#pending = [];
   }
 
@@ -181,14 +187,40 @@ export class Transcript {
     this.#arm();
   }
 
+  // Replies come in microseconds on a busy session, so re-creating a timer for each would cost
+  // more than the rest of the bookkeeping: the head's deadline is a number, and one timer, set for
+  // the earliest deadline it has to catch, looks at it when it fires.
   #arm(): void {
-    clearTimeout(this.#timer);
     const head = this.#pending[0];
-    if (!head) return;
-    this.#timer = setTimeout(() => {
-      this.timedOut = new SmtpTimeoutError(head.exchange.command, head.seconds);
-      this.stop();
-      this.#onTimeout(this.timedOut);
-    }, head.seconds * 1000);
+    if (!head) {
+      this.#deadline = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.#deadline = now + head.seconds * 1000;
+    if (this.#timer === undefined || this.#timerAt > this.#deadline) this.#schedule(now);
+  }
+
+  #schedule(now: number): void {
+    clearTimeout(this.#timer);
+    const at = this.#deadline!;
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#check(), Math.max(at - now, 0));
+    // The socket keeps the process alive while a reply is due; this timer need not.
+    this.#timer.unref();
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    const head = this.#pending[0];
+    if (!head || this.#deadline === undefined) return;
+    const now = Date.now();
+    if (now < this.#deadline) {
+      this.#schedule(now);
+      return;
+    }
+    this.timedOut = new SmtpTimeoutError(head.exchange.command, head.seconds);
+    this.stop();
+    this.#onTimeout(this.timedOut);
   }
 }
