@@ -13,7 +13,7 @@ import {
 import { PolicyRuntime } from '@sterna/lua';
 import { testContext } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customLuaDriver } from '../src/index.js';
+import { type CustomLuaOptions, customLuaDriver } from '../src/index.js';
 
 let runtime: PolicyRuntime;
 let dir: string;
@@ -180,7 +180,9 @@ describe('custom_lua outcomes (KumoMTA §3)', () => {
 
   it('names a constructor the policy does not bind', async () => {
     const ctx = testContext({ policy: runtime });
-    const { options } = await registry.resolve({ custom_lua: { constructor: 'make.nowhere' } });
+    const { options } = await registry.resolve<CustomLuaOptions>({
+      custom_lua: { constructor: 'make.nowhere' },
+    });
     const resolution = await customLuaDriver.site(options, { queue: 'x', domain: 'x' }, ctx);
     expect('failure' in resolution && resolution.failure.response.content).toContain(
       "no handler for the constructor event 'make.nowhere'",
