@@ -34,11 +34,13 @@ afterAll(async () => {
 });
 
 async function open(
-  constructor = 'make.rows',
+  event = 'make.rows',
   domain = 'webhook',
 ): Promise<{ connection: Connection; site: Site }> {
   const ctx = testContext({ policy: runtime });
-  const { options } = await registry.resolve({ custom_lua: { constructor } });
+  const { options } = await registry.resolve<CustomLuaOptions>({
+    custom_lua: { constructor: event },
+  });
   const resolution = await customLuaDriver.site(options, { queue: domain, domain }, ctx);
   if ('failure' in resolution) throw new Error(resolution.failure.response.content);
   const connection = await customLuaDriver.connect(
@@ -162,10 +164,13 @@ describe('custom_lua outcomes (KumoMTA §3)', () => {
 
   it('a constructor that fails, or a missing send, is a transient failure', async () => {
     const ctx = testContext({ policy: runtime });
-    const { options } = await registry.resolve({ custom_lua: { constructor: 'make.broken' } });
+    const { options } = await registry.resolve<CustomLuaOptions>({
+      custom_lua: { constructor: 'make.broken' },
+    });
     const resolution = await customLuaDriver.site(options, { queue: 'x', domain: 'x' }, ctx);
+    if ('failure' in resolution) throw new Error('expected a site');
     const failure = await customLuaDriver.connect(
-      ('site' in resolution && resolution.site)!,
+      resolution.site,
       options,
       ctx,
       undefined as never,
