@@ -176,6 +176,23 @@ export class ReadyQueue {
     });
   }
 
+  // With site batching: up to maxSize messages, waiting up to maxLatency to gather minSize.
+  async #nextBatch(idleMs: number): Promise<ReadyItem[]> {
+    const first = await this.#next(idleMs);
+    if (!first) return [];
+    const batch = this.spec.site.batch;
+    if (!batch || batch.maxSize <= 1) return [first];
+    const items = [first];
+    const deadline = Date.now() + batch.maxLatency * 1000;
+    while (items.length < batch.maxSize) {
+      const waitMs = items.length < batch.minSize ? deadline - Date.now() : 0;
+      const next = await this.#next(Math.max(0, waitMs));
+      if (!next) break;
+      items.push(next);
+    }
+    return items;
+  }
+
   #info(item: ReadyItem, sessionId: string | undefined, message?: Message): AttemptInfo {
     return {
       site: this.spec.logSite,
@@ -197,7 +214,8 @@ export class ReadyQueue {
     try {
       for (;;) {
         if (this.#abort.signal.aborted) break;
-        const item = await this.#next(connection ? path.idle_timeout * 1000 : 0);
+        const items = await this.#nextBatch(connection ? path.idle_timeout * 1000 : 0);
+        const item = items[0];
         if (!item) break;
         if (!connection) {
           const opened = await openConnection(
@@ -208,15 +226,15 @@ export class ReadyQueue {
             path,
           );
           if (isDeliveryFailure(opened)) {
-            await this.#connectFailed(item, opened, sessionId);
+            for (const each of items) await this.#connectFailed(each, opened, sessionId);
             break;
           }
           this.#consecutiveFailures = 0;
           this.#connections++;
           connection = opened;
         }
-        await this.#deliver(connection, item, sessionId);
-        sent++;
+        await this.#deliver(connection, items, sessionId);
+        sent += items.length;
         if (!connection.isUsable() || sent >= path.max_deliveries_per_connection) {
           this.#connections--;
           await connection.close();
@@ -259,40 +277,57 @@ export class ReadyQueue {
     }
   }
 
-  async #deliver(connection: ManagedConnection, item: ReadyItem, sessionId: string): Promise<void> {
-    const queued = item.message;
-    let data: Uint8Array;
-    try {
-      data = await this.#deps.spool.read(queued.id);
-    } catch (error) {
-      await this.#dispositions.fail(
-        queued,
-        internalFailure(`failed to read message from spool: ${errorText(error)}`),
-        this.#info(item, sessionId),
-      );
-      return;
+  async #deliver(
+    connection: ManagedConnection,
+    items: readonly ReadyItem[],
+    sessionId: string,
+  ): Promise<void> {
+    const loaded: { item: ReadyItem; message: Message }[] = [];
+    for (const item of items) {
+      const queued = item.message;
+      try {
+        const data = await this.#deps.spool.read(queued.id);
+        const message = createMessage({
+          id: queued.id,
+          sender: queued.sender,
+          recipients: queued.recipients,
+          data,
+          queue: queued.queue,
+          numAttempts: queued.numAttempts,
+          meta: queued.meta,
+        });
+        loaded.push({ item, message });
+      } catch (error) {
+        await this.#dispositions.fail(
+          queued,
+          internalFailure(`failed to read message from spool: ${errorText(error)}`),
+          this.#info(item, sessionId),
+        );
+      }
     }
-    const message = createMessage({
-      id: queued.id,
-      sender: queued.sender,
-      recipients: queued.recipients,
-      data,
-      queue: queued.queue,
-      numAttempts: queued.numAttempts,
-      meta: queued.meta,
-    });
-    const outcomes = await this.#sendWithWatchdog(connection, message);
-    queued.meta = message.metaObject();
-    await this.#dispositions.apply(queued, outcomes, this.#info(item, sessionId, message));
+    if (loaded.length === 0) return;
+    const messages = loaded.map((l) => l.message);
+    const results = await this.#sendWithWatchdog(connection, messages);
+    for (const [i, { item, message }] of loaded.entries()) {
+      item.message.meta = message.metaObject();
+      await this.#dispositions.apply(
+        item.message,
+        results[i] ?? [],
+        this.#info(item, sessionId, message),
+      );
+    }
   }
 
   // A send that outlives the watchdog is abandoned (its connection with it) and retried later,
   // so one wedged peer or policy cannot stall the queue.
-  async #sendWithWatchdog(connection: ManagedConnection, message: Message): Promise<Outcome[]> {
+  async #sendWithWatchdog(
+    connection: ManagedConnection,
+    messages: readonly Message[],
+  ): Promise<Outcome[][]> {
     const watchdog = new AbortController();
     const signal = AbortSignal.any([watchdog.signal, this.#abort.signal]);
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<Outcome[]>((resolve) => {
+    const expired = new Promise<Outcome[][]>((resolve) => {
       timer = setTimeout(() => {
         watchdog.abort(new Error('dispatcher watchdog'));
         void connection.close();
@@ -301,12 +336,19 @@ export class ReadyQueue {
           `4.4.1 dispatcher watchdog aborted task; detail="${this.spec.driver.protocol}: send"`,
         );
         resolve(
-          message.recipients.map((recipient) => ({ recipient, kind: 'transient', response })),
+          messages.map((m) =>
+            m.recipients.map((recipient) => ({ recipient, kind: 'transient' as const, response })),
+          ),
         );
       }, this.spec.watchdogMs);
     });
+    // With batch_size > 1 every call goes through send_batch, even with one message (KumoMTA).
+    const batching = (this.spec.site.batch?.maxSize ?? 1) > 1;
+    const work = batching
+      ? connection.sendBatch(messages, { signal })
+      : connection.send(messages[0]!, { signal }).then((outcomes) => [outcomes]);
     try {
-      return await Promise.race([connection.send(message, { signal }), expired]);
+      return await Promise.race([work, expired]);
     } finally {
       clearTimeout(timer);
     }
