@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../src/logs/index.js';
 import { type DaemonProcess, startDaemon } from './support/daemon-process.js';
