@@ -4,7 +4,9 @@
  *  - on the engine in-process (no worker: the ceiling of one Lua context on one core),
  *  - through the runtime with one worker context (sequential, and 64 calls in flight),
  *  - through the runtime with a pool of two worker contexts (64 in flight),
- * plus `smtp_server_message_received` with a 2 KiB message (headers read and written).
+ * plus `smtp_server_message_received` with a 2 KiB message (headers read and written) and a
+ * handler doing real Lua work (a 2,000-iteration loop), which shows how the pool scales when
+ * the Lua side rather than the worker boundary dominates.
  *
  *   pnpm bench:lua                      (50,000 calls per measurement, best of 3)
  *   pnpm bench:lua -- --calls 20000 --rounds 5
