@@ -24,12 +24,14 @@ const BOOLEAN = 1;
 const NUMBER = 3;
 const STRING = 4;
 const TABLE = 5;
+const FUNCTION = 6;
+const THREAD = 8;
 const utf8 = new TextDecoder('utf-8');
 
 /**
  * Reads the Lua value at `index` as plain data: tables become arrays (keys 1..n) or objects
- * (other keys, as strings), nil becomes undefined. Values that are not data (functions, userdata)
- * are read by wasmoon. Faster than wasmoon's `getValue` for tables, which walks each table twice
+ * (other keys, as strings), nil becomes undefined, functions and coroutines are dropped, userdata
+ * becomes its `tostring` text. Faster than wasmoon's `getValue` for tables, which walks each table twice
  * and calls `tostring` on every key.
  */
 export function readLuaValue(thread: LuaThread, index: number): unknown {
@@ -77,8 +79,13 @@ function read(
       return readString(m, L, index, lengthPointer);
     case TABLE:
       break;
+    case FUNCTION:
+    case THREAD:
+      // Not data: a function or coroutine cannot leave the context (nor cross into the daemon).
+      return undefined;
     default:
-      return thread.getValue(index);
+      // Userdata (a JS value wasmoon wrapped, or a light pointer): its text form.
+      return thread.indexToString(index);
   }
   const pointer = m._lua_topointer(L, index);
   const known = seen.get(pointer);

@@ -114,7 +114,19 @@ function finish(id: number, outcome: CallOutcome | WorkerStats): void {
 function flush(): void {
   const batch = results;
   results = [];
-  post({ t: 'done', results: batch });
+  try {
+    post({ t: 'done', results: batch });
+  } catch {
+    // A result that cannot be cloned must fail its own call, not the worker and its neighbours.
+    for (const r of batch) {
+      try {
+        post({ t: 'done', results: [r] });
+      } catch (error) {
+        const message = `the result cannot leave the Lua context: ${String(error)}`;
+        post({ t: 'done', results: [{ id: r.id, outcome: { status: 'error', message } }] });
+      }
+    }
+  }
 }
 
 const loaded = await context.load(init.policy, Date.now() + init.loadDeadlineMs);

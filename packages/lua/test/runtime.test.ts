@@ -234,6 +234,12 @@ describe('a policy runtime', () => {
     }
   });
 
+  it('functions and coroutines in a result are dropped; the worker survives', async () => {
+    const { value } = await runtime.call('not_data');
+    expect(value).toEqual({ ok: 1, list: [1, undefined, 3] });
+    await expect(runtime.call('later')).rejects.toBeInstanceOf(LuaRejection);
+  });
+
   it('an unknown constructor is STERNA_LUA_NO_HANDLER', async () => {
     const error = await rejection(runtime.construct('make.nothing', []));
     expect(isSternaError(error, 'STERNA_LUA_NO_HANDLER')).toBe(true);
