@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { count, duration, keySource, luaArray, luaTable } from './schema-helpers.js';
+import { count, duration, keySource, luaArray, luaTable, parseWith } from './schema-helpers.js';
 
 const listen = z.string();
 
@@ -146,3 +146,14 @@ export const CONFIG_FUNCTIONS: Readonly<Record<ConfigKind, string>> = {
   accounting_db_path: 'kumo.configure_accounting_db_path',
   diagnostic_log_filter: 'kumo.set_diagnostic_log_filter',
 };
+
+/**
+ * Parses the table of a configuration call (`kumo.start_esmtp_listener{…}` → `'esmtp_listener'`)
+ * with KumoMTA's defaults, durations in seconds. The runtime does this before calling
+ * `host.configure`; exported for daemons and tools that read such tables themselves.
+ *
+ * @throws SternaError `STERNA_LUA_CONFIG_INVALID` naming the bad key.
+ */
+export function parseConfigParams<K extends ConfigKind>(kind: K, table: unknown): ConfigParams[K] {
+  return parseWith(CONFIG_SCHEMAS[kind], table, CONFIG_FUNCTIONS[kind]) as ConfigParams[K];
+}

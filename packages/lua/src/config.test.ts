@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_EGRESS_PATH, isSternaError } from '@sterna/core';
 import { describe, expect, it } from 'vitest';
+import { parseConfigParams } from './config-params.js';
 import {
   parseEgressPath,
   parseEgressPool,
@@ -134,5 +135,47 @@ describe('sources, pools, listener domains', () => {
       log_arf: false,
     });
     expect(() => parseEgressSource({})).toThrow(/name/);
+  });
+});
+
+describe('parseConfigParams', () => {
+  it('applies the listener, spool and log defaults of KumoMTA', () => {
+    expect(parseConfigParams('esmtp_listener', {})).toMatchObject({
+      listen: '127.0.0.1:2025',
+      relay_hosts: ['127.0.0.1', '::1'],
+      banner: 'KumoMTA',
+      max_message_size: 20 * 1024 * 1024,
+      max_recipients_per_message: 1024,
+      max_messages_per_connection: 10_000,
+      client_timeout: 60,
+      data_processing_timeout: 300,
+      line_length_hard_limit: 998,
+      invalid_line_endings: 'Deny',
+      batch_handling: 'BifurcateAlways',
+      trace_headers: { received_header: true, supplemental_header: true, header_name: 'X-KumoRef' },
+    });
+    expect(parseConfigParams('http_listener', { listen: '0.0.0.0:8000' })).toMatchObject({
+      listen: '0.0.0.0:8000',
+      trusted_hosts: ['127.0.0.1', '::1'],
+      use_tls: false,
+      request_body_limit: 2 * 1024 * 1024,
+    });
+    expect(parseConfigParams('spool', { name: 'data', path: '/s' })).toEqual({
+      name: 'data',
+      path: '/s',
+      kind: 'LocalDisk',
+      flush: false,
+      min_free_space: '10%',
+      min_free_inodes: '10%',
+    });
+    expect(
+      parseConfigParams('local_logs', { log_dir: '/l', max_segment_duration: '10s' }),
+    ).toMatchObject({
+      log_dir: '/l',
+      max_segment_duration: 10,
+      max_file_size: 1_000_000_000,
+      back_pressure: 128_000,
+    });
+    expect(() => parseConfigParams('spool', { name: 'data' })).toThrow(/kumo.define_spool: path/);
   });
 });

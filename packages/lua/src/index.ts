@@ -8,6 +8,7 @@ export {
   CONFIG_SCHEMAS,
   type ConfigKind,
   type ConfigParams,
+  parseConfigParams,
 } from './config-params.js';
 export type { LogLevel } from './context-host.js';
 export {
