@@ -121,6 +121,8 @@ const host = {
   configure: async () => {},
   lookupMx: async () => ({}),
   lookupAddr: async () => [],
+  lookupTxt: async () => [],
+  lookupPtr: async () => [],
 };
 const engine = await LuaContext.create(host, { policyDir: policyDirOf(policy) });
 await engine.load(policy, Date.now() + 5000);

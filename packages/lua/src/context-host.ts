@@ -13,4 +13,6 @@ export interface ContextHost {
   configure(kind: ConfigKind, params: unknown): Promise<void>;
   lookupMx(domain: string): Promise<unknown>;
   lookupAddr(name: string): Promise<string[]>;
+  lookupTxt(name: string): Promise<string[]>;
+  lookupPtr(ip: string): Promise<string[]>;
 }

@@ -87,6 +87,14 @@ export function hostFunctions(host: ContextHost): Record<string, unknown> {
       host.lookupMx(String(domain)).then(toLua, (error: unknown) => {
         throw `kumo.dns.lookup_mx ${domain}: ${errorText(error)}`;
       }),
+    dns_lookup_txt: (name: string) =>
+      host.lookupTxt(String(name)).catch((error: unknown) => {
+        throw `kumo.dns.lookup_txt ${name}: ${errorText(error)}`;
+      }),
+    dns_lookup_ptr: (ip: string) =>
+      host.lookupPtr(String(ip)).catch((error: unknown) => {
+        throw `kumo.dns.lookup_ptr ${ip}: ${errorText(error)}`;
+      }),
     dns_lookup_addr: (name: string) =>
       host.lookupAddr(String(name)).catch((error: unknown) => {
         throw `kumo.dns.lookup_addr ${name}: ${errorText(error)}`;

@@ -40,5 +40,5 @@ export {
   type PolicyRuntimeOptions,
 } from './policy-runtime.js';
 export { parseQueueConfig, type QueueConfig } from './queue-config.js';
-export type { RuntimeHost } from './runtime-host.js';
+export type { PolicyResolver, RuntimeHost } from './runtime-host.js';
 export type { WorkerStats } from './worker-protocol.js';

@@ -299,6 +299,17 @@ export class PolicyRuntime implements PolicyHost {
         return lookupMxTable(this.resolver(), request.name);
       case 'lookupAddr':
         return lookupAddresses(this.resolver(), request.name);
+      case 'lookupTxt': {
+        const resolver = this.resolver();
+        if (!resolver.resolveTxt) throw new Error('the DNS resolver cannot look up TXT records');
+        // Each record's strings are joined, as KumoMTA does.
+        return (await resolver.resolveTxt(request.name)).map((parts) => parts.join(''));
+      }
+      case 'lookupPtr': {
+        const resolver = this.resolver();
+        if (!resolver.reverse) throw new Error('the DNS resolver cannot look up PTR records');
+        return resolver.reverse(request.name);
+      }
     }
   }
 

@@ -2,6 +2,12 @@ import type { DnsResolver } from '@sterna/core';
 import type { ConfigKind, ConfigParams } from './config-params.js';
 import type { LogLevel } from './context-host.js';
 
+/** Core's resolver, plus the look-ups only policies make. */
+export interface PolicyResolver extends DnsResolver {
+  resolveTxt?(name: string): Promise<string[][]>;
+  reverse?(ip: string): Promise<string[]>;
+}
+
 /**
  * What the daemon provides to the policy runtime. Every member is optional; the runtime
  * never imports the daemon.
@@ -14,8 +20,11 @@ export interface RuntimeHost {
    * @default refuses every configuration call
    */
   configure?<K extends ConfigKind>(kind: K, params: ConfigParams[K]): void | Promise<void>;
-  /** The resolver behind `kumo.dns.lookup_mx` / `lookup_addr`. @default none: they raise */
-  resolver?: DnsResolver | undefined;
+  /**
+   * The resolver behind `kumo.dns.*` (a `node:dns` `Resolver` fits): `lookup_txt` and
+   * `lookup_ptr` need its optional `resolveTxt` and `reverse`. @default none: they raise
+   */
+  resolver?: PolicyResolver | undefined;
   /** Where `print(...)` goes. @default a line on standard output */
   print?(text: string): void;
   /** Where `kumo.log_*` go. @default a line on standard error */

@@ -50,7 +50,9 @@ export type ToWorker =
 export type HostRequest =
   | { readonly op: 'configure'; readonly kind: ConfigKind; readonly params: unknown }
   | { readonly op: 'lookupMx'; readonly name: string }
-  | { readonly op: 'lookupAddr'; readonly name: string };
+  | { readonly op: 'lookupAddr'; readonly name: string }
+  | { readonly op: 'lookupTxt'; readonly name: string }
+  | { readonly op: 'lookupPtr'; readonly name: string };
 
 /** Worker → main thread. */
 export type FromWorker =

@@ -44,6 +44,8 @@ const host: ContextHost = {
   },
   lookupMx: (name) => ask({ op: 'lookupMx', name }),
   lookupAddr: (name) => ask({ op: 'lookupAddr', name }) as Promise<string[]>,
+  lookupTxt: (name) => ask({ op: 'lookupTxt', name }) as Promise<string[]>,
+  lookupPtr: (name) => ask({ op: 'lookupPtr', name }) as Promise<string[]>,
 };
 
 const context = await LuaContext.create(host, {

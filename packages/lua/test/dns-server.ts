@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export interface Records {
   MX?: { exchange: string; priority: number }[];
   A?: string[];
+  TXT?: string[][];
+  PTR?: string[];
 }
 
 function encodeName(name: string): Buffer {
@@ -26,7 +28,7 @@ function readName(packet: Buffer, at: number): [string, number] {
 }
 
 /**
- * A minimal authoritative DNS server on 127.0.0.1 for tests (UDP, MX and A): names not in
+ * A minimal authoritative DNS server on 127.0.0.1 for tests (UDP; MX, A, TXT, PTR): names not in
  * `records` answer NXDOMAIN, known names without the asked type answer NODATA.
  */
 export async function startDnsServer(records: Record<string, Records>) {
@@ -46,6 +48,19 @@ export async function startDnsServer(records: Record<string, Records>) {
       }
     } else if (known && type === 1) {
       for (const a of known.A ?? []) answers.push(answer(1, Buffer.from(a.split('.').map(Number))));
+    } else if (known && type === 16) {
+      for (const parts of known.TXT ?? []) {
+        answers.push(
+          answer(
+            16,
+            Buffer.concat(
+              parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p)])),
+            ),
+          ),
+        );
+      }
+    } else if (known && type === 12) {
+      for (const ptr of known.PTR ?? []) answers.push(answer(12, encodeName(ptr)));
     }
     const header = Buffer.alloc(12);
     query.copy(header, 0, 0, 2);

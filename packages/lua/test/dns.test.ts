@@ -17,7 +17,8 @@ describe('kumo.dns through the host resolver', () => {
           { exchange: 'mx1b.mail.example', priority: 10 },
         ],
       },
-      'nomx.example': { A: ['192.0.2.7'] },
+      'nomx.example': { A: ['192.0.2.7'], TXT: [['v=spf1 ', '-all'], ['hello']] },
+      '7.2.0.192.in-addr.arpa': { PTR: ['host.nomx.example'] },
     });
     const resolver = new Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([dns.server]);
@@ -41,6 +42,14 @@ describe('kumo.dns through the host resolver', () => {
       by_pref: { '10': ['mx1.mail.example', 'mx1b.mail.example'], '20': ['mx2.mail.example'] },
       is_mx: true,
     });
+  });
+
+  it('lookup_txt joins each record; lookup_ptr and lookup_addr', async () => {
+    expect((await runtime.call('dns_misc', ['nomx.example', '192.0.2.7'])).values).toEqual([
+      ['v=spf1 -all', 'hello'],
+      ['host.nomx.example'],
+      ['192.0.2.7'],
+    ]);
   });
 
   it('a domain without MX falls back to itself; NXDOMAIN raises', async () => {

@@ -25,6 +25,12 @@ export function recordingHost() {
     lookupAddr: async (name) => {
       throw new Error(`no resolver for ${name}`);
     },
+    lookupTxt: async (name) => {
+      throw new Error(`no resolver for ${name}`);
+    },
+    lookupPtr: async (name) => {
+      throw new Error(`no resolver for ${name}`);
+    },
   };
   return { host, printed, logged, configured };
 }
