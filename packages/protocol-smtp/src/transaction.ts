@@ -4,6 +4,7 @@ import {
   type Message,
   makeResponse,
   type Outcome,
+  type OutcomeExtras,
   outcomeFor,
   type PeerAddress,
   parseSmtpReply,
@@ -11,7 +12,8 @@ import {
   type TlsInfo,
 } from '@sterna/core';
 import type { OpenSession } from './handshake.js';
-import type { ClientError, SendInfo } from './smtp-session.js';
+import type { ClientError, SmtpSession } from './smtp-session.js';
+import type { Transcript } from './transcript.js';
 
 /** What a transaction needs to know besides the session and message. */
 export interface TransactionContext {
@@ -36,7 +38,6 @@ export interface TransactionResult {
 }
 
 const DOT = '.\r\n';
-const rcptCommand = (recipient: string) => `RCPT TO:<${recipient}>\r\n`;
 
 function isTooMany(response: Response): boolean {
   const e = response.enhanced_code;
@@ -50,6 +51,107 @@ const fromReply = (reply: string, command: string | null): Response =>
     enhanced: null,
     command,
   });
+
+/** The outcome of each recipient, first decision wins. */
+class Decisions {
+  readonly #map = new Map<string, Outcome>();
+  readonly #recipients: readonly string[];
+  readonly #extras: OutcomeExtras;
+
+  constructor(recipients: readonly string[], extras: OutcomeExtras) {
+    this.#recipients = recipients;
+    this.#extras = extras;
+  }
+
+  has(recipient: string): boolean {
+    return this.#map.has(recipient);
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  decide(recipient: string, response: Response): void {
+    if (!this.#map.has(recipient)) {
+      this.#map.set(recipient, outcomeFor(recipient, response, this.#extras));
+    }
+  }
+
+  /** Every recipient not yet decided gets `response`. */
+  rest(response: Response): void {
+    for (const r of this.#recipients) this.decide(r, response);
+  }
+
+  finish(state: Partial<Omit<TransactionResult, 'outcomes'>> = {}): TransactionResult {
+    return {
+      outcomes: this.#recipients.map((r) => this.#map.get(r)!),
+      dirty: false,
+      fatal: false,
+      transportError: false,
+      tooMany: [],
+      ...state,
+    };
+  }
+}
+
+// A line break or bracket in an address would smuggle commands into the session.
+const UNSAFE = /[\r\n<>]/;
+const refusal = (address: string) =>
+  makeResponse(553, `5.1.3 KumoMTA internal: address ${JSON.stringify(address)} cannot be sent`);
+
+// LMTP: one reply after the data per accepted recipient, in RCPT order (nodemailer keeps only the
+// last; the transcript has them all). Decided first, so a session that dies half way through them
+// keeps the recipients already answered.
+function decideDataReplies(d: Decisions, transcript: Transcript, sent: readonly string[]): void {
+  const replies = transcript.dataReplies();
+  let i = 0;
+  for (const r of sent) {
+    if (!transcript.rcptReply(r)?.startsWith('2')) continue;
+    const reply = replies[i++];
+    if (reply !== undefined) d.decide(r, fromReply(reply, DOT));
+  }
+}
+
+function failed(
+  d: Decisions,
+  error: ClientError,
+  session: SmtpSession,
+  tx: TransactionContext,
+  retryNow: string[],
+): TransactionResult {
+  const timedOut = session.timedOut;
+  if (timedOut) {
+    d.rest(
+      makeResponse(
+        421,
+        `4.4.2 KumoMTA internal: failed to send message to ${tx.siteName} ${tx.peer.name} ${tx.peer.addr}: ${timedOut.message}`,
+        { command: timedOut.command },
+      ),
+    );
+    return d.finish({ fatal: true, transportError: true });
+  }
+  const reply = error.response;
+  if (!reply && error.code === 'EMESSAGE' && session.usable) {
+    // nodemailer refuses, before sending, a message larger than the peer's SIZE limit.
+    d.rest(makeResponse(552, `5.3.4 KumoMTA internal: ${error.message}`));
+    return d.finish();
+  }
+  if (!reply || session.reason) {
+    // No reply: a socket error, a close, an abort.
+    d.rest(
+      makeResponse(400, `KumoMTA internal: failed to send message: ${error.message}`, {
+        enhanced: null,
+      }),
+    );
+    return d.finish({ fatal: true, transportError: !session.reason });
+  }
+  const response = fromReply(reply, session.transcript.commandOf(reply) ?? null);
+  d.rest(response);
+  const fatal = response.code === 421 || !session.usable;
+  // A refused DATA or all-refused RCPTs leave the peer mid-transaction: RSET before the next.
+  const dirty = error.code === 'EENVELOPE';
+  return d.finish({ fatal, dirty, tooMany: fatal ? [] : retryNow });
+}
 
 /**
  * Runs one transaction through nodemailer's `send()`: MAIL FROM (with SIZE, BODY=8BITMIME and
@@ -65,34 +167,14 @@ export async function runTransaction(
 ): Promise<TransactionResult> {
   const { session } = open;
   const { transcript } = session;
-  const extras = { peer: tx.peer, tls: tx.tls };
-  const decided = new Map<string, Outcome>();
-  const decide = (recipient: string, response: Response) => {
-    if (!decided.has(recipient)) decided.set(recipient, outcomeFor(recipient, response, extras));
-  };
-  const decideRest = (response: Response) => {
-    for (const r of recipients) decide(r, response);
-  };
-  const finish = (state: Partial<Omit<TransactionResult, 'outcomes'>> = {}): TransactionResult => ({
-    outcomes: recipients.map((r) => decided.get(r)!),
-    dirty: false,
-    fatal: false,
-    transportError: false,
-    tooMany: [],
-    ...state,
-  });
-
-  // A line break in an address would smuggle commands into the session: never send it.
-  const unsafe = (address: string) => /[\r\n<>]/.test(address);
-  const refuse = (address: string) =>
-    makeResponse(553, `5.1.3 KumoMTA internal: address ${JSON.stringify(address)} cannot be sent`);
-  if (unsafe(message.sender)) {
-    decideRest(refuse(message.sender));
-    return finish();
+  const d = new Decisions(recipients, { peer: tx.peer, tls: tx.tls });
+  if (UNSAFE.test(message.sender)) {
+    d.rest(refusal(message.sender));
+    return d.finish();
   }
-  for (const r of recipients) if (unsafe(r)) decide(r, refuse(r));
-  if (decided.size === recipients.length) return finish();
-  const sendable = recipients.filter((r) => !decided.has(r));
+  for (const r of recipients) if (UNSAFE.test(r)) d.decide(r, refusal(r));
+  if (d.size === recipients.length) return d.finish();
+  const sendable = d.size === 0 ? [...recipients] : recipients.filter((r) => !d.has(r));
 
   const data = Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength);
   const result = await session.send(
@@ -110,8 +192,8 @@ export async function runTransaction(
   if (error?.code === 'EENVELOPE' && error.command === 'MAIL FROM' && error.response) {
     // A refused MAIL FROM answers for every recipient (pipelined RCPTs only get 503s after it).
     const mail = transcript.exchanges.find((e) => e.command.startsWith('MAIL FROM:'));
-    decideRest(fromReply(error.response, mail?.command ?? null));
-    return finish({ dirty: true, fatal: !session.usable });
+    d.rest(fromReply(error.response, mail?.command ?? null));
+    return d.finish({ dirty: true, fatal: !session.usable });
   }
   // Recipients refused at RCPT keep their own reply, whatever happened after.
   const tooMany: string[] = [];
@@ -119,67 +201,15 @@ export async function runTransaction(
   for (const r of sendable) {
     const reply = transcript.rcptReply(r);
     if (reply === undefined || reply.startsWith('2')) continue;
-    const response = fromReply(reply, rcptCommand(r));
-    decide(r, response);
+    const response = fromReply(reply, `RCPT TO:<${r}>\r\n`);
+    d.decide(r, response);
     refused++;
     if (isTooMany(response)) tooMany.push(r);
   }
   const retry = refused < sendable.length ? tooMany : [];
-  if (result.value) return delivered(result.value, sendable, retry);
-  return failed(result.error, retry);
-
-  // LMTP: one reply after the data per accepted recipient, in RCPT order (nodemailer keeps only
-  // the last; the transcript has them all). Decided first, so a session that dies half way through
-  // them keeps the recipients already answered.
-  function decideDataReplies(): void {
-    if (!tx.path.use_lmtp) return;
-    const replies = transcript.dataReplies();
-    const accepted = sendable.filter((r) => transcript.rcptReply(r)?.startsWith('2'));
-    accepted.forEach((r, i) => {
-      const reply = replies[i];
-      if (reply !== undefined) decide(r, fromReply(reply, DOT));
-    });
-  }
-
-  function delivered(info: SendInfo, sent: string[], retryNow: string[]): TransactionResult {
-    decideDataReplies();
-    for (const r of sent) decide(r, fromReply(info.response, DOT));
-    return finish({ tooMany: retryNow });
-  }
-
-  function failed(error: ClientError, retryNow: string[]): TransactionResult {
-    decideDataReplies();
-    const timedOut = session.timedOut;
-    if (timedOut) {
-      decideRest(
-        makeResponse(
-          421,
-          `4.4.2 KumoMTA internal: failed to send message to ${tx.siteName} ${tx.peer.name} ${tx.peer.addr}: ${timedOut.message}`,
-          { command: timedOut.command },
-        ),
-      );
-      return finish({ fatal: true, transportError: true });
-    }
-    const reply = error.response;
-    if (!reply && error.code === 'EMESSAGE' && session.usable) {
-      // nodemailer refuses, before sending, a message larger than the peer's SIZE limit.
-      decideRest(makeResponse(552, `5.3.4 KumoMTA internal: ${error.message}`));
-      return finish();
-    }
-    if (!reply || session.reason) {
-      // No reply: a socket error, a close, an abort, or something refused before sending.
-      const text = error.message;
-      decideRest(
-        makeResponse(400, `KumoMTA internal: failed to send message: ${text}`, { enhanced: null }),
-      );
-      return finish({ fatal: true, transportError: !session.reason });
-    }
-    const command = transcript.commandOf(reply) ?? null;
-    const response = fromReply(reply, command);
-    decideRest(response);
-    const fatal = response.code === 421 || !session.usable;
-    // A refused MAIL, DATA or all-refused RCPTs leave the peer mid-transaction.
-    const dirty = error.code === 'EENVELOPE';
-    return finish({ fatal, dirty, tooMany: fatal ? [] : retryNow });
-  }
+  if (tx.path.use_lmtp) decideDataReplies(d, transcript, sendable);
+  if (error) return failed(d, error, session, tx, retry);
+  const final = fromReply(result.value.response, DOT);
+  for (const r of sendable) d.decide(r, final);
+  return d.finish({ tooMany: retry });
 }
