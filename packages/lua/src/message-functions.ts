@@ -2,6 +2,7 @@ import { errorText, type MetaValue } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
 import { parseAddressList } from './address-list.js';
 import { parseIssues } from './conformance.js';
+import { dkimSignature, parseSigner } from './dkim.js';
 import { fromLua, toLua } from './json-text.js';
 import { pushBytes, readBytes } from './lua-bytes.js';
 import type { MessageState } from './message-state.js';
@@ -130,6 +131,27 @@ export function messageFunctions(messages: MessageTable): Record<string, unknown
     msg_address_header: (h: number, name: string) => {
       const value = get(h).header(name);
       return value === undefined ? undefined : toLua(parseAddressList(value));
+    },
+    dkim_signer: (kind: 'rsa_sha256' | 'ed25519', params: unknown) => {
+      try {
+        return toLua(parseSigner(kind, fromLua(params)));
+      } catch (error) {
+        throw errorText(error);
+      }
+    },
+    msg_dkim_sign: (h: number, kind: 'rsa_sha256' | 'ed25519', params: unknown) => {
+      const state = get(h);
+      try {
+        const signer = parseSigner(kind, fromLua(params));
+        const header = dkimSignature(
+          state.data,
+          kind === 'rsa_sha256' ? 'rsa-sha256' : 'ed25519-sha256',
+          signer,
+        );
+        state.prependRaw(header);
+      } catch (error) {
+        throw `dkim_sign: ${errorText(error)}`;
+      }
     },
     msg_queue_name: (h: number) => get(h).queueName(),
     msg_num_attempts: (h: number) => get(h).numAttempts,

@@ -104,6 +104,14 @@ export class MessageState {
     this.commit(block);
   }
 
+  /** Prepends a complete header field (`Name: value\r\n`, folding included), as bytes. */
+  prependRaw(field: string): void {
+    const block = this.headerBlock();
+    const colon = field.indexOf(':');
+    block.fields.unshift({ name: field.slice(0, colon), raw: field });
+    this.commit(block);
+  }
+
   removeHeaders(match: (name: string) => boolean): void {
     const block = this.headerBlock();
     const kept = block.fields.filter((f) => !match(f.name));

@@ -165,6 +165,7 @@ package.loaded['kumo.dns'] = kumo.dns
 package.loaded['kumo.http'] = kumo.http
 package.loaded['kumo.uuid'] = kumo.uuid
 package.loaded['kumo.digest'] = kumo.digest
+package.loaded['kumo.dkim'] = kumo.dkim
 package.loaded['kumo.encode'] = kumo.encode
 _G.kumo = kumo
 `;

@@ -62,6 +62,16 @@ local function address_header(raw)
   return setmetatable({ list = list }, AddressHeader)
 end
 
+local dkim = {}
+local Signer = { __name = 'DkimSigner' }
+for _, kind in ipairs({ 'rsa_sha256', 'ed25519' }) do
+  dkim[kind .. '_signer'] = function(params)
+    H.dkim_signer(kind, params)
+    return setmetatable({ __dkim_kind = kind, params = params }, Signer)
+  end
+end
+kumo.dkim = dkim
+
 local Message = { __name = 'Message' }
 local M = {}
 Message.__index = M
@@ -122,6 +132,12 @@ end
 function M:get_address_header(name) return address_header(H.msg_address_header(self.__h, name)) end
 function M:from_header() return self:get_address_header('From') end
 function M:to_header() return self:get_address_header('To') end
+function M:dkim_sign(signer)
+  if type(signer) ~= 'table' or signer.__dkim_kind == nil then
+    error('dkim_sign: expected a signer from kumo.dkim.rsa_sha256_signer or ed25519_signer', 2)
+  end
+  H.msg_dkim_sign(self.__h, signer.__dkim_kind, signer.params)
+end
 function M:queue_name() return H.msg_queue_name(self.__h) end
 function M:num_attempts() return H.msg_num_attempts(self.__h) end
 function M:increment_num_attempts() H.msg_increment_num_attempts(self.__h) end
