@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { errorText, newSpoolId } from '@sterna/core';
@@ -100,11 +100,17 @@ export function hostFunctions(host: ContextHost): Record<string, unknown> {
         throw `kumo.dns.lookup_addr ${name}: ${errorText(error)}`;
       }),
     uuid: (kind: string) => {
-      if (kind === 'v1') {
-        const s = newSpoolId();
-        return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
-      }
-      return randomUUID();
+      let s: string;
+      if (kind === 'v1') s = newSpoolId();
+      else if (kind === 'v7') {
+        // RFC 9562: 48-bit Unix milliseconds, version 7, variant 10, random rest.
+        const bytes = randomBytes(16);
+        bytes.writeUIntBE(Date.now(), 0, 6);
+        bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+        bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+        s = bytes.toString('hex');
+      } else return randomUUID();
+      return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
     },
     uuid_parse: plain((text: string) => {
       const hex = String(text)

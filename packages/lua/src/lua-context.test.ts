@@ -225,7 +225,11 @@ describe('host bridges', () => {
       ],
     });
     const uuid = await context.call('uuid', [], inMs(1000));
-    expect(uuid.status === 'ok' && uuid.values[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    if (uuid.status !== 'ok') throw new Error(JSON.stringify(uuid));
+    expect(uuid.values[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+    expect(uuid.values[1]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab]/);
+    expect(uuid.values[2]).toBe(16);
+    expect(uuid.values[3]).toBe(`{${uuid.values[1]}}`);
   });
 
   it('kumo.sleep awaits without blocking other calls', async () => {
