@@ -27,6 +27,8 @@ export interface PeerScript {
   readonly refuseEhlo?: boolean;
   /** Send a reply right after the 220 to STARTTLS, in the same write. */
   readonly inject?: boolean;
+  /** Announce `SIZE <n>` in the EHLO reply. */
+  readonly size?: number;
 }
 
 /**
@@ -74,7 +76,9 @@ export async function scriptedPeer(script: PeerScript = {}): Promise<ScriptedPee
         const verb = line.slice(0, 4).toUpperCase();
         if (verb === 'EHLO' && script.refuseEhlo) socket.write('502 5.5.1 no ESMTP here\r\n');
         else if (verb === 'EHLO')
-          socket.write('250-scripted.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n');
+          socket.write(
+            `250-scripted.test\r\n${script.size ? `250-SIZE ${script.size}\r\n` : ''}250-PIPELINING\r\n250 STARTTLS\r\n`,
+          );
         else if (verb === 'STAR') {
           handshaking = true;
           socket.write(`220 2.0.0 go ahead\r\n${inject ? '250 injected\r\n' : ''}`);

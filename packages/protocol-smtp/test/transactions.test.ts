@@ -81,4 +81,31 @@ describe('on nodemailer', () => {
       /\r\n\r\n\.leading dot\r\n\.\.two dots\r\nlast line\r\n$/,
     );
   });
+
+  it('sends bare line ends as CRLF (nodemailer normalises them)', async () => {
+    const s = await sink();
+    const c = await mustConnect(listFor(s), loopbackPath());
+    const outcomes = await c.send(message(['a@example.com'], 'one\ntwo\rthree'), {
+      signal: signal(),
+    });
+    expect(outcomes[0]!.kind).toBe('delivered');
+    expect(s.messages[0]!.data.toString()).toMatch(/\r\n\r\none\r\ntwo\r\nthree\r\n$/);
+  });
+
+  it("bounces a message larger than the peer's SIZE without sending it", async () => {
+    const peer = await scriptedPeer({ size: 64 });
+    const c = await mustConnect(
+      { smtp: { mx_list: [`127.0.0.1:${peer.port}`] } },
+      loopbackPath({ enable_tls: 'Disabled' }),
+    );
+    const outcomes = await c.send(message(['a@example.com'], 'x'.repeat(100)), {
+      signal: signal(),
+    });
+    expect(outcomes[0]).toMatchObject({
+      kind: 'permanent',
+      response: { code: 552, enhanced_code: { class: 5, subject: 3, detail: 4 } },
+    });
+    expect(peer.sessions[0]!.map((l) => l.split(/[ :]/)[0])).toEqual(['EHLO']);
+    expect(c.isUsable?.()).toBe(true);
+  });
 });
