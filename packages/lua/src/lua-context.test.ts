@@ -273,3 +273,17 @@ describe('kumo.digest and kumo.encode', () => {
     expect(values.bad).toMatch(/base64_decode: invalid base64/);
   });
 });
+
+describe('kumo.cidr.make_map', () => {
+  it('classifies addresses by block, most specific first', async () => {
+    const context = await loadedContext('events.lua');
+    const classify = async (ip: string) => {
+      const outcome = await context.call('classify', [ip], inMs(1000));
+      return outcome.status === 'ok' ? outcome.values[0] : outcome;
+    };
+    expect(await classify('127.0.0.1:2525')).toBe('loopback');
+    expect(await classify('10.1.2.3')).toBe('lan');
+    expect(await classify('10.9.8.7')).toEqual({ zone: 'office' });
+    expect(await classify('192.0.2.1')).toBeUndefined();
+  });
+});

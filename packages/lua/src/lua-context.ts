@@ -8,11 +8,12 @@ import {
   LuaReturn,
   type LuaThread,
 } from 'wasmoon';
+import { cidrFunctions } from './cidr-map.js';
 import { codecFunctions } from './codec-functions.js';
 import type { ContextHost } from './context-host.js';
 import type { DisconnectMode } from './errors.js';
 import { hostFunctions } from './host-functions.js';
-import { toLua } from './json-text.js';
+import { fromLua, toLua } from './json-text.js';
 import { readLuaValue } from './lua-values.js';
 import { messageFunctions } from './message-functions.js';
 import { isEnvelopeAddress, isMessageSnapshot, type MessageSnapshot } from './message-snapshot.js';
@@ -107,7 +108,12 @@ export class LuaContext {
     // One hook for the engine; threads inherit it from the main state when created.
     const hook = lua.module.addFunction((L: number) => this.onHook(L, hook), 'vii');
     lua.lua_sethook(g.address, hook, LuaEventMasks.Count, options.hookInterval ?? 1000);
-    const H = { ...hostFunctions(host), ...codecFunctions(), ...messageFunctions(this.messages) };
+    const H = {
+      ...hostFunctions(host),
+      ...codecFunctions(),
+      ...cidrFunctions(fromLua, toLua),
+      ...messageFunctions(this.messages),
+    };
     const top = g.getTop();
     g.loadString(PRELUDE, '=sterna');
     g.pushValue(H);

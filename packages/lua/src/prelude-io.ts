@@ -166,6 +166,7 @@ package.loaded['kumo.http'] = kumo.http
 package.loaded['kumo.uuid'] = kumo.uuid
 package.loaded['kumo.digest'] = kumo.digest
 package.loaded['kumo.dkim'] = kumo.dkim
+package.loaded['kumo.cidr'] = kumo.cidr
 package.loaded['kumo.encode'] = kumo.encode
 _G.kumo = kumo
 `;
