@@ -1,0 +1,80 @@
+// The daemon as users run it: the compiled CLI (`pnpm build` first), its own process.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface RunningDaemon {
+  readonly child: ChildProcess;
+  readonly smtpPort: number;
+  readonly http: string;
+  /** Peak resident memory seen so far, MB. */
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(root: string, policyFile: string): Promise<RunningDaemon> {
+  const child = spawn(
+    process.execPath,
+    [join(root, 'apps/mta/bin/sterna.js'), '--policy', policyFile],
+    {
+      env: { ...process.env, STERNA_LOG: 'error' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const deadline = Date.now() + 120_000;
+  while (!err.includes('initialization complete')) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`the daemon did not start:\n${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  let peak = 0;
+  const sample = () => {
+    try {
+      const kb = Number(
+        /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0,
+      );
+      peak = Math.max(peak, kb / 1024);
+    } catch {
+      // exited
+    }
+  };
+  const sampler = setInterval(sample, 250);
+  return {
+    child,
+    smtpPort: Number(/smtp listener on [^:]+:(\d+)/.exec(err)![1]),
+    http: `http://${/http listener on (\S+)/.exec(err)![1]}`,
+    peakRssMb: () => Math.round(peak),
+    async stop() {
+      clearInterval(sampler);
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** A policy for one scenario: listeners on free ports, spool and logs under `dir`. */
+export function benchPolicy(dir: string, protocol: string): string {
+  return `
+local kumo = require 'kumo'
+kumo.on('init', function()
+  kumo.start_esmtp_listener { listen = '127.0.0.1:0', relay_hosts = { '127.0.0.0/8' }, max_messages_per_connection = 1000000 }
+  kumo.start_http_listener { listen = '127.0.0.1:0' }
+  kumo.define_spool { name = 'data', path = '${dir}/spool/data' }
+  kumo.define_spool { name = 'meta', path = '${dir}/spool/meta' }
+  kumo.configure_local_logs { log_dir = '${dir}/logs' }
+end)
+kumo.on('get_egress_path_config', function()
+  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', connection_limit = 20 }
+end)
+kumo.on('get_queue_config', function()
+  return kumo.make_queue_config { protocol = ${protocol} }
+end)
+kumo.on('make.ok', function()
+  local connection = {}
+  function connection:send(message) return 'OK' end
+  return connection
+end)
+`;
+}
