@@ -47,6 +47,14 @@ export function codecFunctions(): Record<string, unknown> {
       }
       return new LuaRawResult(1);
     }, raw),
+    secret: decorateFunction((thread: LuaThread) => {
+      try {
+        pushBytes(thread, keyBytes(thread, 1));
+      } catch (error) {
+        throw `kumo.secrets.load: ${errorText(error)}`;
+      }
+      return new LuaRawResult(1);
+    }, raw),
     digest: decorateFunction((thread: LuaThread, count: number) => {
       const algorithm = String(thread.getValue(1));
       try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -285,5 +285,21 @@ describe('kumo.cidr.make_map', () => {
     expect(await classify('10.1.2.3')).toBe('lan');
     expect(await classify('10.9.8.7')).toEqual({ zone: 'office' });
     expect(await classify('192.0.2.1')).toBeUndefined();
+  });
+});
+
+describe('kumo.secrets.load', () => {
+  it('reads a key source: a file path or inline key_data', async () => {
+    const context = await loadedContext('events.lua');
+    const dir = mkdtempSync(join(tmpdir(), 'sterna-secret-'));
+    writeFileSync(join(dir, 'token'), 's3cret');
+    expect(await context.call('secret', [join(dir, 'token')], inMs(1000))).toMatchObject({
+      values: ['s3cret'],
+    });
+    expect(await context.call('secret', [{ key_data: 'inline' }], inMs(1000))).toMatchObject({
+      values: ['inline'],
+    });
+    const missing = await context.call('secret', [join(dir, 'nope')], inMs(1000));
+    expect(missing.status === 'error' && missing.message).toMatch(/kumo.secrets.load: .*nope/);
   });
 });

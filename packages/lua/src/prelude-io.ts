@@ -167,6 +167,7 @@ package.loaded['kumo.uuid'] = kumo.uuid
 package.loaded['kumo.digest'] = kumo.digest
 package.loaded['kumo.dkim'] = kumo.dkim
 package.loaded['kumo.cidr'] = kumo.cidr
+package.loaded['kumo.secrets'] = kumo.secrets
 package.loaded['kumo.encode'] = kumo.encode
 _G.kumo = kumo
 `;

@@ -188,6 +188,8 @@ for _, e in ipairs(ENCODINGS) do
 end
 kumo.encode = encode
 
+kumo.secrets = { load = function(source) return H.secret(source) end }
+
 -- kumo.cidr.make_map: the map lives in the worker; this table is its handle.
 local CidrMap = { __name = 'CidrMap' }
 CidrMap.__index = function(m, key) return H.cidr_get(rawget(m, '__id'), key) end
