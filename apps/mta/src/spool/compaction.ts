@@ -146,10 +146,11 @@ async function copyOf(
   return undefined;
 }
 
-/** True when `segment` is sealed and its live share is below `threshold`. */
+/** True when `segment` is sealed and its live share is below `threshold`, or nothing in it is. */
 export function worthCompacting(segment: Segment, threshold: number): boolean {
   if (!segment.sealed || segment.deleted || segment.retryAfter > Date.now()) return false;
-  return segment.size === 0 || (segment.live + removalBytes(segment)) / segment.size < threshold;
+  const needed = segment.live + removalBytes(segment);
+  return needed === 0 || needed / segment.size < threshold;
 }
 
 /** The sealed segment with the smallest live share below `threshold`, if any. */
