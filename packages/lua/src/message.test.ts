@@ -113,6 +113,12 @@ describe('the message object', () => {
     expect(outcome).toMatchObject({ status: 'ok', values: ['two', 'one', 'one'] });
   });
 
+  it('save, shrink, shrink_data and set_force_sync are accepted and change nothing', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call('housekeeping', [snapshot()], inMs(1000));
+    expect(outcome).toEqual({ status: 'ok', values: ['ok'], messages: [undefined] });
+  });
+
   it('a message kept past its call is refused clearly', async () => {
     const context = await loadedContext('events.lua');
     await context.call('keep_message', [snapshot()], inMs(1000));

@@ -138,6 +138,12 @@ function M:dkim_sign(signer)
   end
   H.msg_dkim_sign(self.__h, signer.__dkim_kind, signer.params)
 end
+-- Memory and spool management: the daemon keeps messages and writes the spool itself, so
+-- these are accepted and have no effect (policies call them as hints).
+function M:save() end
+function M:shrink() end
+function M:shrink_data() end
+function M:set_force_sync(_) end
 function M:queue_name() return H.msg_queue_name(self.__h) end
 function M:num_attempts() return H.msg_num_attempts(self.__h) end
 function M:increment_num_attempts() H.msg_increment_num_attempts(self.__h) end
