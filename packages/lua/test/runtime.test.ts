@@ -240,6 +240,30 @@ describe('a policy runtime', () => {
     await expect(runtime.call('later')).rejects.toBeInstanceOf(LuaRejection);
   });
 
+  it('a call awaiting a silent HTTP server times out; the context keeps serving', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const server = createServer(() => {
+      // Never answers.
+    });
+    server.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const started = Date.now();
+      const error = await rejection(
+        runtime.call('http_get', [`http://127.0.0.1:${port}/`], { deadlineMs: 300 }),
+      );
+      expect(isSternaError(error, 'STERNA_LUA_TIMEOUT')).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1500);
+      await expect(runtime.call('later')).rejects.toBeInstanceOf(LuaRejection);
+      const [stats] = await runtime.stats();
+      expect(stats?.stackTop).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
+  });
+
   it('an unknown constructor is STERNA_LUA_NO_HANDLER', async () => {
     const error = await rejection(runtime.construct('make.nothing', []));
     expect(isSternaError(error, 'STERNA_LUA_NO_HANDLER')).toBe(true);
