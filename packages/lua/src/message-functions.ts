@@ -3,6 +3,7 @@ import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
 import { parseAddressList } from './address-list.js';
 import { parseIssues } from './conformance.js';
 import { dkimSignature, parseSigner } from './dkim.js';
+import { parseImportSpecs } from './import-headers.js';
 import { fromLua, toLua } from './json-text.js';
 import { pushBytes, readBytes } from './lua-bytes.js';
 import type { MessageState } from './message-state.js';
@@ -151,6 +152,14 @@ export function messageFunctions(messages: MessageTable): Record<string, unknown
         state.prependRaw(header);
       } catch (error) {
         throw `dkim_sign: ${errorText(error)}`;
+      }
+    },
+    msg_import_headers: (h: number, specs: unknown) => {
+      const state = get(h);
+      try {
+        state.importHeaderSpecs(parseImportSpecs(fromLua(specs)));
+      } catch (error) {
+        throw errorText(error);
       }
     },
     msg_queue_name: (h: number) => get(h).queueName(),

@@ -10,9 +10,11 @@ import {
   type HeaderBlock,
   makeField,
   parseHeaderBlock,
+  type RawHeaderField,
   sameName,
   serializeHeaderBlock,
 } from './header-block.js';
+import { type ImportSpec, metaKey, specMatches } from './import-headers.js';
 import { type MessageSnapshot, queueNameOf } from './message-snapshot.js';
 import type { Scheduling } from './scheduling.js';
 
@@ -133,6 +135,32 @@ export class MessageState {
       if (first && done.has(key)) continue;
       done.add(key);
       this.setMeta(key, decodeFieldValue(f));
+    }
+  }
+
+  /**
+   * KumoMTA's `import_headers`: each header goes to the first spec matching it; values are
+   * captured (first, last or all) under the spec's key, and matched headers optionally removed.
+   */
+  importHeaderSpecs(specs: readonly ImportSpec[]): void {
+    const captured = new Map<string, { spec: ImportSpec; values: string[] }>();
+    const removed = new Set<RawHeaderField>();
+    for (const f of this.headerBlock().fields) {
+      const spec = specs.find((s) => specMatches(s, f.name));
+      if (!spec) continue;
+      const key = spec.target ?? metaKey(f.name.trim(), spec.transform);
+      const entry = captured.get(key) ?? { spec, values: [] };
+      entry.values.push(decodeFieldValue(f));
+      captured.set(key, entry);
+      if (spec.remove) removed.add(f);
+    }
+    for (const [key, { spec, values }] of captured) {
+      if (spec.match === 'all') this.setMeta(key, values);
+      else this.setMeta(key, (spec.match === 'first' ? values[0] : values[values.length - 1])!);
+    }
+    if (removed.size > 0) {
+      const block = this.headerBlock();
+      this.commit({ ...block, fields: block.fields.filter((f) => !removed.has(f)) });
     }
   }
 

@@ -261,3 +261,50 @@ describe('address headers', () => {
     });
   });
 });
+
+describe('import_headers', () => {
+  const data =
+    'X-Campaign-Id: c1\r\nReceived: one\r\nReceived: two\r\nX-Tenant: t1\r\nSubject: hi\r\n\r\nbody\r\n';
+  it('first spec wins; match first/last/all; target; transform; remove', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call(
+      'import_specs',
+      [
+        snapshot(data),
+        [
+          { name: 'X-Campaign-Id', target: 'campaign_id' },
+          { name: 'Received', match: 'all' },
+          { name: 'X-*', transform: 'camel_case', remove: true },
+          { name: 'received', match: 'first' },
+          { name: 'Subject', match: 'first', transform: 'pascal_case' },
+        ],
+      ],
+      inMs(1000),
+    );
+    if (outcome.status !== 'ok') throw new Error(JSON.stringify(outcome));
+    const changed = outcome.messages[0]!;
+    expect(changed.meta).toEqual({
+      existing: 'yes',
+      campaign_id: 'c1',
+      received: ['one', 'two'],
+      xTenant: 't1',
+      Subject: 'hi',
+    });
+    // Only X-Tenant matched the removing spec (X-Campaign-Id went to the first spec).
+    expect(new TextDecoder().decode(changed.data)).toBe(
+      'X-Campaign-Id: c1\r\nReceived: one\r\nReceived: two\r\nSubject: hi\r\n\r\nbody\r\n',
+    );
+  });
+
+  it('refuses target with a wildcard', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call(
+      'import_specs',
+      [snapshot(data), [{ name: 'X-*', target: 'x' }]],
+      inMs(1000),
+    );
+    expect(outcome.status === 'error' && outcome.message).toMatch(
+      /target cannot be used with a wildcard/,
+    );
+  });
+});

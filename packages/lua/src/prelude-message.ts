@@ -115,6 +115,7 @@ function M:prepend_header(name, value, encode) H.msg_add_header(self.__h, name, 
 function M:append_header(name, value, encode) H.msg_add_header(self.__h, name, value, encode == true, false) end
 function M:remove_all_named_headers(name) H.msg_remove_headers(self.__h, name) end
 function M:remove_x_headers(names) H.msg_remove_x_headers(self.__h, names) end
+function M:import_headers(specs) H.msg_import_headers(self.__h, specs) end
 function M:import_x_headers(names, first) H.msg_import_x_headers(self.__h, names, first == true) end
 function M:check_fix_conformance(checks, fixes)
   return H.msg_check_fix_conformance(self.__h, checks, fixes)
