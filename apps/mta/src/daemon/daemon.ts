@@ -142,6 +142,7 @@ export class Daemon {
       metaPath: meta.path,
       minFreeSpace: data.min_free_space,
       minFreeInodes: data.min_free_inodes,
+      logger: log,
     });
     this.#parts.spool = spool;
     const nodeId = await loadNodeId(
