@@ -303,3 +303,20 @@ describe('kumo.secrets.load', () => {
     expect(missing.status === 'error' && missing.message).toMatch(/kumo.secrets.load: .*nope/);
   });
 });
+
+describe('kumo.string, KumoMTA’s documented examples', () => {
+  it('wrap, rsplitn, replacen', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call('wrap', [], inMs(1000));
+    expect(outcome).toMatchObject({
+      status: 'ok',
+      values: [
+        'hello',
+        `${'A'.repeat(100)}\r\n\t${'A'.repeat(100)}`,
+        'hello there hello there hello there hello there hello there hello there\r\n\thello there hello there hello there hello there',
+        '["lamb","little","Mary had a"]',
+        'new new 123 foo',
+      ],
+    });
+  });
+});

@@ -125,6 +125,24 @@ function S.ends_with(s, suffix) return suffix == '' or sub(s, -#suffix) == suffi
 function S.trim(s) return (s:gsub('^%s+', ''):gsub('%s+$', '')) end
 function S.trim_start(s) return (s:gsub('^%s+', '')) end
 function S.trim_end(s) return (s:gsub('%s+$', '')) end
+-- Breaks at white space to keep lines near SOFT, hard-breaks words longer than HARD; breaks
+-- are CRLF TAB (header folding). Runs of white space between words become one space.
+function S.wrap(text, soft, hard)
+  soft, hard = soft or 75, hard or 900
+  local lines, line = {}, ''
+  for word in text:gmatch('%S+') do
+    while #word > hard do
+      if line ~= '' then lines[#lines + 1] = line; line = '' end
+      lines[#lines + 1] = sub(word, 1, hard)
+      word = sub(word, hard + 1)
+    end
+    if line == '' then line = word
+    elseif #line + 1 + #word <= soft then line = line .. ' ' .. word
+    else lines[#lines + 1] = line; line = word end
+  end
+  if line ~= '' then lines[#lines + 1] = line end
+  return concat(lines, '\r\n\t')
+end
 kumo.string = S
 
 -- kumo.http: a builder over the worker's fetch.
