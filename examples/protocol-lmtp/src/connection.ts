@@ -32,6 +32,7 @@ export class LmtpConnection implements Connection {
   readonly #session: LmtpSession;
   readonly #timeouts: TransactionTimeouts;
   readonly #peer: PeerAddress;
+  #closing: Promise<void> | undefined;
 
   constructor(session: LmtpSession, timeouts: TransactionTimeouts, peerName: string) {
     this.#session = session;
@@ -97,8 +98,10 @@ export class LmtpConnection implements Connection {
     }
   }
 
+  /** Sends QUIT once; later and concurrent calls share that close. */
   close(): Promise<void> {
-    return this.#session.quit();
+    this.#closing ??= this.#session.quit();
+    return this.#closing;
   }
 
   // After a refused transaction the session must be reset before the next MAIL FROM.

@@ -88,6 +88,51 @@ describe('LMTP replies per recipient', () => {
     expect(seen.slice(0, 2)).toEqual(['LHLO sterna.test', 'MAIL FROM:<s@example.org>']);
   });
 
+  it('stops a stalled transaction when the signal aborts, and the connection is spent', async () => {
+    const sink = await startSmtpSink({ lmtp: true, tls: false });
+    closers.push(() => sink.close());
+    const { options } = await resolve({ lmtp: { host: sink.host, port: sink.port } });
+    const site = { name: `${sink.host}:${sink.port}`, service: 'lmtp' };
+    const connection = await lmtpDriver.connect(site, options, ctx, path);
+    if (!('send' in connection)) throw new Error('no connection');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const message = createMessage({
+      sender: 's@example.org',
+      recipients: ['a@example.com', 'stall@example.com'],
+      data: 'Subject: stall\r\n\r\nx\r\n',
+    });
+    const outcomes = await connection.send(message, { signal: controller.signal });
+    expect(outcomes.map((o) => [o.kind, o.response.content])).toEqual([
+      ['transient', expect.stringContaining('delivery aborted')],
+      ['transient', expect.stringContaining('delivery aborted')],
+    ]);
+    expect(connection.isUsable?.()).toBe(false);
+    expect(sink.messages).toEqual([]);
+    await connection.close();
+  });
+
+  it('is not reused after a 421', async () => {
+    const sink = await startSmtpSink({ lmtp: true, tls: false });
+    closers.push(() => sink.close());
+    const { options } = await resolve({ lmtp: { host: sink.host, port: sink.port } });
+    const site = { name: `${sink.host}:${sink.port}`, service: 'lmtp' };
+    const connection = await lmtpDriver.connect(site, options, ctx, path);
+    if (!('send' in connection)) throw new Error('no connection');
+    const message = createMessage({
+      sender: 's@example.org',
+      recipients: ['rcpt421@example.com', 'b@example.com'],
+      data: 'Subject: 421\r\n\r\nx\r\n',
+    });
+    const outcomes = await connection.send(message, { signal: new AbortController().signal });
+    expect(outcomes.map((o) => [o.kind, o.response.code])).toEqual([
+      ['transient', 421],
+      ['transient', 400],
+    ]);
+    expect(connection.isUsable?.()).toBe(false);
+    await connection.close();
+  });
+
   it('turns a refused connection into a transient failure', async () => {
     const server = createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
