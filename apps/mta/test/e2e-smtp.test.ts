@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { LOG_RECORD_KEYS } from '@sterna/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../src/logs/index.js';
 import { type DaemonProcess, runSterna, startDaemon } from './support/daemon-process.js';
@@ -51,32 +52,7 @@ describe('the daemon over SMTP', { timeout: 90_000 }, () => {
     const types = records.map((r) => r.type).sort();
     expect(types).toEqual(['Delivery', 'Reception']);
     const delivery = records.find((r) => r.type === 'Delivery')!;
-    expect(Object.keys(delivery).slice(0, 24)).toEqual([
-      'type',
-      'id',
-      'sender',
-      'recipient',
-      'queue',
-      'site',
-      'size',
-      'response',
-      'peer_address',
-      'timestamp',
-      'event_time',
-      'created',
-      'created_time',
-      'num_attempts',
-      'bounce_classification',
-      'egress_pool',
-      'egress_source',
-      'source_address',
-      'feedback_report',
-      'meta',
-      'headers',
-      'delivery_protocol',
-      'reception_protocol',
-      'nodeid',
-    ]);
+    expect(Object.keys(delivery).slice(0, LOG_RECORD_KEYS.length)).toEqual([...LOG_RECORD_KEYS]);
     expect(delivery).toMatchObject({
       recipient: 'user@maildir.example.com',
       queue: 'maildir.example.com',

@@ -1,16 +1,7 @@
-import type { MetaValue } from '@sterna/core';
+import type { MessageSnapshot } from '@sterna/lua';
 
-/** A message as it crosses into the policy: plain data (see `@sterna/lua`'s MessageSnapshot). */
-export interface PolicyMessage {
-  readonly id: string;
-  readonly sender: string;
-  readonly recipients: readonly string[];
-  readonly meta: Readonly<Record<string, MetaValue>>;
-  readonly data: Uint8Array;
-  readonly queue?: string | undefined;
-  readonly numAttempts?: number | undefined;
-  readonly created?: number | undefined;
-}
+/** A message as it crosses into the policy: plain data (the Lua runtime's snapshot). */
+export type PolicyMessage = MessageSnapshot;
 
 /** `kumo.reject(code, text)` as it reaches the daemon. */
 export interface PolicyRejection {
