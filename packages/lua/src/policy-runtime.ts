@@ -321,12 +321,16 @@ export class PolicyRuntime implements PolicyHost {
 
 /** Core messages become snapshots (plain data that can cross into a worker). */
 export function marshalArgs(args: readonly unknown[]): unknown[] {
-  return args.map((a) => {
-    if (isCoreMessage(a)) return snapshotOf(a);
-    if (Array.isArray(a) && a.some(isCoreMessage))
-      return a.map((m) => (isCoreMessage(m) ? snapshotOf(m) : m));
-    return a;
-  });
+  const one = (a: unknown): unknown => {
+    const snapshot = isCoreMessage(a) ? snapshotOf(a) : isMessageSnapshot(a) ? a : undefined;
+    if (!snapshot) return a;
+    // Posting a view clones its whole buffer: a message that is a slice of a larger buffer
+    // (a spool segment, a pooled Buffer) is copied to its own first.
+    const data = snapshot.data;
+    const tight = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+    return tight ? snapshot : { ...snapshot, data: data.slice() };
+  };
+  return args.map((a) => (Array.isArray(a) ? a.map(one) : one(a)));
 }
 
 /**

@@ -312,6 +312,14 @@ describe('message data across the worker boundary', () => {
       expect(new TextDecoder().decode(rewritten.messages[0]!.data)).toBe(
         'Subject: s\r\n\r\nbody\r\nappended\r\n',
       );
+      // A message that is a slice of a larger buffer crosses as its own bytes only.
+      const big = new Uint8Array(1024 * 1024);
+      big.set(data, 4096);
+      const slice = { ...snapshot, data: big.subarray(4096, 4096 + data.length) };
+      const sliced = await runtime.call('meta_only', [slice]);
+      expect(new TextDecoder().decode(sliced.messages[0]!.data)).toBe(
+        new TextDecoder().decode(data),
+      );
       const untouched = await runtime.call('untouched', [snapshot]);
       expect(untouched.messages).toEqual([undefined]);
       const meta = await runtime.call('meta_only', [snapshot]);
