@@ -320,3 +320,13 @@ describe('kumo.string, KumoMTA’s documented examples', () => {
     });
   });
 });
+
+describe('arguments Lua cannot hold', () => {
+  it('fail the call and leave the context working', async () => {
+    const context = await loadedContext('events.lua');
+    const outcome = await context.call('later', [10n], inMs(1000));
+    expect(outcome.status === 'error' && outcome.message).toMatch(/cannot pass the arguments to Lua/);
+    expect(context.broken).toBe(false);
+    expect((await context.call('later', [], inMs(1000))).status).toBe('reject');
+  });
+});

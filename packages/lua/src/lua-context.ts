@@ -92,6 +92,8 @@ export class LuaContext {
   private readonly messages = new Map<number, MessageState>();
   private nextHandle = 1;
   private running: Running | undefined;
+  /** Set when the engine threw instead of returning a status: the worker must be replaced. */
+  broken = false;
   private refs: Record<
     'dispatch' | 'construct' | 'call_method' | 'release' | 'events' | 'collect',
     number
@@ -249,8 +251,17 @@ export class LuaContext {
         return marshal(a) ?? toLua(a);
       });
       const special = handles.length > 0 || args.some(isEnvelopeAddress);
-      if (wrap) slot.thread.pushValue(special ? args.length : 0);
-      for (const v of pushed) slot.thread.pushValue(v);
+      try {
+        if (wrap) slot.thread.pushValue(special ? args.length : 0);
+        for (const v of pushed) slot.thread.pushValue(v);
+      } catch (error) {
+        // An argument Lua cannot hold (a bigint, a symbol): this call fails, the context is fine.
+        this.discard(slot);
+        return {
+          status: 'error',
+          message: `cannot pass the arguments to Lua: ${(error as Error).message}`,
+        };
+      }
       const nargs = lead.length + (wrap ? 1 : 0) + args.length;
       return await this.resume(slot, nargs, deadline, handles);
     } finally {
@@ -297,6 +308,11 @@ export class LuaContext {
     this.running = run;
     try {
       return thread.resume(nargs);
+    } catch (error) {
+      // Not a Lua error (those come back as a status) but a trap in the engine itself: its
+      // state cannot be trusted any more.
+      this.broken = true;
+      throw error;
     } finally {
       this.running = undefined;
     }

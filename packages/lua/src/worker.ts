@@ -102,7 +102,14 @@ port.on('message', (message: ToWorker) => {
         }
         finish(item.id, outcome);
       },
-      (error: unknown) => finish(item.id, { status: 'error', message: String(error) }),
+      (error: unknown) => {
+        finish(item.id, { status: 'error', message: String(error) });
+        if (context.broken) {
+          // Report what finished, then exit: the pool replaces this context.
+          flush();
+          process.exit(1);
+        }
+      },
     );
   }
 });
