@@ -325,7 +325,9 @@ describe('arguments Lua cannot hold', () => {
   it('fail the call and leave the context working', async () => {
     const context = await loadedContext('events.lua');
     const outcome = await context.call('later', [10n], inMs(1000));
-    expect(outcome.status === 'error' && outcome.message).toMatch(/cannot pass the arguments to Lua/);
+    expect(outcome.status === 'error' && outcome.message).toMatch(
+      /cannot pass the arguments to Lua/,
+    );
     expect(context.broken).toBe(false);
     expect((await context.call('later', [], inMs(1000))).status).toBe('reject');
   });
