@@ -78,8 +78,8 @@ export function canonicalBody(body: string, mode: 'Relaxed' | 'Simple'): string 
   return `${text}\r\n`;
 }
 
-// The header fields to sign, bottom-up per name (RFC 6376 §5.4.2).
-function selectFields(block: HeaderBlock, names: readonly string[]): string[] {
+/** The header fields to sign or verify, bottom-up per name (RFC 6376 §5.4.2). */
+export function selectFields(block: HeaderBlock, names: readonly string[]): string[] {
   const used = new Map<string, number>();
   const out: string[] = [];
   for (const name of names) {

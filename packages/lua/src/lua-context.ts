@@ -114,7 +114,7 @@ export class LuaContext {
       ...hostFunctions(host),
       ...codecFunctions(),
       ...cidrFunctions(fromLua, toLua),
-      ...messageFunctions(this.messages),
+      ...messageFunctions(this.messages, (name) => host.lookupTxt(name)),
     };
     const top = g.getTop();
     g.loadString(PRELUDE, '=sterna');

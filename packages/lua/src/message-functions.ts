@@ -3,6 +3,11 @@ import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
 import { parseAddressList } from './address-list.js';
 import { parseIssues } from './conformance.js';
 import { dkimSignature, parseSigner } from './dkim.js';
+import {
+  type AuthenticationResult,
+  authenticationResultsField,
+  dkimVerify,
+} from './dkim-verify.js';
 import { parseImportSpecs } from './import-headers.js';
 import { fromLua, toLua } from './json-text.js';
 import { pushBytes, readBytes } from './lua-bytes.js';
@@ -23,7 +28,10 @@ function list(value: unknown, what: string): string[] | undefined {
  * The host functions behind the Lua message object's methods (see `prelude-message.ts`).
  * Errors are thrown as strings so Lua sees a plain message.
  */
-export function messageFunctions(messages: MessageTable): Record<string, unknown> {
+export function messageFunctions(
+  messages: MessageTable,
+  lookupTxt: (name: string) => Promise<string[]>,
+): Record<string, unknown> {
   const get = (h: unknown): MessageState => {
     const state = messages.get(h as number);
     if (!state)
@@ -161,6 +169,17 @@ export function messageFunctions(messages: MessageTable): Record<string, unknown
       } catch (error) {
         throw errorText(error);
       }
+    },
+    msg_dkim_verify: (h: number) =>
+      dkimVerify(get(h).data, lookupTxt).then(toLua, (error: unknown) => {
+        throw `dkim_verify: ${errorText(error)}`;
+      }),
+    msg_add_auth_results: (h: number, serverId: unknown, results: unknown) => {
+      const list = fromLua(results ?? []);
+      const entries = Array.isArray(list) ? list : [];
+      get(h).prependRaw(
+        authenticationResultsField(String(serverId), entries as Partial<AuthenticationResult>[]),
+      );
     },
     msg_queue_name: (h: number) => get(h).queueName(),
     msg_num_attempts: (h: number) => get(h).numAttempts,

@@ -145,6 +145,10 @@ function M:save() end
 function M:shrink() end
 function M:shrink_data() end
 function M:set_force_sync(_) end
+function M:dkim_verify() return H.msg_dkim_verify(self.__h):await() end
+function M:add_authentication_results(server_id, results)
+  H.msg_add_auth_results(self.__h, server_id, results)
+end
 function M:queue_name() return H.msg_queue_name(self.__h) end
 function M:num_attempts() return H.msg_num_attempts(self.__h) end
 function M:increment_num_attempts() H.msg_increment_num_attempts(self.__h) end
