@@ -28,6 +28,8 @@ export {
   LuaRejection,
 } from './errors.js';
 export {
+  type EnvelopeAddressArg,
+  envelopeAddress,
   isMessageSnapshot,
   type MessageSnapshot,
   queueNameOf,

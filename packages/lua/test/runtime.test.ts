@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createMessage, isSternaError } from '@sterna/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  envelopeAddress,
   isLuaRejection,
   LuaRejection,
   PolicyRuntime,
@@ -135,6 +136,14 @@ describe('a policy runtime', () => {
       handled: false,
       messages: [],
     });
+  });
+
+  it('an envelope address argument is an EnvelopeAddress in Lua', async () => {
+    const { value } = await runtime.call('smtp_server_mail_from', [
+      envelopeAddress('User@Example.COM'),
+      { received_from: '127.0.0.1:1' },
+    ]);
+    expect(value).toBe('User|Example.COM|User@Example.COM');
   });
 
   it('init hands configuration calls to the host', async () => {
