@@ -4,6 +4,9 @@ import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
+/** The mailboxes Dovecot knows; any other recipient is refused at RCPT (550 5.1.1). */
+export const USERS = ['alice', 'bob', 'carol'] as const;
+
 /** A Dovecot started for one test file, listening for LMTP on loopback and a unix socket. */
 export interface Dovecot {
   readonly host: '127.0.0.1';
@@ -65,7 +68,7 @@ function which(command: string): string | undefined {
 
 /**
  * Starts `dovecot -F` with a throwaway config: LMTP only, on 127.0.0.1 (a free port) and a unix
- * socket, any user accepted (static userdb), mail in `<tmp>/mail/<user>/Maildir`. As root, mail
+ * socket, the users of {@link USERS} (a passwd-file userdb), mail in `<tmp>/mail/<user>/Maildir`. As root, mail
  * is stored as `nobody` (Dovecot refuses to store mail as root); otherwise as the current user.
  */
 export async function startDovecot(binary: string): Promise<Dovecot> {
@@ -99,13 +102,15 @@ export async function startDovecot(binary: string): Promise<Dovecot> {
     ...(asRoot
       ? []
       : [`default_internal_user = ${me.username}`, `default_login_user = ${me.username}`]),
+    // Only the users of USERS exist; LMTP looks recipients up by local part.
+    'auth_username_format = %Ln',
     'passdb {',
     '  driver = static',
     '  args = nopassword=y',
     '}',
     'userdb {',
-    '  driver = static',
-    `  args = uid=${mailUid} gid=${mailGid} home=${mailRoot}/%n`,
+    '  driver = passwd-file',
+    `  args = ${join(root, 'users')}`,
     '}',
     'service lmtp {',
     '  inet_listener lmtp {',
@@ -118,6 +123,10 @@ export async function startDovecot(binary: string): Promise<Dovecot> {
     '}',
     '',
   ].join('\n');
+  await writeFile(
+    join(root, 'users'),
+    USERS.map((u) => `${u}::${mailUid}:${mailGid}::${join(mailRoot, u)}::\n`).join(''),
+  );
   const configPath = join(root, 'dovecot.conf');
   await writeFile(configPath, config);
   const child = spawn(binary, ['-F', '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -83,4 +83,24 @@ describe('delivery to Dovecot over LMTP', () => {
     expect(files).toHaveLength(1);
     expect(files[0]).toContain('unix-token-2');
   });
+
+  it('answers per recipient: an unknown mailbox is refused, the other delivered', async () => {
+    const outcomes = await deliver(
+      { lmtp: { host: dovecot.host, port: dovecot.port } },
+      ['nosuchuser@example.com', 'alice@example.com'],
+      'mixed-token-3',
+    );
+    expect(
+      outcomes.map((o) => [o.recipient, o.kind, o.response.code]),
+      await dovecot.log(),
+    ).toEqual([
+      ['nosuchuser@example.com', 'permanent', 550],
+      ['alice@example.com', 'delivered', 250],
+    ]);
+    expect(outcomes[0]?.response.enhanced_code).toEqual({ class: 5, subject: 1, detail: 1 });
+    expect(outcomes[0]?.response.command).toBe('RCPT TO:<nosuchuser@example.com>\r\n');
+    const alice = await mailOf('alice');
+    expect(alice.filter((m) => m.includes('mixed-token-3'))).toHaveLength(1);
+    expect(await readdir(dovecot.maildirOf('nosuchuser')).catch(() => 'absent')).toBe('absent');
+  });
 });
