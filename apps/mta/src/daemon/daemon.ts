@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { dirname, join, resolve } from 'node:path';
 import {
   type DriverContext,
@@ -59,6 +60,7 @@ export class Daemon {
   };
   readonly #log: Logger;
   #stopping: Promise<void> | undefined;
+  #shutdown: AbortController | undefined;
 
   private constructor(log: Logger) {
     this.#log = log;
@@ -177,10 +179,15 @@ export class Daemon {
     sinks.push(hooks);
     const records = fanOut(sinks);
 
+    // Aborted when shutdown begins; every concurrent handshake listens to it, so lift the
+    // listener warning meant for leaks.
+    const shutdown = new AbortController();
+    setMaxListeners(0, shutdown.signal);
+    this.#shutdown = shutdown;
     const driverContext: DriverContext = {
       logger: log,
       clock: { now: () => Date.now() },
-      signal: new AbortController().signal,
+      signal: shutdown.signal,
       resolver,
       hostname: collected.esmtpListeners[0]?.hostname ?? (await import('node:os')).hostname(),
       policy: runtime,
@@ -238,6 +245,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       const { listeners, queues, hooks, logs, spool, runtime } = this.#parts;
       await Promise.allSettled(listeners.map((l) => l.close()));
+      this.#shutdown?.abort(new Error('shutting down'));
       await queues?.stop(graceMs);
       await hooks?.drain();
       for (const [what, part] of [

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   type AnyProtocolDriver,
   createMessage,
@@ -61,6 +62,8 @@ export class ReadyQueue {
   #consecutiveFailures = 0;
 
   constructor(spec: ReadyQueueSpec, deps: EngineDeps, dispositions: Dispositions) {
+    // Every dispatcher's send listens to this signal (through AbortSignal.any).
+    setMaxListeners(0, this.#abort.signal);
     this.spec = spec;
     this.#deps = deps;
     this.#dispositions = dispositions;
