@@ -1,0 +1,88 @@
+// Queue depth: with the destination down, inject N messages over HTTP (100 recipients per
+// request), measure the daemon's resident memory per queued message, then restart it and time
+// how long it takes to find them all again. Loopback only; bounded.
+//   npx tsx --conditions=@sterna/source bench/queue-depth.ts [--n 100000] [--no-build]
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startDaemon } from './lib/daemon.js';
+import { httpInject } from './lib/load.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.n);
+const root = fileURLToPath(new URL('..', import.meta.url));
+if (!values['no-build']) {
+  execFileSync(
+    'npx',
+    [
+      '-y',
+      'pnpm@12.4.2',
+      'exec',
+      'turbo',
+      'run',
+      'build',
+      '--filter=@sterna/mta...',
+      '--output-logs=errors-only',
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+    },
+  );
+}
+const dir = await mkdtemp(join(tmpdir(), 'sterna-depth-'));
+const policy = join(dir, 'init.lua');
+// Port 1 refuses connections: every message fails once and waits 20 minutes.
+await writeFile(
+  policy,
+  `local kumo = require 'kumo'
+kumo.on('init', function()
+  kumo.start_esmtp_listener { listen = '127.0.0.1:0' }
+  kumo.start_http_listener { listen = '127.0.0.1:0' }
+  kumo.define_spool { name = 'data', path = '${dir}/spool' }
+end)
+kumo.on('get_egress_path_config', function() return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled' } end)
+kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:1' } } } } end)
+`,
+);
+const rssMb = async (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const scheduled = async (http: string) =>
+  [
+    ...(await fetch(`${http}/metrics`).then((r) => r.text())).matchAll(
+      /^scheduled_count(?:\{[^}]*\})? (\d+)/gm,
+    ),
+  ].reduce((s, m) => s + Number(m[1]), 0);
+try {
+  let daemon = await startDaemon(root, policy);
+  const idle = await rssMb(daemon.child.pid!);
+  process.stderr.write(`injecting ${N} messages over HTTP…\n`);
+  const injected = await httpInject(daemon.http, N, 4096, 4, 100, 600_000);
+  await new Promise((r) => setTimeout(r, 10_000)); // every message has had its first (failed) attempt
+  const full = await rssMb(daemon.child.pid!);
+  await daemon.stop();
+  const started = performance.now();
+  daemon = await startDaemon(root, policy);
+  const restartSeconds = (performance.now() - started) / 1000;
+  const found = await scheduled(daemon.http);
+  const afterRestart = await rssMb(daemon.child.pid!);
+  await daemon.stop();
+  console.log(
+    '\nqueued | HTTP inject recipients/s | RSS idle MB | RSS queued MB | KB per queued message | restart s | found after restart | RSS after restart MB',
+  );
+  console.log('---|---|---|---|---|---|---|---');
+  console.log(
+    `${injected.accepted} | ${Math.round(injected.accepted / injected.seconds)} | ${Math.round(idle)} | ${Math.round(full)} | ${(((full - idle) * 1024) / N).toFixed(2)} | ${restartSeconds.toFixed(1)} | ${found} | ${Math.round(afterRestart)}`,
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
