@@ -31,7 +31,18 @@ const cwd = process.env.INIT_CWD ?? process.cwd();
 const dest = target ? resolve(cwd, target) : join(repo, 'packages', `protocol-${name}`);
 if (existsSync(dest) && (await readdir(dest)).length > 0) fail(`${dest} exists and is not empty`);
 
-const inRepo = !relative(repo, dest).startsWith('..');
+const rel = relative(repo, dest);
+const inRepo = !rel.startsWith('..');
+// Inside the repository the package must sit where pnpm-workspace.yaml looks for packages.
+const [group, folder, ...deeper] = rel.split(/[\\/]/);
+const workspaceFolder =
+  deeper.length === 0 &&
+  (group === 'packages' || (group === 'examples' && folder?.startsWith('protocol-')));
+if (inRepo && !workspaceFolder) {
+  fail(
+    `${dest} is inside the repository but not a workspace folder: use packages/protocol-${name}, examples/protocol-${name}, or a path outside the repository`,
+  );
+}
 const firstParty = inRepo && relative(join(repo, 'packages'), dest) === `protocol-${name}`;
 const version = (/** @type {string} */ dir) =>
   JSON.parse(readFileSync(join(repo, dir, 'package.json'), 'utf8')).version;
