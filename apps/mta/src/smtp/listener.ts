@@ -192,7 +192,12 @@ export async function startEsmtpListener(
 
     onData(stream: Readable, session, done: Done) {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // Past max_message_size smtp-server only counts the rest: keep none of it, or one client
+      // could make the daemon hold any amount in memory before the 552.
+      stream.on('data', (chunk: Buffer) => {
+        if ((stream as SMTPServerDataStream).sizeExceeded) chunks.length = 0;
+        else chunks.push(chunk);
+      });
       stream.on('end', () => {
         if ((stream as SMTPServerDataStream).sizeExceeded) {
           return done(refuse(session, { code: 552, text: '5.3.4 message too big' }, 'DATA'));
