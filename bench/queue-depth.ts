@@ -63,8 +63,9 @@ const waiting = async (http: string) =>
       /^(?:scheduled|ready)_count(?:\{[^}]*\})? (\d+)/gm,
     ),
   ].reduce((sum, m) => sum + Number(m[1]), 0);
+let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
 try {
-  let daemon = await startDaemon(root, policy);
+  daemon = await startDaemon(root, policy);
   const idle = await rssMb(daemon.child.pid!);
   process.stderr.write(`injecting ${N} messages over HTTP…\n`);
   const injected = await httpInject(daemon.http, N, 4096, 4, 100, 600_000);
@@ -85,5 +86,7 @@ try {
     `${injected.accepted} | ${Math.round(injected.accepted / injected.seconds)} | ${Math.round(idle)} | ${Math.round(full)} | ${(((full - idle) * 1024) / N).toFixed(2)} | ${restartSeconds.toFixed(1)} | ${found} | ${Math.round(afterRestart)}`,
   );
 } finally {
+  // Whatever failed, no daemon outlives the benchmark.
+  if (daemon && daemon.child.exitCode === null) await daemon.stop();
   await rm(dir, { recursive: true, force: true });
 }
