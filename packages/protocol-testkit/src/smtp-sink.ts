@@ -181,6 +181,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     },
   });
   server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  // smtp-server re-emits a peer's reset inside a transaction on the server; unheard, that is an
+  // uncaught exception in the process hosting the sink. A peer that vanishes is not our error.
+  server.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SmtpSink, type SmtpSinkOptions, startSmtpSink } from '../src/index.js';
@@ -40,6 +41,30 @@ function send(c: SMTPConnection, from: string, to: string[], body: string) {
 const BODY = 'Subject: hi\r\n\r\nhello\r\n';
 
 describe('startSmtpSink', () => {
+  it('survives a client that resets its connection mid-transaction', async () => {
+    // smtp-server reports a reset inside a transaction as an 'error' on the server; without a
+    // listener that is an uncaught exception in the process hosting the sink (found by the
+    // daemon's reliability crash suite, which kills the daemon mid-delivery).
+    const s = await sink({ tls: false });
+    for (let i = 0; i < 5; i++) {
+      const socket = connect(s.port, s.host);
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+      socket.write('EHLO reset.test\r\nMAIL FROM:<a@example.org>\r\n');
+      await new Promise((r) => setTimeout(r, 50));
+      // Replies left unread, then a reset (what a killed process's socket does).
+      socket.pause();
+      socket.write('RCPT TO:<b@example.org>\r\nNOOP\r\n');
+      await new Promise((r) => setTimeout(r, 50));
+      socket.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const c = await client(s);
+    await send(c, 'a@example.org', ['b@example.org'], BODY);
+    c.quit();
+    expect(s.messages).toHaveLength(1);
+  });
+
   it('records messages with envelope, bytes, TLS state and session', async () => {
     const s = await sink();
     const c = await client(s);
