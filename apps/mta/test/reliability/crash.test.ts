@@ -2,6 +2,7 @@
 // message that got a 250 must reach the sink at least once. Sizes: docs/reliability.md.
 import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readLogRecords } from '../../src/logs/index.js';
 import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
 import { eventually } from '../support/mail.js';
 import { type PolicyDir, writePolicy } from '../support/policy.js';
@@ -91,7 +92,7 @@ end)
       const seen = new Set(tokensOf(sink!.messages.map((m) => m.data)));
       return acked.filter((n) => !seen.has(n));
     };
-    await eventually(() => (missing().length === 0 ? true : undefined), 180_000, 'delivery').catch(
+    await eventually(() => (missing().length === 0 ? true : undefined), 120_000, 'delivery').catch(
       () => undefined,
     );
     const delivered = tokensOf(sink.messages.map((m) => m.data));
@@ -99,6 +100,16 @@ end)
     for (const n of delivered) counts.set(n, (counts.get(n) ?? 0) + 1);
     const duplicates = [...counts.values()].filter((c) => c > 1).length;
     const lost = missing();
+    // For a lost message: what the daemon logged about it (records written before a kill may
+    // be lost with the process; the spool is the source of truth).
+    const records = lost.length > 0 ? await readLogRecords(dir.logs).catch(() => []) : [];
+    const lostDetail = lost.slice(0, 5).map((n) => {
+      const id = load.ids.get(n) ?? '?';
+      return `${n} id=${id} records=${records
+        .filter((r) => r.id === id)
+        .map((r) => `${r.type}:${r.response.code}`)
+        .join(',')}`;
+    });
     const ackedSet = load.acked;
     report('crash', {
       clients: CLIENTS,
@@ -113,6 +124,7 @@ end)
         (n) => !ackedSet.has(n),
       ).length,
       'lost (250 but never delivered)': lost.length,
+      ...(lost.length > 0 ? { 'lost detail': lostDetail } : {}),
     });
     expect(kills).toBe(KILLS);
     expect(lost).toEqual([]);

@@ -9,6 +9,8 @@ export interface LoadResult {
   failed: number;
   /** Replies other than 250 by code. */
   readonly codes: Map<number, number>;
+  /** The spool ids the daemon named in each 250 (`ids=…`), by message number. */
+  readonly ids: Map<number, string>;
 }
 
 /** A message carrying its number in the subject and body, so the sink can say which arrived. */
@@ -42,7 +44,7 @@ export async function runLoad(options: {
   stop?: () => boolean;
   onAck?: (n: number, acked: number) => void;
 }): Promise<LoadResult> {
-  const result: LoadResult = { acked: new Set(), failed: 0, codes: new Map() };
+  const result: LoadResult = { acked: new Set(), failed: 0, codes: new Map(), ids: new Map() };
   let next = 0;
   const deadline = Date.now() + options.deadlineMs;
   const more = () =>
@@ -101,8 +103,10 @@ export async function runLoad(options: {
             c.send(
               { from: 'load@example.org', to: [`rcpt${n}@load.test`] },
               numbered(n, options.size),
-              (error) => {
+              (error, info) => {
                 if (error) return fail(error);
+                const id = /ids=(\S+)/.exec(info.response)?.[1];
+                if (id) result.ids.set(n, id);
                 if (settled) return;
                 settled = true;
                 cleanup();
