@@ -144,6 +144,17 @@ kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol 
     expect(sink.sessions()).toBeLessThan(20);
   });
 
+  it('keeps a burst beyond max_ready waiting in order instead of delaying it', async () => {
+    await engine(`
+kumo.on('get_egress_path_config', function() return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', max_ready = 10 } end)
+kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } } end)`);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => accept(`burst${i}@example.com`)));
+    // KumoMTA would send 290 of these back for up to a minute; here they all go through now.
+    await sink.waitForMessages(300, 20_000);
+    const name = `unspecified->mx_list:127.0.0.1:${sink.port}@smtp_client`;
+    expect(Object.keys(queues.stats().ready)).toEqual([name]);
+  });
+
   it('retries transient failures on the schedule, then expires', async () => {
     await engine(`${SMARTHOST}
 kumo.on('get_queue_config', function()

@@ -21,7 +21,7 @@ import type {
   SuspendRequest,
 } from './admin-types.js';
 import { type AttemptInfo, Dispositions } from './disposition.js';
-import { type ReadyItem, ReadyQueue } from './ready-queue.js';
+import { ReadyQueue } from './ready-queue.js';
 import { TimerHeap } from './timer-heap.js';
 import type { EngineCounters, EngineDeps, EngineQueueConfig, QueuedMessage } from './types.js';
 
@@ -215,12 +215,7 @@ export class QueueManager implements AdminApi {
         this.#ready.set(key, ready);
       }
     }
-    const item: ReadyItem = { message, retry: config.retry, providerName: config.providerName };
-    if (!ready.enqueue(item)) {
-      // Ready queue full (max_ready): back to the scheduled queue within a minute, no attempt counted.
-      message.due = this.#now() + Math.floor((this.#deps.random ?? Math.random)() * 60_000);
-      this.schedule(message);
-    }
+    ready.enqueue({ message, retry: config.retry, providerName: config.providerName });
   }
 
   // ---- admin ----
@@ -296,8 +291,14 @@ export class QueueManager implements AdminApi {
     const scheduled: Record<string, number> = {};
     for (const m of this.#heap.values()) scheduled[m.queue] = (scheduled[m.queue] ?? 0) + 1;
     const ready: Record<string, { messages: number; connections: number }> = {};
-    for (const [name, q] of this.#ready)
-      ready[name] = { messages: q.size, connections: q.connections };
+    // Keyed by the ready queue's name (queues told apart only by options are summed).
+    for (const q of this.#ready.values()) {
+      const seen = ready[q.spec.name] ?? { messages: 0, connections: 0 };
+      ready[q.spec.name] = {
+        messages: seen.messages + q.size,
+        connections: seen.connections + q.connections,
+      };
+    }
     return { counters: { ...this.counters }, scheduled, ready };
   }
 

@@ -84,17 +84,19 @@ export class ReadyQueue {
     return this.size === 0 && this.#running.size === 0;
   }
 
-  /** Adds a message; false when the queue is full (`max_ready`). */
-  enqueue(item: ReadyItem): boolean {
+  /**
+   * Adds a message. Unlike KumoMTA, a full ready queue (`max_ready`) does not send messages back
+   * to the scheduled queue with up to a minute of delay: a waiting message is small metadata here
+   * (its body stays in the spool), so overflow simply waits its turn in order.
+   */
+  enqueue(item: ReadyItem): void {
     const waiter = this.#waiters.shift();
     if (waiter) {
       waiter(item);
-      return true;
+      return;
     }
-    if (this.size >= this.spec.path.max_ready) return false;
     this.#items.push(item);
     this.#maybeSpawn();
-    return true;
   }
 
   /** Stops dispatching: waiting dispatchers end, in-flight sends get `graceMs` to finish. */
