@@ -105,10 +105,12 @@ end)
     const records = lost.length > 0 ? await readLogRecords(dir.logs).catch(() => []) : [];
     const lostDetail = lost.slice(0, 5).map((n) => {
       const id = load.ids.get(n) ?? '?';
-      return `${n} id=${id} records=${records
-        .filter((r) => r.id === id)
-        .map((r) => `${r.type}:${r.response.code}`)
-        .join(',')}`;
+      const seen = new Map<string, number>();
+      for (const r of records.filter((x) => x.id === id)) {
+        const key = `${r.type} ${r.response.code}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      return `${n} id=${id} records=${[...seen].map(([k, c]) => `${c}× ${k}`).join(', ')}`;
     });
     const ackedSet = load.acked;
     report('crash', {

@@ -13,9 +13,12 @@ export interface LoadResult {
   readonly ids: Map<number, string>;
 }
 
-/** A message carrying its number in the subject and body, so the sink can say which arrived. */
+/**
+ * A message carrying its number in the subject and body, so the sink can say which arrived. The
+ * recipient is `user<n>`: the testkit sink scripts failures by local-part prefix (`rcpt421…`).
+ */
 export function numbered(n: number, size = 1024): string {
-  const head = `From: load@example.org\r\nTo: rcpt${n}@load.test\r\nSubject: load ${n}\r\nMessage-ID: <load-${n}@sterna.test>\r\n\r\nLOAD-TOKEN ${n}\r\n`;
+  const head = `From: load@example.org\r\nTo: user${n}@load.test\r\nSubject: load ${n}\r\nMessage-ID: <load-${n}@sterna.test>\r\n\r\nLOAD-TOKEN ${n}\r\n`;
   const line = `${'x'.repeat(76)}\r\n`;
   return head + line.repeat(Math.max(0, Math.ceil((size - head.length) / line.length)));
 }
@@ -101,7 +104,7 @@ export async function runLoad(options: {
             c.once('end', onEnd);
             c.once('error', onError);
             c.send(
-              { from: 'load@example.org', to: [`rcpt${n}@load.test`] },
+              { from: 'load@example.org', to: [`user${n}@load.test`] },
               numbered(n, options.size),
               (error, info) => {
                 if (error) return fail(error);
