@@ -3,14 +3,13 @@
 //
 //   pnpm bench [--vs-postfix] [--scenarios relay,maildir,lua,http] [--sizes 4096,32768]
 //              [--modes per-connection,reuse] [--n 20000] [--conc 20] [--timeout 300] [--no-build]
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchPolicy, startDaemon } from './lib/daemon.js';
+import { benchPolicy, buildDaemon, startDaemon } from './lib/daemon.js';
 import { httpInject, type LoadResult, perConnection, reusedConnections } from './lib/load.js';
 import {
   configurePostfix,
@@ -212,27 +211,7 @@ async function postfixCell(mode: string, size: number, sink: Sink): Promise<Cell
   }
 }
 
-if (!values['no-build']) {
-  log('building the daemon (turbo build)…');
-  execFileSync(
-    'npx',
-    [
-      '-y',
-      'pnpm@12.4.2',
-      'exec',
-      'turbo',
-      'run',
-      'build',
-      '--filter=@sterna/mta...',
-      '--output-logs=errors-only',
-    ],
-    {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
-    },
-  );
-}
+if (!values['no-build']) buildDaemon(root);
 if (values['vs-postfix']) ensurePostfix();
 const sink = await startSink();
 log(`sink: ${sink.kind} on 127.0.0.1:${sink.port}`);

@@ -2,13 +2,12 @@
 // request), measure the daemon's resident memory per queued message, then restart it and time
 // how long it takes to find them all again. Loopback only; bounded.
 //   npx tsx --conditions=@sterna/source bench/queue-depth.ts [--n 100000] [--no-build]
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startDaemon } from './lib/daemon.js';
+import { buildDaemon, startDaemon } from './lib/daemon.js';
 import { httpInject } from './lib/load.js';
 
 const { values } = parseArgs({
@@ -19,26 +18,7 @@ const { values } = parseArgs({
 });
 const N = Number(values.n);
 const root = fileURLToPath(new URL('..', import.meta.url));
-if (!values['no-build']) {
-  execFileSync(
-    'npx',
-    [
-      '-y',
-      'pnpm@12.4.2',
-      'exec',
-      'turbo',
-      'run',
-      'build',
-      '--filter=@sterna/mta...',
-      '--output-logs=errors-only',
-    ],
-    {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
-    },
-  );
-}
+if (!values['no-build']) buildDaemon(root);
 const dir = await mkdtemp(join(tmpdir(), 'sterna-depth-'));
 const policy = join(dir, 'init.lua');
 // Port 1 refuses connections: every message fails once and waits 20 minutes.

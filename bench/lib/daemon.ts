@@ -1,7 +1,30 @@
 // The daemon as users run it: the compiled CLI (`pnpm build` first), its own process.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** Compiles the daemon and what it depends on (turbo caches unchanged packages). */
+export function buildDaemon(root: string): void {
+  process.stderr.write('building the daemon (turbo build)…\n');
+  execFileSync(
+    'npx',
+    [
+      '-y',
+      'pnpm@12.4.2',
+      'exec',
+      'turbo',
+      'run',
+      'build',
+      '--filter=@sterna/mta...',
+      '--output-logs=errors-only',
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+    },
+  );
+}
 
 export interface RunningDaemon {
   readonly child: ChildProcess;

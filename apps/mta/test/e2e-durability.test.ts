@@ -3,19 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../src/logs/index.js';
 import { type DaemonProcess, startDaemon } from './support/daemon-process.js';
 import { eventually, maildirMessages, sendMail, testMessage } from './support/mail.js';
-import { type PolicyDir, writePolicy } from './support/policy.js';
+import { GATED_QUEUES, type PolicyDir, writePolicy } from './support/policy.js';
 
-// Until DIR/open exists, queues name a protocol nothing claims: mail waits in the spool.
-const GATED = `
-kumo.on('get_queue_config', function(domain)
-  local f = io.open(DIR .. '/open', 'r')
-  if f then
-    f:close()
-    return kumo.make_queue_config { protocol = { maildir_path = DIR .. '/maildir' } }
-  end
-  return kumo.make_queue_config { retry_interval = '1s', max_retry_interval = '1s', protocol = { closed_gate = {} } }
-end)
-`;
+const GATED = GATED_QUEUES;
 
 let daemon: DaemonProcess | undefined;
 let dir: PolicyDir | undefined;

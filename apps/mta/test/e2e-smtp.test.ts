@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../src/logs/index.js';
 import { type DaemonProcess, runSterna, startDaemon } from './support/daemon-process.js';
 import { eventually, maildirMessages, sendMail, testMessage } from './support/mail.js';
-import { type PolicyDir, writePolicy } from './support/policy.js';
+import { GATED_QUEUES, type PolicyDir, writePolicy } from './support/policy.js';
 
 const MAILDIR_QUEUES = `
 kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
@@ -107,18 +107,8 @@ describe('the daemon over SMTP', { timeout: 90_000 }, () => {
   });
 
   it('keeps a queued message across SIGTERM and delivers it after restart', async () => {
-    // Until the file 'open' exists the queue names a protocol no driver claims, so the message
-    // waits (transient failures); the operator then fixes things and restarts.
-    dir = await writePolicy(`
-kumo.on('get_queue_config', function(domain)
-  local f = io.open(DIR .. '/open', 'r')
-  if f then
-    f:close()
-    return kumo.make_queue_config { protocol = { maildir_path = DIR .. '/maildir' } }
-  end
-  return kumo.make_queue_config { retry_interval = '1s', max_retry_interval = '1s', protocol = { lmtp = {} } }
-end)
-`);
+    // The queue holds mail until DIR/open exists; the operator then fixes things and restarts.
+    dir = await writePolicy(GATED_QUEUES);
     daemon = await startDaemon(dir.policy);
     const reply = await sendMail(
       daemon.smtp,
@@ -148,7 +138,7 @@ end)
     daemon = undefined;
     const records = await readLogRecords(dir.logs);
     const failure = records.find((r) => r.type === 'TransientFailure' && r.id === id)!;
-    expect(failure.response.content).toContain("no loaded driver handles protocol 'lmtp'");
+    expect(failure.response.content).toContain("no loaded driver handles protocol 'closed_gate'");
     expect(records.filter((r) => r.type === 'Delivery').map((r) => r.id)).toEqual([id]);
   });
 

@@ -41,3 +41,19 @@ ${body}
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * Queues that hold their mail until the file `DIR/open` exists: until then they name a protocol
+ * no driver claims (`closed_gate`), so messages wait in the spool on 1 s retries; afterwards they
+ * deliver into `DIR/maildir`. Tests use it to hold mail across restarts and crashes.
+ */
+export const GATED_QUEUES = `
+kumo.on('get_queue_config', function(domain)
+  local f = io.open(DIR .. '/open', 'r')
+  if f then
+    f:close()
+    return kumo.make_queue_config { protocol = { maildir_path = DIR .. '/maildir' } }
+  end
+  return kumo.make_queue_config { retry_interval = '1s', max_retry_interval = '1s', protocol = { closed_gate = {} } }
+end)
+`;
