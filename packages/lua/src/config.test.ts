@@ -108,6 +108,17 @@ describe('parseEgressPath', () => {
     );
     expect(() => parseEgressPath({ tls_certificate: { vault_path: 'x' } })).toThrow(/vault/);
   });
+
+  it('does not echo a key source string that cannot be read (it may be the secret itself)', () => {
+    let message = '';
+    try {
+      parseEgressPath({ smtp_auth_plain_password: 'Inline-Secret-31415' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/smtp_auth_plain_password: cannot read key file \(ENOENT\)/);
+    expect(message).not.toContain('Inline-Secret-31415');
+  });
 });
 
 describe('sources, pools, listener domains', () => {

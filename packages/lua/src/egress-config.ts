@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_EGRESS_PATH as D, type EgressPathConfig, errorText } from '@sterna/core';
+import { DEFAULT_EGRESS_PATH as D, type EgressPathConfig } from '@sterna/core';
 import { z } from 'zod';
 import {
   count,
@@ -18,10 +18,13 @@ const keyText = keySource.transform((k, ctx) => {
     try {
       return readFileSync(k, 'utf8');
     } catch (error) {
+      // Neither the string nor Node's message (which repeats it) is echoed: an operator who
+      // put the secret itself here by mistake would find it in every log line otherwise.
+      const code = (error as { code?: string }).code ?? 'error';
       ctx.issues.push({
         code: 'custom',
-        message: `cannot read key file ${k}: ${errorText(error)}`,
-        input: k,
+        message: `cannot read key file (${code}); a string names a file — give the key itself as { key_data = '…' }`,
+        input: undefined,
       });
       return z.NEVER;
     }

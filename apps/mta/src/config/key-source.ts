@@ -10,7 +10,9 @@ export async function readKeySource(source: unknown, what: string): Promise<stri
     try {
       return await readFile(source, 'utf8');
     } catch (error) {
-      throw new Error(`${what}: cannot read ${source}: ${(error as Error).message}`);
+      // The string is not echoed: it may be the secret itself, put here by mistake.
+      const code = (error as { code?: string }).code ?? 'error';
+      throw new Error(`${what}: cannot read key file (${code}); a string names a file — give the key itself as { key_data = '…' }`);
     }
   }
   if (
