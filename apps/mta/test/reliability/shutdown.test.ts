@@ -68,11 +68,13 @@ end)
       const seen = new Set(tokensOf(sink!.messages.map((m) => m.data)));
       return [...load.acked].filter((n) => !seen.has(n));
     };
-    await eventually(() => (missing().length === 0 ? true : undefined), 120_000, 'delivery of every acknowledged message').catch(
-      (error: Error) => {
-        throw new Error(`${error.message}: missing ${missing().slice(0, 20).join(', ')}`);
-      },
-    );
+    await eventually(
+      () => (missing().length === 0 ? true : undefined),
+      120_000,
+      'delivery of every acknowledged message',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: missing ${missing().slice(0, 20).join(', ')}`);
+    });
     const delivered = tokensOf(sink.messages.map((m) => m.data));
     report('shutdown', {
       acknowledged: load.acked.size,
