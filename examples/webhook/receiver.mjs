@@ -9,7 +9,9 @@ createServer((req, res) => {
   req.on('end', () => {
     const records = JSON.parse(body);
     for (const r of Array.isArray(records) ? records : [records]) {
-      console.log(`${r.type.padEnd(16)} ${r.id} ${r.recipient} ${r.response.code} ${r.response.content}`);
+      console.log(
+        `${r.type.padEnd(16)} ${r.id} ${r.recipient} ${r.response.code} ${r.response.content}`,
+      );
     }
     res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
   });

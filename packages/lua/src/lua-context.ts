@@ -42,7 +42,8 @@ export type CallOutcome =
       readonly disconnect?: DisconnectMode | undefined;
     }
   | { readonly status: 'error'; readonly message: string; readonly traceback?: string | undefined }
-  | { readonly status: 'timeout' }
+  /** `where`: the policy file and line the deadline stopped, when the hook saw it. */
+  | { readonly status: 'timeout'; readonly where?: string | undefined }
   /** No handler for the event, no such method, or (for objects) the object is gone. */
   | { readonly status: 'none' | 'gone' };
 
@@ -65,6 +66,8 @@ interface Running {
   readonly L: number;
   readonly deadline: number;
   expired: boolean;
+  /** `file:line` where the deadline stopped the code. */
+  where?: string | undefined;
 }
 
 // One factory (one compiled wasm module) per thread: later engines cost ≈2 ms.
@@ -285,13 +288,13 @@ export class LuaContext {
       if (!finished) {
         // The thread stays suspended forever; drop it rather than resume into expired code.
         this.discard(slot);
-        return { status: 'timeout' };
+        return { status: 'timeout', where: run.where };
       }
       result = this.step(thread, 0, run);
     }
     if (run.expired) {
       this.discard(slot);
-      return { status: 'timeout' };
+      return { status: 'timeout', where: run.where };
     }
     if (result.result !== LuaReturn.Ok) {
       const message = thread.getTop() > 0 ? thread.indexToString(-1) : LuaReturn[result.result];
@@ -362,6 +365,7 @@ export class LuaContext {
     if (!run.expired) {
       if (Date.now() < run.deadline) return;
       run.expired = true;
+      run.where = whereIs(lua, L);
       // From now on every instruction of this call raises, so a pcall or an error handler
       // that catches the timeout cannot keep the loop going.
       lua.lua_sethook(run.L, hook, LuaEventMasks.Count, 1);
@@ -406,4 +410,17 @@ async function settleBefore(value: unknown, deadline: number): Promise<boolean> 
 /** The folder of a policy file, for `require`. */
 export function policyDirOf(path: string): string {
   return dirname(resolve(path));
+}
+
+// The `file:line` of the running Lua function (luaL_where), without its trailing ': '.
+function whereIs(lua: LuaEngine['global']['lua'], L: number): string | undefined {
+  try {
+    lua.luaL_where(L, 0);
+    const text = lua.lua_tolstring(L, -1, null);
+    lua.lua_settop(L, -2);
+    const where = text.replace(/:\s*$/, '');
+    return where === '' ? undefined : where;
+  } catch {
+    return undefined;
+  }
 }

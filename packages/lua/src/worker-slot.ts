@@ -177,13 +177,15 @@ export class WorkerSlot {
 
   private expire(id: number, entry: InFlight): void {
     if (!entry.expired) {
+      // The worker's own hook stops ordinary runaway code at the same deadline and reports
+      // where it was; give it the grace period to say so before failing the call.
       entry.expired = true;
       this.overdue++;
-      entry.reject(timeoutError(entry));
       entry.timer = setTimeout(() => this.expire(id, entry), this.graceMs);
       return;
     }
     // Still no answer after the grace period: the Lua code is beyond the hook's reach.
+    entry.reject(timeoutError(entry));
     void this.terminate(
       `the Lua context was terminated because ${entry.label} overran its deadline`,
     );
@@ -194,11 +196,14 @@ export class WorkerSlot {
     if (!entry) return;
     this.inflight.delete(id);
     clearTimeout(entry.timer);
+    const timedOut = 'status' in outcome && outcome.status === 'timeout';
     if (entry.expired) {
+      // Past the deadline: a timeout whatever the worker answered, with its location if known.
+      entry.reject(timeoutError(entry, timedOut ? outcome.where : undefined));
       if (--this.overdue === 0) this.owner.onAvailable();
       return;
     }
-    if ('status' in outcome && outcome.status === 'timeout') entry.reject(timeoutError(entry));
+    if (timedOut) entry.reject(timeoutError(entry, outcome.where));
     else entry.resolve(outcome);
   }
 
@@ -264,9 +269,10 @@ export class WorkerSlot {
   }
 }
 
-function timeoutError(entry: InFlight) {
+function timeoutError(entry: InFlight, where?: string) {
+  const at = where ? ` at ${where}` : '';
   return luaError(
     'STERNA_LUA_TIMEOUT',
-    `${entry.label} did not finish within its deadline of ${entry.budgetMs} ms and was stopped`,
+    `${entry.label} did not finish within its deadline of ${entry.budgetMs} ms and was stopped${at}`,
   );
 }

@@ -12,7 +12,9 @@ export async function readKeySource(source: unknown, what: string): Promise<stri
     } catch (error) {
       // The string is not echoed: it may be the secret itself, put here by mistake.
       const code = (error as { code?: string }).code ?? 'error';
-      throw new Error(`${what}: cannot read key file (${code}); a string names a file — give the key itself as { key_data = '…' }`);
+      throw new Error(
+        `${what}: cannot read key file (${code}); a string names a file — give the key itself as { key_data = '…' }`,
+      );
     }
   }
   if (
