@@ -11,8 +11,6 @@ export function sternaVitestConfig(test = {}) {
     ssr: { resolve: { conditions, externalConditions: ['@sterna/source'] } },
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      // A package whose tests have not landed yet must not turn the build red.
-      passWithNoTests: true,
       testTimeout: 20_000,
       hookTimeout: 20_000,
       ...test,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ async function engine(policyBody: string): Promise<void> {
     driverContext: {
       logger: silentLogger,
       clock: systemClock,
-      signal: new AbortController().signal,
+      signal: shutdownSignal(),
       resolver: undefined as never,
       hostname: 'sterna.test',
     },
@@ -72,6 +73,13 @@ function accept(to: string, subject = 'hello'): Promise<string> {
       null,
     )
     .then(() => id);
+}
+
+// As in the daemon: every concurrent handshake listens to the shutdown signal.
+function shutdownSignal(): AbortSignal {
+  const signal = new AbortController().signal;
+  setMaxListeners(0, signal);
+  return signal;
 }
 
 const SMARTHOST = `
