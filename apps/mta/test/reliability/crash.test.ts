@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../../src/logs/index.js';
 import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
 import { eventually } from '../support/mail.js';
-import { type PolicyDir, writePolicy } from '../support/policy.js';
+import type { PolicyDir } from '../support/policy.js';
 import { runLoad, tokensOf } from './load.js';
-import { freePort, knob, report, sleep } from './support.js';
+import { freePort, knob, report, sleep, writeRelayPolicy } from './support.js';
 
 const KILLS = knob('RELIABILITY_CRASH_KILLS', 10);
 const MESSAGES = knob('RELIABILITY_CRASH_MESSAGES', 3000);
@@ -26,20 +26,7 @@ describe('crash: kill -9 under load', () => {
   it(`loses no acknowledged message through ${KILLS} kills`, async () => {
     sink = await startSmtpSink({ tls: false });
     const port = await freePort();
-    dir = await writePolicy(
-      `
-kumo.on('get_egress_path_config', function()
-  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', connection_limit = 8 }
-end)
-kumo.on('get_queue_config', function()
-  return kumo.make_queue_config { retry_interval = '1s', max_retry_interval = '2s',
-    protocol = { smtp = { mx_list = { '127.0.0.1:${sink.port}' } } } }
-end)
-`,
-      '',
-      `max_messages_per_connection = 1000000, listen = '127.0.0.1:${port}'`,
-    );
-    // writePolicy's listener names port 0 first; the later key wins in the Lua table.
+    dir = await writeRelayPolicy(sink.port, port);
     daemon = await startDaemon(dir.policy);
     expect(daemon.smtp.port).toBe(port);
 

@@ -5,9 +5,9 @@ import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
 import { eventually } from '../support/mail.js';
-import { type PolicyDir, writePolicy } from '../support/policy.js';
+import type { PolicyDir } from '../support/policy.js';
 import { runLoad, tokensOf } from './load.js';
-import { freePort, knob, report } from './support.js';
+import { freePort, knob, report, writeRelayPolicy } from './support.js';
 
 const MESSAGES = knob('RELIABILITY_SHUTDOWN_MESSAGES', 1500);
 const CLIENTS = knob('RELIABILITY_SHUTDOWN_CLIENTS', 20);
@@ -27,19 +27,7 @@ describe('shutdown: SIGTERM during heavy delivery', () => {
   it('exits promptly with status 0 and loses no acknowledged message', async () => {
     sink = await startSmtpSink({ tls: false });
     const port = await freePort();
-    dir = await writePolicy(
-      `
-kumo.on('get_egress_path_config', function()
-  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', connection_limit = 8 }
-end)
-kumo.on('get_queue_config', function()
-  return kumo.make_queue_config { retry_interval = '1s', max_retry_interval = '2s',
-    protocol = { smtp = { mx_list = { '127.0.0.1:${sink.port}' } } } }
-end)
-`,
-      '',
-      `max_messages_per_connection = 1000000, listen = '127.0.0.1:${port}'`,
-    );
+    dir = await writeRelayPolicy(sink.port, port);
     daemon = await startDaemon(dir.policy);
     const first = daemon;
     let stopped: Promise<{ code: number | null; ms: number }> | undefined;

@@ -1,5 +1,6 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { type AddressInfo, createServer, connect as netConnect, type Socket } from 'node:net';
+import { type PolicyDir, writePolicy } from '../support/policy.js';
 
 /** A count or duration from the environment (for longer local runs), else the CI default. */
 export function knob(name: string, fallback: number): number {
@@ -167,3 +168,24 @@ export async function pool<T>(items: T[], limit: number, task: (item: T) => Prom
 
 /** Sleeps. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A policy for load under failure: SMTP listener on `listenPort` (a fixed port, so a restarted
+ * daemon is found where clients left it), every queue relayed to the sink at `sinkPort` with
+ * short retries. writePolicy's listener names port 0 first; the later key wins in the Lua table.
+ */
+export function writeRelayPolicy(sinkPort: number, listenPort: number): Promise<PolicyDir> {
+  return writePolicy(
+    `
+kumo.on('get_egress_path_config', function()
+  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', connection_limit = 8 }
+end)
+kumo.on('get_queue_config', function()
+  return kumo.make_queue_config { retry_interval = '1s', max_retry_interval = '2s',
+    protocol = { smtp = { mx_list = { '127.0.0.1:${sinkPort}' } } } }
+end)
+`,
+    '',
+    `max_messages_per_connection = 1000000, listen = '127.0.0.1:${listenPort}'`,
+  );
+}
