@@ -178,6 +178,10 @@ export class Daemon {
     this.#parts.hooks = hooks;
     sinks.push(hooks);
     const records = fanOut(sinks);
+    // Parse and read back headers for records only if some sink copies them.
+    const recordHeaders =
+      (collected.localLogs?.headers.length ?? 0) > 0 ||
+      collected.logHooks.some((h) => h.headers.length > 0);
 
     // Aborted when shutdown begins; every concurrent handshake listens to it, so lift the
     // listener warning meant for leaks.
@@ -193,11 +197,11 @@ export class Daemon {
       policy: runtime,
     };
     const queues = new QueueManager(
-      { spool, policy, registry, logs: records, driverContext, nodeId },
+      { spool, policy, registry, logs: records, driverContext, nodeId, recordHeaders },
       { watchdogMs: config.delivery_watchdog * 1000 },
     );
     this.#parts.queues = queues;
-    receiver = new Receiver({ spool, queues, logs: records, nodeId });
+    receiver = new Receiver({ spool, queues, logs: records, nodeId, recordHeaders });
     await restoreSpool(spool, queues, log);
 
     const tls = await selfSignedCertificate();

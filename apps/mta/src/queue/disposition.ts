@@ -4,6 +4,7 @@ import {
   failAll,
   type HeaderField,
   type LogRecordType,
+  type Message,
   makeResponse,
   type Outcome,
   parseHeaders,
@@ -22,8 +23,8 @@ export interface AttemptInfo {
   readonly sessionId?: string | undefined;
   readonly retry: RetryPolicy;
   readonly providerName?: string | undefined;
-  /** The message's headers when its data was loaded. */
-  readonly headers?: readonly HeaderField[] | undefined;
+  /** The message, when its data was loaded (its headers are parsed only if a sink wants them). */
+  readonly message?: Message | undefined;
 }
 
 const RECORD_TYPE = {
@@ -65,7 +66,7 @@ export class Dispositions {
     outcomes: readonly Outcome[],
     info: AttemptInfo,
   ): Promise<void> {
-    const headers = info.headers ?? (await this.#headersOf(message));
+    const headers = await this.#headersOf(message, info);
     const groups = new Map<string, Outcome[]>();
     for (const outcome of outcomes) {
       const key = JSON.stringify([outcome.kind, outcome.response, outcome.peer ?? null]);
@@ -159,7 +160,7 @@ export class Dispositions {
     outcome: Pick<Outcome, 'response' | 'peer' | 'tls'>,
     info: AttemptInfo,
   ): void {
-    this.#log(type, message, recipients, outcome, info, info.headers ?? []);
+    this.#log(type, message, recipients, outcome, info, []);
   }
 
   #log(
@@ -198,7 +199,11 @@ export class Dispositions {
     this.#deps.logs.write(record, { meta: message.meta, headers });
   }
 
-  async #headersOf(message: QueuedMessage): Promise<readonly HeaderField[]> {
+  // Headers for log records: none when no sink records them; from the loaded message when there
+  // is one; read back from the spool only for failures that happened before loading.
+  async #headersOf(message: QueuedMessage, info: AttemptInfo): Promise<readonly HeaderField[]> {
+    if (this.#deps.recordHeaders === false) return [];
+    if (info.message) return info.message.allHeaders();
     try {
       return parseHeaders(await this.#deps.spool.read(message.id));
     } catch {

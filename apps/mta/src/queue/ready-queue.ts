@@ -207,7 +207,7 @@ export class ReadyQueue {
       sessionId,
       retry: item.retry,
       providerName: item.providerName,
-      headers: message?.allHeaders(),
+      message,
     };
   }
 

@@ -77,6 +77,12 @@ export interface EngineDeps {
   /** The context drivers get (resolver from `kumo.dns.configure_resolver`, logger, shutdown signal). */
   readonly driverContext: DriverContext;
   readonly nodeId: string;
+  /**
+   * Whether any log sink copies message headers into records (`headers` lists of local logs or
+   * log hooks). When false, headers are neither parsed nor read back from the spool for records.
+   * @default true
+   */
+  readonly recordHeaders?: boolean;
   readonly now?: () => number;
   readonly random?: () => number;
 }

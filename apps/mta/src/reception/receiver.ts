@@ -26,6 +26,8 @@ export interface ReceiverDeps {
   readonly queues: QueueManager;
   readonly logs: RecordSink;
   readonly nodeId: string;
+  /** Whether any log sink records headers; when false they are not parsed. @default true */
+  readonly recordHeaders?: boolean;
   readonly now?: () => number;
 }
 
@@ -112,6 +114,7 @@ export class Receiver {
       receptionProtocol: typeof protocol === 'string' ? protocol : null,
       nodeId: this.#deps.nodeId,
     });
-    this.#deps.logs.write(record, { meta: m.meta, headers: parseHeaders(m.data) });
+    const headers = this.#deps.recordHeaders === false ? [] : parseHeaders(m.data);
+    this.#deps.logs.write(record, { meta: m.meta, headers });
   }
 }
