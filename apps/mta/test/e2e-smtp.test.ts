@@ -25,47 +25,57 @@ afterEach(async () => {
 });
 
 describe('the daemon over SMTP', { timeout: 90_000 }, () => {
-  it('takes a message over SMTP and delivers it into a maildir, logging every key', async () => {
-    dir = await writePolicy(MAILDIR_QUEUES);
-    daemon = await startDaemon(dir.policy);
-    expect(daemon.output()).toMatch(/smtp listener on 127\.0\.0\.1:\d+/);
-    expect(daemon.output()).toMatch(/http listener on 127\.0\.0\.1:\d+/);
+  it.each([
+    ['in its own thread', true],
+    ['on the main thread', false],
+  ])(
+    'takes a message over SMTP (listener %s) and delivers it into a maildir, logging every key',
+    async (_, thread) => {
+      dir = await writePolicy(MAILDIR_QUEUES);
+      await writeFile(
+        `${dir.dir}/sterna.config.json`,
+        JSON.stringify({ smtp_listener_thread: thread }),
+      );
+      daemon = await startDaemon(dir.policy);
+      expect(daemon.output()).toMatch(/smtp listener on 127\.0\.0\.1:\d+/);
+      expect(daemon.output()).toMatch(/http listener on 127\.0\.0\.1:\d+/);
 
-    const reply = await sendMail(
-      daemon.smtp,
-      { from: 'sender@example.org', to: ['user@maildir.example.com'] },
-      testMessage('first'),
-    );
-    expect(reply.response).toMatch(/^250 OK ids=[0-9a-f]{32}$/);
-    const [copy] = await eventually(async () => {
-      const files = await maildirMessages(dir!.maildir);
-      return files.length > 0 ? files : undefined;
-    });
-    expect(copy).toMatch(/^X-KumoRef: /);
-    expect(copy).toContain('Received: from ');
-    expect(copy).toContain('Subject: first\r\n');
-    expect(copy).toContain('Hello from the Sterna tests.\r\n');
+      const reply = await sendMail(
+        daemon.smtp,
+        { from: 'sender@example.org', to: ['user@maildir.example.com'] },
+        testMessage('first'),
+      );
+      expect(reply.response).toMatch(/^250 OK ids=[0-9a-f]{32}$/);
+      const [copy] = await eventually(async () => {
+        const files = await maildirMessages(dir!.maildir);
+        return files.length > 0 ? files : undefined;
+      });
+      expect(copy).toMatch(/^X-KumoRef: /);
+      expect(copy).toContain('Received: from ');
+      expect(copy).toContain('Subject: first\r\n');
+      expect(copy).toContain('Hello from the Sterna tests.\r\n');
 
-    expect(await daemon.stop()).toBe(0);
-    daemon = undefined;
-    const records = await readLogRecords(dir.logs);
-    const types = records.map((r) => r.type).sort();
-    expect(types).toEqual(['Delivery', 'Reception']);
-    const delivery = records.find((r) => r.type === 'Delivery')!;
-    expect(Object.keys(delivery).slice(0, LOG_RECORD_KEYS.length)).toEqual([...LOG_RECORD_KEYS]);
-    expect(delivery).toMatchObject({
-      recipient: 'user@maildir.example.com',
-      queue: 'maildir.example.com',
-      site: '',
-      delivery_protocol: 'Maildir',
-      reception_protocol: 'ESMTP',
-      response: { code: 200, enhanced_code: null, command: null },
-      headers: { Subject: 'first' },
-    });
-    expect(delivery.response.content).toMatch(
-      /^user@maildir\.example\.com: wrote to maildir with id=/,
-    );
-  });
+      expect(await daemon.stop()).toBe(0);
+      daemon = undefined;
+      const records = await readLogRecords(dir.logs);
+      const types = records.map((r) => r.type).sort();
+      expect(types).toEqual(['Delivery', 'Reception']);
+      const delivery = records.find((r) => r.type === 'Delivery')!;
+      expect(Object.keys(delivery).slice(0, LOG_RECORD_KEYS.length)).toEqual([...LOG_RECORD_KEYS]);
+      expect(delivery).toMatchObject({
+        recipient: 'user@maildir.example.com',
+        queue: 'maildir.example.com',
+        site: '',
+        delivery_protocol: 'Maildir',
+        reception_protocol: 'ESMTP',
+        response: { code: 200, enhanced_code: null, command: null },
+        headers: { Subject: 'first' },
+      });
+      expect(delivery.response.content).toMatch(
+        /^user@maildir\.example\.com: wrote to maildir with id=/,
+      );
+    },
+  );
 
   it('refuses to relay for a client outside relay_hosts, and logs the rejection', async () => {
     dir = await writePolicy(MAILDIR_QUEUES);

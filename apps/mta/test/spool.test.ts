@@ -38,6 +38,15 @@ describe('spool', () => {
     open_.push(s);
     return s;
   }
+  // Flips one byte in the middle of a body as it lies in the first segment.
+  async function damageOnDisk(body: Buffer): Promise<void> {
+    const fh = await open(path.join(options.dataPath, '0000000000000001.seg'), 'r+');
+    const { buffer } = await fh.read({ buffer: Buffer.alloc((await fh.stat()).size), position: 0 });
+    const at = buffer.indexOf(body);
+    expect(at).toBeGreaterThan(0);
+    await fh.write(Buffer.from('~'), 0, 1, at + body.length / 2);
+    await fh.close();
+  }
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'sterna-spool-'));
@@ -259,7 +268,7 @@ describe('spool', () => {
   });
 
   it('reports a record whose bytes changed on disk as STERNA_SPOOL_CORRUPT', async () => {
-    const s = await spool();
+    const s = await spool({ freshCacheBytes: 0 });
     const id = newSpoolId();
     const data = Buffer.alloc(1000, 'a');
     await s.store(entry(id, data), data);
@@ -268,6 +277,30 @@ describe('spool', () => {
     await fh.write(Buffer.from('b'), 0, 1, size - 10);
     await fh.close();
     await expect(s.read(id)).rejects.toMatchObject({ code: 'STERNA_SPOOL_CORRUPT' });
+  });
+
+  it('answers the first read of a fresh body from memory, and later reads from disk', async () => {
+    const s = await spool();
+    const id = newSpoolId();
+    const data = Buffer.alloc(1000, 'a');
+    await s.store(entry(id, data), data);
+    await damageOnDisk(data);
+    // The first read (the delivery right after reception) is the stored bytes themselves.
+    expect(Buffer.from(await s.read(id)).equals(data)).toBe(true);
+    // A retry reads the disk, and sees the damage.
+    await expect(s.read(id)).rejects.toMatchObject({ code: 'STERNA_SPOOL_CORRUPT' });
+  });
+
+  it('keeps fresh bodies within freshCacheBytes, dropping the oldest first', async () => {
+    const s = await spool({ freshCacheBytes: 4000 });
+    const bodies = 'abcde'.split('').map((c) => Buffer.alloc(1000, c));
+    const ids = bodies.map(() => newSpoolId());
+    for (const [i, body] of bodies.entries()) await s.store(entry(ids[i]!, body), body);
+    await damageOnDisk(bodies[0]!);
+    await damageOnDisk(bodies[4]!);
+    // 5,000 bytes stored with a 4,000-byte budget: the oldest went to disk only.
+    await expect(s.read(ids[0]!)).rejects.toMatchObject({ code: 'STERNA_SPOOL_CORRUPT' });
+    expect(Buffer.from(await s.read(ids[4]!)).equals(bodies[4]!)).toBe(true);
   });
 
   it('makes removals durable by close, and lazily within removeFlushDelay', async () => {

@@ -39,6 +39,12 @@ export const sternaConfigSchema = z.strictObject({
         .default(256 * 1024 * 1024),
     })
     .default({ contexts: 2, event_deadline: 10, memory_limit: 256 * 1024 * 1024 }),
+  /**
+   * Whether each ESMTP listener runs in its own worker thread (the SMTP conversation and its
+   * sockets off the main thread, which keeps the policy, spool, queues and deliveries).
+   * `auto`: when the machine has more than one CPU. @default 'auto'
+   */
+  smtp_listener_thread: z.union([z.literal('auto'), z.boolean()]).default('auto'),
   /** Seconds in-flight deliveries get at shutdown before they are left to the spool. @default 10 */
   shutdown_grace: duration.default(10),
   /** Seconds a single delivery may run before the watchdog abandons it. @default 600 */

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
   type DriverContext,
@@ -21,6 +22,7 @@ import type { RecordSink } from '../queue/types.js';
 import { fanOut, LogHooks } from '../reception/log-hooks.js';
 import { queueOf, Receiver } from '../reception/receiver.js';
 import { startEsmtpListener } from '../smtp/listener.js';
+import { startEsmtpListenerThread } from '../smtp/listener-thread.js';
 import { openSpool, type Spool } from '../spool/index.js';
 import { type CollectedConfig, collector, emptyConfig } from './collected-config.js';
 import { loadNodeId } from './node-id.js';
@@ -205,8 +207,13 @@ export class Daemon {
     await restoreSpool(spool, queues, log);
 
     const tls = await selfSignedCertificate();
+    const inThread =
+      config.smtp_listener_thread === 'auto'
+        ? availableParallelism() > 1
+        : config.smtp_listener_thread;
+    const startListener = inThread ? startEsmtpListenerThread : startEsmtpListener;
     for (const params of collected.esmtpListeners) {
-      const listener = await startEsmtpListener(
+      const listener = await startListener(
         {
           ...params,
           tls_certificate: await readKeySource(params.tls_certificate, 'tls_certificate'),

@@ -26,7 +26,7 @@ import { type EsmtpListenerParams, parseListen } from './params.js';
 /** What an ESMTP listener is built from. */
 export interface EsmtpListenerDeps {
   readonly policy: ReceptionPolicy;
-  readonly receiver: Receiver;
+  readonly receiver: Pick<Receiver, 'accept'>;
   readonly logs: RecordSink;
   readonly nodeId: string;
   readonly log: Logger;

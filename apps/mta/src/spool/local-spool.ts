@@ -36,10 +36,16 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const segmentSize = options.segmentSize ?? 64 * 1024 * 1024;
   const compactBelow = options.compactBelow ?? 0.5;
   const lazyDelay = options.removeFlushDelay ?? 1000;
-  if (!(segmentSize > 0) || !(compactBelow >= 0 && compactBelow < 1) || !(lazyDelay >= 0)) {
+  const freshCacheBytes = options.freshCacheBytes ?? 16 * 1024 * 1024;
+  if (
+    !(segmentSize > 0) ||
+    !(compactBelow >= 0 && compactBelow < 1) ||
+    !(lazyDelay >= 0) ||
+    !(freshCacheBytes >= 0)
+  ) {
     throw spoolError(
       'STERNA_SPOOL_OPTIONS_INVALID',
-      'segmentSize must be > 0, compactBelow in [0, 1), removeFlushDelay >= 0',
+      'segmentSize must be > 0, compactBelow in [0, 1), removeFlushDelay >= 0, freshCacheBytes >= 0',
     );
   }
   const dir = options.dataPath;
@@ -64,6 +70,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       segmentSize,
       compactBelow,
       lazyDelay,
+      freshCacheBytes,
     });
     spool.scheduleCompaction();
     return spool;
@@ -85,6 +92,7 @@ interface Tuning {
   readonly segmentSize: number;
   readonly compactBelow: number;
   readonly lazyDelay: number;
+  readonly freshCacheBytes: number;
 }
 
 class LocalSpool implements Spool {
@@ -95,6 +103,9 @@ class LocalSpool implements Spool {
   private readonly metas: Map<string, string>;
   private readonly storing = new Set<string>();
   private readonly failedRemovals = new Map<string, number>();
+  // Bodies stored but not read yet, oldest first (Map keeps insertion order), within a byte budget.
+  private readonly fresh = new Map<string, Uint8Array>();
+  private freshBytes = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private bytes = 0;
   private compactions = 0;
@@ -156,9 +167,31 @@ class LocalSpool implements Spool {
         this.bytes += e.size;
         account(this.segments, e, 1);
       });
+      this.keepFresh(id, data);
     } finally {
       this.storing.delete(id);
     }
+  }
+
+  private keepFresh(id: string, data: Uint8Array): void {
+    const budget = this.tuning.freshCacheBytes;
+    if (data.byteLength > budget / 4) return;
+    this.fresh.set(id, data);
+    this.freshBytes += data.byteLength;
+    for (const [oldest, body] of this.fresh) {
+      if (this.freshBytes <= budget) break;
+      this.fresh.delete(oldest);
+      this.freshBytes -= body.byteLength;
+    }
+  }
+
+  private takeFresh(id: string): Uint8Array | undefined {
+    const body = this.fresh.get(id);
+    if (body !== undefined) {
+      this.fresh.delete(id);
+      this.freshBytes -= body.byteLength;
+    }
+    return body;
   }
 
   async update(entry: SpoolEntry): Promise<void> {
@@ -190,6 +223,10 @@ class LocalSpool implements Spool {
   async read(id: string): Promise<Uint8Array> {
     this.assertOpen();
     const e = this.entry(id);
+    // Stored moments ago and not read since: the bytes on disk are these (checksummed when they
+    // were written); skip the read-back.
+    const fresh = this.takeFresh(id);
+    if (fresh !== undefined) return fresh;
     const record = await this.pread(e.seg, e.off, HEADER_SIZE + e.storeMeta + e.size);
     const header = decodeHeader(record, 0);
     if (typeof header === 'string' || header.id !== id || !checksumMatches(record, header)) {
@@ -205,6 +242,7 @@ class LocalSpool implements Spool {
     this.assertOpen();
     const e = this.index.get(id);
     if (e === undefined) return;
+    this.takeFresh(id);
     this.index.delete(id);
     this.metas.delete(id);
     this.bytes -= e.size;
@@ -278,6 +316,8 @@ class LocalSpool implements Spool {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.stopping = true;
+      this.fresh.clear();
+      this.freshBytes = 0;
       await this.compacting;
       clearTimeout(this.retryTimer);
       if (this.failedRemovals.size > 0) this.retryRemovals(); // one last try, flushed below

@@ -121,6 +121,14 @@ export interface SpoolOptions {
    */
   readonly removeFlushDelay?: number;
   /**
+   * Bytes of freshly stored message data kept in memory for their first `read()`, so a message
+   * delivered right after reception is not read back from disk. Bounded: the oldest bodies are
+   * dropped first, and a body is dropped once read (a retry reads the disk). `0` turns it off.
+   *
+   * @default 16777216 (16 MiB)
+   */
+  readonly freshCacheBytes?: number;
+  /**
    * Where diagnostics go (a torn tail truncated at open, a stale lock taken over).
    *
    * @default core's silentLogger

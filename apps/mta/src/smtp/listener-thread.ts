@@ -1,0 +1,213 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { errorText } from '@sterna/core';
+import { rejectionOf } from '../policy/types.js';
+import type { EsmtpListener, EsmtpListenerDeps } from './listener.js';
+import type { EsmtpListenerParams } from './params.js';
+import type {
+  FromListenerThread,
+  ListenerThreadInit,
+  ThreadError,
+  ThreadRequest,
+  ToListenerThread,
+} from './thread-protocol.js';
+
+/** The policy events a listener fires; the thread is told which ones the policy defines. */
+export const RECEPTION_EVENTS = [
+  'smtp_server_mail_from',
+  'get_listener_domain',
+  'smtp_server_rcpt_to',
+  'smtp_server_message_received',
+] as const;
+
+/** Options of {@link startEsmtpListenerThread}. */
+export interface ListenerThreadOptions {
+  /** Wait before a thread that died is started again. @default 1000 */
+  readonly restartDelayMs?: number;
+  /** How long close() waits for the thread to close its sessions. @default 30000 */
+  readonly closeTimeoutMs?: number;
+  /** Told of every thread started, the first and each restart (supervision, tests). */
+  readonly onThread?: (worker: Worker) => void;
+}
+
+// Running from TypeScript sources (tests, tsx): the entry is a .ts file, which a worker can only
+// import once tsx's loader is registered inside it.
+const BOOT = `const { workerData } = require('node:worker_threads');
+import(workerData.tsx).then((api) => { api.register(); return import(workerData.entry); })
+  .catch((error) => { process.nextTick(() => { throw error; }); });`;
+
+function spawnThread(init: ListenerThreadInit): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) {
+    return new Worker(new URL('./listener-worker.js', here), { workerData: init });
+  }
+  const tsx = createRequire(here)
+    .resolve('tsx/esm/api')
+    .replace(/\.cjs$/, '.mjs');
+  return new Worker(BOOT, {
+    eval: true,
+    execArgv: ['--conditions=@sterna/source'],
+    workerData: {
+      ...init,
+      tsx: pathToFileURL(tsx).href,
+      entry: new URL('./listener-worker.ts', here).href,
+    },
+  });
+}
+
+function threadError(error: unknown): ThreadError {
+  const rejection = rejectionOf(error);
+  return rejection ? { message: rejection.text, rejection } : { message: errorText(error) };
+}
+
+/**
+ * Starts an ESMTP listener in its own worker thread: the SMTP conversation, its sockets and the
+ * trace headers run there, on the second core; the policy, the spool, the queues and the logs stay
+ * here and answer the thread's requests. A message is still acknowledged only after the receiver
+ * (here) has made every copy durable. A thread that dies is logged and started again on the same
+ * address; its open sessions are lost unacknowledged, so the clients retry and nothing is lost.
+ */
+export async function startEsmtpListenerThread(
+  params: EsmtpListenerParams,
+  deps: EsmtpListenerDeps,
+  options: ListenerThreadOptions = {},
+): Promise<EsmtpListener> {
+  const restartDelayMs = options.restartDelayMs ?? 1000;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 30_000;
+  const events = RECEPTION_EVENTS.filter((event) => deps.policy.hasEvent(event));
+  let closing = false;
+  let current: Worker | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const answer = (worker: Worker, id: number, request: ThreadRequest) => {
+    const run = async (): Promise<unknown> => {
+      switch (request.op) {
+        case 'call':
+          return deps.policy.call(request.event, request.args);
+        case 'callWithMessage':
+          return deps.policy.callWithMessage(request.event, request.message, request.args);
+        case 'accept':
+          return deps.receiver.accept(request.messages, request.peer);
+      }
+    };
+    const reply = (message: ToListenerThread) => {
+      try {
+        worker.postMessage(message);
+      } catch (error) {
+        // A result that cannot be cloned (a policy returning a function, say) fails the request.
+        worker.postMessage({ t: 'result', id, error: threadError(error) });
+      }
+    };
+    run().then(
+      (value) => reply({ t: 'result', id, value }),
+      (error: unknown) => reply({ t: 'result', id, error: threadError(error) }),
+    );
+  };
+
+  // Starts a thread listening on `listen`; resolves with its bound address once it accepts.
+  const start = (listen: string): Promise<{ worker: Worker; address: string }> =>
+    new Promise((resolve, reject) => {
+      const worker = spawnThread({
+        params: { ...params, listen },
+        tls: deps.tls,
+        nodeId: deps.nodeId,
+        events,
+      });
+      options.onThread?.(worker);
+      let ready = false;
+      let bound = listen;
+      worker.on('message', (message: FromListenerThread) => {
+        switch (message.t) {
+          case 'ready':
+            ready = true;
+            bound = message.address;
+            resolve({ worker, address: message.address });
+            return;
+          case 'failed':
+            void worker.terminate();
+            reject(new Error(message.message));
+            return;
+          case 'request':
+            answer(worker, message.id, message.request);
+            return;
+          case 'record':
+            deps.logs.write(message.record, message.context);
+            return;
+          case 'log':
+            deps.log[message.level](message.message, message.fields);
+            return;
+          case 'closed':
+            worker.emit('sterna:closed');
+            return;
+        }
+      });
+      worker.on('error', (error) => {
+        deps.log.error(`smtp listener thread for ${listen} failed`, { error: errorText(error) });
+        if (!ready) reject(error);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) {
+          reject(new Error(`smtp listener thread for ${listen} exited with code ${code}`));
+          return;
+        }
+        if (closing || worker !== current) return;
+        deps.log.error(
+          `smtp listener thread for ${bound} stopped (exit code ${code}); starting it again`,
+        );
+        current = undefined;
+        // The bound address, so a listener on port 0 comes back on the port it had.
+        scheduleRestart(bound);
+      });
+    });
+
+  const scheduleRestart = (listen: string) => {
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (closing) return;
+      start(listen).then(
+        (started) => {
+          if (closing) {
+            void started.worker.terminate();
+            return;
+          }
+          current = started.worker;
+          deps.log.info(`smtp listener thread for ${listen} started again`);
+        },
+        (error: unknown) => {
+          deps.log.error(`smtp listener thread for ${listen} could not start`, {
+            error: errorText(error),
+          });
+          scheduleRestart(listen);
+        },
+      );
+    }, restartDelayMs);
+    restartTimer.unref();
+  };
+
+  const first = await start(params.listen);
+  current = first.worker;
+  const address = first.address;
+
+  return {
+    address,
+    async close() {
+      closing = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      const worker = current;
+      current = undefined;
+      if (!worker) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, closeTimeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        worker.once('sterna:closed', done);
+        worker.once('exit', done);
+        worker.postMessage({ t: 'close' } satisfies ToListenerThread);
+      });
+      await worker.terminate();
+    },
+  };
+}
