@@ -128,7 +128,16 @@ export class Daemon {
     const { registry } = await loadDrivers(config.drivers, config.dir, log);
     const resolver = new SwitchableResolver();
     const collected = emptyConfig();
-    const runtime = await startRuntime(options.policy, config, collected, resolver, log);
+    // A warm spare Lua context (a worker with the policy loaded, ~30 MB) pays only when one
+    // context serves every event; with more, the others carry on while a replacement loads.
+    const runtime = await startRuntime(
+      options.policy,
+      config,
+      collected,
+      resolver,
+      log,
+      config.lua.contexts < 2,
+    );
     this.#parts.runtime = runtime;
     if (collected.problems.length > 0)
       throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
