@@ -1,5 +1,6 @@
 import type { EgressPathConfig } from '@sterna/core';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { useFastDataStream } from './data-stream.js';
 import { type SmtpTimeoutError, Transcript } from './transcript.js';
 
 /** A nodemailer error: `code` (`EENVELOPE`, `EMESSAGE`, `ETLS`, …), the reply, the command. */
@@ -44,6 +45,7 @@ export class SmtpSession {
       logger: this.transcript.logger,
       transactionLog: true,
     });
+    useFastDataStream(this.client);
     // nodemailer emits 'error' before failing the call in flight; without a listener it throws.
     this.client.on('error', (error: ClientError) => {
       this.#lastError ??= error;
