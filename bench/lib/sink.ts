@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { installGreetingDelay } from '../../apps/mta/src/smtp/greeting.js';
 import { hasPostfixTools } from './postfix.js';
 
 export interface Sink {
@@ -43,6 +44,7 @@ export async function startSink(): Promise<Sink> {
     };
   }
   let count = 0;
+  installGreetingDelay();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],

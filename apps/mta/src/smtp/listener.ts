@@ -21,6 +21,7 @@ import type { AcceptedMessage, Receiver } from '../reception/receiver.js';
 import { prependHeader, receivedHeader, supplementalHeader } from '../reception/trace-headers.js';
 import { cidrSet } from './cidr.js';
 import { checkMessageData } from './data-checks.js';
+import { installGreetingDelay } from './greeting.js';
 import { type EsmtpListenerParams, parseListen } from './params.js';
 
 /** What an ESMTP listener is built from. */
@@ -108,6 +109,7 @@ export async function startEsmtpListener(
     }
   };
 
+  installGreetingDelay();
   const server = new SMTPServer({
     name: params.hostname,
     banner: params.banner,
