@@ -43,6 +43,11 @@ const waiting = async (http: string) =>
       /^(?:scheduled|ready)_count(?:\{[^}]*\})? (\d+)/gm,
     ),
   ].reduce((sum, m) => sum + Number(m[1]), 0);
+// Every message the daemon holds (spooled, not yet delivered, bounced or expired).
+const spooled = async (http: string) =>
+  Number(
+    /^message_count (\d+)/m.exec(await fetch(`${http}/metrics`).then((r) => r.text()))?.[1] ?? NaN,
+  );
 let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
 try {
   daemon = await startDaemon(root, policy);
@@ -56,14 +61,15 @@ try {
   daemon = await startDaemon(root, policy);
   const restartSeconds = (performance.now() - started) / 1000;
   const found = await waiting(daemon.http);
+  const held = await spooled(daemon.http);
   const afterRestart = await rssMb(daemon.child.pid!);
   await daemon.stop();
   console.log(
-    '\nqueued | HTTP inject recipients/s | RSS idle MB | RSS queued MB | KB per queued message | restart s | found after restart (scheduled + ready) | RSS after restart MB',
+    '\nqueued | HTTP inject recipients/s | RSS idle MB | RSS queued MB | KB per queued message | restart s | held after restart (message_count) | in scheduled + ready queues at that moment | RSS after restart MB',
   );
-  console.log('---|---|---|---|---|---|---|---');
+  console.log('---|---|---|---|---|---|---|---|---');
   console.log(
-    `${injected.accepted} | ${Math.round(injected.accepted / injected.seconds)} | ${Math.round(idle)} | ${Math.round(full)} | ${(((full - idle) * 1024) / N).toFixed(2)} | ${restartSeconds.toFixed(1)} | ${found} | ${Math.round(afterRestart)}`,
+    `${injected.accepted} | ${Math.round(injected.accepted / injected.seconds)} | ${Math.round(idle)} | ${Math.round(full)} | ${(((full - idle) * 1024) / N).toFixed(2)} | ${restartSeconds.toFixed(1)} | ${held} | ${found} | ${Math.round(afterRestart)}`,
   );
 } finally {
   // Whatever failed, no daemon outlives the benchmark.

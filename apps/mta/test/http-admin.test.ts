@@ -36,6 +36,7 @@ describe('GET /metrics', () => {
     expect(text).toContain('total_messages_transfail 3\n');
     expect(text).toContain('total_messages_fail 2\n');
     expect(text).toContain('total_messages_expired 1\n');
+    expect(text).toContain('# TYPE message_count gauge\nmessage_count 9\n');
     expect(text).toContain('# TYPE scheduled_count gauge\n');
     expect(text).toContain('scheduled_count{queue="example.com"} 4\n');
     expect(text).toContain('scheduled_count{queue="tenant@example.org"} 1\n');
@@ -59,6 +60,7 @@ describe('GET /metrics', () => {
             bounced: 0,
             expired: 0,
           },
+          messages: delivered,
           scheduled,
           ready: {},
         }),
@@ -68,6 +70,7 @@ describe('GET /metrics', () => {
     delivered = 5;
     const first = await (await fetch(`${started.url}/metrics`)).text();
     expect(first).toContain('total_messages_delivered 5\n');
+    expect(first).toContain('message_count 5\n');
     expect(first).toContain('scheduled_count{queue="a.example"} 3\n');
     expect(first).toContain('process_cpu_user_seconds_total');
     delivered = 9;

@@ -134,6 +134,7 @@ export class RecordList {
 /** Fixed figures for `/metrics`. */
 export const STATS: EngineStats = {
   counters: { received: 11, delivered: 7, transientFailures: 3, bounced: 2, expired: 1 },
+  messages: 9,
   scheduled: { 'example.com': 4, 'tenant@example.org': 1 },
   ready: { 'unspecified->mx_list:127.0.0.1@smtp_client': { messages: 5, connections: 2 } },
 };

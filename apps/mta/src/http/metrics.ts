@@ -43,6 +43,14 @@ export function createMetrics(
     });
   }
   new Gauge({
+    name: 'message_count',
+    help: 'number of messages held: spooled and not yet delivered, bounced or expired',
+    registers: [registry],
+    collect() {
+      this.set(stats().messages);
+    },
+  });
+  new Gauge({
     name: 'scheduled_count',
     help: 'number of messages in the scheduled queue',
     labelNames: ['queue'],

@@ -74,6 +74,8 @@ export interface EngineStats {
     readonly bounced: number;
     readonly expired: number;
   };
+  /** Messages held: spooled and not yet delivered, bounced or expired. */
+  readonly messages: number;
   /** Messages waiting per scheduled queue. */
   readonly scheduled: Readonly<Record<string, number>>;
   /** Messages and connections per ready queue. */

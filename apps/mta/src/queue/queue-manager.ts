@@ -299,7 +299,8 @@ export class QueueManager implements AdminApi {
         connections: seen.connections + q.connections,
       };
     }
-    return { counters: { ...this.counters }, scheduled, ready };
+    const messages = this.#deps.spool.stats().messages;
+    return { counters: { ...this.counters }, messages, scheduled, ready };
   }
 
   async #adminBounce(

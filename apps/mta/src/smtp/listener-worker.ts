@@ -37,8 +37,14 @@ function request(req: ThreadRequest): Promise<unknown> {
 
 const logAt =
   (level: LoggerLevel) =>
-  (message: string, fields?: Record<string, unknown>): void =>
-    post({ t: 'log', level, message, ...(fields ? { fields } : {}) });
+  (message: string, fields?: Record<string, unknown>): void => {
+    try {
+      post({ t: 'log', level, message, ...(fields ? { fields } : {}) });
+    } catch {
+      // A field that cannot be cloned (a function, a socket) must not fail the session.
+      post({ t: 'log', level, message, fields: { uncloneable: Object.keys(fields ?? {}) } });
+    }
+  };
 const log: Logger = {
   debug: logAt('debug'),
   info: logAt('info'),
