@@ -73,8 +73,15 @@ function rawSession(chunks: string[]): Promise<string[]> {
 }
 
 describe('the SMTP listener', { timeout: 60_000 }, () => {
-  it('greets at once with its hostname and banner', async () => {
-    expect(await greeting()).toMatch(/^220 sterna\.test .*Sterna test/);
+  it('greets at once with its hostname and banner, and answers unknown commands 502 5.5.1', async () => {
+    // KumoMTA's form: 220 <hostname> <banner>.
+    expect(await greeting()).toBe('220 sterna.test Sterna test');
+    const lines = await rawSession(['FROB\r\n', 'QUIT\r\n']);
+    expect(lines).toEqual([
+      '220 sterna.test Sterna test',
+      '502 5.5.1 Command unimplemented',
+      expect.stringMatching(/^221 /),
+    ]);
   });
 
   it('turns kumo.reject in mail_from, rcpt_to and message_received into the reply, logged as Rejection', async () => {

@@ -2,7 +2,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { installGreetingDelay } from './greeting.js';
+import { installGreetingDelay, installKumoReplies } from './greeting.js';
 
 // smtp-server waits 100 ms (a setTimeout) before each greeting. With setTimeout faked, a
 // server with earlyTalkerDelay 0 greets anyway; one without the option greets only once the
@@ -15,6 +15,7 @@ afterEach(async () => {
 
 async function start(options: SMTPServerOptions): Promise<number> {
   installGreetingDelay();
+  installKumoReplies();
   const server = new SMTPServer({
     logger: false,
     authOptional: true,
@@ -79,5 +80,43 @@ describe('installGreetingDelay', () => {
       first.socket.destroy();
       second.socket.destroy();
     }
+  });
+});
+
+/** Sends each line after the previous reply; resolves with every reply. */
+function converse(port: number, lines: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const replies: string[] = [];
+    const socket = connect(port, '127.0.0.1');
+    socket.on('data', (chunk) => {
+      replies.push(chunk.toString().trim());
+      const next = lines.shift();
+      if (next === undefined) socket.end();
+      else socket.write(`${next}\r\n`);
+    });
+    socket.on('close', () => resolve(replies));
+    socket.on('error', reject);
+  });
+}
+
+describe('installKumoReplies', () => {
+  it('greets as KumoMTA does and answers an unknown command with 502 5.5.1', async () => {
+    const port = await start({
+      earlyTalkerDelay: 0,
+      kumoReplies: true,
+      name: 'mx.test',
+      banner: 'KumoMTA',
+    });
+    const [greeting, unknown, quit] = await converse(port, ['FROB now', 'QUIT']);
+    expect(greeting).toBe('220 mx.test KumoMTA');
+    expect(unknown).toBe('502 5.5.1 Command unimplemented');
+    expect(quit).toMatch(/^221 /);
+  });
+
+  it('leaves servers without the option as smtp-server makes them', async () => {
+    const port = await start({ earlyTalkerDelay: 0, name: 'plain.test', banner: 'Hi' });
+    const [greeting, unknown] = await converse(port, ['FROB now', 'QUIT']);
+    expect(greeting).toBe('220 plain.test ESMTP Hi');
+    expect(unknown).toMatch(/^500 /);
   });
 });

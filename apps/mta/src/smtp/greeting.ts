@@ -36,9 +36,52 @@ export function installGreetingDelay(): void {
 
 const INSTALLED = Symbol.for('sterna.smtp-server.greeting-delay');
 
+/**
+ * Gives smtp-server a `kumoReplies` option: a server with it set greets as KumoMTA does,
+ * `220 <hostname> <banner>` (smtp-server says `220 <hostname> ESMTP <banner>`), and answers a
+ * command it does not know with KumoMTA's `502 5.5.1 Command unimplemented` (smtp-server: `500
+ * Error: command not recognized`). Servers without the option are unchanged.
+ */
+export function installKumoReplies(): void {
+  const proto = SMTPConnection.prototype as SMTPConnection & {
+    [KUMO_INSTALLED]?: true;
+    _sendGreeting?: () => void;
+  };
+  if (proto[KUMO_INSTALLED]) return;
+  const send = proto.send;
+  proto.send = function kumoSend(this: SMTPConnection, code, data, context): void {
+    if (
+      code === 500 &&
+      data === 'Error: command not recognized' &&
+      (this._server.options as { kumoReplies?: unknown }).kumoReplies === true
+    ) {
+      send.call(this, 502, '5.5.1 Command unimplemented', context);
+      return;
+    }
+    send.call(this, code, data, context);
+  };
+  const greet = proto._sendGreeting;
+  if (typeof greet === 'function') {
+    proto._sendGreeting = function kumoGreeting(this: SMTPConnection): void {
+      const options = this._server.options as { kumoReplies?: unknown; banner?: string };
+      if (options.kumoReplies !== true || this._server.options.lmtp) {
+        greet.call(this);
+        return;
+      }
+      const banner = options.banner ? ` ${options.banner}` : '';
+      send.call(this, 220, `${this.name}${banner}`, false);
+    };
+  }
+  proto[KUMO_INSTALLED] = true;
+}
+
+const KUMO_INSTALLED = Symbol.for('sterna.smtp-server.kumo-replies');
+
 declare module 'smtp-server' {
   interface SMTPServerOptions {
     /** Milliseconds to wait for early talkers before the greeting (installGreetingDelay). */
     earlyTalkerDelay?: number | undefined;
+    /** KumoMTA's greeting and unknown-command reply (installKumoReplies). */
+    kumoReplies?: boolean | undefined;
   }
 }

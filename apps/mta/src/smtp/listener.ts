@@ -21,7 +21,7 @@ import type { AcceptedMessage, Receiver } from '../reception/receiver.js';
 import { prependHeader, receivedHeader, supplementalHeader } from '../reception/trace-headers.js';
 import { cidrSet } from './cidr.js';
 import { checkMessageData } from './data-checks.js';
-import { installGreetingDelay } from './greeting.js';
+import { installGreetingDelay, installKumoReplies } from './greeting.js';
 import { type EsmtpListenerParams, parseListen } from './params.js';
 
 /** What an ESMTP listener is built from. */
@@ -110,10 +110,12 @@ export async function startEsmtpListener(
   };
 
   installGreetingDelay();
+  installKumoReplies();
   const server = new SMTPServer({
     name: params.hostname,
     banner: params.banner,
     earlyTalkerDelay: 0,
+    kumoReplies: true,
     size: params.max_message_size,
     maxClients: params.max_connections,
     socketTimeout: params.client_timeout * 1000,
