@@ -62,7 +62,7 @@ export class ReadyQueue {
   #consecutiveFailures = 0;
 
   constructor(spec: ReadyQueueSpec, deps: EngineDeps, dispositions: Dispositions) {
-    // Every dispatcher's send listens to this signal (through AbortSignal.any).
+    // Every dispatcher's send listens to this signal while it runs.
     setMaxListeners(0, this.#abort.signal);
     this.spec = spec;
     this.#deps = deps;
@@ -329,12 +329,19 @@ export class ReadyQueue {
     connection: ManagedConnection,
     messages: readonly Message[],
   ): Promise<Outcome[][]> {
-    const watchdog = new AbortController();
-    const signal = AbortSignal.any([watchdog.signal, this.#abort.signal]);
+    // One controller per send, aborted by the watchdog or by the queue's own abort. (Not
+    // AbortSignal.any: in Node 20 it costs ~10 µs per send and keeps bookkeeping on the
+    // long-lived queue signal.)
+    const send = new AbortController();
+    const { signal } = send;
+    const queueSignal = this.#abort.signal;
+    const onQueueAbort = () => send.abort(queueSignal.reason);
+    if (queueSignal.aborted) onQueueAbort();
+    else queueSignal.addEventListener('abort', onQueueAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<Outcome[][]>((resolve) => {
       timer = setTimeout(() => {
-        watchdog.abort(new Error('dispatcher watchdog'));
+        send.abort(new Error('dispatcher watchdog'));
         void connection.close();
         const response = makeResponse(
           451,
@@ -356,6 +363,7 @@ export class ReadyQueue {
       return await Promise.race([work, expired]);
     } finally {
       clearTimeout(timer);
+      queueSignal.removeEventListener('abort', onQueueAbort);
     }
   }
 }
