@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -193,6 +193,31 @@ describe('an ESMTP listener in a worker thread', { timeout: 60_000 }, () => {
     expect(
       started.seen.logs.some((l) => /stopped \(exit code \d+\); starting it again/.test(l)),
     ).toBe(true);
+  });
+
+  it('keeps trying while its port is taken, and comes back once it is free', async () => {
+    const threads: Worker[] = [];
+    const started = await start(undefined, (w) => threads.push(w));
+    listener = started.listener;
+    await threads[0]!.terminate();
+    // Someone else takes the port before the restart.
+    const squatter = createServer();
+    await new Promise<void>((resolve) =>
+      squatter.listen(started.server.port, started.server.host, resolve),
+    );
+    await eventually(async () =>
+      started.seen.logs.some((l) => l.includes('could not start')) ? true : undefined,
+    );
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    await eventually(async () =>
+      started.seen.logs.some((l) => l.includes('started again')) ? true : undefined,
+    );
+    const reply = await sendMail(
+      started.server,
+      { from: 'a@example.org', to: ['one@example.com'] },
+      testMessage('back'),
+    );
+    expect(reply.response).toMatch(/^250 OK ids=/);
   });
 
   it('stops accepting on close', async () => {

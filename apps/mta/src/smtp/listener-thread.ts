@@ -23,7 +23,10 @@ export const RECEPTION_EVENTS = [
 
 /** Options of {@link startEsmtpListenerThread}. */
 export interface ListenerThreadOptions {
-  /** Wait before a thread that died is started again. @default 1000 */
+  /**
+   * Wait before a thread that died is started again; doubled after each start that fails, up to
+   * 30 s, and reset by one that succeeds. @default 1000
+   */
   readonly restartDelayMs?: number;
   /** How long close() waits for the thread to close its sessions. @default 30000 */
   readonly closeTimeoutMs?: number;
@@ -167,7 +170,9 @@ export async function startEsmtpListenerThread(
       });
     });
 
+  let failedStarts = 0;
   const scheduleRestart = (listen: string) => {
+    const delay = Math.min(restartDelayMs * 2 ** failedStarts, Math.max(restartDelayMs, 30_000));
     restartTimer = setTimeout(() => {
       restartTimer = undefined;
       if (closing) return;
@@ -178,16 +183,18 @@ export async function startEsmtpListenerThread(
             return;
           }
           current = started.worker;
+          failedStarts = 0;
           deps.log.info(`smtp listener thread for ${listen} started again`);
         },
         (error: unknown) => {
+          failedStarts++;
           deps.log.error(`smtp listener thread for ${listen} could not start`, {
             error: errorText(error),
           });
           scheduleRestart(listen);
         },
       );
-    }, restartDelayMs);
+    }, delay);
     restartTimer.unref();
   };
 
