@@ -15,7 +15,7 @@ const DEADLINE = 2;
 const BODY = `
 kumo.on('get_queue_config', function(domain)
   if domain == 'loop.test' then while true do end end -- @queue-loop
-  if domain == 'alloc.test' then local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 65536) .. i end end -- @queue-alloc
+  if domain == 'alloc.test' then local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1048576) .. i end end -- @queue-alloc
   if domain == 'error.test' then error('queue config refused for ' .. domain) end -- @queue-error
   if domain == 'nil.test' then local cfg = nil return cfg.protocol end -- @queue-nil
   return kumo.make_queue_config { retry_interval = '1s', max_retry_interval = '2s',
