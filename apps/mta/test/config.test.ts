@@ -19,7 +19,7 @@ describe('loadSternaConfig', () => {
     const config = await loadSternaConfig(undefined, join(dir, 'init.lua'));
     expect(config).toMatchObject({
       drivers: [...DEFAULT_DRIVERS],
-      lua: { contexts: 2, event_deadline: 10 },
+      lua: { contexts: 2, spare: 'auto', event_deadline: 10 },
       shutdown_grace: 10,
       file: undefined,
     });
@@ -28,12 +28,12 @@ describe('loadSternaConfig', () => {
   it('finds sterna.config.yaml beside the policy and parses durations', async () => {
     await writeFile(
       join(dir, 'sterna.config.yaml'),
-      "drivers: ['@sterna/protocol-smtp']\nlua:\n  contexts: 4\n  event_deadline: '30s'\nshutdown_grace: '1m'\n",
+      "drivers: ['@sterna/protocol-smtp']\nlua:\n  contexts: 4\n  spare: true\n  event_deadline: '30s'\nshutdown_grace: '1m'\n",
     );
     const config = await loadSternaConfig(undefined, join(dir, 'init.lua'));
     expect(config).toMatchObject({
       drivers: ['@sterna/protocol-smtp'],
-      lua: { contexts: 4, event_deadline: 30 },
+      lua: { contexts: 4, spare: true, event_deadline: 30 },
       shutdown_grace: 60,
     });
     expect(config.file).toBe(join(dir, 'sterna.config.yaml'));

@@ -29,6 +29,12 @@ export const sternaConfigSchema = z.strictObject({
     .strictObject({
       /** Lua contexts in the pool. @default 2 */
       contexts: z.number().int().min(1).max(64).default(2),
+      /**
+       * Keep a warm spare context (~30 MB) that replaces a terminated one at once. `auto`: only
+       * with a single context; with more, the others carry on while a replacement loads.
+       * @default 'auto'
+       */
+      spare: z.union([z.literal('auto'), z.boolean()]).default('auto'),
       /** Deadline of one policy event call, seconds. @default 10 */
       event_deadline: duration.default(10),
       /** Memory cap per Lua context, bytes. @default 256 MiB */
@@ -38,7 +44,12 @@ export const sternaConfigSchema = z.strictObject({
         .positive()
         .default(256 * 1024 * 1024),
     })
-    .default({ contexts: 2, event_deadline: 10, memory_limit: 256 * 1024 * 1024 }),
+    .default({
+      contexts: 2,
+      spare: 'auto',
+      event_deadline: 10,
+      memory_limit: 256 * 1024 * 1024,
+    }),
   /**
    * Whether each ESMTP listener runs in its own worker thread (the SMTP conversation and its
    * sockets off the main thread, which keeps the policy, spool, queues and deliveries).

@@ -128,15 +128,16 @@ export class Daemon {
     const { registry } = await loadDrivers(config.drivers, config.dir, log);
     const resolver = new SwitchableResolver();
     const collected = emptyConfig();
-    // A warm spare Lua context (a worker with the policy loaded, ~30 MB) pays only when one
-    // context serves every event; with more, the others carry on while a replacement loads.
+    // A warm spare Lua context (a worker with the policy loaded, ~30 MB) pays by default only
+    // when one context serves every event; with more, the others carry on while a replacement
+    // loads.
     const runtime = await startRuntime(
       options.policy,
       config,
       collected,
       resolver,
       log,
-      config.lua.contexts < 2,
+      config.lua.spare === 'auto' ? config.lua.contexts < 2 : config.lua.spare,
     );
     this.#parts.runtime = runtime;
     if (collected.problems.length > 0)
