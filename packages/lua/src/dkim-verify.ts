@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { errorText } from '@sterna/core';
-import { canonicalBody, relaxedHeader, selectFields } from './dkim.js';
+import { bodyText, canonicalBody, relaxedHeader, selectFields } from './dkim.js';
 import { parseHeaderBlock, type RawHeaderField } from './header-block.js';
 
 /** KumoMTA's AuthenticationResult, as `dkim_verify` returns it. */
@@ -68,12 +68,7 @@ async function verifyOne(
     return result('permerror', `unsupported algorithm ${a}`);
   const [hc = 'simple', bc = 'simple'] = (tags.get('c') ?? 'simple/simple').split('/');
   const block = parseHeaderBlock(data);
-  const rest = Buffer.from(block.rest).toString('latin1');
-  const body = rest.startsWith('\r\n')
-    ? rest.slice(2)
-    : rest.startsWith('\n')
-      ? rest.slice(1)
-      : rest;
+  const body = bodyText(block);
   let canonical = canonicalBody(body, bc === 'relaxed' ? 'Relaxed' : 'Simple');
   const l = tags.get('l');
   if (l !== undefined) canonical = canonical.slice(0, Number(l));

@@ -78,6 +78,13 @@ export function canonicalBody(body: string, mode: 'Relaxed' | 'Simple'): string 
   return `${text}\r\n`;
 }
 
+/** The body after the header block and its blank line, as latin1 text (one char per byte). */
+export function bodyText(block: HeaderBlock): string {
+  const rest = Buffer.from(block.rest).toString('latin1');
+  if (rest.startsWith('\r\n')) return rest.slice(2);
+  return rest.startsWith('\n') ? rest.slice(1) : rest;
+}
+
 /** The header fields to sign or verify, bottom-up per name (RFC 6376 §5.4.2). */
 export function selectFields(block: HeaderBlock, names: readonly string[]): string[] {
   const used = new Map<string, number>();
@@ -134,12 +141,7 @@ export function dkimSignature(
   now = Math.floor(Date.now() / 1000),
 ): string {
   const block = parseHeaderBlock(data);
-  const rest = Buffer.from(block.rest).toString('latin1');
-  const body = rest.startsWith('\r\n')
-    ? rest.slice(2)
-    : rest.startsWith('\n')
-      ? rest.slice(1)
-      : rest;
+  const body = bodyText(block);
   const canonical = canonicalBody(body, params.body_canonicalization);
   const length = canonical.length;
   const bh = createHash('sha256').update(Buffer.from(canonical, 'latin1')).digest('base64');

@@ -35,6 +35,7 @@ export {
   queueNameOf,
   snapshotOf,
 } from './message-snapshot.js';
+export { startModuleWorker } from './module-worker.js';
 export {
   type CallOptions,
   type EventResult,
@@ -43,4 +44,5 @@ export {
 } from './policy-runtime.js';
 export { parseQueueConfig, type QueueConfig } from './queue-config.js';
 export type { PolicyResolver, RuntimeHost } from './runtime-host.js';
+export { duration as durationSchema } from './schema-helpers.js';
 export type { WorkerStats } from './worker-protocol.js';

@@ -1,8 +1,7 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { SHARE_ENV, Worker } from 'node:worker_threads';
+import { SHARE_ENV, type Worker } from 'node:worker_threads';
 import { luaError } from './errors.js';
 import type { CallOutcome } from './lua-context.js';
+import { startModuleWorker } from './module-worker.js';
 import type {
   FromWorker,
   HostRequest,
@@ -39,27 +38,9 @@ interface InFlight {
   expired: boolean;
 }
 
-// Running from TypeScript sources (tests, tsx): the worker entry is a .ts file, which a worker
-// can only import once tsx's loader is registered inside it.
-const BOOT = `const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then((api) => { api.register(); return import(workerData.entry); })
-  .catch((error) => { process.nextTick(() => { throw error; }); });`;
-
 function spawn(init: WorkerInit): Worker {
-  const here = import.meta.url;
   // SHARE_ENV: the policy's os.getenv sees the daemon's environment as it is now, not a copy.
-  if (!here.endsWith('.ts')) {
-    return new Worker(new URL('./worker.js', here), { workerData: init, env: SHARE_ENV });
-  }
-  const tsx = createRequire(here)
-    .resolve('tsx/esm/api')
-    .replace(/\.cjs$/, '.mjs');
-  return new Worker(BOOT, {
-    eval: true,
-    env: SHARE_ENV,
-    execArgv: ['--conditions=@sterna/source'],
-    workerData: { ...init, tsx: pathToFileURL(tsx).href, entry: new URL('./worker.ts', here).href },
-  });
+  return startModuleWorker(import.meta.url, 'worker', { workerData: init, env: SHARE_ENV });
 }
 
 let nextSlotId = 1;

@@ -1,6 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
-import { parseDuration, SternaError } from '@sterna/core';
+import { SternaError } from '@sterna/core';
+import { durationSchema as duration } from '@sterna/lua';
 import { createJiti } from 'jiti';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -11,15 +12,6 @@ export const DEFAULT_DRIVERS = [
   '@sterna/protocol-maildir',
   '@sterna/protocol-lua',
 ] as const;
-
-const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** `sterna.config.{ts,js,mjs,json,yaml,yml}`: how the daemon itself runs (the policy decides the mail). */
 export const sternaConfigSchema = z.strictObject({

@@ -11,6 +11,17 @@ export function createMetrics(
   options: { processMetrics?: boolean } = {},
 ): Registry {
   const registry = new Registry();
+  // One stats() per scrape, shared by every series: it walks every queued message.
+  let snapshot: EngineStats | undefined;
+  const current = (): EngineStats => {
+    if (snapshot === undefined) {
+      snapshot = stats();
+      setImmediate(() => {
+        snapshot = undefined;
+      });
+    }
+    return snapshot;
+  };
   const totals: [string, string, keyof EngineStats['counters']][] = [
     ['total_messages_received', 'total number of messages received', 'received'],
     ['total_messages_delivered', 'total number of messages delivered', 'delivered'],
@@ -38,7 +49,7 @@ export function createMetrics(
       collect() {
         // Counters have no set(): start from zero and add the engine's running total.
         this.reset();
-        this.inc(stats().counters[key]);
+        this.inc(current().counters[key]);
       },
     });
   }
@@ -47,7 +58,7 @@ export function createMetrics(
     help: 'number of messages held: spooled and not yet delivered, bounced or expired',
     registers: [registry],
     collect() {
-      this.set(stats().messages);
+      this.set(current().messages);
     },
   });
   new Gauge({
@@ -58,7 +69,7 @@ export function createMetrics(
     collect() {
       // Reset first so queues that idled out disappear, as KumoMTA prunes them.
       this.reset();
-      for (const [queue, count] of Object.entries(stats().scheduled)) this.set({ queue }, count);
+      for (const [queue, count] of Object.entries(current().scheduled)) this.set({ queue }, count);
     },
   });
   const ready = (name: string, help: string, pick: 'messages' | 'connections') =>
@@ -69,7 +80,7 @@ export function createMetrics(
       registers: [registry],
       collect() {
         this.reset();
-        for (const [service, q] of Object.entries(stats().ready)) this.set({ service }, q[pick]);
+        for (const [service, q] of Object.entries(current().ready)) this.set({ service }, q[pick]);
       },
     });
   ready('ready_count', 'number of messages in the ready queue', 'messages');

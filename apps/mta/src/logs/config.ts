@@ -1,10 +1,5 @@
-import {
-  type DurationInput,
-  formatIssuePath,
-  type LogRecordType,
-  parseDuration,
-  SternaError,
-} from '@sterna/core';
+import { formatIssuePath, type LogRecordType, SternaError } from '@sterna/core';
+import { durationSchema as duration } from '@sterna/lua';
 import { z } from 'zod';
 import { compileTemplate, type RecordTemplate } from './template.js';
 
@@ -91,15 +86,6 @@ const count = z.union([
     .regex(/^[0-9][0-9,_]*$/, 'expected a number such as 1000 or "1,000"')
     .transform((s) => Number(s.replace(/[,_]/g, ''))),
 ]);
-
-const duration = z.union([z.number(), z.string()]).transform((input, ctx) => {
-  try {
-    return parseDuration(input as DurationInput);
-  } catch (error) {
-    ctx.issues.push({ code: 'custom', message: (error as Error).message, input });
-    return z.NEVER;
-  }
-});
 
 const minFree = z.union([z.number(), z.string()]).transform((input, ctx): MinFree => {
   if (typeof input === 'number' && Number.isInteger(input) && input >= 0) {

@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { errorText } from '@sterna/core';
+import { startModuleWorker } from '@sterna/lua';
 import { rejectionOf } from '../policy/types.js';
 import type { EsmtpListener, EsmtpListenerDeps } from './listener.js';
 import type { EsmtpListenerParams } from './params.js';
@@ -34,34 +33,15 @@ export interface ListenerThreadOptions {
   readonly onThread?: (worker: Worker) => void;
 }
 
-// Running from TypeScript sources (tests, tsx): the entry is a .ts file, which a worker can only
-// import once tsx's loader is registered inside it.
-const BOOT = `const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then((api) => { api.register(); return import(workerData.entry); })
-  .catch((error) => { process.nextTick(() => { throw error; }); });`;
-
 // A listener's garbage is short-lived (one session's buffers and objects): a young generation of
 // 8 MB keeps scavenges cheap and takes ~20-40 MB off the peak RSS under load (measured at
 // 20,000 messages over 20 connections; V8's default lets it grow to 48 MB).
 const resourceLimits = { maxYoungGenerationSizeMb: 8 };
 
 function spawnThread(init: ListenerThreadInit): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) {
-    return new Worker(new URL('./listener-worker.js', here), { workerData: init, resourceLimits });
-  }
-  const tsx = createRequire(here)
-    .resolve('tsx/esm/api')
-    .replace(/\.cjs$/, '.mjs');
-  return new Worker(BOOT, {
-    eval: true,
+  return startModuleWorker(import.meta.url, 'listener-worker', {
+    workerData: init,
     resourceLimits,
-    execArgv: ['--conditions=@sterna/source'],
-    workerData: {
-      ...init,
-      tsx: pathToFileURL(tsx).href,
-      entry: new URL('./listener-worker.ts', here).href,
-    },
   });
 }
 
@@ -147,8 +127,7 @@ export async function startEsmtpListenerThread(
             deps.log[message.level](message.message, message.fields);
             return;
           case 'closed':
-            worker.emit('sterna:closed');
-            return;
+            return; // close() waits for it
         }
       });
       worker.on('error', (error) => {
@@ -216,7 +195,9 @@ export async function startEsmtpListenerThread(
           clearTimeout(timer);
           resolve();
         };
-        worker.once('sterna:closed', done);
+        worker.on('message', (message: FromListenerThread) => {
+          if (message.t === 'closed') done();
+        });
         worker.once('exit', done);
         worker.postMessage({ t: 'close' } satisfies ToListenerThread);
       });
