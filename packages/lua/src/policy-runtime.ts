@@ -38,8 +38,12 @@ export interface PolicyRuntimeOptions {
    * terminated and replaced, ms. @default 100
    */
   readonly terminateGraceMs?: number | undefined;
-  /** Keep one extra context loaded so a terminated one is replaced at once. @default true */
-  readonly spare?: boolean | undefined;
+  /**
+   * Keep one extra context loaded so a terminated one is replaced at once: `true` from the start,
+   * `'after-loss'` from the first time a context had to be terminated (a policy that never needs
+   * it never pays its memory), `false` never. @default true
+   */
+  readonly spare?: boolean | 'after-loss' | undefined;
 }
 
 /** Options of one call. */
@@ -116,7 +120,7 @@ export class PolicyRuntime implements PolicyHost {
       throw error;
     }
     runtime.active.push(...slots);
-    if (options.spare ?? true) runtime.startSpare();
+    if ((options.spare ?? true) === true) runtime.startSpare();
     return runtime;
   }
 
@@ -176,6 +180,11 @@ export class PolicyRuntime implements PolicyHost {
     const ok = settle(outcome, event);
     const methods = Array.isArray(ok.values[1]) ? ok.values[1].map(String) : [];
     return new LuaPolicyObject(this, slot, Number(ok.values[0]), event, methods);
+  }
+
+  /** Whether a warm spare context is loaded or loading (see the `spare` option). */
+  get hasSpare(): boolean {
+    return this.spareSlot !== undefined;
   }
 
   /**
@@ -271,8 +280,12 @@ export class PolicyRuntime implements PolicyHost {
       .finally(() => {
         this.replacing--;
         for (const wake of this.waiting.splice(0)) wake();
+        // The next spare loads once the replacement is in: two VM compiles at once would slow
+        // the one the pool is waiting for.
+        if ((this.options.spare ?? true) !== false && this.spareSlot === undefined) {
+          this.startSpare();
+        }
       });
-    if (this.options.spare ?? true) this.startSpare();
   }
 
   private log(level: 'error' | 'warn', text: string): void {

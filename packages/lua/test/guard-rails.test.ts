@@ -93,3 +93,26 @@ describe('runaway policies are stopped within their deadline', () => {
     await connection.release();
   });
 });
+
+describe("spare: 'after-loss'", () => {
+  it('loads no spare until a context has to be terminated, then keeps one', async () => {
+    const runtime = await PolicyRuntime.start({
+      policy: fixture('runaway.lua'),
+      poolSize: 1,
+      deadlineMs: DEADLINE,
+      spare: 'after-loss',
+      host: { log: () => {} },
+    });
+    try {
+      expect(runtime.hasSpare).toBe(false);
+      expect((await runtime.call('ok')).value).toBe('still alive');
+      expect(runtime.hasSpare).toBe(false);
+      // Only termination stops a pattern running in C: the context is lost and replaced.
+      await expect(runtime.call('pathological_pattern')).rejects.toThrow(/deadline/);
+      expect((await runtime.call('ok', [], { deadlineMs: 30_000 })).value).toBe('still alive');
+      expect(runtime.hasSpare).toBe(true);
+    } finally {
+      await runtime.close();
+    }
+  }, 60_000);
+});

@@ -22,8 +22,8 @@ export const sternaConfigSchema = z.strictObject({
       /** Lua contexts in the pool. @default 2 */
       contexts: z.number().int().min(1).max(64).default(2),
       /**
-       * Keep a warm spare context (~30 MB) that replaces a terminated one at once. `auto`: only
-       * with a single context; with more, the others carry on while a replacement loads.
+       * Keep a warm spare context (~30 MB) that replaces a terminated one at once. `auto`: from the
+       * start with a single context; with more, from the first time a context is terminated.
        * @default 'auto'
        */
       spare: z.union([z.literal('auto'), z.boolean()]).default('auto'),

@@ -128,16 +128,16 @@ export class Daemon {
     const { registry } = await loadDrivers(config.drivers, config.dir, log);
     const resolver = new SwitchableResolver();
     const collected = emptyConfig();
-    // A warm spare Lua context (a worker with the policy loaded, ~30 MB) pays by default only
-    // when one context serves every event; with more, the others carry on while a replacement
-    // loads.
+    // A warm spare Lua context (a worker with the policy loaded, ~30 MB) is kept from the start
+    // when one context serves every event; with more, from the first time a context had to be
+    // terminated (a policy that never runs away never pays for it).
     const runtime = await startRuntime(
       options.policy,
       config,
       collected,
       resolver,
       log,
-      config.lua.spare === 'auto' ? config.lua.contexts < 2 : config.lua.spare,
+      config.lua.spare !== 'auto' ? config.lua.spare : config.lua.contexts < 2 || 'after-loss',
     );
     this.#parts.runtime = runtime;
     if (collected.problems.length > 0)
@@ -291,7 +291,7 @@ async function startRuntime(
   collected: CollectedConfig,
   resolver: SwitchableResolver,
   log: Logger,
-  spare = true,
+  spare: boolean | 'after-loss' = true,
 ): Promise<PolicyRuntime> {
   let inInit = false;
   const runtime = await PolicyRuntime.start({
