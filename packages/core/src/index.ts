@@ -4,6 +4,17 @@
  * @packageDocumentation
  */
 export {
+  type CidrBlock,
+  cidrContains,
+  formatCidr,
+  formatIpAddress,
+  type IpAddress,
+  type ParseIpOptions,
+  parseCidr,
+  parseIpAddress,
+} from './cidr.js';
+export { CidrMap, CidrSet, cidrSet } from './cidr-map.js';
+export {
   type Clock,
   type DnsResolver,
   type DriverContext,
