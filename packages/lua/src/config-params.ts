@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { cidrList } from './cidr-list.js';
 import { count, duration, keySource, luaArray, luaTable, parseWith } from './schema-helpers.js';
 
 const listen = z.string();
@@ -8,7 +9,7 @@ const listen = z.string();
 export const esmtpListenerSchema = z.strictObject({
   listen: listen.default('127.0.0.1:2025'),
   hostname: z.string().default(() => hostname()),
-  relay_hosts: luaArray(z.string()).default(['127.0.0.1', '::1']),
+  relay_hosts: cidrList.default(['127.0.0.1', '::1']),
   banner: z.string().default('KumoMTA'),
   max_message_size: count.default(20 * 1024 * 1024),
   max_recipients_per_message: count.default(1024),
@@ -49,7 +50,7 @@ export const esmtpListenerSchema = z.strictObject({
 export const httpListenerSchema = z.strictObject({
   listen: listen.default('127.0.0.1:8000'),
   hostname: z.string().default(() => hostname()),
-  trusted_hosts: luaArray(z.string()).default(['127.0.0.1', '::1']),
+  trusted_hosts: cidrList.default(['127.0.0.1', '::1']),
   use_tls: z.boolean().default(false),
   tls_certificate: keySource.optional(),
   tls_private_key: keySource.optional(),
