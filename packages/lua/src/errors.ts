@@ -12,6 +12,8 @@ export const LUA_ERROR_CODES = {
   STERNA_LUA_CONTEXT_LOST:
     'The Lua context serving a call or holding an object was terminated and replaced.',
   STERNA_LUA_CLOSED: 'The policy runtime was used after `close()`.',
+  STERNA_LUA_ARGS:
+    'The arguments of an event or method call cannot be copied into a Lua context (nested too deeply, or not data).',
   STERNA_LUA_CONFIG_INVALID:
     'A table given to a `kumo.make_*` or configuration function failed validation.',
 } as const;

@@ -1,4 +1,5 @@
 import { errorText, parseDuration } from '@sterna/core';
+import { setOwn } from './own-key.js';
 
 /** What `Request:send()` gives back to Lua (wrapped in the response metatable there). */
 interface HttpResult {
@@ -39,7 +40,7 @@ export async function sendHttp(
     });
     const header_map: Record<string, string> = {};
     response.headers.forEach((value, key) => {
-      header_map[key] = value;
+      setOwn(header_map, key, value);
     });
     return {
       status: response.status,

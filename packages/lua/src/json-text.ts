@@ -1,3 +1,4 @@
+import { setOwn } from './own-key.js';
 /**
  * JSON as `kumo.serde.json_parse` reads it: standard JSON plus `//`, `/* … *\/` and `#`
  * comments (KumoMTA accepts them). Returns the text with comments blanked out.
@@ -35,7 +36,7 @@ export function toLua(value: unknown): unknown {
   if (typeof value === 'object' && !(value instanceof Uint8Array)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (v !== null && v !== undefined) out[k] = toLua(v);
+      if (v !== null && v !== undefined) setOwn(out, k, toLua(v));
     }
     return out;
   }
@@ -48,7 +49,7 @@ export function fromLua(value: unknown): unknown {
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : fromLua(v)));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = fromLua(v);
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, fromLua(v));
     return out;
   }
   return value;

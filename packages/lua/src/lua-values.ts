@@ -1,4 +1,5 @@
 import type { LuaThread } from 'wasmoon';
+import { setOwn } from './own-key.js';
 
 // Direct wasm exports: wasmoon's `cwrap`ped versions convert every argument through `ccall`,
 // which dominates the cost of reading a result table.
@@ -116,7 +117,7 @@ function read(
     return out;
   }
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < keys.length; i++) out[String(keys[i])] = values[i];
+  for (let i = 0; i < keys.length; i++) setOwn(out, String(keys[i]), values[i]);
   seen.set(pointer, out);
   return out;
 }

@@ -50,7 +50,10 @@ export function messageFunctions(
     msg_set_recipients: (h: number, recipients: unknown) => {
       get(h).setRecipients(list(recipients, 'set_recipient') ?? []);
     },
-    msg_get_meta: (h: number, key: string) => toLua(get(h).meta[key]),
+    msg_get_meta: (h: number, key: string) => {
+      const meta = get(h).meta;
+      return Object.hasOwn(meta, key) ? toLua(meta[key]) : undefined;
+    },
     msg_set_meta: (h: number, key: string, value: unknown) => {
       if (typeof key !== 'string') throw 'set_meta: the key must be a string';
       get(h).setMeta(key, fromLua(value ?? undefined) as MetaValue | undefined);

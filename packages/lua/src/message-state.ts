@@ -16,6 +16,7 @@ import {
 } from './header-block.js';
 import { type ImportSpec, metaKey, specMatches } from './import-headers.js';
 import { type MessageSnapshot, queueNameOf } from './message-snapshot.js';
+import { setOwn } from './own-key.js';
 import type { Scheduling } from './scheduling.js';
 
 const ROUTING_KEYS = new Set(['queue', 'tenant', 'campaign', 'routing_domain']);
@@ -67,7 +68,7 @@ export class MessageState {
 
   setMeta(key: string, value: MetaValue | undefined): void {
     if (value === undefined || value === null) delete this.meta[key];
-    else this.meta[key] = value;
+    else setOwn(this.meta as Record<string, unknown>, key, value);
     if (ROUTING_KEYS.has(key)) this.routingChanged = true;
     this.changed = true;
   }

@@ -218,12 +218,42 @@ export class WorkerSlot {
   private flush(): void {
     const items = this.outbox;
     this.outbox = [];
-    if (this.lostReason === undefined)
+    if (this.lostReason !== undefined) return;
+    try {
       this.worker.postMessage({ t: 'work', items } satisfies ToWorker);
+    } catch {
+      // Arguments that cannot be copied to the thread (nested too deeply, a function) fail
+      // their own call, never the daemon or the calls they were batched with.
+      for (const item of items) {
+        try {
+          this.worker.postMessage({ t: 'work', items: [item] } satisfies ToWorker);
+        } catch (error) {
+          this.refuse(item.id, error);
+        }
+      }
+    }
   }
 
-  private reply(message: ToWorker): void {
-    if (this.lostReason === undefined) this.worker.postMessage(message);
+  private refuse(id: number, error: unknown): void {
+    const entry = this.inflight.get(id);
+    if (!entry) return;
+    this.inflight.delete(id);
+    clearTimeout(entry.timer);
+    const why = error instanceof Error ? error.message : String(error);
+    entry.reject(
+      luaError('STERNA_LUA_ARGS', `${entry.label}: its arguments cannot be passed to Lua: ${why}`),
+    );
+  }
+
+  private reply(message: Extract<ToWorker, { t: 'reply' }>): void {
+    if (this.lostReason !== undefined) return;
+    try {
+      this.worker.postMessage(message);
+    } catch (error) {
+      // A host answer that cannot be copied fails the Lua call that asked for it.
+      const why = error instanceof Error ? error.message : String(error);
+      this.worker.postMessage({ t: 'reply', id: message.id, ok: false, error: why });
+    }
   }
 
   private lost(reason: string): void {
