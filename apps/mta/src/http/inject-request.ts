@@ -1,6 +1,37 @@
 import { z } from 'zod';
 
-const json: z.ZodType<unknown> = z.unknown();
+/**
+ * A JSON object whose keys are data: returned as parsed, so a key like `__proto__` survives
+ * (`z.record` would drop it) and is never a prototype.
+ */
+const jsonObject = z.custom<Record<string, unknown>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  { message: 'expected an object' },
+);
+
+/** An RFC 5322 field name: printable ASCII (33–126) except the colon. */
+export function isHeaderName(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 33 || code > 126 || code === 58) return false;
+  }
+  return true;
+}
+
+const HEADER_NAME_TEXT =
+  'expected a header name of printable ASCII characters without a colon (RFC 5322)';
+const headerName = z.string().refine(isHeaderName, { message: HEADER_NAME_TEXT });
+
+/** Builder `headers`: names checked as RFC 5322 field names, values text. */
+const headerMap = jsonObject.superRefine((headers, ctx) => {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!isHeaderName(name))
+      ctx.addIssue({ code: 'custom', path: [name], message: HEADER_NAME_TEXT });
+    else if (typeof value !== 'string')
+      ctx.addIssue({ code: 'custom', path: [name], message: 'expected a string' });
+  }
+}) as unknown as z.ZodType<Record<string, string>>;
 
 /**
  * A mailbox as it goes into an SMTP envelope or an address header: `local@domain`, nothing that
@@ -31,7 +62,7 @@ const builder = z
     subject: z.string().optional(),
     from: address.optional(),
     reply_to: address.optional(),
-    headers: z.record(z.string(), z.string()).optional(),
+    headers: headerMap.optional(),
     attachments: z
       .array(
         z.strictObject({
@@ -51,7 +82,7 @@ const builder = z
 const traceHeaders = z.strictObject({
   received_header: z.boolean().optional(),
   supplemental_header: z.boolean().optional(),
-  header_name: z.string().min(1).optional(),
+  header_name: headerName.optional(),
   include_meta_names: z.array(z.string()).optional(),
 });
 
@@ -63,12 +94,12 @@ export const injectRequestSchema = z.strictObject({
     z.strictObject({
       email: mailbox,
       name: z.string().optional(),
-      substitutions: z.record(z.string(), json).optional(),
-      metadata: z.record(z.string(), json).optional(),
+      substitutions: jsonObject.optional(),
+      metadata: jsonObject.optional(),
     }),
   ),
   content: z.union([z.string(), builder]),
-  substitutions: z.record(z.string(), json).optional(),
+  substitutions: jsonObject.optional(),
   template_dialect: z.enum(['Jinja', 'Static', 'Handlebars']).optional(),
   deferred_generation: z.boolean().optional(),
   deferred_spool: z.boolean().optional(),
@@ -88,9 +119,11 @@ export function describeIssues(error: z.ZodError): string {
         (acc, part) =>
           typeof part === 'number'
             ? `${acc}[${part}]`
-            : acc
-              ? `${acc}.${String(part)}`
-              : String(part),
+            : !/^[\w-]+$/.test(String(part))
+              ? `${acc}[${JSON.stringify(String(part))}]`
+              : acc
+                ? `${acc}.${String(part)}`
+                : String(part),
         '',
       );
       const text =

@@ -1,18 +1,19 @@
 import type { AddressInfo } from 'node:net';
-import { errorText, type Logger } from '@sterna/core';
+import { cidrSet, errorText, type Logger } from '@sterna/core';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ReceptionPolicy } from '../policy/types.js';
 import type { AdminApi, EngineStats } from '../queue/admin-types.js';
 import type { RecordSink } from '../queue/types.js';
 import type { Receiver } from '../reception/receiver.js';
-import { cidrSet } from '../smtp/cidr.js';
 import { parseListen } from '../smtp/params.js';
 import { registerAdminRoutes } from './admin.js';
 import { type Caller, identify } from './auth.js';
+import { answerBeforeBody } from './early-answer.js';
 import { httpError } from './errors.js';
 import { decodeBody } from './gzip.js';
 import { injectMessages } from './inject.js';
 import { describeIssues, injectRequestSchema } from './inject-request.js';
+import { parseJsonBody } from './json-body.js';
 import { createMetrics } from './metrics.js';
 import type { HttpListenerParams } from './params.js';
 
@@ -96,12 +97,25 @@ export async function startHttpListener(
   const callers = new WeakMap<FastifyRequest, Caller>();
   // Every body of this API is JSON; without fastify's text parser anything else is a 415.
   app.removeContentTypeParser('text/plain');
+  // Our JSON parser: nesting capped as KumoMTA's is, and `__proto__` an ordinary key.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  answerBeforeBody(app.server, params.request_body_limit, BODY_LIMIT_TEXT);
 
   app.addHook('preParsing', async (request, _reply, payload) =>
     decodeBody(payload, request.headers['content-encoding'], params.request_body_limit),
   );
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    // Fastify asks to close after a body error; answerBeforeBody drains the upload instead, so
+    // the client reads this answer rather than a reset.
+    reply.removeHeader('connection');
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
       return reply.code(413).type(TEXT).send(BODY_LIMIT_TEXT);
     }

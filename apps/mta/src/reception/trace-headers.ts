@@ -59,7 +59,11 @@ export function supplementalHeader(
     '_@_': '\\_/',
     recipient: recipients.length === 1 ? recipients[0] : recipients,
   };
-  for (const key of include) if (meta[key] !== undefined) payload[key] = meta[key];
+  for (const key of include) {
+    // Names come from the client (HTTP trace_headers): only the message's own keys count.
+    if (Object.hasOwn(meta, key) && meta[key] !== undefined)
+      Object.defineProperty(payload, key, { value: meta[key], enumerable: true });
+  }
   const encoded = Buffer.from(JSON.stringify(payload)).toString('base64');
   const first = 75 - name.length - 2;
   const lines = [encoded.slice(0, first)];
