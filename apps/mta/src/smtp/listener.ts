@@ -2,6 +2,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import {
   buildLogRecord,
+  cidrSet,
   errorText,
   type Logger,
   type MetaValue,
@@ -19,7 +20,6 @@ import { type PolicyRejection, type ReceptionPolicy, rejectionOf } from '../poli
 import type { RecordSink } from '../queue/types.js';
 import type { AcceptedMessage, Receiver } from '../reception/receiver.js';
 import { prependHeader, receivedHeader, supplementalHeader } from '../reception/trace-headers.js';
-import { cidrSet } from './cidr.js';
 import { checkMessageData } from './data-checks.js';
 import { installGreetingDelay, installKumoReplies } from './greeting.js';
 import { type EsmtpListenerParams, parseListen } from './params.js';
