@@ -92,6 +92,16 @@ describe('parseEgressPath', () => {
     });
   });
 
+  it('refuses prohibited_hosts and skip_hosts that are not strict CIDR blocks, naming the entry', () => {
+    expect(() => parseEgressPath({ skip_hosts: ['::/0', '10.0.0.1/8'] })).toThrow(
+      /skip_hosts\[2\].*'10\.0\.0\.1\/8' is not a valid CIDR block/,
+    );
+    expect(() => parseEgressPath({ prohibited_hosts: ['not an address'] })).toThrow(
+      /prohibited_hosts\[1\]/,
+    );
+    expect(parseEgressPath({ skip_hosts: ['::/0'] }).skip_hosts).toEqual(['::/0']);
+  });
+
   it('refuses an unknown key', () => {
     expect(() => parseEgressPath({ connection_limits: 3 })).toThrow(
       /unknown field 'connection_limits'/,

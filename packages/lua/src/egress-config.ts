@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_EGRESS_PATH as D, type EgressPathConfig } from '@sterna/core';
 import { z } from 'zod';
+import { cidrList } from './cidr-list.js';
 import {
   count,
   duration,
@@ -63,8 +64,8 @@ export const egressPathSchema = z
     enable_rset: z.boolean().default(D.enable_rset),
     smtp_port: z.number().int().min(1).max(65_535).default(D.smtp_port),
     ehlo_domain: z.string().optional(),
-    prohibited_hosts: luaArray(z.string()).default([...D.prohibited_hosts]),
-    skip_hosts: luaArray(z.string()).default([]),
+    prohibited_hosts: cidrList.default([...D.prohibited_hosts]),
+    skip_hosts: cidrList.default([]),
     ip_lookup_strategy: z
       .enum(['Ipv4AndIpv6', 'Ipv4Only', 'Ipv6Only', 'Ipv6ThenIpv4', 'Ipv4ThenIpv6'])
       .default(D.ip_lookup_strategy),
