@@ -29,7 +29,11 @@ export interface PolicyRuntimeOptions {
   readonly deadlineMs?: number | undefined;
   /** Deadline of a `custom_lua` constructor or method call, ms. @default 60000 */
   readonly methodDeadlineMs?: number | undefined;
-  /** Deadline for loading the policy in a context, ms. @default 10000 */
+  /**
+   * Deadline for loading the policy in a context (running its top level, counted from when the
+   * context's VM is up: starting the thread and compiling the VM are not limited), ms.
+   * @default 10000
+   */
   readonly loadDeadlineMs?: number | undefined;
   /** Lua heap per context, bytes. @default 134217728 (128 MiB) */
   readonly memoryMaxBytes?: number | undefined;

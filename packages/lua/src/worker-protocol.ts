@@ -56,6 +56,8 @@ export type HostRequest =
 
 /** Worker → main thread. */
 export type FromWorker =
+  /** The Lua VM is up and the policy starts loading: its load deadline runs from here. */
+  | { readonly t: 'loading' }
   | { readonly t: 'ready'; readonly events: readonly string[] }
   | { readonly t: 'loadError'; readonly message: string }
   /** Results finished in the same turn travel together. */

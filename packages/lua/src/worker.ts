@@ -138,6 +138,9 @@ function flush(): void {
   }
 }
 
+// Starting the thread and compiling the VM can take any time on a busy machine; the load
+// deadline (here and the main thread's backstop) covers running the policy's top level only.
+post({ t: 'loading' });
 const loaded = await context.load(init.policy, Date.now() + init.loadDeadlineMs);
 if (loaded.status === 'ok') post({ t: 'ready', events: await context.events() });
 else if (loaded.status === 'timeout') {
