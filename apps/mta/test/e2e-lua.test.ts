@@ -53,7 +53,9 @@ end)
 `;
 
 // A connection whose behaviour each recipient's local part picks, counting calls in files
-// (Lua globals are per context, and the daemon runs a pool of them).
+// (Lua globals are per context, and the daemon runs a pool of them). The idle timeout is longer
+// than any pause between two messages a test sends one after the other, however busy the machine,
+// so a connection closes only once the test has stopped sending.
 const SCRIPTED = `
 local function bump(name)
   local path = DIR .. '/' .. name
@@ -66,7 +68,7 @@ local function bump(name)
   return n + 1
 end
 kumo.on('get_egress_path_config', function(domain, source, site)
-  return kumo.make_egress_path { connection_limit = 1, idle_timeout = '1s' }
+  return kumo.make_egress_path { connection_limit = 1, idle_timeout = '5s' }
 end)
 kumo.on('get_queue_config', function(domain)
   return kumo.make_queue_config { retry_interval = '1s', protocol = { custom_lua = { constructor = 'make.scripted' } } }
@@ -178,7 +180,12 @@ describe('custom_lua through the daemon', { timeout: 90_000 }, () => {
     await eventually(async () =>
       (await records()).filter((r) => r.type === 'Delivery').length === 6 ? true : undefined,
     );
-    await eventually(async () => ((await count('closed')) >= 1 ? true : undefined), 10_000);
+    // Every connection made is closed once idle (waited for, not sampled: one could still be
+    // inside its idle timeout when another has closed).
+    await eventually(async () => {
+      const closed = await count('closed');
+      return closed >= 1 && closed === (await count('constructed')) ? true : undefined;
+    }, 30_000);
     // connection_limit = 1: every message went over the same constructed object.
     expect(await count('constructed')).toBe(await count('closed'));
     const sessions = new Set(
