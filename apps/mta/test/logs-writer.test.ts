@@ -241,7 +241,7 @@ describe('segment files', () => {
     await w.flush();
     const [first] = await listSegments(root);
     expect(await isReadOnly(first!)).toBe(false);
-    await waitFor(async () => isReadOnly(first!), 3000);
+    await waitFor(async () => isReadOnly(first!), 15_000);
     w.write(record());
     await w.flush();
     const segments = await listSegments(root);
@@ -260,7 +260,7 @@ describe('segment files', () => {
     const [path] = await listSegments(root);
     const queued = record('Bounce');
     w.write(queued); // not flushed: the batch timer is a minute away
-    await waitFor(async () => isReadOnly(path!), 3000);
+    await waitFor(async () => isReadOnly(path!), 15_000);
     expect(await listSegments(root)).toEqual([path]);
     expect(await readLogRecords(root)).toEqual([first, queued]);
     expect(w.stats()).toMatchObject({ queued: 0, written: 2, segments: 1 });
@@ -383,6 +383,8 @@ function hasZstdCli(): boolean {
   }
 }
 
+// Bounds are generous: they only end a test whose timer never fires, and a busy machine may
+// take seconds over a rotation's fsync.
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
