@@ -7,6 +7,11 @@ const DEADLINE = 300;
 // Timer and scheduling slack on a loaded 2-core machine; the point is "about the deadline",
 // not "after some long default".
 const SLACK = 350;
+// How long a context has, past the deadline, to report a call its hook stopped before it is
+// terminated. The default (100 ms) is shorter than a starved worker thread can wait for the CPU
+// on a busy machine: code the hook does stop was then terminated, unlocated, and the calls after
+// it waited for a replacement context to load. Only code beyond the hook waits this long.
+const GRACE = 1000;
 
 describe('runaway policies are stopped within their deadline', () => {
   let runtime: PolicyRuntime;
@@ -15,6 +20,7 @@ describe('runaway policies are stopped within their deadline', () => {
       policy: fixture('runaway.lua'),
       poolSize: 1,
       deadlineMs: DEADLINE,
+      terminateGraceMs: GRACE,
       memoryMaxBytes: 32 * 1024 * 1024,
       host: { log: () => {} },
     });
@@ -42,9 +48,12 @@ describe('runaway policies are stopped within their deadline', () => {
         `${event} did not finish within its deadline of ${DEADLINE} ms`,
       );
       expect(took).toBeGreaterThanOrEqual(DEADLINE - 5);
-      expect(took).toBeLessThan(DEADLINE + SLACK);
+      // Code the hook stops is answered at the deadline; the rest (an endless error handler or
+      // coroutine, a pattern in C) is terminated once the grace has passed.
+      const hookStops = event === 'spin' || event === 'spin_in_pcall';
+      expect(took).toBeLessThan(DEADLINE + (hookStops ? 0 : GRACE) + SLACK);
       // Code the hook can stop is reported with the policy file and line where it stopped.
-      if (event === 'spin' || event === 'spin_in_pcall') {
+      if (hookStops) {
         expect((error as Error).message).toMatch(/and was stopped at \S*runaway\.lua:\d+$/);
       }
       expect((await runtime.call('ok')).value).toBe('still alive');
