@@ -117,7 +117,7 @@ describe.skipIf(!canMount())('disk: spool on a full, then read-only, filesystem'
     let readOnlyStart = 'not tried';
     if (readOnly.startsWith('remount refused')) {
       mount('-o', 'remount,ro', mounted);
-      const started = await startDaemon(dir.policy, { timeoutMs: 30_000 }).then(
+      const started = await startDaemon(dir.policy).then(
         async (d) => {
           const a = await sendMail(
             d.smtp,

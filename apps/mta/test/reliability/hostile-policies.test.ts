@@ -145,7 +145,7 @@ describe('hostile policies', () => {
       (await (await import('node:fs/promises')).readFile(broken.policy, 'utf8'))
         .split('\n')
         .findIndex((l) => l.includes('@init-error')) + 1;
-    const initError = await startDaemon(broken.policy, { timeoutMs: 30_000 }).then(
+    const initError = await startDaemon(broken.policy).then(
       async (d) => {
         await d.kill();
         return 'started';

@@ -18,7 +18,11 @@ export interface DaemonProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `sterna --policy <file>` and waits for `initialization complete` (or failure). */
+/**
+ * Starts `sterna --policy <file>` and waits for `initialization complete` (or failure). The wait
+ * is bounded generously (2 minutes by default): starting compiles the sources and a Lua VM per
+ * context, which took 20-30 s on a heavily loaded 2-core machine.
+ */
 export async function startDaemon(
   policy: string,
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[] } = {},
@@ -47,12 +51,12 @@ export async function startDaemon(
     child.once('exit', (code) => resolve(code)),
   );
 
+  const timeoutMs = options.timeoutMs ?? 120_000;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(new Error(`daemon did not start within ${options.timeoutMs ?? 30_000} ms:\n${out}`)),
-      options.timeoutMs ?? 30_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running beside the tests that follow
+      reject(new Error(`daemon did not start within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const check = () => {
       if (out.includes('initialization complete')) {
         clearTimeout(timer);
