@@ -229,7 +229,16 @@ end)
       (MAX_AGE + 60) * 1000,
       'every message to end',
     ).catch(() => undefined);
-    await sleep(3000); // idle connections close (idle_timeout 1s)
+    // Idle connections close (idle_timeout 1 s): waited for, bounded, not a fixed pause that a
+    // busy machine may outlast.
+    const endSockets = await eventually(
+      async () => {
+        const n = await socketCount(pid);
+        return n <= baselineSockets + 4 ? n : undefined;
+      },
+      30_000,
+      'sockets back down',
+    ).catch(() => socketCount(pid));
     samples.stop();
     const { final, transient } = await outcome();
     const byDomain: Record<string, Record<string, number>> = {};
@@ -240,7 +249,6 @@ end)
       byDomain[domain] ??= {};
       byDomain[domain][end] = (byDomain[domain][end] ?? 0) + 1;
     }
-    const endSockets = await socketCount(pid);
     const endRss = (await rssMiB(pid))!;
     const alive = daemon.child.exitCode === null && daemon.child.signalCode === null;
     report('hostile-peers', {
