@@ -11,8 +11,11 @@ export function sternaVitestConfig(test = {}) {
     ssr: { resolve: { conditions, externalConditions: ['@sterna/source'] } },
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      testTimeout: 20_000,
-      hookTimeout: 20_000,
+      // Generous: a limit only ends a test that hangs. On a loaded 2-core machine, a test that
+      // starts a Lua policy runtime (a worker thread and a VM compile per context) took up to
+      // 17 s of the former 20 s.
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
       ...test,
     },
   });
