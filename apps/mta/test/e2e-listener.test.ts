@@ -33,7 +33,7 @@ let dir: PolicyDir;
 beforeAll(async () => {
   dir = await writePolicy(POLICY, '', "max_recipients_per_message = 2, banner = 'Sterna test'");
   daemon = await startDaemon(dir.policy);
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await daemon.kill();
   await dir.cleanup();

@@ -310,7 +310,8 @@ describe('spool', () => {
     const syncs = s.stats().syncs!;
     await s.remove(ids[0]!);
     expect(s.stats().syncs).toBe(syncs); // no sync of its own right away
-    for (let i = 0; i < 100 && s.stats().syncs === syncs; i++)
+    // Bounded generously (10 s): the sync is timer-driven, and a busy disk may take long over it.
+    for (let i = 0; i < 500 && s.stats().syncs === syncs; i++)
       await new Promise((r) => setTimeout(r, 20));
     expect(s.stats().syncs).toBe(syncs + 1);
     await s.remove(ids[1]!);

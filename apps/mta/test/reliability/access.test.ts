@@ -65,7 +65,7 @@ end)
     `tls_private_key = { key_data = ${JSON.stringify(key)} }, tls_certificate = { key_data = ${JSON.stringify(cert)} }`,
   );
   daemon = await startDaemon(dir.policy);
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   await daemon?.kill();
   await sink?.close();
