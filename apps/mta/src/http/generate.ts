@@ -1,6 +1,6 @@
 import type { BuilderContent, InjectRequest } from './inject-request.js';
 import { buildMime, formatAddress } from './mime.js';
-import { compileTemplate, type Render } from './template.js';
+import { compileTemplate, compileTemplates, type TemplatePart } from './template.js';
 
 /** One recipient of an inject request. */
 export type InjectRecipient = InjectRequest['recipients'][number];
@@ -37,35 +37,43 @@ export function compileRequest(
 }
 
 function compileBuilder(content: BuilderContent, dialect: 'Jinja' | 'Static') {
-  const opt = (source: string | undefined, what: string, html = false): Render | undefined =>
-    source === undefined ? undefined : compileTemplate(source, dialect, { what, html });
-  const text = opt(content.text_body, 'text_body');
-  const html = opt(content.html_body, 'html_body', true);
-  const amp = opt(content.amp_html_body, 'amp_html_body', true);
-  const subject = opt(content.subject, 'subject');
-  const fromName = opt(content.from?.name, 'from.name');
-  const replyName = opt(content.reply_to?.name, 'reply_to.name');
+  // Every template of the message, rendered together (one call of the engine per recipient).
+  const parts: TemplatePart[] = [];
+  const add = (source: string | undefined, what: string, html = false): number | undefined => {
+    if (source === undefined) return undefined;
+    parts.push({ source, what, html });
+    return parts.length - 1;
+  };
+  const text = add(content.text_body, 'text_body');
+  const html = add(content.html_body, 'html_body', true);
+  const amp = add(content.amp_html_body, 'amp_html_body', true);
+  const subject = add(content.subject, 'subject');
+  const fromName = add(content.from?.name, 'from.name');
+  const replyName = add(content.reply_to?.name, 'reply_to.name');
   const headers = Object.entries(content.headers ?? {}).map(
-    ([name, value]) =>
-      [name, compileTemplate(value, dialect, { what: `headers.${name}` })] as const,
+    ([name, value]) => [name, add(value, `headers.${name}`)!] as const,
   );
+  const render = compileTemplates(parts, dialect);
   return (
     r: InjectRecipient,
     v: Record<string, unknown>,
     messageId: string,
     date: number,
-  ): string =>
-    buildMime({
-      text: text?.(v),
-      html: html?.(v),
-      amp: amp?.(v),
-      subject: subject?.(v),
-      from: content.from && { email: content.from.email, name: fromName?.(v) },
-      replyTo: content.reply_to && { email: content.reply_to.email, name: replyName?.(v) },
+  ): string => {
+    const out = render(v);
+    const at = (i: number | undefined) => (i === undefined ? undefined : out[i]);
+    return buildMime({
+      text: at(text),
+      html: at(html),
+      amp: at(amp),
+      subject: at(subject),
+      from: content.from && { email: content.from.email, name: at(fromName) },
+      replyTo: content.reply_to && { email: content.reply_to.email, name: at(replyName) },
       to: { email: r.email, name: r.name },
-      headers: headers.map(([name, render]) => [name, render(v)] as const),
+      headers: headers.map(([name, i]) => [name, out[i]!] as const),
       attachments: content.attachments ?? [],
       messageId,
       date,
     });
+  };
 }
