@@ -45,12 +45,11 @@ const fill = async (spool) => {
   }
   return { stored };
 };
+// Until compaction has nothing left to do (bounded, 30 s).
 const settle = async (spool) => {
-  for (let i = 0, last = -1; i < 100; i++) {
-    const n = spool.stats().compactions;
-    if (n === last) return;
-    last = n;
-    await new Promise((r) => setTimeout(r, 50));
+  const deadline = Date.now() + 30000;
+  while (spool.stats().compacting && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
   }
 };
 const intact = async (spool, ids) => {

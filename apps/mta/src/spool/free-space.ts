@@ -88,6 +88,15 @@ export class SpaceGuard {
     this.written += bytes;
   }
 
+  /**
+   * Drops the last reading: the next store reads the filesystem again. For space the spool freed
+   * itself (a compacted segment deleted), which would otherwise go unnoticed while the reading is
+   * recent, refusing stores for up to a tenth of a second with the space already back.
+   */
+  forget(): void {
+    this.at = Number.NEGATIVE_INFINITY;
+  }
+
   private isFull(bytes: number): boolean {
     return (
       this.freeBytes - this.written - bytes < this.needBytes ||

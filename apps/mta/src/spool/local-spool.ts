@@ -310,6 +310,7 @@ class LocalSpool implements Spool {
       diskBytes,
       syncs: this.writer.syncs,
       compactions: this.compactions,
+      compacting: this.compacting !== undefined,
     };
   }
 
@@ -364,8 +365,10 @@ class LocalSpool implements Spool {
           });
         }
       }
-      if (done) this.compactions++;
-      else segment.retryAfter = Date.now() + RETRY_MS; // kept: no busy loop over it
+      if (done) {
+        this.compactions++;
+        this.tuning.guard.forget(); // a segment file is gone: its space counts at once
+      } else segment.retryAfter = Date.now() + RETRY_MS; // kept: no busy loop over it
     })().finally(() => {
       this.compacting = undefined;
       this.scheduleCompaction();

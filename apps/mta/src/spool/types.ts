@@ -32,6 +32,12 @@ export interface SpoolStats {
   syncs?: number | undefined;
   /** Segments compacted or deleted since open (local-disk spool). */
   compactions?: number | undefined;
+  /**
+   * Whether a background compaction is running or about to (local-disk spool). One starts, and
+   * the next follows it, whenever a removal, an update or a new segment leaves a sealed segment
+   * worth compacting; once this is false, compaction has nothing left to do.
+   */
+  compacting?: boolean | undefined;
 }
 
 /** The daemon's durable message store. */
