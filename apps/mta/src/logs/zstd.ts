@@ -1,14 +1,88 @@
-import { compress, decompress, init } from '@bokuweb/zstd-wasm';
+import zlib from 'node:zlib';
 
-let ready: Promise<void> | undefined;
+/**
+ * One zstd implementation: Node's own (`node:zlib`, Node 22.15 and later) or the
+ * `@bokuweb/zstd-wasm` module (every Node we support). Both write the same frame format —
+ * content size in the header, no checksum — and read each other's frames; the bytes of a frame
+ * may differ between zstd versions.
+ */
+export interface ZstdCodec {
+  readonly name: 'node:zlib' | 'zstd-wasm';
+  /** One complete zstd frame holding `data`. */
+  compress(data: Uint8Array, level: number): Uint8Array;
+  /** The content of one complete frame, of at most `maxSize` bytes. */
+  decompress(frame: Uint8Array, maxSize: number): Uint8Array;
+}
 
-/** Loads the zstd wasm module once per process; every other function here needs it. */
-export function loadZstd(): Promise<void> {
-  ready ??= init().catch((error: unknown) => {
+/** The part of `node:zlib` added in Node 22.15 (`@types/node` 20 does not describe it). */
+interface NodeZstd {
+  zstdCompressSync(data: Uint8Array, options: { params: Record<number, number> }): Buffer;
+  zstdDecompressSync(data: Uint8Array, options: { maxOutputLength: number }): Buffer;
+}
+
+/** Node's built-in zstd, or `undefined` on a Node without it (20, and 22 before 22.15). */
+export function builtinZstd(): ZstdCodec | undefined {
+  const z = zlib as typeof zlib & Partial<NodeZstd>;
+  const level = (z.constants as Record<string, number | undefined>).ZSTD_c_compressionLevel;
+  const { zstdCompressSync, zstdDecompressSync } = z;
+  if (typeof zstdCompressSync !== 'function' || typeof zstdDecompressSync !== 'function') return;
+  if (level === undefined) return;
+  return {
+    name: 'node:zlib',
+    // One call with all the input: zstd knows the size up front and writes it in the header.
+    compress: (data, compressionLevel) =>
+      zstdCompressSync(data, { params: { [level]: compressionLevel } }),
+    // A frame that holds more than its header or blocks allow is corrupt: stop there.
+    decompress: (frame, maxSize) => zstdDecompressSync(frame, { maxOutputLength: maxSize }),
+  };
+}
+
+let wasm: Promise<ZstdCodec> | undefined;
+
+/**
+ * The zstd-wasm codec, imported and compiled on first use (once per process). Only Nodes
+ * without a built-in zstd need it; tests use it to check both codecs against each other.
+ */
+export function wasmZstd(): Promise<ZstdCodec> {
+  wasm ??= (async (): Promise<ZstdCodec> => {
+    const { compress, decompress, init } = await import('@bokuweb/zstd-wasm');
+    await init();
+    return {
+      name: 'zstd-wasm',
+      compress: (data, level) => compress(data, level),
+      // The library sizes its output from the frame header, or from this hint when the
+      // header has no content size (frames of streaming encoders such as KumoMTA's own).
+      decompress: (frame, maxSize) => decompress(frame, { defaultHeapSize: maxSize }),
+    };
+  })().catch((error: unknown) => {
+    wasm = undefined; // let a later call try again
+    throw error;
+  });
+  return wasm;
+}
+
+let codec: ZstdCodec | undefined;
+let ready: Promise<ZstdCodec> | undefined;
+
+/**
+ * Picks the zstd codec of this process once: Node's built-in zstd when this Node has it,
+ * otherwise zstd-wasm (loaded here, so a Node with the built-in never loads the wasm module).
+ * Every other function here needs it.
+ */
+export function loadZstd(): Promise<ZstdCodec> {
+  ready ??= (async () => {
+    codec = builtinZstd() ?? (await wasmZstd());
+    return codec;
+  })().catch((error: unknown) => {
     ready = undefined; // let a later call try again
     throw error;
   });
   return ready;
+}
+
+function loaded(): ZstdCodec {
+  if (codec === undefined) throw new Error('zstd is not loaded: await loadZstd() first');
+  return codec;
 }
 
 /**
@@ -17,7 +91,7 @@ export function loadZstd(): Promise<void> {
  * Call {@link loadZstd} first.
  */
 export function compressFrame(data: Uint8Array, level: number): Uint8Array {
-  return compress(data, level);
+  return loaded().compress(data, level);
 }
 
 const MAGIC = 0xfd2fb528;
@@ -112,12 +186,15 @@ function frameEnd(
   return { end: at, maxSize: contentSize ?? bound };
 }
 
-/** Decompresses one frame found by {@link scanFrames}. Call {@link loadZstd} first. */
-export function decompressFrame(buf: Uint8Array, frame: FrameSpan): Uint8Array {
+/**
+ * Decompresses one frame found by {@link scanFrames}. Call {@link loadZstd} first, or pass the
+ * codec to use.
+ */
+export function decompressFrame(
+  buf: Uint8Array,
+  frame: FrameSpan,
+  use: ZstdCodec = loaded(),
+): Uint8Array {
   if (frame.skippable) return new Uint8Array(0);
-  // The library sizes its output from the frame header, or from this hint when the header has
-  // no content size (frames of streaming encoders such as KumoMTA's own).
-  return decompress(buf.subarray(frame.start, frame.end), {
-    defaultHeapSize: Math.max(frame.maxSize, 1),
-  });
+  return use.decompress(buf.subarray(frame.start, frame.end), Math.max(frame.maxSize, 1));
 }
