@@ -27,7 +27,10 @@ export interface DnsServer {
   readonly port: number;
   /** `['127.0.0.1:PORT']`, for `Resolver.setServers` or `kumo.dns.configure_resolver`. */
   readonly servers: readonly string[];
-  /** A `node:dns` resolver pointed at this server (one try, short time-out). */
+  /**
+   * A `node:dns` resolver pointed at this server (one try, short time-out); MX records are
+   * `{ exchange, priority }` on every Node.
+   */
   resolver(): dnsPromises.Resolver;
   set(name: string, records: DnsRecords): void;
   remove(name: string): void;
@@ -102,6 +105,11 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
     resolver() {
       const resolver = new dnsPromises.Resolver({ timeout: 1000, tries: 1 });
       resolver.setServers(servers);
+      // MX records as `{ exchange, priority }` on every Node: Node 24 adds `type: 'MX'` to
+      // each, which Node 20 and 22 do not, so records compared whole would differ by Node.
+      const resolveMx = resolver.resolveMx.bind(resolver);
+      resolver.resolveMx = async (hostname) =>
+        (await resolveMx(hostname)).map(({ exchange, priority }) => ({ exchange, priority }));
       return resolver;
     },
     set: (name, records) => void table.set(key(name), records),

@@ -1,13 +1,15 @@
 import { promises as dns } from 'node:dns';
-import type { DnsResolver } from '@sterna/core';
+import type { DnsResolver, MxRecord } from '@sterna/core';
 import type { ConfigParams } from '@sterna/lua';
 
 /** A resolver whose target can change once `init` has run `kumo.dns.configure_resolver`. */
 export class SwitchableResolver implements DnsResolver {
   #inner: dns.Resolver = new dns.Resolver();
 
-  resolveMx(name: string) {
-    return this.#inner.resolveMx(name);
+  async resolveMx(name: string): Promise<MxRecord[]> {
+    // Drivers get `{ exchange, priority }` on every Node (Node 24 adds `type: 'MX'`).
+    const records = await this.#inner.resolveMx(name);
+    return records.map(({ exchange, priority }) => ({ exchange, priority }));
   }
 
   resolve4(name: string) {
