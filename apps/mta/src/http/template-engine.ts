@@ -263,8 +263,9 @@ export class SandboxEnvironment {
   }
 }
 
+// MiniJinja's identifiers are ASCII (`{{ prénom }}` is a syntax error), so ASCII words cover them.
 function mentionedNames(source: string): Set<string> {
-  return new Set(source.match(/[\p{ID_Start}_][\p{ID_Continue}]*/gu) ?? []);
+  return new Set(source.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []);
 }
 
 // The variables the template can read, in a new object when some are left out (a `__proto__`

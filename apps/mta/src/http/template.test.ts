@@ -168,6 +168,10 @@ describe('compileTemplate, as KumoMTA renders inject templates', () => {
     expect(() => render('{{ nothing.attr }}')).toThrow(/^t: undefined value \(line 1\)$/);
   });
 
+  it('takes ASCII names only, as MiniJinja does (template-engine.ts relies on it)', () => {
+    expect(() => render('{{ prénom }}')).toThrow(/^t: syntax error: unexpected character/);
+  });
+
   it('keeps the trailing newline, reports errors on one line with the line number', () => {
     expect(render('a {{ b }}\n', { b: 1 })).toBe('a 1\n');
     expect(() => render('line one\n{{ missing() }}\n')).toThrow(
