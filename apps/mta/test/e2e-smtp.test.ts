@@ -134,7 +134,7 @@ describe('the daemon over SMTP', { timeout: 90_000 }, () => {
     const files = await eventually(async () => {
       const found = await maildirMessages(dir!.maildir);
       return found.length > 0 ? found : undefined;
-    }, 15_000).catch(async (error: Error) => {
+    }, 60_000).catch(async (error: Error) => {
       const inspect = await fetch(`${second.http}/api/admin/inspect-message/v1?id=${id}`).then(
         (r) => r.text(),
       );

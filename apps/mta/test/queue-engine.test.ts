@@ -164,9 +164,11 @@ kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol 
   });
 
   it('retries transient failures on the schedule, then expires', async () => {
+    // Attempts 1 s and 3 s after the first (1 s, doubling), and the next would be 7 s after it:
+    // max_age 6 s leaves a busy machine 3 s of delays before attempt 2 would come too late.
     await engine(`${SMARTHOST}
 kumo.on('get_queue_config', function()
-  return kumo.make_queue_config { retry_interval = '1s', max_age = '5s', protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } }
+  return kumo.make_queue_config { retry_interval = '1s', max_age = '6s', protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } }
 end)`);
     await accept('tempfail@example.com');
     await eventually(
@@ -186,7 +188,7 @@ end)`);
       delivery_protocol: null,
     });
     expect(expiration.response.content).toMatch(
-      /^Next delivery time would be .* after creation, which exceeds max_age=5s$/,
+      /^Next delivery time would be .* after creation, which exceeds max_age=6s$/,
     );
     await eventually(() => (spool.stats().messages === 0 ? true : undefined));
   });
