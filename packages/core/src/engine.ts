@@ -1,0 +1,48 @@
+/**
+ * @sterna/core/engine: what the daemon needs beyond the driver contract — the driver registry
+ * and core's lifecycle guard, the retry schedule, KumoMTA's log record, queue names, egress path
+ * defaults, CIDR sets and maps, header parsing, options validation and spool ids. Drivers import
+ * `@sterna/core` only; a test or the testkit that plays the engine's part imports this entry.
+ * @packageDocumentation
+ */
+export {
+  type CidrBlock,
+  cidrContains,
+  formatCidr,
+  formatIpAddress,
+  type ParseIpOptions,
+  parseCidr,
+  parseIpAddress,
+} from './cidr.js';
+export { CidrMap, cidrSet } from './cidr-map.js';
+export { DEFAULT_EGRESS_PATH, egressPath } from './egress-path.js';
+export { headerBlockEnd, parseHeaders } from './headers.js';
+export {
+  buildLogRecord,
+  LOG_RECORD_KEYS,
+  type LogRecord,
+  type LogRecordInput,
+  type LogRecordType,
+  type SourceAddress,
+} from './log-record.js';
+export { ManagedConnection, openConnection } from './managed-connection.js';
+export { formatQueueName, formatReadyQueueName } from './queue-name.js';
+export {
+  DEFAULT_PROTOCOL,
+  DriverRegistry,
+  packageHintFor,
+  type ResolvedProtocol,
+} from './registry.js';
+export {
+  DEFAULT_RETRY_POLICY,
+  delayForAttempt,
+  inferNumAttempts,
+  planRetry,
+  type RetryDecision,
+  type RetryInput,
+  type RetryPolicy,
+  retryJitter,
+  retrySchedule,
+} from './retry.js';
+export { formatIssuePath, validateOptions } from './schema.js';
+export { isSpoolId, newSpoolId, spoolIdTime } from './spool-id.js';
