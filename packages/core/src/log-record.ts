@@ -1,7 +1,14 @@
+import {
+  type AlwaysKeys,
+  compileRecordBuilder,
+  type FieldPresence,
+  type RecordField,
+  type RecordOf,
+  type RecordSources,
+} from './log-record-fields.js';
 import type { MetaValue } from './message.js';
 import type { PeerAddress, TlsInfo } from './outcome.js';
 import type { Response } from './response.js';
-import { isSpoolId, spoolIdTime } from './spool-id.js';
 
 /** The kinds of log record KumoMTA writes. */
 export type LogRecordType =
@@ -26,67 +33,6 @@ export interface SourceAddress {
   readonly server?: string;
   readonly protocol?: 'haproxy' | 'socks5';
 }
-
-/** A log record in KumoMTA's JSON schema, keys in its serialization order. */
-export interface LogRecord {
-  type: LogRecordType;
-  id: string;
-  sender: string;
-  recipient: string | string[];
-  queue: string;
-  site: string;
-  size: number;
-  response: Response;
-  peer_address: PeerAddress | null;
-  timestamp: number;
-  event_time: string;
-  created: number;
-  created_time: string;
-  num_attempts: number;
-  bounce_classification: string;
-  egress_pool: string | null;
-  egress_source: string | null;
-  source_address: SourceAddress | null;
-  feedback_report: Record<string, unknown> | null;
-  meta: Record<string, MetaValue>;
-  headers: Record<string, string | string[]>;
-  delivery_protocol: string | null;
-  reception_protocol: string | null;
-  nodeid: string;
-  tls_cipher?: string;
-  tls_protocol_version?: string;
-  tls_peer_subject_name?: string[];
-  provider_name?: string;
-  session_id?: string;
-}
-
-/** The keys every record has, in order; the optional ones follow only when set. */
-export const LOG_RECORD_KEYS = [
-  'type',
-  'id',
-  'sender',
-  'recipient',
-  'queue',
-  'site',
-  'size',
-  'response',
-  'peer_address',
-  'timestamp',
-  'event_time',
-  'created',
-  'created_time',
-  'num_attempts',
-  'bounce_classification',
-  'egress_pool',
-  'egress_source',
-  'source_address',
-  'feedback_report',
-  'meta',
-  'headers',
-  'delivery_protocol',
-  'reception_protocol',
-  'nodeid',
-] as const satisfies readonly (keyof LogRecord)[];
 
 /** What {@link buildLogRecord} needs; the rest defaults as KumoMTA's records do. */
 export interface LogRecordInput {
@@ -121,44 +67,108 @@ export interface LogRecordInput {
   readonly sessionId?: string;
 }
 
+type Row<K extends string, V, P extends FieldPresence<LogRecordType>> = RecordField<
+  LogRecordInput,
+  K,
+  V,
+  P
+>;
+
+function field<const K extends string, V, const P extends FieldPresence<LogRecordType>>(
+  key: K,
+  presence: P,
+  value: (from: RecordSources<LogRecordInput>) => V,
+): Row<K, V, P> {
+  return { key, presence, value };
+}
+
+const seconds = (ms: number): number => Math.floor(ms / 1000);
+const rfc3339 = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * KumoMTA's JSON log record (kumo-reference §7a), one row per key in its serialization order.
+ * {@link LogRecord}, {@link LOG_RECORD_KEYS} and {@link buildLogRecord} are derived from it:
+ * adding a key to the record is adding its row here (and, if its value comes from something new,
+ * that input to {@link LogRecordInput}).
+ */
+export const LOG_RECORD_FIELDS = [
+  field('type', 'always', ({ input }): LogRecordType => input.type),
+  field('id', 'always', ({ id }): string => id),
+  field('sender', 'always', ({ input }): string => input.sender ?? ''),
+  // One recipient is a string, several (or none) an array.
+  field('recipient', 'always', ({ input }): string | string[] =>
+    typeof input.recipient === 'string'
+      ? input.recipient
+      : input.recipient.length === 1
+        ? input.recipient[0]!
+        : [...input.recipient],
+  ),
+  field('queue', 'always', ({ input }): string => input.queue ?? ''),
+  field('site', 'always', ({ input }): string => input.site ?? ''),
+  field('size', 'always', ({ input }): number => input.size ?? 0),
+  field('response', 'always', ({ input }): Response => input.response),
+  field('peer_address', 'always', ({ input }): PeerAddress | null => input.peerAddress ?? null),
+  field('timestamp', 'always', ({ time }): number => seconds(time)),
+  field('event_time', 'always', ({ time }): string => rfc3339(time)),
+  field('created', 'always', ({ created }): number => seconds(created)),
+  field('created_time', 'always', ({ created }): string => rfc3339(created)),
+  field('num_attempts', 'always', ({ input }): number => input.numAttempts ?? 0),
+  field(
+    'bounce_classification',
+    'always',
+    ({ input }): string => input.bounceClassification ?? 'Uncategorized',
+  ),
+  field('egress_pool', 'always', ({ input }): string | null => input.egressPool ?? null),
+  field('egress_source', 'always', ({ input }): string | null => input.egressSource ?? null),
+  field(
+    'source_address',
+    'always',
+    ({ input }): SourceAddress | null => input.sourceAddress ?? null,
+  ),
+  field(
+    'feedback_report',
+    'always',
+    ({ input }): Record<string, unknown> | null => input.feedbackReport ?? null,
+  ),
+  // The log writer keeps only the meta keys and headers its config lists.
+  field('meta', 'always', ({ input }): Record<string, MetaValue> => input.meta ?? {}),
+  field('headers', 'always', ({ input }): Record<string, string | string[]> => input.headers ?? {}),
+  field(
+    'delivery_protocol',
+    'always',
+    ({ input }): string | null => input.deliveryProtocol ?? null,
+  ),
+  field(
+    'reception_protocol',
+    'always',
+    ({ input }): string | null => input.receptionProtocol ?? null,
+  ),
+  field('nodeid', 'always', ({ input }): string => input.nodeId),
+  field('tls_cipher', 'when set', ({ input }): string | undefined => input.tls?.cipher),
+  field(
+    'tls_protocol_version',
+    'when set',
+    ({ input }): string | undefined => input.tls?.protocolVersion,
+  ),
+  field('tls_peer_subject_name', 'when set', ({ input }): string[] | undefined => {
+    const names = input.tls?.peerSubjectName;
+    return names === undefined ? undefined : [...names];
+  }),
+  field('provider_name', 'when set', ({ input }): string | undefined => input.providerName),
+  field('session_id', 'when set', ({ input }): string | undefined => input.sessionId),
+] as const;
+
+/** A log record in KumoMTA's JSON schema: the keys of {@link LOG_RECORD_FIELDS}. */
+export type LogRecord = RecordOf<typeof LOG_RECORD_FIELDS>;
+
+/** The keys every record has, in order; the optional ones follow only when set. */
+export const LOG_RECORD_KEYS = LOG_RECORD_FIELDS.filter((f) => f.presence === 'always').map(
+  (f) => f.key,
+) as unknown as Readonly<AlwaysKeys<typeof LOG_RECORD_FIELDS>>;
+
+const build = compileRecordBuilder<LogRecordInput>(LOG_RECORD_FIELDS);
+
 /** Builds a log record with exactly KumoMTA's keys, in its order. */
 export function buildLogRecord(input: LogRecordInput): LogRecord {
-  const time = input.time ?? Date.now();
-  const id = input.id ?? '';
-  const created = input.created ?? (isSpoolId(id) ? spoolIdTime(id) : time);
-  const recipients = typeof input.recipient === 'string' ? [input.recipient] : [...input.recipient];
-  const record: LogRecord = {
-    type: input.type,
-    id,
-    sender: input.sender ?? '',
-    recipient: recipients.length === 1 ? recipients[0]! : recipients,
-    queue: input.queue ?? '',
-    site: input.site ?? '',
-    size: input.size ?? 0,
-    response: input.response,
-    peer_address: input.peerAddress ?? null,
-    timestamp: Math.floor(time / 1000),
-    event_time: new Date(time).toISOString(),
-    created: Math.floor(created / 1000),
-    created_time: new Date(created).toISOString(),
-    num_attempts: input.numAttempts ?? 0,
-    bounce_classification: input.bounceClassification ?? 'Uncategorized',
-    egress_pool: input.egressPool ?? null,
-    egress_source: input.egressSource ?? null,
-    source_address: input.sourceAddress ?? null,
-    feedback_report: input.feedbackReport ?? null,
-    meta: input.meta ?? {},
-    headers: input.headers ?? {},
-    delivery_protocol: input.deliveryProtocol ?? null,
-    reception_protocol: input.receptionProtocol ?? null,
-    nodeid: input.nodeId,
-  };
-  if (input.tls?.cipher !== undefined) record.tls_cipher = input.tls.cipher;
-  if (input.tls?.protocolVersion !== undefined)
-    record.tls_protocol_version = input.tls.protocolVersion;
-  if (input.tls?.peerSubjectName !== undefined)
-    record.tls_peer_subject_name = [...input.tls.peerSubjectName];
-  if (input.providerName !== undefined) record.provider_name = input.providerName;
-  if (input.sessionId !== undefined) record.session_id = input.sessionId;
-  return record;
+  return build(input) as LogRecord;
 }
