@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 // Relative imports: the workspace root does not depend on its packages.
 import { PolicyRuntime } from '../packages/lua/src/index.js';
-import { LuaContext, policyDirOf } from '../packages/lua/src/lua-context.js';
+import { LuaContext, policyDirOf } from '../packages/lua/src/context/lua-context.js';
 
 const { values: args } = parseArgs({
   options: {

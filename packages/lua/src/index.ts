@@ -9,8 +9,7 @@ export {
   type ConfigKind,
   type ConfigParams,
   parseConfigParams,
-} from './config-params.js';
-export type { LogLevel } from './context-host.js';
+} from './config/config-params.js';
 export {
   type EgressPool,
   type EgressSource,
@@ -19,14 +18,11 @@ export {
   parseEgressPool,
   parseEgressSource,
   parseListenerDomain,
-} from './egress-config.js';
-export {
-  type DisconnectMode,
-  isLuaRejection,
-  LUA_ERROR_CODES,
-  type LuaErrorCode,
-  LuaRejection,
-} from './errors.js';
+} from './config/egress-config.js';
+export { parseQueueConfig, type QueueConfig } from './config/queue-config.js';
+export { duration as durationSchema } from './config/schema-helpers.js';
+export type { LogLevel } from './host/context-host.js';
+export type { PolicyResolver, RuntimeHost } from './host/runtime-host.js';
 export {
   type EnvelopeAddressArg,
   envelopeAddress,
@@ -34,15 +30,19 @@ export {
   type MessageSnapshot,
   queueNameOf,
   snapshotOf,
-} from './message-snapshot.js';
-export { startModuleWorker } from './module-worker.js';
+} from './message/message-snapshot.js';
 export {
   type CallOptions,
   type EventResult,
   PolicyRuntime,
   type PolicyRuntimeOptions,
-} from './policy-runtime.js';
-export { parseQueueConfig, type QueueConfig } from './queue-config.js';
-export type { PolicyResolver, RuntimeHost } from './runtime-host.js';
-export { duration as durationSchema } from './schema-helpers.js';
-export type { WorkerStats } from './worker-protocol.js';
+} from './pool/policy-runtime.js';
+export type { WorkerStats } from './pool/worker-protocol.js';
+export {
+  type DisconnectMode,
+  isLuaRejection,
+  LUA_ERROR_CODES,
+  type LuaErrorCode,
+  LuaRejection,
+} from './shared/errors.js';
+export { startModuleWorker } from './threads/module-worker.js';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { ConfigKind } from '../src/config-params.js';
-import type { ContextHost, LogLevel } from '../src/context-host.js';
-import { LuaContext, policyDirOf } from '../src/lua-context.js';
+import type { ConfigKind } from '../src/config/config-params.js';
+import { LuaContext, policyDirOf } from '../src/context/lua-context.js';
+import type { ContextHost, LogLevel } from '../src/host/context-host.js';
 
 /** Absolute path of a fixture policy. */
 export function fixture(name: string): string {

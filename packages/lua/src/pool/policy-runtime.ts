@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { type Message, type PolicyHost, type PolicyObject, SternaError } from '@sterna/core';
-import { LuaRejection, luaError } from './errors.js';
-import type { CallOutcome } from './lua-context.js';
+import type { CallOutcome } from '../context/lua-context.js';
+import type { RuntimeHost } from '../host/runtime-host.js';
+import { lookupAddresses, lookupMxTable } from '../kumo/mx-table.js';
 import {
   applyMetaChanges,
   isCoreMessage,
@@ -10,10 +11,9 @@ import {
   type MessageSnapshot,
   restoreUnchangedData,
   snapshotOf,
-} from './message-snapshot.js';
-import { lookupAddresses, lookupMxTable } from './mx-table.js';
+} from '../message/message-snapshot.js';
+import { LuaRejection, luaError } from '../shared/errors.js';
 import { LuaPolicyObject } from './policy-object.js';
-import type { RuntimeHost } from './runtime-host.js';
 import type { FromWorker, HostRequest, WorkerStats, WorkRequest } from './worker-protocol.js';
 import { type SlotOwner, WorkerSlot } from './worker-slot.js';
 

@@ -9,9 +9,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inMs, loadedContext } from '../test/helpers.js';
+import { inMs, loadedContext } from '../../test/helpers.js';
+import type { MessageSnapshot } from '../message/message-snapshot.js';
 import { canonicalBody, relaxedHeader } from './dkim.js';
-import type { MessageSnapshot } from './message-snapshot.js';
 
 describe('DKIM canonicalization (RFC 6376 §3.4.5 example)', () => {
   it('relaxed headers', () => {

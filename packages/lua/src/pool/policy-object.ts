@@ -1,7 +1,7 @@
 import type { PolicyObject } from '@sterna/core';
-import { luaError } from './errors.js';
-import type { CallOutcome } from './lua-context.js';
-import { restoreUnchangedData } from './message-snapshot.js';
+import type { CallOutcome } from '../context/lua-context.js';
+import { restoreUnchangedData } from '../message/message-snapshot.js';
+import { luaError } from '../shared/errors.js';
 import { applyBack, marshalArgs, type PolicyRuntime, settle } from './policy-runtime.js';
 import type { WorkerSlot } from './worker-slot.js';
 

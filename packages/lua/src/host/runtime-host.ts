@@ -1,5 +1,5 @@
 import type { DnsResolver } from '@sterna/core';
-import type { ConfigKind, ConfigParams } from './config-params.js';
+import type { ConfigKind, ConfigParams } from '../config/config-params.js';
 import type { LogLevel } from './context-host.js';
 
 /** Core's resolver, plus the look-ups only policies make. */

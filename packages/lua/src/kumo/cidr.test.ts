@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrFunctions } from './cidr-map.js';
+import { cidrFunctions } from './cidr.js';
 
 /** One map through the host functions, as the Lua prelude drives them. */
 function makeMap() {

@@ -1,16 +1,16 @@
 import { errorText, type MetaValue } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
-import { parseAddressList } from './address-list.js';
-import { parseIssues } from './conformance.js';
-import { dkimSignature, parseSigner } from './dkim.js';
+import { dkimSignature, parseSigner } from '../kumo/dkim.js';
 import {
   type AuthenticationResult,
   authenticationResultsField,
   dkimVerify,
-} from './dkim-verify.js';
+} from '../kumo/dkim-verify.js';
+import { fromLua, toLua } from '../shared/json-text.js';
+import { pushBytes, readBytes } from '../shared/lua-bytes.js';
+import { parseAddressList } from './address-list.js';
+import { parseIssues } from './conformance.js';
 import { parseImportSpecs } from './import-headers.js';
-import { fromLua, toLua } from './json-text.js';
-import { pushBytes, readBytes } from './lua-bytes.js';
 import type { MessageState } from './message-state.js';
 import { parseDue, parseScheduling } from './scheduling.js';
 

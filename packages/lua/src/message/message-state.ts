@@ -1,4 +1,5 @@
 import type { MetaValue } from '@sterna/core';
+import { setOwn } from '../shared/own-key.js';
 import {
   applyFixes,
   CONFORMANCE_LABELS,
@@ -16,7 +17,6 @@ import {
 } from './header-block.js';
 import { type ImportSpec, metaKey, specMatches } from './import-headers.js';
 import { type MessageSnapshot, queueNameOf } from './message-snapshot.js';
-import { setOwn } from './own-key.js';
 import type { Scheduling } from './scheduling.js';
 
 const ROUTING_KEYS = new Set(['queue', 'tenant', 'campaign', 'routing_domain']);

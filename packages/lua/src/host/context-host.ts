@@ -1,4 +1,4 @@
-import type { ConfigKind } from './config-params.js';
+import type { ConfigKind } from '../config/config-params.js';
 
 /** A level of `kumo.log_*`. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';

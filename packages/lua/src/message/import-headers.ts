@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { luaArray, parseWith } from './schema-helpers.js';
+import { luaArray, parseWith } from '../config/schema-helpers.js';
 
 const specSchema = z
   .strictObject({

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, inMs, loadedContext, recordingHost } from '../test/helpers.js';
+import { fixture, inMs, loadedContext, recordingHost } from '../../test/helpers.js';
+import { envelopeAddress } from '../message/message-snapshot.js';
 import { LuaContext, policyDirOf } from './lua-context.js';
-import { envelopeAddress } from './message-snapshot.js';
 
 describe('loading', () => {
   it('a syntax error names the file and line', async () => {

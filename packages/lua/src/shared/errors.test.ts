@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isLuaRejection, LUA_ERROR_CODES, LuaRejection } from './errors.js';
 
-const docs = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+const docs = readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8');
 const section = docs.split(/^## /m).find((s) => s.startsWith('@sterna/lua')) ?? '';
 const documented = [...section.matchAll(/^### `(STERNA_[A-Z0-9_]+)`/gm)].map((m) => m[1]);
 

@@ -1,6 +1,6 @@
-import type { ConfigKind } from './config-params.js';
-import type { LogLevel } from './context-host.js';
-import type { CallOutcome } from './lua-context.js';
+import type { ConfigKind } from '../config/config-params.js';
+import type { CallOutcome } from '../context/lua-context.js';
+import type { LogLevel } from '../host/context-host.js';
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerInit {

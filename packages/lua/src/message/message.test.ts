@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inMs, loadedContext } from '../test/helpers.js';
+import { inMs, loadedContext } from '../../test/helpers.js';
 import type { MessageSnapshot } from './message-snapshot.js';
 
 const CRLF = '\r\n';

@@ -6,9 +6,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ContextHost } from './context-host.js';
-import { type CallOutcome, LuaContext, policyDirOf } from './lua-context.js';
-import { stripUnchangedData } from './message-snapshot.js';
+import { type CallOutcome, LuaContext, policyDirOf } from '../context/lua-context.js';
+import type { ContextHost } from '../host/context-host.js';
+import { stripUnchangedData } from '../message/message-snapshot.js';
 import type {
   FromWorker,
   HostRequest,

@@ -1,8 +1,8 @@
 import { createHash, createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { type HeaderBlock, parseHeaderBlock } from './header-block.js';
-import { duration, keySource, luaArray, parseWith } from './schema-helpers.js';
+import { duration, keySource, luaArray, parseWith } from '../config/schema-helpers.js';
+import { type HeaderBlock, parseHeaderBlock } from '../message/header-block.js';
 
 const canon = z.enum(['Relaxed', 'Simple']).default('Relaxed');
 

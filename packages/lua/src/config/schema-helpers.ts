@@ -1,6 +1,6 @@
 import { formatIssuePath, parseDuration } from '@sterna/core';
 import { z } from 'zod';
-import { luaError } from './errors.js';
+import { luaError } from '../shared/errors.js';
 
 /** A duration in KumoMTA's forms (`'20 minutes'`, `'10s'`, seconds as a number) → seconds. */
 export const duration = z.union([z.number(), z.string()]).transform((input, ctx) => {

@@ -3,20 +3,20 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { errorText, newSpoolId } from '@sterna/core';
 import { decorateFunction, LuaMultiReturn, LuaRawResult, type LuaThread } from 'wasmoon';
-import { CONFIG_FUNCTIONS, CONFIG_SCHEMAS, type ConfigKind } from './config-params.js';
-import type { ContextHost } from './context-host.js';
+import { CONFIG_FUNCTIONS, CONFIG_SCHEMAS, type ConfigKind } from '../config/config-params.js';
 import {
   egressPathSchema,
   egressPoolSchema,
   egressSourceSchema,
   listenerDomainSchema,
-} from './egress-config.js';
+} from '../config/egress-config.js';
+import { queueConfigSchema } from '../config/queue-config.js';
+import { parseWith } from '../config/schema-helpers.js';
+import type { ContextHost } from '../host/context-host.js';
+import { fromLua, stripJsonComments, toLua } from '../shared/json-text.js';
+import { pushBytes, readBytes } from '../shared/lua-bytes.js';
+import { readLuaValue } from '../shared/lua-values.js';
 import { sendHttp } from './http-send.js';
-import { fromLua, stripJsonComments, toLua } from './json-text.js';
-import { pushBytes, readBytes } from './lua-bytes.js';
-import { readLuaValue } from './lua-values.js';
-import { queueConfigSchema } from './queue-config.js';
-import { parseWith } from './schema-helpers.js';
 
 const MAKE_SCHEMAS = {
   queue_config: queueConfigSchema,

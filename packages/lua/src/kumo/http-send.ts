@@ -1,5 +1,5 @@
 import { errorText, parseDuration } from '@sterna/core';
-import { setOwn } from './own-key.js';
+import { setOwn } from '../shared/own-key.js';
 
 /** What `Request:send()` gives back to Lua (wrapped in the response metatable there). */
 interface HttpResult {

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { errorText } from '@sterna/core';
+import { parseHeaderBlock, type RawHeaderField } from '../message/header-block.js';
 import { bodyText, canonicalBody, relaxedHeader, selectFields } from './dkim.js';
-import { parseHeaderBlock, type RawHeaderField } from './header-block.js';
 
 /** KumoMTA's AuthenticationResult, as `dkim_verify` returns it. */
 export interface AuthenticationResult {

@@ -1,7 +1,7 @@
 import { SHARE_ENV, type Worker } from 'node:worker_threads';
-import { luaError } from './errors.js';
-import type { CallOutcome } from './lua-context.js';
-import { startModuleWorker } from './module-worker.js';
+import type { CallOutcome } from '../context/lua-context.js';
+import { luaError } from '../shared/errors.js';
+import { startModuleWorker } from '../threads/module-worker.js';
 import type {
   FromWorker,
   HostRequest,

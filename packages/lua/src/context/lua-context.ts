@@ -8,20 +8,24 @@ import {
   LuaReturn,
   type LuaThread,
 } from 'wasmoon';
-import { cidrFunctions } from './cidr-map.js';
-import { codecFunctions } from './codec-functions.js';
-import type { ContextHost } from './context-host.js';
-import type { DisconnectMode } from './errors.js';
-import { hostFunctions } from './host-functions.js';
-import { fromLua, toLua } from './json-text.js';
-import { readLuaValue } from './lua-values.js';
-import { messageFunctions } from './message-functions.js';
-import { isEnvelopeAddress, isMessageSnapshot, type MessageSnapshot } from './message-snapshot.js';
-import { MessageState } from './message-state.js';
+import type { ContextHost } from '../host/context-host.js';
+import { cidrFunctions } from '../kumo/cidr.js';
+import { codecFunctions } from '../kumo/codec-functions.js';
+import { hostFunctions } from '../kumo/host-functions.js';
+import { PRELUDE_IO } from '../kumo/prelude-io.js';
+import { PRELUDE_KUMO } from '../kumo/prelude-kumo.js';
+import { messageFunctions } from '../message/message-functions.js';
+import {
+  isEnvelopeAddress,
+  isMessageSnapshot,
+  type MessageSnapshot,
+} from '../message/message-snapshot.js';
+import { MessageState } from '../message/message-state.js';
+import { PRELUDE_MESSAGE } from '../message/prelude-message.js';
+import type { DisconnectMode } from '../shared/errors.js';
+import { fromLua, toLua } from '../shared/json-text.js';
+import { readLuaValue } from '../shared/lua-values.js';
 import { PRELUDE_CORE } from './prelude-core.js';
-import { PRELUDE_IO } from './prelude-io.js';
-import { PRELUDE_KUMO } from './prelude-kumo.js';
-import { PRELUDE_MESSAGE } from './prelude-message.js';
 
 /** How a call into Lua ended. Plain data: it crosses the worker boundary as is. */
 export type CallOutcome =

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { errorText } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
+import { pushBytes, readBytes } from '../shared/lua-bytes.js';
+import { readLuaValue } from '../shared/lua-values.js';
 import { DECODERS, digest, ENCODERS } from './encoding.js';
-import { pushBytes, readBytes } from './lua-bytes.js';
-import { readLuaValue } from './lua-values.js';
 
 const raw = { receiveThread: true, receiveArgsQuantity: true } as const;
 const utf8 = new TextEncoder();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseWith } from './schema-helpers.js';
+import { parseWith } from '../config/schema-helpers.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const FULL = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
