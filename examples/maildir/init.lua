@@ -10,16 +10,5 @@ kumo.on('init', function()
   kumo.configure_local_logs { log_dir = './data/maildir-example/logs', max_segment_duration = '10s' }
 end)
 
-kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
-  if domain == 'maildir.example.com' then
-    -- Store this domain into a maildir, rather than attempting
-    -- to deliver via SMTP
-    return kumo.make_queue_config {
-      protocol = {
-        maildir_path = '/var/tmp/kumo-maildir',
-      },
-    }
-  end
-  -- Otherwise, just use the defaults
-  return kumo.make_queue_config {}
-end)
+-- The seed's get_queue_config, as KumoMTA documents it.
+require 'seed'

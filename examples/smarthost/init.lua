@@ -12,22 +12,5 @@ kumo.on('init', function()
   kumo.configure_local_logs { log_dir = './data/smarthost-example/logs', max_segment_duration = '10s' }
 end)
 
-kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
-  if domain == 'smarthost.example.com' then
-    -- Relay via some other internal infrastructure.
-    -- Enclose IP (or IPv6) addresses in `[]`.
-    -- Otherwise the name will be resolved for A and AAAA records
-    return kumo.make_queue_config {
-      protocol = {
-        smtp = {
-          mx_list = {
-            'smart.host.local',
-            { name = 'mx.example.com', addr = '10.0.0.1' },
-          },
-        },
-      },
-    }
-  end
-  -- Otherwise, just use the defaults
-  return kumo.make_queue_config {}
-end)
+-- The seed's get_queue_config, as KumoMTA documents it.
+require 'seed'
