@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectNoLeak, SANDBOX_PAYLOADS } from '../../test/template-payloads.js';
+import { expectNoLeak, SANDBOX_PAYLOADS } from '../../test/http/template-payloads.js';
 import {
   compileTemplate,
   compileTemplates,

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DaemonProcess, runSterna, startDaemon } from './support/daemon-process.js';
-import { eventually, maildirMessages, sendMail, testMessage } from './support/mail.js';
-import { type PolicyDir, writePolicy } from './support/policy.js';
+import { type DaemonProcess, runSterna, startDaemon } from '../support/daemon-process.js';
+import { eventually, maildirMessages, sendMail, testMessage } from '../support/mail.js';
+import { type PolicyDir, writePolicy } from '../support/policy.js';
 
 // relay_hosts = { '::/0' } and trusted_hosts = { '::/0' } open the daemon to IPv6 peers only:
 // node's BlockList let '::/0' match every IPv4 address, an open relay and open metrics.

@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLogRecords } from '../src/logs/index.js';
-import { type DaemonProcess, startDaemon } from './support/daemon-process.js';
-import { eventually, maildirMessages, sendMail, testMessage } from './support/mail.js';
-import { type PolicyDir, writePolicy } from './support/policy.js';
+import { readLogRecords } from '../../src/logs/index.js';
+import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
+import { eventually, maildirMessages, sendMail, testMessage } from '../support/mail.js';
+import { type PolicyDir, writePolicy } from '../support/policy.js';
 
 const POLICY = `
 kumo.on('smtp_server_mail_from', function(sender, conn_meta)

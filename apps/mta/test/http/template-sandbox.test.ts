@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, type Started, startTestListener, textOf } from './http-fixtures.js';
+import { postJson, type Started, startTestListener, textOf } from './fixtures.js';
 import { expectNoLeak, SANDBOX_PAYLOADS } from './template-payloads.js';
 
 // POST /api/inject/v1 with template-sandbox escapes, in RFC 822 content and in builder content:

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLogRecords } from '../src/logs/index.js';
-import { type DaemonProcess, startDaemon } from './support/daemon-process.js';
-import { eventually, maildirMessages } from './support/mail.js';
-import { type PolicyDir, writePolicy } from './support/policy.js';
+import { readLogRecords } from '../../src/logs/index.js';
+import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
+import { eventually, maildirMessages } from '../support/mail.js';
+import { type PolicyDir, writePolicy } from '../support/policy.js';
 
 let daemon: DaemonProcess | undefined;
 let dir: PolicyDir | undefined;

@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { LOG_RECORD_KEYS } from '@sterna/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLogRecords } from '../src/logs/index.js';
-import { type DaemonProcess, runSterna, startDaemon } from './support/daemon-process.js';
-import { eventually, maildirMessages, sendMail, testMessage } from './support/mail.js';
-import { GATED_QUEUES, type PolicyDir, writePolicy } from './support/policy.js';
+import { readLogRecords } from '../../src/logs/index.js';
+import { type DaemonProcess, runSterna, startDaemon } from '../support/daemon-process.js';
+import { eventually, maildirMessages, sendMail, testMessage } from '../support/mail.js';
+import { GATED_QUEUES, type PolicyDir, writePolicy } from '../support/policy.js';
 
 const MAILDIR_QUEUES = `
 kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)

@@ -3,9 +3,9 @@
 
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BODY_LIMIT_TEXT } from '../src/http/index.js';
-import { MAX_JSON_DEPTH, parseJsonBody } from '../src/http/json-body.js';
-import { postJson, type Started, startTestListener, TestPolicy, textOf } from './http-fixtures.js';
+import { BODY_LIMIT_TEXT } from '../../src/http/index.js';
+import { MAX_JSON_DEPTH, parseJsonBody } from '../../src/http/json-body.js';
+import { postJson, type Started, startTestListener, TestPolicy, textOf } from './fixtures.js';
 
 let started: Started | undefined;
 afterEach(async () => {

@@ -20,7 +20,7 @@ import {
   parseLocalLogsConfig,
   readLogRecords,
   readSegment,
-} from '../src/logs/index.js';
+} from '../../src/logs/index.js';
 
 let root: string;
 const open: LocalLogWriter[] = [];

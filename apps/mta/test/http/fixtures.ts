@@ -4,8 +4,8 @@ import {
   type HttpListenerDeps,
   type HttpListenerParams,
   startHttpListener,
-} from '../src/http/index.js';
-import type { PolicyMessage, ReceptionPolicy } from '../src/policy/types.js';
+} from '../../src/http/index.js';
+import type { PolicyMessage, ReceptionPolicy } from '../../src/policy/types.js';
 import type {
   AdminApi,
   AdminRule,
@@ -13,9 +13,9 @@ import type {
   EngineStats,
   InspectedMessage,
   SuspendRequest,
-} from '../src/queue/admin-types.js';
-import type { RecordContext } from '../src/queue/types.js';
-import type { AcceptedMessage } from '../src/reception/receiver.js';
+} from '../../src/queue/admin-types.js';
+import type { RecordContext } from '../../src/queue/types.js';
+import type { AcceptedMessage } from '../../src/reception/receiver.js';
 
 /** A receiver that keeps what it was given (the shape of `Receiver.accept`), or fails like a full spool. */
 export class RecordingReceiver {

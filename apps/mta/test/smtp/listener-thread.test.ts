@@ -7,12 +7,12 @@ import type { Logger, LogRecord, PeerAddress } from '@sterna/core';
 import { PolicyRuntime } from '@sterna/lua';
 import { selfSignedPair } from '@sterna/protocol-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LuaPolicy } from '../src/policy/lua-policy.js';
-import type { AcceptedMessage } from '../src/reception/receiver.js';
-import type { EsmtpListener } from '../src/smtp/listener.js';
-import { startEsmtpListenerThread } from '../src/smtp/listener-thread.js';
-import type { EsmtpListenerParams } from '../src/smtp/params.js';
-import { eventually, sendMail, testMessage } from './support/mail.js';
+import { LuaPolicy } from '../../src/policy/lua-policy.js';
+import type { AcceptedMessage } from '../../src/reception/receiver.js';
+import type { EsmtpListener } from '../../src/smtp/listener.js';
+import { startEsmtpListenerThread } from '../../src/smtp/listener-thread.js';
+import type { EsmtpListenerParams } from '../../src/smtp/params.js';
+import { eventually, sendMail, testMessage } from '../support/mail.js';
 
 // The listener thread's transport: policy events, spooling and records cross to the main
 // thread and back with their meaning intact, and a thread that dies comes back on its port.

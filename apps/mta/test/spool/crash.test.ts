@@ -5,11 +5,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@sterna/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSpool } from '../src/spool/index.js';
+import { openSpool } from '../../src/spool/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const spoolModule = path.join(here, '../src/spool/index.ts');
-const coreModule = path.join(here, '../../../packages/core/src/index.ts');
+const spoolModule = path.join(here, '../../src/spool/index.ts');
+const coreModule = path.join(here, '../../../../packages/core/src/index.ts');
 
 // The child stores messages from 6 concurrent loops into a small-segment spool (so segments
 // roll and compaction runs), updates and removes some, and journals each step with a
@@ -116,7 +116,7 @@ describe('spool under kill -9', () => {
             journal,
           ],
           {
-            cwd: path.join(here, '..'),
+            cwd: path.join(here, '../..'),
             stdio: ['ignore', 'pipe', 'inherit'],
           },
         );

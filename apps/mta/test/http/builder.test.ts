@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import libmime from 'libmime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postJson, type Started, startTestListener, textOf } from './http-fixtures.js';
+import { postJson, type Started, startTestListener, textOf } from './fixtures.js';
 
 let started: Started | undefined;
 afterEach(async () => {

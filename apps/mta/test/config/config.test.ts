@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSternaError, silentLogger } from '@sterna/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadDrivers } from '../src/config/load-drivers.js';
-import { DEFAULT_DRIVERS, loadSternaConfig } from '../src/config/sterna-config.js';
+import { loadDrivers } from '../../src/config/load-drivers.js';
+import { DEFAULT_DRIVERS, loadSternaConfig } from '../../src/config/sterna-config.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Logger, newSpoolId } from '@sterna/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSpool, type Spool, type SpoolEntry, type SpoolOptions } from '../src/spool/index.js';
+import {
+  openSpool,
+  type Spool,
+  type SpoolEntry,
+  type SpoolOptions,
+} from '../../src/spool/index.js';
 
 function logger(): Logger & { lines: { level: string; message: string; fields?: unknown }[] } {
   const lines: { level: string; message: string; fields?: unknown }[] = [];

@@ -1,56 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLogRecords } from '../src/logs/index.js';
-import { type DaemonProcess, startDaemon } from './support/daemon-process.js';
-import { type HttpReceiver, startHttpReceiver } from './support/http-receiver.js';
-import { eventually, sendMail, testMessage } from './support/mail.js';
-import { type PolicyDir, writePolicy } from './support/policy.js';
+import { readLogRecords } from '../../src/logs/index.js';
+import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
+import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver.js';
+import { eventually, sendMail, testMessage } from '../support/mail.js';
+import { type PolicyDir, writePolicy } from '../support/policy.js';
 
-// The seed's custom_lua policy, verbatim.
-const SEED = `
-kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
-  if domain == 'webhook' then
-    -- Use the \`make.webhook\` event to handle delivery
-    -- of webhook log records
-    return kumo.make_queue_config {
-      protocol = {
-        custom_lua = {
-          -- this will cause an event called \`make.webhook\` to trigger.
-          -- You can pick any name for this event, so long as it doesn't
-          -- collide with a pre-defined event, and so long as you bind
-          -- to it with a kumo.on call
-          constructor = 'make.webhook',
-        },
-      },
-    }
-  end
-  return kumo.make_queue_config {}
-end)
-
--- This event will be called each time we need to make a connection.
--- It needs to return a lua object with a \`send\` method
-kumo.on('make.webhook', function(domain, tenant, campaign)
-  -- Create the connection object
-  local connection = {}
-
-  -- define a send method on the connection object.
-  -- The return value is the disposition string for a successful
-  -- delivery; that string will get logged in the resulting log record.
-  -- If the delivery failed, you can use \`kumo.reject\` to raise the
-  -- error with an appropriate 400 or 500 code.
-  -- 400 codes will be retried later. 500 codes will log a permanent
-  -- failure and no further delivery attempts will be made for the message.
-  function connection:send(message)
-    print(message:get_data())
-    if failed then
-      kumo.reject(400, 'failed for some reason')
-    end
-    return 'OK'
-  end
-
-  return connection
-end)
-`;
+// The seed's custom_lua policy, verbatim, as the repository's webhook example ships it.
+const SEED = readFileSync(
+  fileURLToPath(new URL('../../../../examples/webhook/seed.lua', import.meta.url)),
+  'utf8',
+);
 
 // A connection whose behaviour each recipient's local part picks, counting calls in files
 // (Lua globals are per context, and the daemon runs a pool of them). The idle timeout is longer

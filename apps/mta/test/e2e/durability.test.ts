@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLogRecords } from '../src/logs/index.js';
-import { type DaemonProcess, startDaemon } from './support/daemon-process.js';
-import { eventually, maildirMessages, sendMail, testMessage } from './support/mail.js';
-import { GATED_QUEUES, type PolicyDir, writePolicy } from './support/policy.js';
+import { readLogRecords } from '../../src/logs/index.js';
+import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
+import { eventually, maildirMessages, sendMail, testMessage } from '../support/mail.js';
+import { GATED_QUEUES, type PolicyDir, writePolicy } from '../support/policy.js';
 
 const GATED = GATED_QUEUES;
 

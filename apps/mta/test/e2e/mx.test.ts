@@ -5,10 +5,10 @@ import {
   startSmtpSink,
 } from '@sterna/protocol-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLogRecords } from '../src/logs/index.js';
-import { type DaemonProcess, startDaemon } from './support/daemon-process.js';
-import { eventually, sendMail, testMessage } from './support/mail.js';
-import { type PolicyDir, writePolicy } from './support/policy.js';
+import { readLogRecords } from '../../src/logs/index.js';
+import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
+import { eventually, sendMail, testMessage } from '../support/mail.js';
+import { type PolicyDir, writePolicy } from '../support/policy.js';
 
 let daemon: DaemonProcess | undefined;
 let dir: PolicyDir | undefined;

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { isSpoolId } from '@sterna/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BODY_LIMIT_TEXT } from '../src/http/index.js';
+import { BODY_LIMIT_TEXT } from '../../src/http/index.js';
 import {
   postJson,
   reject,
@@ -9,7 +9,7 @@ import {
   startTestListener,
   TestPolicy,
   textOf,
-} from './http-fixtures.js';
+} from './fixtures.js';
 
 let started: Started | undefined;
 afterEach(async () => {

@@ -11,14 +11,14 @@ import {
 import { PolicyRuntime } from '@sterna/lua';
 import { maildirDriver } from '@sterna/protocol-maildir';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type HttpListener, startHttpListener } from '../src/http/index.js';
-import { LuaPolicy } from '../src/policy/lua-policy.js';
-import type { ReceptionPolicy } from '../src/policy/types.js';
-import { QueueManager } from '../src/queue/queue-manager.js';
-import type { EnginePolicy } from '../src/queue/types.js';
-import { Receiver } from '../src/reception/receiver.js';
-import { openSpool, type Spool } from '../src/spool/index.js';
-import { postJson, TestPolicy } from './http-fixtures.js';
+import { type HttpListener, startHttpListener } from '../../src/http/index.js';
+import { LuaPolicy } from '../../src/policy/lua-policy.js';
+import type { ReceptionPolicy } from '../../src/policy/types.js';
+import { QueueManager } from '../../src/queue/queue-manager.js';
+import type { EnginePolicy } from '../../src/queue/types.js';
+import { Receiver } from '../../src/reception/receiver.js';
+import { openSpool, type Spool } from '../../src/spool/index.js';
+import { postJson, TestPolicy } from './fixtures.js';
 
 // The listener in front of the real engine: the spool on disk, the queue manager, the receiver.
 let dir: string;

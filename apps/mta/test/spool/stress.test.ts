@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { newSpoolId } from '@sterna/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSpool, type Spool, type SpoolEntry, type SpoolOptions } from '../src/spool/index.js';
+import {
+  openSpool,
+  type Spool,
+  type SpoolEntry,
+  type SpoolOptions,
+} from '../../src/spool/index.js';
 
 // A seeded generator, so a failure can be replayed.
 function rng(seed: number): () => number {

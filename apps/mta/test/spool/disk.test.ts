@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const spoolModule = path.join(here, '../src/spool/index.ts');
-const coreModule = path.join(here, '../../../packages/core/src/index.ts');
+const spoolModule = path.join(here, '../../src/spool/index.ts');
+const coreModule = path.join(here, '../../../../packages/core/src/index.ts');
 
 // Real small filesystems need a mount, which needs privileges; a private user + mount
 // namespace (`unshare -rm`) gives them without touching the host's mounts. Where unshare is
@@ -125,7 +125,7 @@ describe.skipIf(!canMount)('spool on a small and a read-only filesystem', () => 
     const proc = spawn(
       'unshare',
       ['-rm', 'sh', '-c', script, 'sh', full, ro, process.execPath, path.join(dir, 'disk.mts')],
-      { cwd: path.join(here, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+      { cwd: path.join(here, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let stdout = '';
     proc.stdout.setEncoding('utf8').on('data', (c: string) => {

@@ -14,11 +14,11 @@ import { maildirDriver } from '@sterna/protocol-maildir';
 import { smtpDriver } from '@sterna/protocol-smtp';
 import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LuaPolicy } from '../src/policy/lua-policy.js';
-import { QueueManager } from '../src/queue/queue-manager.js';
-import { Receiver } from '../src/reception/receiver.js';
-import { openSpool, type Spool } from '../src/spool/index.js';
-import { eventually, maildirMessages } from './support/mail.js';
+import { LuaPolicy } from '../../src/policy/lua-policy.js';
+import { QueueManager } from '../../src/queue/queue-manager.js';
+import { Receiver } from '../../src/reception/receiver.js';
+import { openSpool, type Spool } from '../../src/spool/index.js';
+import { eventually, maildirMessages } from '../support/mail.js';
 
 // The engine with real parts: the spool on disk, the policy in Lua, the maildir and SMTP drivers,
 // an SMTP sink on loopback. Only the log sink is an array.

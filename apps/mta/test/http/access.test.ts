@@ -2,7 +2,7 @@ import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postJson, type Started, startTestListener, TestPolicy } from './http-fixtures.js';
+import { postJson, type Started, startTestListener, TestPolicy } from './fixtures.js';
 
 let started: Started | undefined;
 afterEach(async () => {

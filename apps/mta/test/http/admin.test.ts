@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Answer, type Started, startTestListener } from './http-fixtures.js';
+import { type Answer, type Started, startTestListener } from './fixtures.js';
 
 let started: Started | undefined;
 afterEach(async () => {
