@@ -3,8 +3,13 @@ import type { ConfigKind } from '../src/config/config-params.js';
 import { LuaContext, policyDirOf } from '../src/context/lua-context.js';
 import type { ContextHost, LogLevel } from '../src/host/context-host.js';
 
-/** Absolute path of a fixture policy. */
+/**
+ * Absolute path of a fixture policy. `seed-<example>.lua` is the seed's policy as the repository's
+ * examples ship it (`examples/<example>/seed.lua`), so the examples are what these tests load.
+ */
 export function fixture(name: string): string {
+  const seed = /^seed-([a-z]+)\.lua$/.exec(name);
+  if (seed) return fileURLToPath(new URL(`../../../examples/${seed[1]}/seed.lua`, import.meta.url));
   return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 }
 
