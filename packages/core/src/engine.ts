@@ -10,6 +10,7 @@ export {
   cidrContains,
   formatCidr,
   formatIpAddress,
+  type IpAddress,
   type ParseIpOptions,
   parseCidr,
   parseIpAddress,

@@ -1,19 +1,9 @@
 /**
- * @sterna/core: the contract between Sterna's engine and its protocol drivers. No I/O here:
- * types and the few runtime helpers every driver and the daemon share.
+ * @sterna/core: the contract between Sterna's engine and its protocol drivers — what a driver
+ * author writes against. What only the daemon needs is in `@sterna/core/engine`. No I/O here.
  * @packageDocumentation
  */
-export {
-  type CidrBlock,
-  cidrContains,
-  formatCidr,
-  formatIpAddress,
-  type IpAddress,
-  type ParseIpOptions,
-  parseCidr,
-  parseIpAddress,
-} from './cidr.js';
-export { CidrMap, CidrSet, cidrSet } from './cidr-map.js';
+export { CidrSet } from './cidr-map.js';
 export {
   type Clock,
   type DnsResolver,
@@ -41,14 +31,15 @@ export {
   type SiteResolution,
 } from './driver.js';
 export { type DurationInput, formatDuration, parseDuration } from './duration.js';
-export {
-  DEFAULT_EGRESS_PATH,
-  type EgressPathConfig,
-  egressPath,
-  type IpLookupStrategy,
-  type ReconnectStrategy,
-  type TlsMode,
+export type {
+  EgressPathConfig,
+  IpLookupStrategy,
+  ReconnectStrategy,
+  TlsMode,
 } from './egress-path.js';
+// Transitional: the engine's exports stay here too until the daemon and the policy runtime
+// import them from '@sterna/core/engine'.
+export * from './engine.js';
 export {
   ERROR_CODES,
   errorText,
@@ -56,16 +47,8 @@ export {
   SternaError,
   type SternaErrorCode,
 } from './errors.js';
-export { type HeaderField, headerBlockEnd, parseHeaders } from './headers.js';
-export {
-  buildLogRecord,
-  LOG_RECORD_KEYS,
-  type LogRecord,
-  type LogRecordInput,
-  type LogRecordType,
-  type SourceAddress,
-} from './log-record.js';
-export { internalFailure, ManagedConnection, openConnection } from './managed-connection.js';
+export type { HeaderField } from './headers.js';
+export { internalFailure } from './managed-connection.js';
 export {
   createMessage,
   domainOf,
@@ -84,18 +67,7 @@ export {
   type PeerAddress,
   type TlsInfo,
 } from './outcome.js';
-export {
-  formatQueueName,
-  formatReadyQueueName,
-  parseQueueName,
-  type QueueNameParts,
-} from './queue-name.js';
-export {
-  DEFAULT_PROTOCOL,
-  DriverRegistry,
-  packageHintFor,
-  type ResolvedProtocol,
-} from './registry.js';
+export { parseQueueName, type QueueNameParts } from './queue-name.js';
 export {
   classifyResponse,
   type Disposition,
@@ -106,16 +78,4 @@ export {
   parseSmtpReply,
   type Response,
 } from './response.js';
-export {
-  DEFAULT_RETRY_POLICY,
-  delayForAttempt,
-  inferNumAttempts,
-  planRetry,
-  type RetryDecision,
-  type RetryInput,
-  type RetryPolicy,
-  retryJitter,
-  retrySchedule,
-} from './retry.js';
-export { formatIssuePath, type OptionsSchema, validateOptions } from './schema.js';
-export { isSpoolId, newSpoolId, spoolIdTime } from './spool-id.js';
+export type { OptionsSchema } from './schema.js';
