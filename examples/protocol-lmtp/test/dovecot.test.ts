@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createMessage, DriverRegistry, egressPath, type Outcome } from '@sterna/core';
+import { createMessage, type Outcome } from '@sterna/core';
+import { DriverRegistry, egressPath } from '@sterna/core/engine';
 import { testContext } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LmtpOptions, lmtpDriver } from '../src/index.js';

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMessage, egressPath, type Outcome } from '@sterna/core';
+import { createMessage, type Outcome } from '@sterna/core';
+import { egressPath } from '@sterna/core/engine';
 import { startSmtpSink, testContext } from '@sterna/protocol-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LmtpOptions, lmtpDriver } from '../src/index.js';
@@ -29,7 +30,7 @@ async function deliver(table: unknown, recipients: string[], data = 'Subject: t\
 }
 
 async function resolve(table: unknown) {
-  const { DriverRegistry } = await import('@sterna/core');
+  const { DriverRegistry } = await import('@sterna/core/engine');
   return new DriverRegistry([lmtpDriver]).resolve<LmtpOptions>(table);
 }
 

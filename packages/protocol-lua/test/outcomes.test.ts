@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import {
   type Connection,
   createMessage,
-  DriverRegistry,
   isDeliveryFailure,
   type Outcome,
   type Site,
 } from '@sterna/core';
+import { DriverRegistry } from '@sterna/core/engine';
 import { PolicyRuntime } from '@sterna/lua';
 import { testContext } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

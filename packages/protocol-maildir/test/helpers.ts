@@ -5,14 +5,13 @@ import {
   type Connection,
   createMessage,
   type DriverContext,
-  DriverRegistry,
-  egressPath,
   isDeliveryFailure,
   type MessageInit,
   type SendOptions,
   silentLogger,
   systemClock,
 } from '@sterna/core';
+import { DriverRegistry, egressPath } from '@sterna/core/engine';
 import { type MaildirOptions, maildirDriver } from '../src/index.js';
 
 /** A fresh directory under the system temp dir; `cleanup()` removes it. */

@@ -1,4 +1,5 @@
-import { egressPath, isDeliveryFailure } from '@sterna/core';
+import { isDeliveryFailure } from '@sterna/core';
+import { egressPath } from '@sterna/core/engine';
 import { testContext } from '@sterna/protocol-testkit';
 import { expect, it } from 'vitest';
 import { type Candidate, planCandidates } from './candidates.js';

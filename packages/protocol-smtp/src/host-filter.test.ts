@@ -1,4 +1,5 @@
-import { DEFAULT_EGRESS_PATH, egressPath, isDeliveryFailure, isSternaError } from '@sterna/core';
+import { isDeliveryFailure, isSternaError } from '@sterna/core';
+import { DEFAULT_EGRESS_PATH, egressPath } from '@sterna/core/engine';
 import { type DnsServer, startDnsServer, testContext } from '@sterna/protocol-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planCandidates } from './candidates.js';

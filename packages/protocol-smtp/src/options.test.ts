@@ -1,4 +1,5 @@
-import { DriverRegistry, isSternaError } from '@sterna/core';
+import { isSternaError } from '@sterna/core';
+import { DriverRegistry } from '@sterna/core/engine';
 import { describe, expect, it } from 'vitest';
 import { smtpDriver } from './driver.js';
 

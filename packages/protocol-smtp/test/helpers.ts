@@ -6,11 +6,11 @@ import {
   type DeliveryTarget,
   type DriverContext,
   type EgressPathConfig,
-  egressPath,
   isDeliveryFailure,
   type Message,
   type Site,
 } from '@sterna/core';
+import { egressPath } from '@sterna/core/engine';
 import {
   type SmtpSink,
   type SmtpSinkOptions,

@@ -1,4 +1,5 @@
-import { egressPath, isDeliveryFailure } from '@sterna/core';
+import { isDeliveryFailure } from '@sterna/core';
+import { egressPath } from '@sterna/core/engine';
 import {
   type DnsServerOptions,
   startDnsServer,

@@ -1,11 +1,5 @@
-import {
-  createMessage,
-  DriverRegistry,
-  egressPath,
-  isDeliveryFailure,
-  ManagedConnection,
-  openConnection,
-} from '@sterna/core';
+import { createMessage, isDeliveryFailure } from '@sterna/core';
+import { DriverRegistry, egressPath, ManagedConnection, openConnection } from '@sterna/core/engine';
 import { testContext } from '@sterna/protocol-testkit';
 import { expect, it } from 'vitest';
 import smtpDriverDefault, { smtpDriver } from '../src/index.js';

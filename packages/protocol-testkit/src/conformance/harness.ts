@@ -5,13 +5,12 @@ import {
   createMessage,
   type DeliveryTarget,
   type DriverContext,
-  DriverRegistry,
   type EgressPathConfig,
-  egressPath,
   isDeliveryFailure,
   type Message,
   type Site,
 } from '@sterna/core';
+import { DriverRegistry, egressPath } from '@sterna/core/engine';
 import { expect } from 'vitest';
 import { testContext } from '../context.js';
 

@@ -1,4 +1,5 @@
-import { DRIVER_API_VERSION, DriverRegistry, isProtocolDriver } from '@sterna/core';
+import { DRIVER_API_VERSION, isProtocolDriver } from '@sterna/core';
+import { DriverRegistry } from '@sterna/core/engine';
 import { describe, expect, it } from 'vitest';
 import type { ConformanceOptions } from './harness.js';
 
