@@ -23,12 +23,8 @@ import { parseArgs } from 'node:util';
 import { compileRequest } from '../apps/mta/src/http/generate.js';
 import type { InjectRequest } from '../apps/mta/src/http/inject-request.js';
 import { compileTemplate as compileLogTemplate } from '../apps/mta/src/logs/template.js';
-import {
-  buildLogRecord,
-  type LogRecord,
-  makeResponse,
-  newSpoolId,
-} from '../packages/core/src/index.js';
+import { buildLogRecord, type LogRecord, newSpoolId } from '../packages/core/src/engine.js';
+import { makeResponse } from '../packages/core/src/index.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -22,10 +22,10 @@ import {
 import {
   buildLogRecord,
   type LogRecord,
-  makeResponse,
   newSpoolId,
   parseHeaders,
-} from '../packages/core/src/index.js';
+} from '../packages/core/src/engine.js';
+import { makeResponse } from '../packages/core/src/index.js';
 
 const { values: args } = parseArgs({
   options: {

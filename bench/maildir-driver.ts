@@ -14,9 +14,9 @@ import { mkdir, mkdtemp, open, readdir, rename, rm, writeFile } from 'node:fs/pr
 import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { egressPath } from '../packages/core/src/engine.js';
 import {
   createMessage,
-  egressPath,
   isDeliveryFailure,
   type Message,
   silentLogger,

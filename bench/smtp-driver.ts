@@ -20,11 +20,10 @@ import type { Socket } from 'node:net';
 import { cpus, hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { egressPath, openConnection } from '../packages/core/src/engine.js';
 import {
   createMessage,
-  egressPath,
   isDeliveryFailure,
-  openConnection,
   silentLogger,
   systemClock,
 } from '../packages/core/src/index.js';

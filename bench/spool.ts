@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 // Relative imports: the workspace root does not link its packages.
 import { openSpool } from '../apps/mta/src/spool/index.js';
-import { newSpoolId } from '../packages/core/src/index.js';
+import { newSpoolId } from '../packages/core/src/engine.js';
 
 const { values } = parseArgs({
   options: {
