@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { TraceHeaders } from '../reception/trace-headers.js';
 
 /** `kumo.start_esmtp_listener{…}` after validation (KumoMTA's names; durations in seconds). */
@@ -36,4 +37,11 @@ export function parseListen(listen: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(listen) ?? /^([^:]+):(\d+)$/.exec(listen);
   if (!m) throw new Error(`listen: '${listen}' is not host:port`);
   return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** A bound socket's address as listeners announce it: `host:port`, `[v6]:port`. */
+export function formatBound(bound: AddressInfo): string {
+  return bound.family === 'IPv6'
+    ? `[${bound.address}]:${bound.port}`
+    : `${bound.address}:${bound.port}`;
 }
