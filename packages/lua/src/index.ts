@@ -8,21 +8,19 @@ export {
   CONFIG_SCHEMAS,
   type ConfigKind,
   type ConfigParams,
-  parseConfigParams,
-} from './config/config-params.js';
-export {
+  durationSchema,
   type EgressPool,
   type EgressSource,
   type ListenerDomain,
+  parseConfigParams,
   parseEgressPath,
   parseEgressPool,
   parseEgressSource,
   parseListenerDomain,
-} from './config/egress-config.js';
-export { parseQueueConfig, type QueueConfig } from './config/queue-config.js';
-export { duration as durationSchema } from './config/schema-helpers.js';
-export type { LogLevel } from './host/context-host.js';
-export type { PolicyResolver, RuntimeHost } from './host/runtime-host.js';
+  parseQueueConfig,
+  type QueueConfig,
+} from './config/index.js';
+export type { LogLevel, PolicyResolver, RuntimeHost } from './host/index.js';
 export {
   type EnvelopeAddressArg,
   envelopeAddress,
@@ -30,19 +28,19 @@ export {
   type MessageSnapshot,
   queueNameOf,
   snapshotOf,
-} from './message/message-snapshot.js';
+} from './message/index.js';
 export {
   type CallOptions,
   type EventResult,
   PolicyRuntime,
   type PolicyRuntimeOptions,
-} from './pool/policy-runtime.js';
-export type { WorkerStats } from './pool/worker-protocol.js';
+  type WorkerStats,
+} from './pool/index.js';
 export {
   type DisconnectMode,
   isLuaRejection,
   LUA_ERROR_CODES,
   type LuaErrorCode,
   LuaRejection,
-} from './shared/errors.js';
-export { startModuleWorker } from './threads/module-worker.js';
+} from './shared/index.js';
+export { startModuleWorker } from './threads/index.js';

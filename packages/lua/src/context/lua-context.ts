@@ -11,6 +11,7 @@ import {
 import type { ContextHost } from '../host/context-host.js';
 import { cidrFunctions } from '../kumo/cidr.js';
 import { codecFunctions } from '../kumo/codec-functions.js';
+import { dkimFunctions } from '../kumo/dkim-functions.js';
 import { hostFunctions } from '../kumo/host-functions.js';
 import { PRELUDE_IO } from '../kumo/prelude-io.js';
 import { PRELUDE_KUMO } from '../kumo/prelude-kumo.js';
@@ -121,7 +122,8 @@ export class LuaContext {
       ...hostFunctions(host),
       ...codecFunctions(),
       ...cidrFunctions(fromLua, toLua),
-      ...messageFunctions(this.messages, (name) => host.lookupTxt(name)),
+      ...messageFunctions(this.messages),
+      ...dkimFunctions(this.messages, (name) => host.lookupTxt(name)),
     };
     const top = g.getTop();
     g.loadString(PRELUDE, '=sterna');

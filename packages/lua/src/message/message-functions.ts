@@ -1,11 +1,5 @@
 import { errorText, type MetaValue } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
-import { dkimSignature, parseSigner } from '../kumo/dkim.js';
-import {
-  type AuthenticationResult,
-  authenticationResultsField,
-  dkimVerify,
-} from '../kumo/dkim-verify.js';
 import { fromLua, toLua } from '../shared/json-text.js';
 import { pushBytes, readBytes } from '../shared/lua-bytes.js';
 import { parseAddressList } from './address-list.js';
@@ -16,6 +10,17 @@ import { parseDue, parseScheduling } from './scheduling.js';
 
 /** Where the message functions find the messages of the calls in progress, by handle. */
 export type MessageTable = Map<number, MessageState>;
+
+/**
+ * The state of the message whose Lua object holds handle `h`.
+ * @throws a string (a plain Lua error) once the call that passed the message has returned
+ */
+export function messageIn(messages: MessageTable, h: unknown): MessageState {
+  const state = messages.get(h as number);
+  if (!state)
+    throw 'this message object is no longer valid: it belonged to a call that has returned';
+  return state;
+}
 
 function list(value: unknown, what: string): string[] | undefined {
   if (value === undefined || value === null) return undefined;
@@ -28,16 +33,8 @@ function list(value: unknown, what: string): string[] | undefined {
  * The host functions behind the Lua message object's methods (see `prelude-message.ts`).
  * Errors are thrown as strings so Lua sees a plain message.
  */
-export function messageFunctions(
-  messages: MessageTable,
-  lookupTxt: (name: string) => Promise<string[]>,
-): Record<string, unknown> {
-  const get = (h: unknown): MessageState => {
-    const state = messages.get(h as number);
-    if (!state)
-      throw 'this message object is no longer valid: it belonged to a call that has returned';
-    return state;
-  };
+export function messageFunctions(messages: MessageTable): Record<string, unknown> {
+  const get = (h: unknown) => messageIn(messages, h);
   return {
     msg_id: (h: number) => get(h).id,
     msg_sender: (h: number) => get(h).sender,
@@ -144,27 +141,6 @@ export function messageFunctions(
       const value = get(h).header(name);
       return value === undefined ? undefined : toLua(parseAddressList(value));
     },
-    dkim_signer: (kind: 'rsa_sha256' | 'ed25519', params: unknown) => {
-      try {
-        return toLua(parseSigner(kind, fromLua(params)));
-      } catch (error) {
-        throw errorText(error);
-      }
-    },
-    msg_dkim_sign: (h: number, kind: 'rsa_sha256' | 'ed25519', params: unknown) => {
-      const state = get(h);
-      try {
-        const signer = parseSigner(kind, fromLua(params));
-        const header = dkimSignature(
-          state.data,
-          kind === 'rsa_sha256' ? 'rsa-sha256' : 'ed25519-sha256',
-          signer,
-        );
-        state.prependRaw(header);
-      } catch (error) {
-        throw `dkim_sign: ${errorText(error)}`;
-      }
-    },
     msg_import_headers: (h: number, specs: unknown) => {
       const state = get(h);
       try {
@@ -172,17 +148,6 @@ export function messageFunctions(
       } catch (error) {
         throw errorText(error);
       }
-    },
-    msg_dkim_verify: (h: number) =>
-      dkimVerify(get(h).data, lookupTxt).then(toLua, (error: unknown) => {
-        throw `dkim_verify: ${errorText(error)}`;
-      }),
-    msg_add_auth_results: (h: number, serverId: unknown, results: unknown) => {
-      const list = fromLua(results ?? []);
-      const entries = Array.isArray(list) ? list : [];
-      get(h).prependRaw(
-        authenticationResultsField(String(serverId), entries as Partial<AuthenticationResult>[]),
-      );
     },
     msg_queue_name: (h: number) => get(h).queueName(),
     msg_num_attempts: (h: number) => get(h).numAttempts,

@@ -2,8 +2,15 @@ import type { PolicyObject } from '@sterna/core';
 import type { CallOutcome } from '../context/lua-context.js';
 import { restoreUnchangedData } from '../message/message-snapshot.js';
 import { luaError } from '../shared/errors.js';
-import { applyBack, marshalArgs, type PolicyRuntime, settle } from './policy-runtime.js';
+import { applyBack, marshalArgs, settle } from './marshal.js';
+import type { WorkRequest } from './worker-protocol.js';
 import type { WorkerSlot } from './worker-slot.js';
+
+/** What an object needs from the pool that made it: work run on the context holding it. */
+export interface ObjectRunner {
+  /** Runs `work` on `slot` with the method deadline; rejects once the pool is closed. */
+  runOn(slot: WorkerSlot, work: WorkRequest, label: string): Promise<CallOutcome>;
+}
 
 /**
  * An object a constructor event returned (a `custom_lua` connection), kept in the Lua registry
@@ -15,7 +22,7 @@ export class LuaPolicyObject implements PolicyObject {
   private readonly methods: ReadonlySet<string>;
 
   constructor(
-    private readonly runtime: PolicyRuntime,
+    private readonly runtime: ObjectRunner,
     private readonly slot: WorkerSlot,
     private readonly id: number,
     private readonly event: string,

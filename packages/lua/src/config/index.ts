@@ -1,0 +1,23 @@
+/**
+ * Policy tables turned into typed config with KumoMTA's keys, defaults and validation: queue
+ * and egress configs, listener domains, and the configuration calls handed to the daemon.
+ * @module
+ */
+export {
+  CONFIG_FUNCTIONS,
+  CONFIG_SCHEMAS,
+  type ConfigKind,
+  type ConfigParams,
+  parseConfigParams,
+} from './config-params.js';
+export {
+  type EgressPool,
+  type EgressSource,
+  type ListenerDomain,
+  parseEgressPath,
+  parseEgressPool,
+  parseEgressSource,
+  parseListenerDomain,
+} from './egress-config.js';
+export { parseQueueConfig, type QueueConfig } from './queue-config.js';
+export { duration as durationSchema } from './schema-helpers.js';

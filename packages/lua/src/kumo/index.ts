@@ -1,0 +1,11 @@
+/**
+ * The `kumo` module as policies see it, one file per KumoMTA module (`kumo.dns`, `kumo.http`,
+ * `kumo.serde`, `kumo.string`, `kumo.digest`, `kumo.encode`, `kumo.cidr`, `kumo.dkim`, …) plus
+ * the top-level functions and the Lua standard library bridges: the host functions behind each.
+ * @module
+ */
+export { cidrFunctions } from './cidr.js';
+export { codecFunctions } from './codec-functions.js';
+export { dkimFunctions } from './dkim-functions.js';
+export { hostFunctions } from './host-functions.js';
+export { lookupAddresses, lookupMxTable } from './mx-table.js';
