@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm create-driver NAME [DIR]`: copies tooling/templates/protocol-driver to DIR (default
+// `pnpm create-driver NAME [DIR]`: copies tools/create-driver/protocol-driver to DIR (default
 // packages/protocol-NAME) with its placeholders replaced. Inside this repository the package
 // uses the workspace's presets and `workspace:` ranges; anywhere else it stands alone.
 import { existsSync, readFileSync } from 'node:fs';

@@ -8,7 +8,7 @@ import { workspaceRoot } from '../src/workspace.js';
 
 // `pnpm create-driver` scaffolds a driver outside the workspace; the new package type-checks
 // and passes the conformance suite against the built @sterna/core and testkit.
-const script = join(workspaceRoot, 'tooling/templates/create-driver.mjs');
+const script = join(workspaceRoot, 'tools/create-driver/create-driver.mjs');
 const require = createRequire(import.meta.url);
 const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
 
