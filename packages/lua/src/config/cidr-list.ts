@@ -1,4 +1,4 @@
-import { parseCidr } from '@sterna/core';
+import { parseCidr } from '@sterna/core/engine';
 import { z } from 'zod';
 import { luaArray } from './schema-helpers.js';
 

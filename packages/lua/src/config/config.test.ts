@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_EGRESS_PATH, isSternaError } from '@sterna/core';
+import { isSternaError } from '@sterna/core';
+import { DEFAULT_EGRESS_PATH } from '@sterna/core/engine';
 import { describe, expect, it } from 'vitest';
 import { parseConfigParams } from './config-params.js';
 import {

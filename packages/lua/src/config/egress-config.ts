@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_EGRESS_PATH as D, type EgressPathConfig } from '@sterna/core';
+import type { EgressPathConfig } from '@sterna/core';
+import { DEFAULT_EGRESS_PATH as D } from '@sterna/core/engine';
 import { z } from 'zod';
 import { cidrList } from './cidr-list.js';
 import {

@@ -1,4 +1,5 @@
-import { formatIssuePath, parseDuration } from '@sterna/core';
+import { parseDuration } from '@sterna/core';
+import { formatIssuePath } from '@sterna/core/engine';
 import { z } from 'zod';
 import { luaError } from '../shared/errors.js';
 

@@ -1,4 +1,4 @@
-import { type CidrBlock, CidrMap, parseCidr, parseIpAddress } from '@sterna/core';
+import { type CidrBlock, CidrMap, parseCidr, parseIpAddress } from '@sterna/core/engine';
 
 /**
  * A key as policies write it: a strict CIDR block or address (`10.0.0.0/8`, `::1`), or, as

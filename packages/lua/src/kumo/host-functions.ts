@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { errorText, newSpoolId } from '@sterna/core';
+import { errorText } from '@sterna/core';
+import { newSpoolId } from '@sterna/core/engine';
 import { decorateFunction, LuaMultiReturn, LuaRawResult, type LuaThread } from 'wasmoon';
 import { CONFIG_FUNCTIONS, CONFIG_SCHEMAS, type ConfigKind } from '../config/config-params.js';
 import {

@@ -1,4 +1,4 @@
-import { headerBlockEnd } from '@sterna/core';
+import { headerBlockEnd } from '@sterna/core/engine';
 import libmime from 'libmime';
 
 /** One header field as it sits in the message: its name and its exact text (with folding). */

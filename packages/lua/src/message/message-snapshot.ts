@@ -1,4 +1,5 @@
-import { domainOf, formatQueueName, type Message, type MetaValue, spoolIdTime } from '@sterna/core';
+import { domainOf, type Message, type MetaValue } from '@sterna/core';
+import { formatQueueName, spoolIdTime } from '@sterna/core/engine';
 import type { Scheduling } from './scheduling.js';
 
 /**
