@@ -13,8 +13,6 @@ import { cidrFunctions } from '../kumo/cidr.js';
 import { codecFunctions } from '../kumo/codec-functions.js';
 import { dkimFunctions } from '../kumo/dkim-functions.js';
 import { hostFunctions } from '../kumo/host-functions.js';
-import { PRELUDE_IO } from '../kumo/prelude-io.js';
-import { PRELUDE_KUMO } from '../kumo/prelude-kumo.js';
 import { messageFunctions } from '../message/message-functions.js';
 import {
   isEnvelopeAddress,
@@ -22,11 +20,10 @@ import {
   type MessageSnapshot,
 } from '../message/message-snapshot.js';
 import { MessageState } from '../message/message-state.js';
-import { PRELUDE_MESSAGE } from '../message/prelude-message.js';
 import type { DisconnectMode } from '../shared/errors.js';
 import { fromLua, toLua } from '../shared/json-text.js';
 import { readLuaValue } from '../shared/lua-values.js';
-import { PRELUDE_CORE } from './prelude-core.js';
+import { preludeChunks } from './preludes.js';
 
 /** How a call into Lua ended. Plain data: it crosses the worker boundary as is. */
 export type CallOutcome =
@@ -78,16 +75,6 @@ interface Running {
 // One factory (one compiled wasm module) per thread: later engines cost ≈2 ms.
 let factory: LuaFactory | undefined;
 
-const PRELUDE = `local H, policy_dir = ...
-local kumo, internal = {}, {}
-local function message(...) ${PRELUDE_MESSAGE} end
-local function core(...) ${PRELUDE_CORE} end
-local function lib(...) ${PRELUDE_KUMO} end
-local function io_(...) ${PRELUDE_IO} end
-message(H, kumo, internal); core(H, kumo, internal); lib(H, kumo, internal)
-io_(H, kumo, internal, policy_dir)
-return internal`;
-
 /**
  * One Lua state with the policy loaded: the engine a worker of the pool runs. Every call runs
  * on its own Lua thread (so it may await host promises), under a deadline enforced by one
@@ -126,11 +113,27 @@ export class LuaContext {
       ...dkimFunctions(this.messages, (name) => host.lookupTxt(name)),
     };
     const top = g.getTop();
-    g.loadString(PRELUDE, '=sterna');
+    // Every prelude file gets the same H, kumo and internal tables (kept in the registry while
+    // they load); `internal` then holds the functions this side calls.
     g.pushValue(H);
-    g.pushValue(options.policyDir ?? '.');
-    const status = lua.lua_pcallk(g.address, 2, 1, 0, 0, null);
-    if (status !== LuaReturn.Ok) throw new Error(`Lua prelude failed: ${g.indexToString(-1)}`);
+    const hRef = lua.luaL_ref(g.address, LUA_REGISTRYINDEX);
+    lua.lua_createtable(g.address, 0, 0);
+    const kumoRef = lua.luaL_ref(g.address, LUA_REGISTRYINDEX);
+    lua.lua_createtable(g.address, 0, 0);
+    const internalRef = lua.luaL_ref(g.address, LUA_REGISTRYINDEX);
+    const get = (ref: number) => lua.lua_rawgeti(g.address, LUA_REGISTRYINDEX, BigInt(ref));
+    for (const chunk of preludeChunks()) {
+      g.loadString(chunk.text, chunk.name);
+      get(hRef);
+      get(kumoRef);
+      get(internalRef);
+      g.pushValue(options.policyDir ?? '.');
+      const status = lua.lua_pcallk(g.address, 4, 0, 0, 0, null);
+      if (status !== LuaReturn.Ok) throw new Error(`Lua prelude failed: ${g.indexToString(-1)}`);
+    }
+    get(internalRef);
+    for (const ref of [hRef, kumoRef, internalRef])
+      lua.luaL_unref(g.address, LUA_REGISTRYINDEX, ref);
     const ref = (name: string) => {
       lua.lua_getfield(g.address, -1, name);
       return lua.luaL_ref(g.address, LUA_REGISTRYINDEX);

@@ -9,3 +9,19 @@ export { codecFunctions } from './codec-functions.js';
 export { dkimFunctions } from './dkim-functions.js';
 export { hostFunctions } from './host-functions.js';
 export { lookupAddresses, lookupMxTable } from './mx-table.js';
+
+/** The Lua side of the kumo modules, in the order a context runs them (io last). */
+export const KUMO_LUA: readonly URL[] = [
+  'top-level',
+  'serde',
+  'dns',
+  'uuid',
+  'string',
+  'http',
+  'encode',
+  'digest',
+  'secrets',
+  'cidr',
+  'dkim',
+  'io',
+].map((name) => new URL(`./${name}.lua`, import.meta.url));

@@ -13,3 +13,6 @@ export {
   snapshotOf,
 } from './message-snapshot.js';
 export { MessageState } from './message-state.js';
+
+/** The Lua side of the message object and envelope addresses. */
+export const MESSAGE_LUA: readonly URL[] = [new URL('./message.lua', import.meta.url)];

@@ -1,11 +1,8 @@
-/**
- * The Lua half of the runtime: events, `kumo.reject`, the dispatcher the TypeScript side calls,
- * and the `custom_lua` object registry. It runs first in every context, given the host
- * function table `H`, and returns the internal functions the context keeps references to.
- * Globals the policy might replace are captured as locals first, so a policy that assigns
- * `pcall = nil` cannot break the dispatcher.
- */
-export const PRELUDE_CORE = String.raw`
+-- The Lua half of the runtime: events, `kumo.reject`, the dispatcher the TypeScript side calls,
+-- and the `custom_lua` object registry. It runs before the kumo modules, given the host
+-- function table `H`; the context keeps references to the `internal` functions it defines.
+-- Globals the policy might replace are captured as locals first, so a policy that assigns
+-- `pcall = nil` cannot break the dispatcher.
 local H, kumo, internal = ...
 local type, error, xpcall, select, setmetatable, getmetatable, tostring, pairs, ipairs, rawget =
   type, error, xpcall, select, setmetatable, getmetatable, tostring, pairs, ipairs, rawget
@@ -163,4 +160,3 @@ function internal.events()
   for k in pairs(handlers) do names[#names + 1] = k end
   return names
 end
-`;

@@ -1,10 +1,8 @@
-/**
- * Gives the policy the machine's file system and environment. Under wasmoon, Lua's own `io`,
- * `os.getenv`, `dofile` and `require` see Emscripten's in-memory world; these replacements
- * read and write the real files through the worker (synchronously: the worker is not the
- * daemon's event loop) and read the real `process.env`.
- */
-export const PRELUDE_IO = String.raw`
+-- Gives the policy the machine's file system and environment. Under wasmoon, Lua's own `io`,
+-- `os.getenv`, `dofile` and `require` see Emscripten's in-memory world; these replacements
+-- read and write the real files through the worker (synchronously: the worker is not the
+-- daemon's event loop) and read the real `process.env`. Runs last: `require 'kumo.dns'` and
+-- the others find the modules built before it.
 local H, kumo, internal, policy_dir = ...
 local type, error, setmetatable, tostring, load, select = type, error, setmetatable, tostring, load, select
 local concat, sub, find, format = table.concat, string.sub, string.find, string.format
@@ -170,4 +168,3 @@ package.loaded['kumo.cidr'] = kumo.cidr
 package.loaded['kumo.secrets'] = kumo.secrets
 package.loaded['kumo.encode'] = kumo.encode
 _G.kumo = kumo
-`;

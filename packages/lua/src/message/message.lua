@@ -1,9 +1,6 @@
-/**
- * The Lua message object and envelope addresses. A message is a small table holding a handle;
- * every method calls into the worker's TypeScript message state, so the daemon sees each
- * change when the call returns.
- */
-export const PRELUDE_MESSAGE = String.raw`
+-- The Lua message object and envelope addresses. A message is a small table holding a handle;
+-- every method calls into the worker's TypeScript message state, so the daemon sees each
+-- change when the call returns.
 local H, kumo, internal = ...
 local type, error, setmetatable, tostring, ipairs = type, error, setmetatable, tostring, ipairs
 
@@ -62,22 +59,14 @@ local function address_header(raw)
   return setmetatable({ list = list }, AddressHeader)
 end
 
-local dkim = {}
-local Signer = { __name = 'DkimSigner' }
-for _, kind in ipairs({ 'rsa_sha256', 'ed25519' }) do
-  dkim[kind .. '_signer'] = function(params)
-    H.dkim_signer(kind, params)
-    return setmetatable({ __dkim_kind = kind, params = params }, Signer)
-  end
-end
-kumo.dkim = dkim
-
 local Message = { __name = 'Message' }
 local M = {}
 Message.__index = M
 Message.__tostring = function(m) return 'Message(' .. H.msg_id(m.__h) .. ')' end
 
 function internal.new_message(h) return setmetatable({ __h = h }, Message) end
+-- Other modules add their methods (kumo.dkim: dkim_sign, dkim_verify, …).
+internal.message_methods = M
 
 function M:id() return H.msg_id(self.__h) end
 function M:sender() return make_address(H.msg_sender(self.__h)) end
@@ -133,23 +122,12 @@ end
 function M:get_address_header(name) return address_header(H.msg_address_header(self.__h, name)) end
 function M:from_header() return self:get_address_header('From') end
 function M:to_header() return self:get_address_header('To') end
-function M:dkim_sign(signer)
-  if type(signer) ~= 'table' or signer.__dkim_kind == nil then
-    error('dkim_sign: expected a signer from kumo.dkim.rsa_sha256_signer or ed25519_signer', 2)
-  end
-  H.msg_dkim_sign(self.__h, signer.__dkim_kind, signer.params)
-end
 -- Memory and spool management: the daemon keeps messages and writes the spool itself, so
 -- these are accepted and have no effect (policies call them as hints).
 function M:save() end
 function M:shrink() end
 function M:shrink_data() end
 function M:set_force_sync(_) end
-function M:dkim_verify() return H.msg_dkim_verify(self.__h):await() end
-function M:add_authentication_results(server_id, results)
-  H.msg_add_auth_results(self.__h, server_id, results)
-end
 function M:queue_name() return H.msg_queue_name(self.__h) end
 function M:num_attempts() return H.msg_num_attempts(self.__h) end
 function M:increment_num_attempts() H.msg_increment_num_attempts(self.__h) end
-`;
