@@ -1,0 +1,88 @@
+import { resolve } from 'node:path';
+import { type Logger, SternaError } from '@sterna/core';
+import type { DriverRegistry } from '@sterna/core/engine';
+import { PolicyRuntime } from '@sterna/lua';
+import { loadDrivers } from '../../config/load-drivers.js';
+import { loadSternaConfig, type SternaConfig } from '../../config/sterna-config.js';
+import { type CollectedConfig, collector, emptyConfig } from '../collected-config.js';
+import { SwitchableResolver } from '../resolver.js';
+import type { DaemonParts } from './parts.js';
+
+/** What the first boot stage found: the daemon's config, its drivers and the running policy. */
+export interface LoadedPolicy {
+  readonly config: SternaConfig;
+  readonly registry: DriverRegistry;
+  readonly resolver: SwitchableResolver;
+  /** Everything the policy's `init` configured. */
+  readonly collected: CollectedConfig;
+  readonly runtime: PolicyRuntime;
+}
+
+/**
+ * Boot stage 1: reads the daemon config, loads the drivers, starts the policy runtime and runs
+ * `pre_init` and `init`, then points the resolver where `init` said.
+ *
+ * @throws SternaError `STERNA_MTA_POLICY` when `init` configured something unusable.
+ */
+export async function loadPolicy(
+  options: { readonly policy: string; readonly config?: string | undefined; readonly log: Logger },
+  parts: DaemonParts,
+): Promise<LoadedPolicy> {
+  const { log } = options;
+  const config = await loadSternaConfig(options.config, options.policy);
+  const { registry } = await loadDrivers(config.drivers, config.dir, log);
+  const resolver = new SwitchableResolver();
+  const collected = emptyConfig();
+  // A warm spare Lua context (a worker with the policy loaded, ~30 MB) is kept from the start
+  // when one context serves every event; with more, from the first time a context had to be
+  // terminated (a policy that never runs away never pays for it).
+  const spare =
+    config.lua.spare !== 'auto' ? config.lua.spare : config.lua.contexts < 2 || 'after-loss';
+  const runtime = await startRuntime(options.policy, config, collected, resolver, log, spare);
+  parts.runtime = runtime;
+  if (collected.problems.length > 0)
+    throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
+  if (collected.dnsResolver) resolver.configure(collected.dnsResolver);
+  return { config, registry, resolver, collected, runtime };
+}
+
+/**
+ * Starts the policy runtime and runs `pre_init` and `init`, collecting what they configure into
+ * `collected`; the runtime is closed again if either fails.
+ */
+export async function startRuntime(
+  policyPath: string,
+  config: SternaConfig,
+  collected: CollectedConfig,
+  resolver: SwitchableResolver,
+  log: Logger,
+  spare: boolean | 'after-loss' = true,
+): Promise<PolicyRuntime> {
+  let inInit = false;
+  const runtime = await PolicyRuntime.start({
+    policy: resolve(policyPath),
+    spare,
+    poolSize: config.lua.contexts,
+    deadlineMs: config.lua.event_deadline * 1000,
+    // Loading compiles the Lua VM in each worker: slow on a busy machine, and never worth dying for.
+    loadDeadlineMs: 120_000,
+    memoryMaxBytes: config.lua.memory_limit,
+    host: {
+      configure: collector(collected, () => inInit),
+      resolver,
+      print: (text) => process.stdout.write(`${text}\n`),
+      log: (level, text) => log[level](text),
+    },
+  });
+  try {
+    inInit = true;
+    if (runtime.hasEvent('pre_init')) await runtime.call('pre_init', []);
+    if (runtime.hasEvent('init')) await runtime.call('init', []);
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  } finally {
+    inInit = false;
+  }
+  return runtime;
+}

@@ -1,0 +1,45 @@
+import { dirname, join, resolve } from 'node:path';
+import { type Logger, SternaError } from '@sterna/core';
+import { openSpool, type Spool } from '../../spool/index.js';
+import type { CollectedConfig } from '../collected-config.js';
+import { loadNodeId } from '../node-id.js';
+import type { DaemonParts } from './parts.js';
+
+/** The spool `init` defined, and the node id kept beside it. */
+export interface OpenedSpool {
+  readonly spool: Spool;
+  readonly nodeId: string;
+}
+
+/**
+ * Boot stage 2: opens the spools `init` defined (`data`, and `meta` if given; one directory
+ * serves both otherwise) and reads the node id kept beside the meta spool (made on first start;
+ * `STERNA_NODE_ID_PATH` names another file).
+ *
+ * @throws SternaError `STERNA_MTA_POLICY` when `init` defined no spool named `data`.
+ */
+export async function openDaemonSpool(
+  collected: CollectedConfig,
+  log: Logger,
+  parts: DaemonParts,
+): Promise<OpenedSpool> {
+  const data = collected.spools.get('data');
+  if (!data)
+    throw new SternaError(
+      'STERNA_MTA_POLICY',
+      "init defined no spool named 'data' (kumo.define_spool{ name = 'data', path = … })",
+    );
+  const meta = collected.spools.get('meta') ?? data;
+  const spool = await openSpool({
+    dataPath: data.path,
+    metaPath: meta.path,
+    minFreeSpace: data.min_free_space,
+    minFreeInodes: data.min_free_inodes,
+    logger: log,
+  });
+  parts.spool = spool;
+  const nodeId = await loadNodeId(
+    process.env.STERNA_NODE_ID_PATH ?? join(dirname(resolve(meta.path)), 'nodeid'),
+  );
+  return { spool, nodeId };
+}

@@ -1,0 +1,25 @@
+import type { PolicyRuntime } from '@sterna/lua';
+import type { LocalLogWriter } from '../../logs/index.js';
+import type { QueueManager } from '../../queue/queue-manager.js';
+import type { LogHooks } from '../../reception/log-hooks.js';
+import type { Spool } from '../../spool/index.js';
+
+/** Something the daemon closes when it stops. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * What a starting daemon holds. Each boot stage records a part here as soon as it exists, so a
+ * stage that fails later still leaves {@link Daemon.stop} everything to release.
+ */
+export interface DaemonParts {
+  readonly listeners: Closable[];
+  queues?: QueueManager;
+  logs?: LocalLogWriter;
+  hooks?: LogHooks;
+  spool?: Spool;
+  runtime?: PolicyRuntime;
+  /** Aborted when shutdown begins; every driver handshake listens to it. */
+  shutdown?: AbortController;
+}

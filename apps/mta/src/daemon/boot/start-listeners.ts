@@ -1,0 +1,79 @@
+import { availableParallelism } from 'node:os';
+import type { Logger } from '@sterna/core';
+import { readKeySource } from '../../config/key-source.js';
+import { startHttpListener } from '../../http/index.js';
+import type { LuaPolicy } from '../../policy/lua-policy.js';
+import type { QueueManager } from '../../queue/queue-manager.js';
+import type { RecordSink } from '../../queue/types.js';
+import type { Receiver } from '../../reception/receiver.js';
+import { startEsmtpListener } from '../../smtp/listener.js';
+import { startEsmtpListenerThread } from '../../smtp/listener-thread.js';
+import { selfSignedCertificate } from '../tls.js';
+import type { LoadedPolicy } from './load-policy.js';
+import type { DaemonParts } from './parts.js';
+
+/** What the listeners are built from. */
+export interface ListenerDeps {
+  readonly policy: LuaPolicy;
+  readonly receiver: Receiver;
+  readonly queues: QueueManager;
+  readonly records: RecordSink;
+  readonly nodeId: string;
+  readonly log: Logger;
+  /** KumoMTA's startup lines (`smtp listener on …`). */
+  readonly announce: (line: string) => void;
+}
+
+/**
+ * Boot stage 5: opens every listener `init` started, SMTP first, each announced as it binds.
+ * SMTP listeners run in their own thread when the config says so (`auto`: with two cores or
+ * more). Listeners without certificates of their own share one self-signed pair.
+ */
+export async function startListeners(
+  loaded: LoadedPolicy,
+  deps: ListenerDeps,
+  parts: DaemonParts,
+): Promise<void> {
+  const { policy, receiver, queues, records, nodeId, log } = deps;
+  const tls = await selfSignedCertificate();
+  const { smtp_listener_thread: thread } = loaded.config;
+  const inThread = thread === 'auto' ? availableParallelism() > 1 : thread;
+  const startEsmtp = inThread ? startEsmtpListenerThread : startEsmtpListener;
+  for (const params of loaded.collected.esmtpListeners) {
+    const listener = await startEsmtp(await withKeys(params), {
+      policy,
+      receiver,
+      logs: records,
+      nodeId,
+      log,
+      tls,
+    });
+    parts.listeners.push(listener);
+    deps.announce(`smtp listener on ${listener.address}`);
+  }
+  for (const params of loaded.collected.httpListeners) {
+    const listener = await startHttpListener(await withKeys(params), {
+      policy,
+      receiver,
+      admin: queues.admin,
+      stats: () => queues.stats(),
+      logs: records,
+      nodeId,
+      log,
+      tls,
+    });
+    parts.listeners.push(listener);
+    deps.announce(`http listener on ${listener.address}`);
+  }
+}
+
+// A listener's certificate and key, read from where the params name them (KumoMTA key sources).
+async function withKeys<P extends { tls_certificate?: unknown; tls_private_key?: unknown }>(
+  params: P,
+): Promise<P & { tls_certificate: string | undefined; tls_private_key: string | undefined }> {
+  return {
+    ...params,
+    tls_certificate: await readKeySource(params.tls_certificate, 'tls_certificate'),
+    tls_private_key: await readKeySource(params.tls_private_key, 'tls_private_key'),
+  };
+}

@@ -1,0 +1,86 @@
+import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
+import type { DriverContext, Logger } from '@sterna/core';
+import { inferNumAttempts, spoolIdTime } from '@sterna/core/engine';
+import type { LuaPolicy } from '../../policy/lua-policy.js';
+import { QueueManager } from '../../queue/queue-manager.js';
+import { queueOf, Receiver } from '../../reception/receiver.js';
+import type { Spool } from '../../spool/index.js';
+import type { LoadedPolicy } from './load-policy.js';
+import type { RecordSinks } from './open-records.js';
+import type { DaemonParts } from './parts.js';
+
+/** The queue engine and the one way into it. */
+export interface StartedQueues {
+  readonly queues: QueueManager;
+  readonly receiver: Receiver;
+}
+
+/**
+ * Boot stage 4: the drivers' context (aborted when shutdown begins), the queue engine, the
+ * receiver every listener hands messages to, and every message still in the spool queued again.
+ */
+export async function startQueues(
+  loaded: LoadedPolicy,
+  policy: LuaPolicy,
+  spooled: { readonly spool: Spool; readonly nodeId: string },
+  sinks: RecordSinks,
+  log: Logger,
+  parts: DaemonParts,
+): Promise<StartedQueues> {
+  const { spool, nodeId } = spooled;
+  const { records, recordHeaders } = sinks;
+  // Every concurrent handshake listens to the shutdown signal, so lift the listener warning
+  // meant for leaks.
+  const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal);
+  parts.shutdown = shutdown;
+  const driverContext: DriverContext = {
+    logger: log,
+    clock: { now: () => Date.now() },
+    signal: shutdown.signal,
+    resolver: loaded.resolver,
+    hostname: loaded.collected.esmtpListeners[0]?.hostname ?? hostname(),
+    policy: loaded.runtime,
+  };
+  const queues = new QueueManager(
+    {
+      spool,
+      policy,
+      registry: loaded.registry,
+      logs: records,
+      driverContext,
+      nodeId,
+      recordHeaders,
+    },
+    { watchdogMs: loaded.config.delivery_watchdog * 1000 },
+  );
+  parts.queues = queues;
+  const receiver = new Receiver({ spool, queues, logs: records, nodeId, recordHeaders });
+  await restoreSpool(spool, queues, log);
+  return { queues, receiver };
+}
+
+// Every message still spooled is queued again; attempts come from the spool, or from the age.
+async function restoreSpool(spool: Spool, queues: QueueManager, log: Logger): Promise<void> {
+  const now = Date.now();
+  let count = 0;
+  for await (const entry of spool.enumerate()) {
+    const created = spoolIdTime(entry.id);
+    queues.schedule({
+      id: entry.id,
+      sender: entry.sender,
+      recipients: [...entry.recipients],
+      meta: { ...entry.meta },
+      size: entry.size,
+      created,
+      numAttempts:
+        entry.numAttempts ??
+        inferNumAttempts({ retryInterval: 1200, maxAge: 604_800 }, (now - created) / 1000),
+      due: Math.max(now, entry.due ?? now),
+      queue: queueOf({ recipients: entry.recipients, meta: { ...entry.meta } }),
+    });
+    count++;
+  }
+  if (count > 0) log.info(`re-queued ${count} spooled messages`);
+}
