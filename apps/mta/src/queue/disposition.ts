@@ -27,6 +27,11 @@ export interface AttemptInfo {
   readonly message?: Message | undefined;
 }
 
+/** An attempt that never left its scheduled queue (no site, no protocol, no egress). */
+export function scheduledAttempt(retry: RetryPolicy): AttemptInfo {
+  return { site: '', deliveryProtocol: null, egressPool: null, egressSource: null, retry };
+}
+
 const RECORD_TYPE = {
   delivered: 'Delivery',
   transient: 'TransientFailure',

@@ -69,7 +69,7 @@ async function start(options: {
     {
       policy: options.reception,
       receiver: new Receiver({ spool, queues: q, logs, nodeId: 'node-1' }),
-      admin: q,
+      admin: q.admin,
       stats: () => q.stats(),
       logs,
       nodeId: 'node-1',

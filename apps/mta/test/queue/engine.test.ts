@@ -218,7 +218,7 @@ kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol 
     const failure = records.find((r) => r.type === 'TransientFailure')!;
     expect(failure.response.code).toBe(400);
     expect(failure.response.content).toMatch(/^a@example\.com: failed to write to maildir: /);
-    const inspected = await queues.inspectMessage(id, false);
+    const inspected = await queues.admin.inspectMessage(id, false);
     const due = Date.parse(inspected!.message.due!);
     expect(due - before).toBeGreaterThanOrEqual(59_000);
     expect(due - seen).toBeLessThan(62_000);

@@ -1,0 +1,83 @@
+import {
+  type AnyProtocolDriver,
+  type DeliveryTarget,
+  parseQueueName,
+  type SiteResolution,
+} from '@sterna/core';
+import type { EngineDeps, EngineQueueConfig } from './types.js';
+
+/** A scheduled queue's config from the policy, with the driver its protocol table names. */
+export interface QueueState {
+  readonly expires: number;
+  readonly config: EngineQueueConfig;
+  /** The driver and its options, or why the protocol table names no usable driver. */
+  readonly protocol:
+    | { readonly driver: AnyProtocolDriver; readonly options: unknown }
+    | { readonly error: unknown };
+  site?: { readonly expires: number; readonly resolution: SiteResolution };
+}
+
+/** A {@link QueueState} whose protocol names a usable driver. */
+export type ResolvedState = QueueState & {
+  readonly protocol: { readonly driver: AnyProtocolDriver; readonly options: unknown };
+};
+
+/** A scheduled queue name with its parts, as drivers are given it. */
+export function deliveryTarget(queue: string): DeliveryTarget {
+  return { queue, ...parseQueueName(queue) };
+}
+
+/**
+ * The scheduled queues' configs: `get_queue_config` asked once per queue and kept for its
+ * `refresh_interval`, the protocol table resolved to a driver, and the driver's site for as long
+ * as the config lives. Failures are not kept: the next message asks again.
+ */
+export class QueueStates {
+  readonly #deps: EngineDeps;
+  readonly #now: () => number;
+  readonly #states = new Map<string, Promise<QueueState>>();
+
+  constructor(deps: EngineDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** The queue's state, from the cache while it is fresh. */
+  get(queue: string): Promise<QueueState> {
+    const cached = this.#states.get(queue);
+    if (cached) {
+      return cached.then((state) => (state.expires > this.#now() ? state : this.#refresh(queue)));
+    }
+    return this.#refresh(queue);
+  }
+
+  /** Where the queue's driver delivers: asked once per config lifetime, failures every time. */
+  async site(queue: string, state: ResolvedState): Promise<SiteResolution> {
+    const now = this.#now();
+    if (state.site && state.site.expires > now) return state.site.resolution;
+    const resolution = await state.protocol.driver.site(
+      state.protocol.options,
+      deliveryTarget(queue),
+      this.#deps.driverContext,
+    );
+    // Failures (NXDOMAIN) are not cached beyond this attempt; sites are, for the config's lifetime.
+    if (!('failure' in resolution)) state.site = { expires: state.expires, resolution };
+    return resolution;
+  }
+
+  #refresh(queue: string): Promise<QueueState> {
+    const load = (async (): Promise<QueueState> => {
+      const config = await this.#deps.policy.queueConfig(queue, parseQueueName(queue));
+      const protocol = await this.#deps.registry
+        .resolve(config.protocol)
+        .catch((error: unknown) => ({ error }));
+      return { expires: this.#now() + config.refreshInterval * 1000, config, protocol };
+    })();
+    this.#states.set(queue, load);
+    load.catch(() => {
+      // Do not cache failures: the next message asks again (the operator may have fixed it).
+      if (this.#states.get(queue) === load) this.#states.delete(queue);
+    });
+    return load;
+  }
+}
