@@ -13,7 +13,21 @@ cd "$(dirname "$0")"
 version=$1
 root=$PWD/node
 
+# npm takes its global config (registry, cafile, proxy) from <node's prefix>/etc/npmrc, the
+# prefix being the folder above node's bin/. Link the machine's there, so that npm and npx on
+# this node reach the registry as they do on the machine's node. (Here that file names the CA
+# of the proxy in front of the registry; without it each registry request fails three times
+# with SELF_SIGNED_CERT_IN_CHAIN, about 70 s, before npm falls back to its cache.)
+machine_npmrc=$(npm config get globalconfig 2>/dev/null || true)
+link_npmrc() {
+  case "$machine_npmrc" in "" | "$root"/*) return ;; esac
+  [ -f "$machine_npmrc" ] || return 0
+  mkdir -p "$1/etc"
+  ln -sfn "$machine_npmrc" "$1/etc/npmrc"
+}
+
 if [ -x "$root/$version/bin/node" ]; then
+  link_npmrc "$root/$version"
   echo "$root/$version/bin"
   exit 0
 fi
@@ -33,6 +47,7 @@ mkdir "$tmp/node"
 tar -xzf "$tmp/$file" -C "$tmp/node" --strip-components=1 package/bin/node package/LICENSE
 got=$("$tmp/node/bin/node" --version)
 [ "$got" = "v$resolved" ] || { echo "$package@$resolved runs as $got" >&2; exit 1; }
+link_npmrc "$tmp/node"
 mkdir -p "$root"
 rm -rf "${root:?}/$resolved"
 mv "$tmp/node" "$root/$resolved" # whole or not at all: an interrupted run leaves nothing
