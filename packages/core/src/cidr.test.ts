@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   CidrMap,
-  CidrSet,
   cidrContains,
   cidrSet,
   formatCidr,
   formatIpAddress,
   parseCidr,
   parseIpAddress,
-} from './index.js';
+} from './engine.js';
+import { CidrSet } from './index.js';
 
 const errorOf = (fn: () => unknown): string => {
   try {

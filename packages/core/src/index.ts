@@ -37,9 +37,6 @@ export type {
   ReconnectStrategy,
   TlsMode,
 } from './egress-path.js';
-// Transitional: the engine's exports stay here too until the daemon and the policy runtime
-// import them from '@sterna/core/engine'.
-export * from './engine.js';
 export {
   ERROR_CODES,
   errorText,

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DriverRegistry, errorText, isProtocolDriver, type Logger } from '@sterna/core';
+import { errorText, isProtocolDriver, type Logger } from '@sterna/core';
+import { DriverRegistry } from '@sterna/core/engine';
 
 /** A driver that could not be loaded, and why. */
 export interface DriverLoadProblem {

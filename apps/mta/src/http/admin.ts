@@ -1,4 +1,5 @@
-import { errorText, isSpoolId, parseDuration } from '@sterna/core';
+import { errorText, parseDuration } from '@sterna/core';
+import { isSpoolId } from '@sterna/core/engine';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AdminApi } from '../queue/admin-types.js';

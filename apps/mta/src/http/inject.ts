@@ -1,4 +1,5 @@
-import { errorText, isSternaError, type Logger, type MetaValue, newSpoolId } from '@sterna/core';
+import { errorText, isSternaError, type Logger, type MetaValue } from '@sterna/core';
+import { newSpoolId } from '@sterna/core/engine';
 import { type PolicyMessage, type ReceptionPolicy, rejectionOf } from '../policy/types.js';
 import { type AcceptedMessage, queueOf, type Receiver } from '../reception/receiver.js';
 import {

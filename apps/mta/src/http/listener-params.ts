@@ -1,4 +1,5 @@
-import { cidrSet, errorText } from '@sterna/core';
+import { errorText } from '@sterna/core';
+import { cidrSet } from '@sterna/core/engine';
 import { parseListen } from '../smtp/params.js';
 import { httpError } from './errors.js';
 import type { HttpListenerParams } from './params.js';

@@ -1,4 +1,5 @@
-import { formatIssuePath, type LogRecordType, SternaError } from '@sterna/core';
+import { SternaError } from '@sterna/core';
+import { formatIssuePath, type LogRecordType } from '@sterna/core/engine';
 import { durationSchema as duration } from '@sterna/lua';
 import { z } from 'zod';
 import { compileTemplate, type RecordTemplate } from './template.js';

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LogRecord, SternaError } from '@sterna/core';
+import { SternaError } from '@sterna/core';
+import type { LogRecord } from '@sterna/core/engine';
 import { decompressFrame, loadZstd, scanFrames } from './zstd.js';
 
 /** One segment read back. */

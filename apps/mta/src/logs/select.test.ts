@@ -1,4 +1,4 @@
-import { parseHeaders } from '@sterna/core';
+import { parseHeaders } from '@sterna/core/engine';
 import { describe, expect, it } from 'vitest';
 import { headerText, selectHeaders, selectMeta } from './select.js';
 

@@ -1,4 +1,4 @@
-import type { LogRecord } from '@sterna/core';
+import type { LogRecord } from '@sterna/core/engine';
 import nunjucks from 'nunjucks';
 
 /** A compiled `per_record.<Type>.template`: renders one record to one line of text. */

@@ -2,11 +2,11 @@ import {
   errorText,
   type HeaderField,
   type Logger,
-  type LogRecord,
   type MetaValue,
   SternaError,
   silentLogger,
 } from '@sterna/core';
+import type { LogRecord } from '@sterna/core/engine';
 import { type LocalLogsConfig, type LogRecordParams, paramsFor } from './config.js';
 import { filterRecordHeaders, selectHeaders, selectMeta } from './select.js';
 import { markExistingSegments } from './startup.js';

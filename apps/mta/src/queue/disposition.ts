@@ -1,16 +1,18 @@
 import {
-  buildLogRecord,
   type DeliveryFailure,
   failAll,
   type HeaderField,
-  type LogRecordType,
   type Message,
   makeResponse,
   type Outcome,
+} from '@sterna/core';
+import {
+  buildLogRecord,
+  type LogRecordType,
   parseHeaders,
   planRetry,
   type RetryPolicy,
-} from '@sterna/core';
+} from '@sterna/core/engine';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
 /** Where an attempt went, for its log records. */

@@ -1,4 +1,5 @@
-import { DEFAULT_RETRY_POLICY, makeResponse } from '@sterna/core';
+import { makeResponse } from '@sterna/core';
+import { DEFAULT_RETRY_POLICY } from '@sterna/core/engine';
 import { RuleSet, selects } from './admin-rules.js';
 import type {
   AdminApi,

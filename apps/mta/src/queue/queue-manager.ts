@@ -1,11 +1,9 @@
+import { type EgressPathConfig, errorText, internalFailure } from '@sterna/core';
 import {
   DEFAULT_EGRESS_PATH,
   DEFAULT_RETRY_POLICY,
-  type EgressPathConfig,
-  errorText,
   formatReadyQueueName,
-  internalFailure,
-} from '@sterna/core';
+} from '@sterna/core/engine';
 import type { EngineStats } from './admin-types.js';
 import { Dispositions, scheduledAttempt } from './disposition.js';
 import { QueueAdmin } from './queue-admin.js';

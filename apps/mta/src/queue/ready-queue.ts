@@ -7,14 +7,12 @@ import {
   errorText,
   internalFailure,
   isDeliveryFailure,
-  type ManagedConnection,
   type Message,
   makeResponse,
   type Outcome,
-  openConnection,
-  type RetryPolicy,
   type Site,
 } from '@sterna/core';
+import { type ManagedConnection, openConnection, type RetryPolicy } from '@sterna/core/engine';
 import type { AttemptInfo, Dispositions } from './disposition.js';
 import type { EngineDeps, QueuedMessage } from './types.js';
 

@@ -1,14 +1,12 @@
 import type {
   DriverContext,
-  DriverRegistry,
   EgressPathConfig,
   HeaderField,
-  LogRecord,
   MetaValue,
   PolicyHost,
   QueueNameParts,
-  RetryPolicy,
 } from '@sterna/core';
+import type { DriverRegistry, LogRecord, RetryPolicy } from '@sterna/core/engine';
 import type { Spool } from '../spool/index.js';
 
 /** A message waiting in a queue: small metadata only; the bytes stay in the spool. */

@@ -1,4 +1,5 @@
-import { errorText, type Logger, type LogRecord, type MetaValue, newSpoolId } from '@sterna/core';
+import { errorText, type Logger, type MetaValue } from '@sterna/core';
+import { type LogRecord, newSpoolId } from '@sterna/core/engine';
 import { selectHeaders, selectMeta } from '../logs/index.js';
 import { type ReceptionPolicy, rejectionOf } from '../policy/types.js';
 import type { RecordContext, RecordSink } from '../queue/types.js';

@@ -1,12 +1,5 @@
-import {
-  buildLogRecord,
-  formatQueueName,
-  type MetaValue,
-  makeResponse,
-  type PeerAddress,
-  parseHeaders,
-  spoolIdTime,
-} from '@sterna/core';
+import { type MetaValue, makeResponse, type PeerAddress } from '@sterna/core';
+import { buildLogRecord, formatQueueName, parseHeaders, spoolIdTime } from '@sterna/core/engine';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { QueuedMessage, RecordSink } from '../queue/types.js';
 import type { Spool } from '../spool/index.js';

@@ -1,6 +1,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { cidrSet, errorText } from '@sterna/core';
+import { errorText } from '@sterna/core';
+import { cidrSet } from '@sterna/core/engine';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import { EnvelopeChecks } from './envelope-checks.js';
 import { installGreetingDelay, installKumoReplies } from './greeting.js';

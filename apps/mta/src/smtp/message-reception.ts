@@ -1,4 +1,5 @@
-import { errorText, type Logger, type MetaValue, newSpoolId } from '@sterna/core';
+import { errorText, type Logger, type MetaValue } from '@sterna/core';
+import { newSpoolId } from '@sterna/core/engine';
 import type { SMTPServerSession } from 'smtp-server';
 import type { ReceptionPolicy } from '../policy/types.js';
 import type { AcceptedMessage, Receiver } from '../reception/receiver.js';

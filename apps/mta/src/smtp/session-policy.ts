@@ -1,4 +1,5 @@
-import { buildLogRecord, errorText, type Logger, makeResponse } from '@sterna/core';
+import { errorText, type Logger, makeResponse } from '@sterna/core';
+import { buildLogRecord } from '@sterna/core/engine';
 import type { SMTPServerSession } from 'smtp-server';
 import { type PolicyRejection, rejectionOf } from '../policy/types.js';
 import type { EsmtpListenerDeps } from './listener-types.js';

@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { isSpoolId, type Logger, SternaError, silentLogger } from '@sterna/core';
+import { type Logger, SternaError, silentLogger } from '@sterna/core';
+import { isSpoolId } from '@sterna/core/engine';
 import { compactSegment, pickSegment, worthCompacting } from './compaction.js';
 import { ioReason, spoolError } from './errors.js';
 import { parseThreshold, SpaceGuard } from './free-space.js';

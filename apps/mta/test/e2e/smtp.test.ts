@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { LOG_RECORD_KEYS } from '@sterna/core';
+import { LOG_RECORD_KEYS } from '@sterna/core/engine';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../../src/logs/index.js';
 import { type DaemonProcess, runSterna, startDaemon } from '../support/daemon-process.js';

@@ -1,4 +1,5 @@
-import { type LogRecord, type MetaValue, silentLogger } from '@sterna/core';
+import { type MetaValue, silentLogger } from '@sterna/core';
+import type { LogRecord } from '@sterna/core/engine';
 import {
   type HttpListener,
   type HttpListenerDeps,

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { isSpoolId } from '@sterna/core';
+import { isSpoolId } from '@sterna/core/engine';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_TEXT } from '../../src/http/index.js';
 import {

@@ -1,13 +1,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  DEFAULT_RETRY_POLICY,
-  DriverRegistry,
-  type LogRecord,
-  silentLogger,
-  systemClock,
-} from '@sterna/core';
+import { silentLogger, systemClock } from '@sterna/core';
+import { DEFAULT_RETRY_POLICY, DriverRegistry, type LogRecord } from '@sterna/core/engine';
 import { PolicyRuntime } from '@sterna/lua';
 import { maildirDriver } from '@sterna/protocol-maildir';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

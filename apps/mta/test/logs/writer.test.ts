@@ -2,16 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isSternaError, makeResponse } from '@sterna/core';
 import {
   buildLogRecord,
-  isSternaError,
   LOG_RECORD_KEYS,
   type LogRecord,
   type LogRecordType,
-  makeResponse,
   newSpoolId,
   parseHeaders,
-} from '@sterna/core';
+} from '@sterna/core/engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   LocalLogWriter,

@@ -2,13 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  DriverRegistry,
-  type LogRecord,
-  newSpoolId,
-  silentLogger,
-  systemClock,
-} from '@sterna/core';
+import { silentLogger, systemClock } from '@sterna/core';
+import { DriverRegistry, type LogRecord, newSpoolId } from '@sterna/core/engine';
 import { PolicyRuntime } from '@sterna/lua';
 import { maildirDriver } from '@sterna/protocol-maildir';
 import { smtpDriver } from '@sterna/protocol-smtp';

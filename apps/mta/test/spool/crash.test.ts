@@ -9,7 +9,7 @@ import { openSpool } from '../../src/spool/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const spoolModule = path.join(here, '../../src/spool/index.ts');
-const coreModule = path.join(here, '../../../../packages/core/src/index.ts');
+const coreModule = path.join(here, '../../../../packages/core/src/engine.ts');
 
 // The child stores messages from 6 concurrent loops into a small-segment spool (so segments
 // roll and compaction runs), updates and removes some, and journals each step with a

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const spoolModule = path.join(here, '../../src/spool/index.ts');
-const coreModule = path.join(here, '../../../../packages/core/src/index.ts');
+const coreModule = path.join(here, '../../../../packages/core/src/engine.ts');
 
 // Real small filesystems need a mount, which needs privileges; a private user + mount
 // namespace (`unshare -rm`) gives them without touching the host's mounts. Where unshare is

@@ -1,7 +1,8 @@
 import { appendFile, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Logger, newSpoolId } from '@sterna/core';
+import type { Logger } from '@sterna/core';
+import { newSpoolId } from '@sterna/core/engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   openSpool,
