@@ -1,15 +1,20 @@
 import type { Worker } from 'node:worker_threads';
 import { errorText } from '@sterna/core';
-import { startModuleWorker } from '@sterna/lua';
+import {
+  answer,
+  byOperation,
+  closeThread,
+  type Handlers,
+  startModuleWorker,
+  type ThreadError,
+} from '@sterna/lua/threads';
 import { rejectionOf } from '../policy/types.js';
 import type { EsmtpListener, EsmtpListenerDeps } from './listener.js';
 import type { EsmtpListenerParams } from './params.js';
 import type {
   FromListenerThread,
+  ListenerRequests,
   ListenerThreadInit,
-  ThreadError,
-  ThreadRequest,
-  ToListenerThread,
 } from './thread-protocol.js';
 
 /** The policy events a listener fires; the thread is told which ones the policy defines. */
@@ -69,30 +74,12 @@ export async function startEsmtpListenerThread(
   let current: Worker | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
 
-  const answer = (worker: Worker, id: number, request: ThreadRequest) => {
-    const run = async (): Promise<unknown> => {
-      switch (request.op) {
-        case 'call':
-          return deps.policy.call(request.event, request.args);
-        case 'callWithMessage':
-          return deps.policy.callWithMessage(request.event, request.message, request.args);
-        case 'accept':
-          return deps.receiver.accept(request.messages, request.peer);
-      }
-    };
-    const reply = (message: ToListenerThread) => {
-      try {
-        worker.postMessage(message);
-      } catch (error) {
-        // A result that cannot be cloned (a policy returning a function, say) fails the request.
-        worker.postMessage({ t: 'result', id, error: threadError(error) });
-      }
-    };
-    run().then(
-      (value) => reply({ t: 'result', id, value }),
-      (error: unknown) => reply({ t: 'result', id, error: threadError(error) }),
-    );
-  };
+  // What the thread asks for, answered here where the policy, the spool and the queues live.
+  const handle = byOperation<ListenerRequests>({
+    call: (event, args) => deps.policy.call(event, args),
+    callWithMessage: (event, message, args) => deps.policy.callWithMessage(event, message, args),
+    accept: (messages, peer) => deps.receiver.accept(messages, peer),
+  } satisfies Handlers<ListenerRequests>);
 
   // Starts a thread listening on `listen`; resolves with its bound address once it accepts.
   const start = (listen: string): Promise<{ worker: Worker; address: string }> =>
@@ -118,7 +105,7 @@ export async function startEsmtpListenerThread(
             reject(new Error(message.message));
             return;
           case 'request':
-            answer(worker, message.id, message.request);
+            answer(message, handle, (reply) => worker.postMessage(reply), threadError);
             return;
           case 'record':
             deps.logs.write(message.record, message.context);
@@ -189,19 +176,7 @@ export async function startEsmtpListenerThread(
       const worker = current;
       current = undefined;
       if (!worker) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, closeTimeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        worker.on('message', (message: FromListenerThread) => {
-          if (message.t === 'closed') done();
-        });
-        worker.once('exit', done);
-        worker.postMessage({ t: 'close' } satisfies ToListenerThread);
-      });
-      await worker.terminate();
+      await closeThread(worker, closeTimeoutMs);
     },
   };
 }

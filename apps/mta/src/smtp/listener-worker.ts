@@ -1,12 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorText, type Logger } from '@sterna/core';
-import type { PolicyMessage, ReceptionPolicy } from '../policy/types.js';
+import { isReply, onCloseRequest, Requester } from '@sterna/lua/threads';
+import type { ReceptionPolicy } from '../policy/types.js';
 import { type EsmtpListener, startEsmtpListener } from './listener.js';
 import type {
   FromListenerThread,
+  ListenerRequests,
   ListenerThreadInit,
   LoggerLevel,
-  ThreadRequest,
   ToListenerThread,
 } from './thread-protocol.js';
 
@@ -20,20 +21,7 @@ const init = workerData as ListenerThreadInit;
 
 const post = (message: FromListenerThread) => port.postMessage(message);
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-}
-const pending = new Map<number, Pending>();
-let nextId = 1;
-
-function request(req: ThreadRequest): Promise<unknown> {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    post({ t: 'request', id, request: req });
-  });
-}
+const requests = new Requester<ListenerRequests>(post);
 
 const logAt =
   (level: LoggerLevel) =>
@@ -55,42 +43,22 @@ const log: Logger = {
 const events = new Set(init.events);
 const policy: ReceptionPolicy = {
   hasEvent: (event) => events.has(event),
-  call: (event, args) => request({ op: 'call', event, args }),
-  callWithMessage: (event, message, args) =>
-    request({ op: 'callWithMessage', event, message, args }) as Promise<{
-      result: unknown;
-      message: PolicyMessage;
-    }>,
+  call: (event, args) => requests.ask('call', event, args),
+  callWithMessage: (event, message, args) => requests.ask('callWithMessage', event, message, args),
 };
 
 let listener: EsmtpListener | undefined;
 
 port.on('message', (message: ToListenerThread) => {
-  if (message.t === 'close') {
-    const closing = listener ? listener.close() : Promise.resolve();
-    void closing.finally(() => post({ t: 'closed' }));
-    return;
-  }
-  const waiting = pending.get(message.id);
-  if (!waiting) return;
-  pending.delete(message.id);
-  if ('error' in message) {
-    const { rejection } = message.error;
-    // A rejection keeps the `code` and `text` the listener turns into its reply.
-    waiting.reject(
-      rejection
-        ? Object.assign(new Error(rejection.text), rejection)
-        : new Error(message.error.message),
-    );
-  } else {
-    waiting.resolve(message.value);
-  }
+  if (onCloseRequest(message, port, async () => listener?.close())) return;
+  // A rejection comes back as an Error with the `code` and `text` the listener replies with.
+  if (isReply(message)) requests.settle(message);
 });
 
 startEsmtpListener(init.params, {
   policy,
   receiver: {
-    accept: (messages, peer) => request({ op: 'accept', messages, peer }) as Promise<void>,
+    accept: (messages, peer) => requests.ask('accept', messages, peer),
   },
   logs: {
     write: (record, context) => post({ t: 'record', record, ...(context ? { context } : {}) }),

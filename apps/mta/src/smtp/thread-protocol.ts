@@ -1,4 +1,11 @@
-import type { LogRecord, PeerAddress } from '@sterna/core';
+import type { PeerAddress } from '@sterna/core';
+import type { LogRecord } from '@sterna/core/engine';
+import type {
+  ClosedMessage,
+  CloseMessage,
+  ReplyMessage,
+  RequestMessage,
+} from '@sterna/lua/threads';
 import type { PolicyMessage } from '../policy/types.js';
 import type { RecordContext } from '../queue/types.js';
 import type { AcceptedMessage } from '../reception/receiver.js';
@@ -7,7 +14,8 @@ import type { EsmtpListenerParams } from './params.js';
 /**
  * The messages between an ESMTP listener running in a worker thread and the main thread, which
  * keeps everything with state shared across sessions: the policy runtime, the spool, the queues
- * and the log sinks. Everything here is structured-clone data.
+ * and the log sinks. Requests, replies and closing are `@sterna/lua/threads`'; everything here
+ * is structured-clone data.
  */
 
 /** `workerData` of a listener thread. */
@@ -19,20 +27,16 @@ export interface ListenerThreadInit {
   readonly events: readonly string[];
 }
 
-/** A request the thread makes and the main thread answers with a {@link ThreadResult}. */
-export type ThreadRequest =
-  | { readonly op: 'call'; readonly event: string; readonly args: readonly unknown[] }
-  | {
-      readonly op: 'callWithMessage';
-      readonly event: string;
-      readonly message: PolicyMessage;
-      readonly args: readonly unknown[];
-    }
-  | {
-      readonly op: 'accept';
-      readonly messages: readonly AcceptedMessage[];
-      readonly peer: PeerAddress | null;
-    };
+/** What the thread asks of the main thread (a policy rejection keeps its code and text). */
+export interface ListenerRequests {
+  call(event: string, args: readonly unknown[]): unknown;
+  callWithMessage(
+    event: string,
+    message: PolicyMessage,
+    args: readonly unknown[],
+  ): { readonly result: unknown; readonly message: PolicyMessage };
+  accept(messages: readonly AcceptedMessage[], peer: PeerAddress | null): void;
+}
 
 export type LoggerLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -40,7 +44,7 @@ export type LoggerLevel = 'debug' | 'info' | 'warn' | 'error';
 export type FromListenerThread =
   | { readonly t: 'ready'; readonly address: string }
   | { readonly t: 'failed'; readonly message: string }
-  | { readonly t: 'request'; readonly id: number; readonly request: ThreadRequest }
+  | RequestMessage
   | { readonly t: 'record'; readonly record: LogRecord; readonly context?: RecordContext }
   | {
       readonly t: 'log';
@@ -48,16 +52,7 @@ export type FromListenerThread =
       readonly message: string;
       readonly fields?: Record<string, unknown>;
     }
-  | { readonly t: 'closed' };
-
-/** How a failed request crosses back: a policy rejection keeps its code and text. */
-export interface ThreadError {
-  readonly message: string;
-  readonly rejection?: { readonly code: number; readonly text: string };
-}
+  | ClosedMessage;
 
 /** Main → thread. */
-export type ToListenerThread =
-  | { readonly t: 'result'; readonly id: number; readonly value: unknown }
-  | { readonly t: 'result'; readonly id: number; readonly error: ThreadError }
-  | { readonly t: 'close' };
+export type ToListenerThread = ReplyMessage | CloseMessage;

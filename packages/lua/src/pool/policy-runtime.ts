@@ -6,9 +6,10 @@ import type { RuntimeHost } from '../host/runtime-host.js';
 import { lookupAddresses, lookupMxTable } from '../kumo/mx-table.js';
 import { type MessageSnapshot, restoreUnchangedData } from '../message/message-snapshot.js';
 import { luaError } from '../shared/errors.js';
+import { byOperation, type Handlers } from '../threads/requests.js';
 import { applyBack, marshalArgs, settle } from './marshal.js';
 import { LuaPolicyObject } from './policy-object.js';
-import type { FromWorker, HostRequest, WorkerStats, WorkRequest } from './worker-protocol.js';
+import type { FromWorker, HostRequests, WorkerStats, WorkRequest } from './worker-protocol.js';
 import { type SlotOwner, WorkerSlot } from './worker-slot.js';
 
 /** Options of {@link PolicyRuntime.start}. */
@@ -89,7 +90,7 @@ export class PolicyRuntime implements PolicyHost {
     this.methodDeadlineMs = options.methodDeadlineMs ?? 60_000;
     this.owner = {
       onOutput: (m) => this.output(m),
-      onHostRequest: (r) => this.hostRequest(r),
+      onHostRequest: (op, args) => this.hostRequest(op, args),
       onLost: (slot, reason) => this.replace(slot, reason),
       retry: async (work, budgetMs, label) => {
         const slot = await this.pick();
@@ -299,30 +300,26 @@ export class PolicyRuntime implements PolicyHost {
     else process.stderr.write(`[${message.level}] ${message.text}\n`);
   }
 
-  private async hostRequest(request: HostRequest): Promise<unknown> {
-    switch (request.op) {
-      case 'configure': {
-        if (!this.host.configure) throw new Error('this host does not take configuration calls');
-        await this.host.configure(request.kind, request.params as never);
-        return undefined;
-      }
-      case 'lookupMx':
-        return lookupMxTable(this.resolver(), request.name);
-      case 'lookupAddr':
-        return lookupAddresses(this.resolver(), request.name);
-      case 'lookupTxt': {
-        const resolver = this.resolver();
-        if (!resolver.resolveTxt) throw new Error('the DNS resolver cannot look up TXT records');
-        // Each record's strings are joined, as KumoMTA does.
-        return (await resolver.resolveTxt(request.name)).map((parts) => parts.join(''));
-      }
-      case 'lookupPtr': {
-        const resolver = this.resolver();
-        if (!resolver.reverse) throw new Error('the DNS resolver cannot look up PTR records');
-        return resolver.reverse(request.name);
-      }
-    }
-  }
+  // The Lua side's host calls, answered here on the daemon's thread.
+  private readonly hostRequest = byOperation<HostRequests>({
+    configure: async (kind, params) => {
+      if (!this.host.configure) throw new Error('this host does not take configuration calls');
+      await this.host.configure(kind, params as never);
+    },
+    lookupMx: (name) => lookupMxTable(this.resolver(), name),
+    lookupAddr: (name) => lookupAddresses(this.resolver(), name),
+    lookupTxt: async (name) => {
+      const resolver = this.resolver();
+      if (!resolver.resolveTxt) throw new Error('the DNS resolver cannot look up TXT records');
+      // Each record's strings are joined, as KumoMTA does.
+      return (await resolver.resolveTxt(name)).map((parts) => parts.join(''));
+    },
+    lookupPtr: (name) => {
+      const resolver = this.resolver();
+      if (!resolver.reverse) throw new Error('the DNS resolver cannot look up PTR records');
+      return resolver.reverse(name);
+    },
+  } satisfies Handlers<HostRequests>);
 
   private resolver() {
     if (!this.host.resolver) throw new Error('no DNS resolver was given to the policy runtime');

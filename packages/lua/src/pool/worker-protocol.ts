@@ -1,6 +1,7 @@
 import type { ConfigKind } from '../config/config-params.js';
 import type { CallOutcome } from '../context/lua-context.js';
 import type { LogLevel } from '../host/context-host.js';
+import type { ReplyMessage, RequestMessage } from '../threads/requests.js';
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerInit {
@@ -37,22 +38,16 @@ export interface WorkItem {
 /** Main thread → worker. */
 export type ToWorker =
   /** Work items posted in the same tick travel together (one message per batch). */
-  | { readonly t: 'work'; readonly items: readonly WorkItem[] }
-  | {
-      readonly t: 'reply';
-      readonly id: number;
-      readonly ok: boolean;
-      readonly value?: unknown;
-      readonly error?: string;
-    };
+  { readonly t: 'work'; readonly items: readonly WorkItem[] } | ReplyMessage;
 
-/** A request the Lua side awaits an answer to from the daemon's host. */
-export type HostRequest =
-  | { readonly op: 'configure'; readonly kind: ConfigKind; readonly params: unknown }
-  | { readonly op: 'lookupMx'; readonly name: string }
-  | { readonly op: 'lookupAddr'; readonly name: string }
-  | { readonly op: 'lookupTxt'; readonly name: string }
-  | { readonly op: 'lookupPtr'; readonly name: string };
+/** What the Lua side asks of the daemon's host, answered on the main thread. */
+export interface HostRequests {
+  configure(kind: ConfigKind, params: unknown): void;
+  lookupMx(name: string): unknown;
+  lookupAddr(name: string): string[];
+  lookupTxt(name: string): string[];
+  lookupPtr(name: string): string[];
+}
 
 /** Worker → main thread. */
 export type FromWorker =
@@ -70,7 +65,7 @@ export type FromWorker =
     }
   | { readonly t: 'print'; readonly text: string }
   | { readonly t: 'log'; readonly level: LogLevel; readonly text: string }
-  | { readonly t: 'host'; readonly id: number; readonly request: HostRequest };
+  | RequestMessage;
 
 /** Memory figures of one context (see `PolicyRuntime.stats`). */
 export interface WorkerStats {

@@ -2,9 +2,9 @@ import { SHARE_ENV, type Worker } from 'node:worker_threads';
 import type { CallOutcome } from '../context/lua-context.js';
 import { luaError } from '../shared/errors.js';
 import { startModuleWorker } from '../threads/module-worker.js';
+import { answer } from '../threads/requests.js';
 import type {
   FromWorker,
-  HostRequest,
   ToWorker,
   WorkerInit,
   WorkerStats,
@@ -15,7 +15,8 @@ import type {
 /** What a slot needs from its pool. */
 export interface SlotOwner {
   onOutput(message: Extract<FromWorker, { t: 'print' | 'log' }>): void;
-  onHostRequest(request: HostRequest): Promise<unknown>;
+  /** Answers a host call of the Lua side (`op` is a {@link HostRequests} member). */
+  onHostRequest(op: string, args: readonly unknown[]): unknown;
   /** The worker died or was terminated; the pool replaces it. */
   onLost(slot: WorkerSlot, reason: string): void;
   /** A worker that was suspected stuck answered: it may take work again. */
@@ -202,16 +203,11 @@ export class WorkerSlot {
       case 'log':
         this.owner.onOutput(message);
         return;
-      case 'host':
-        this.owner.onHostRequest(message.request).then(
-          (value) => this.reply({ t: 'reply', id: message.id, ok: true, value }),
-          (error: unknown) =>
-            this.reply({
-              t: 'reply',
-              id: message.id,
-              ok: false,
-              error: error instanceof Error ? error.message : String(error),
-            }),
+      case 'request':
+        answer(
+          message,
+          (op, args) => this.owner.onHostRequest(op, args),
+          (reply) => this.reply(reply),
         );
         return;
       default:
@@ -251,14 +247,9 @@ export class WorkerSlot {
   }
 
   private reply(message: Extract<ToWorker, { t: 'reply' }>): void {
-    if (this.lostReason !== undefined) return;
-    try {
-      this.worker.postMessage(message);
-    } catch (error) {
-      // A host answer that cannot be copied fails the Lua call that asked for it.
-      const why = error instanceof Error ? error.message : String(error);
-      this.worker.postMessage({ t: 'reply', id: message.id, ok: false, error: why });
-    }
+    // A host answer that cannot be copied throws here, and `answer` sends the error instead:
+    // it fails the Lua call that asked for it.
+    if (this.lostReason === undefined) this.worker.postMessage(message);
   }
 
   private lost(reason: string): void {

@@ -9,9 +9,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type CallOutcome, LuaContext, policyDirOf } from '../context/lua-context.js';
 import type { ContextHost } from '../host/context-host.js';
 import { stripUnchangedData } from '../message/message-snapshot.js';
+import { Requester } from '../threads/requests.js';
 import type {
   FromWorker,
-  HostRequest,
+  HostRequests,
   ToWorker,
   WorkerInit,
   WorkerStats,
@@ -21,31 +22,22 @@ import type {
 const port = parentPort!;
 const init = workerData as WorkerInit;
 const started = init.started ? new Int32Array(init.started) : undefined;
-const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
-let nextRequest = 1;
 
 function post(message: FromWorker): void {
   port.postMessage(message);
 }
 
-function ask(request: HostRequest): Promise<unknown> {
-  const id = nextRequest++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    post({ t: 'host', id, request });
-  });
-}
+// Host calls go to the main thread; the Lua side awaits their promises.
+const requests = new Requester<HostRequests>(post);
 
 const host: ContextHost = {
   print: (text) => post({ t: 'print', text }),
   log: (level, text) => post({ t: 'log', level, text }),
-  configure: async (kind, params) => {
-    await ask({ op: 'configure', kind, params });
-  },
-  lookupMx: (name) => ask({ op: 'lookupMx', name }),
-  lookupAddr: (name) => ask({ op: 'lookupAddr', name }) as Promise<string[]>,
-  lookupTxt: (name) => ask({ op: 'lookupTxt', name }) as Promise<string[]>,
-  lookupPtr: (name) => ask({ op: 'lookupPtr', name }) as Promise<string[]>,
+  configure: (kind, params) => requests.ask('configure', kind, params),
+  lookupMx: (name) => requests.ask('lookupMx', name),
+  lookupAddr: (name) => requests.ask('lookupAddr', name),
+  lookupTxt: (name) => requests.ask('lookupTxt', name),
+  lookupPtr: (name) => requests.ask('lookupPtr', name),
 };
 
 const context = await LuaContext.create(host, {
@@ -86,10 +78,7 @@ async function stats(collect: boolean) {
 
 port.on('message', (message: ToWorker) => {
   if (message.t === 'reply') {
-    const waiter = pending.get(message.id);
-    pending.delete(message.id);
-    if (message.ok) waiter?.resolve(message.value);
-    else waiter?.reject(message.error);
+    requests.settle(message);
     return;
   }
   for (const item of message.items) {
