@@ -48,16 +48,23 @@ const RECORD_TYPE = {
 export class Dispositions {
   readonly #deps: EngineDeps;
   readonly #requeue: (message: QueuedMessage) => void;
+  readonly #removed: (id: string) => void;
   readonly #counters: EngineCounters;
   readonly #now: () => number;
 
   constructor(
     deps: EngineDeps,
-    requeue: (message: QueuedMessage) => void,
+    engine: {
+      /** Puts a message back on the schedule for its next attempt. */
+      requeue(message: QueuedMessage): void;
+      /** Told when a message has left the spool (delivered, bounced, expired). */
+      removed(id: string): void;
+    },
     counters: EngineCounters,
   ) {
     this.#deps = deps;
-    this.#requeue = requeue;
+    this.#requeue = engine.requeue;
+    this.#removed = engine.removed;
     this.#counters = counters;
     this.#now = deps.now ?? Date.now;
   }
@@ -98,7 +105,7 @@ export class Dispositions {
 
     const transient = outcomes.filter((o) => o.kind === 'transient');
     if (transient.length === 0) {
-      await this.#deps.spool.remove(message.id);
+      await this.#remove(message.id);
       return;
     }
     message.recipients = transient.map((o) => o.recipient);
@@ -131,13 +138,18 @@ export class Dispositions {
         { ...info, site: '', deliveryProtocol: null, egressSource: null, sessionId: undefined },
         headers,
       );
-      await this.#deps.spool.remove(message.id);
+      await this.#remove(message.id);
       return;
     }
     message.numAttempts = decision.numAttempts;
     message.due = decision.due;
     await this.#deps.spool.update(toSpoolEntry(message));
     this.#requeue(message);
+  }
+
+  async #remove(id: string): Promise<void> {
+    await this.#deps.spool.remove(id);
+    this.#removed(id);
   }
 
   // A driver's own retry-after (maildir: about a minute) replaces the schedule; the attempt

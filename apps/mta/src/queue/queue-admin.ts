@@ -15,8 +15,10 @@ import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 export interface AdminQueues {
   /** Takes the waiting messages `pick` selects out of the scheduled and ready queues. */
   takeWhere(pick: (message: QueuedMessage) => boolean): QueuedMessage[];
-  /** The waiting message with this id, scheduled or ready. */
+  /** The message with this id, wherever it is: scheduled, ready or in an attempt. */
   find(id: string): QueuedMessage | undefined;
+  /** Told when a message has left the spool. */
+  removed(id: string): void;
   /** Work the engine waits for before it stops. */
   track(work: Promise<void>): void;
 }
@@ -143,5 +145,6 @@ export class QueueAdmin implements AdminApi {
       );
     this.#counters.bounced += message.recipients.length;
     await this.#deps.spool.remove(message.id);
+    this.#queues.removed(message.id);
   }
 }

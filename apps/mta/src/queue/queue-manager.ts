@@ -48,6 +48,12 @@ export class QueueManager {
   readonly #reaper: NodeJS.Timeout;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #ready = new Map<string, ReadyQueue>();
+  /**
+   * Every message this engine holds, by id, until the spool lets it go: scheduled, ready, or
+   * in an attempt (between its connection taking it and its disposition requeueing it), so
+   * inspect-message finds any spooled message, as KumoMTA's does.
+   */
+  readonly #messages = new Map<string, QueuedMessage>();
   readonly #watchdogMs: number;
   #stopped = false;
 
@@ -56,7 +62,11 @@ export class QueueManager {
     this.#deps = deps;
     this.#watchdogMs = options.watchdogMs ?? 600_000;
     this.#heap = new TimerHeap((message) => this.#track(this.#promote(message)), now);
-    this.#dispositions = new Dispositions(deps, (message) => this.schedule(message), this.counters);
+    this.#dispositions = new Dispositions(
+      deps,
+      { requeue: (message) => this.schedule(message), removed: (id) => this.#messages.delete(id) },
+      this.counters,
+    );
     this.#states = new QueueStates(deps);
     this.#reaper = setInterval(() => this.#reap(), 60_000).unref();
     this.admin = new QueueAdmin(
@@ -67,10 +77,8 @@ export class QueueManager {
             q.removeWhere((item) => pick(item.message)).map((i) => i.message),
           ),
         ],
-        find: (id) =>
-          this.#heap.values().find((m) => m.id === id) ??
-          [...this.#ready.values()].flatMap((q) => q.items()).find((i) => i.message.id === id)
-            ?.message,
+        find: (id) => this.#messages.get(id),
+        removed: (id) => this.#messages.delete(id),
         track: (work) => this.#track(work),
       },
       deps,
@@ -92,6 +100,7 @@ export class QueueManager {
   /** Queues a spooled message for its due time (now for a fresh one). */
   schedule(message: QueuedMessage): void {
     if (this.#stopped) return;
+    this.#messages.set(message.id, message);
     this.#heap.push(message);
   }
 

@@ -8,6 +8,7 @@ import { PolicyRuntime } from '@sterna/lua';
 import { maildirDriver } from '@sterna/protocol-maildir';
 import { smtpDriver } from '@sterna/protocol-smtp';
 import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
+import { SMTPServer } from 'smtp-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LuaPolicy } from '../../src/policy/lua-policy.js';
 import { QueueManager } from '../../src/queue/queue-manager.js';
@@ -145,6 +146,46 @@ kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol 
       peer_address: { name: '127.0.0.1', addr: `127.0.0.1:${sink.port}` },
     });
     expect(sink.sessions()).toBeLessThan(20);
+  });
+
+  it('inspects a message while an attempt holds it, and not after its delivery', async () => {
+    // A peer that keeps the DATA reply until the test lets it go: the message is in neither the
+    // scheduled nor the ready queue then, and inspect-message still finds it (KumoMTA's does).
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let dataStarted!: () => void;
+    const inData = new Promise<void>((resolve) => (dataStarted = resolve));
+    const peer = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        dataStarted();
+        stream.resume();
+        stream.on('end', () => void released.then(() => callback()));
+      },
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const port = (peer.server.address() as { port: number }).port;
+    try {
+      await engine(`${SMARTHOST}
+kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:${port}' } } } } end)`);
+      const id = await accept('held@example.com');
+      await inData;
+      const inspected = await queues.admin.inspectMessage(id, true);
+      expect(inspected).toMatchObject({
+        id,
+        message: { sender: 's@example.org', recipient: 'held@example.com', num_attempts: 0 },
+      });
+      expect(inspected!.message.data).toContain('Subject: hello');
+      release();
+      await eventually(() => (records.some((r) => r.type === 'Delivery') ? true : undefined));
+      await eventually(() => (spool.stats().messages === 0 ? true : undefined));
+      expect(await queues.admin.inspectMessage(id, false)).toBeUndefined();
+    } finally {
+      release();
+      await new Promise<void>((resolve) => peer.close(() => resolve()));
+    }
   });
 
   it('keeps a burst beyond max_ready waiting in order instead of delaying it', async () => {
