@@ -8,10 +8,13 @@ import {
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dkimSign as mailauthSign } from 'mailauth/lib/dkim/sign.js';
+import { dkimVerify as mailauthVerify } from 'mailauth/lib/dkim/verify.js';
 import { describe, expect, it } from 'vitest';
 import { inMs, loadedContext } from '../../test/helpers.js';
 import type { MessageSnapshot } from '../message/message-snapshot.js';
-import { canonicalBody, relaxedHeader } from './dkim.js';
+import { canonicalBody, dkimSignature, parseSigner, relaxedHeader } from './dkim.js';
+import { dkimVerify } from './dkim-verify.js';
 
 describe('DKIM canonicalization (RFC 6376 §3.4.5 example)', () => {
   it('relaxed headers', () => {
@@ -153,4 +156,128 @@ describe('msg:dkim_sign', () => {
     );
     expect(bad.status === 'error' && bad.message).toMatch(/dkim_sign: .*nope.pem/);
   });
+});
+
+// mailauth (the Node mail world's DKIM library) as an independent second implementation: it must
+// verify every signature ours makes, and ours must verify every signature it makes. Keys are
+// real (node:crypto); DNS is a function answering from memory.
+describe('DKIM against mailauth', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ed = generateKeyPairSync('ed25519');
+  const pem = (k: KeyObject) => k.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const records: Record<string, string> = {
+    'rsa._domainkey.example.com': `v=DKIM1; k=rsa; p=${rsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`,
+    'ed._domainkey.example.com': `v=DKIM1; k=ed25519; p=${Buffer.from(ed.publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('base64')}`,
+  };
+  const chunks = (text: string) => text.match(/.{1,255}/g) ?? [];
+  const lookupTxt = async (name: string) => {
+    const record = records[name];
+    if (!record)
+      throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    return [record];
+  };
+  // mailauth's resolver answers as node:dns resolveTxt does: each record in chunks.
+  const mailauthResolver = async (name: string) => (await lookupTxt(name)).map(chunks);
+  // Folded and whitespace-heavy headers, a repeated header, raw UTF-8 in a header and the
+  // body (8-bit), trailing whitespace and blank lines.
+  const message = Buffer.from(
+    [
+      'Received: from a.example by b.example; Mon, 1 Jan 2024 00:00:00 +0000',
+      'Received: from c.example',
+      '\tby d.example; Mon, 1 Jan 2024 00:00:01 +0000',
+      'From:  "Grüße, Sender"   <sender@example.com>',
+      'To: rcpt@example.net,',
+      ' other@example.net',
+      'SUBJECT:   A  folded  ',
+      '\tsubject\t with\ttabs ',
+      'Date: Mon, 1 Jan 2024 00:00:00 +0000',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: 8bit',
+      '',
+      'Hello  there \t',
+      ' Grüße aus Köln,  8-bit ☃ ',
+      '',
+      'last line\t\t',
+      '',
+      '',
+      '',
+    ].join(CRLF),
+    'utf8',
+  );
+  const HEADERS = ['From', 'To', 'Subject', 'Date', 'Received', 'Cc', 'Content-Type'];
+  const canons = ['Relaxed', 'Simple'] as const;
+  const variants = [
+    {},
+    { over_sign: true },
+    { body_length: true },
+    { over_sign: true, body_length: true, expiration: 3600, reporting: true },
+    { agent_user_identifier: 'news@example.com', atps: 'example.org', atpsh: 'sha256' },
+  ];
+
+  for (const [kind, algorithm, selector, key] of [
+    ['rsa_sha256', 'rsa-sha256', 'rsa', rsa.privateKey],
+    ['ed25519', 'ed25519-sha256', 'ed', ed.privateKey],
+  ] as const) {
+    for (const hc of canons) {
+      for (const bc of canons) {
+        it(`mailauth verifies ours: ${algorithm}, ${hc}/${bc}, every option variant`, async () => {
+          for (const variant of variants) {
+            const params = parseSigner(kind, {
+              domain: 'example.com',
+              selector,
+              headers: HEADERS,
+              key: { key_data: pem(key) },
+              header_canonicalization: hc,
+              body_canonicalization: bc,
+              ...variant,
+            });
+            const signed = Buffer.concat([
+              Buffer.from(dkimSignature(message, algorithm, params), 'latin1'),
+              message,
+            ]);
+            const { results } = await mailauthVerify(signed, { resolver: mailauthResolver });
+            expect(results.map((r) => [r.status.result, r.status.comment])).toEqual([
+              ['pass', undefined],
+            ]);
+            // Ours agrees, and both see a changed signed header.
+            expect((await dkimVerify(signed, lookupTxt)).map((r) => r.result)).toEqual(['pass']);
+            const tampered = Buffer.from(
+              signed.toString('latin1').replace('other@example.net', 'evil@example.net'),
+              'latin1',
+            );
+            const again = await mailauthVerify(tampered, { resolver: mailauthResolver });
+            expect(again.results.map((r) => r.status.result)).toEqual(['fail']);
+            expect((await dkimVerify(tampered, lookupTxt)).map((r) => r.result)).toEqual(['fail']);
+          }
+        });
+
+        it(`ours verifies mailauth's: ${algorithm}, ${hc}/${bc}, with and without l=`, async () => {
+          for (const maxBodyLength of [undefined, 20]) {
+            const { signatures, errors } = await mailauthSign(message, {
+              signingDomain: 'example.com',
+              selector,
+              privateKey: pem(key),
+              headerList: HEADERS,
+              signatureData: [
+                {
+                  signingDomain: 'example.com',
+                  selector,
+                  privateKey: pem(key),
+                  algorithm,
+                  canonicalization: `${hc}/${bc}`.toLowerCase(),
+                  ...(maxBodyLength === undefined ? {} : { maxBodyLength }),
+                },
+              ],
+            });
+            expect(errors).toEqual([]);
+            const signed = Buffer.concat([Buffer.from(signatures, 'latin1'), message]);
+            const results = await dkimVerify(signed, lookupTxt);
+            expect(results).toMatchObject([
+              { result: 'pass', props: { 'header.a': algorithm, 'header.s': selector } },
+            ]);
+          }
+        });
+      }
+    }
+  }
 });
