@@ -22,3 +22,30 @@ describe('parseAddressList', () => {
     ]);
   });
 });
+
+// Where nodemailer's addressparser reads the syntax differently (bench/address-list.ts): a
+// comment is CFWS (RFC 5322 §3.2.2), never the display name; and, leniently, a value with no
+// angle brackets is an address even without `@` (addressparser makes it a name with no address).
+describe('parseAddressList where addressparser differs', () => {
+  it('a comment is not the display name', () => {
+    expect(parseAddressList('plain@example.com (Plain Person)')).toEqual([
+      { name: null, address: 'plain@example.com' },
+    ]);
+    expect(parseAddressList('Name (comment) <n@example.com> (work)')).toEqual([
+      { name: 'Name', address: 'n@example.com' },
+    ]);
+  });
+
+  it('a bare local part is an address, not a name', () => {
+    expect(parseAddressList('postmaster')).toEqual([{ name: null, address: 'postmaster' }]);
+  });
+
+  it('an empty display name is null, quoted text and escapes are kept', () => {
+    expect(
+      parseAddressList('"" <e@example.com>, "Quoted \\"inner\\" name" <q@example.com>'),
+    ).toEqual([
+      { name: null, address: 'e@example.com' },
+      { name: 'Quoted "inner" name', address: 'q@example.com' },
+    ]);
+  });
+});
