@@ -99,7 +99,9 @@ async function mailauthSign(data: Buffer, algorithm: Algo, canon: string): Promi
     signingDomain: 'example.com',
     selector,
     privateKey: pems[algorithm],
-    headerList: HEADERS,
+    // A colon-separated string: mailauth ignores an array (its types say string[]) for its own
+    // default list.
+    headerList: HEADERS.join(':') as unknown as string[],
     signatureData: [
       {
         signingDomain: 'example.com',

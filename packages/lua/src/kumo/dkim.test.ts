@@ -252,12 +252,21 @@ describe('DKIM against mailauth', () => {
         });
 
         it(`ours verifies mailauth's: ${algorithm}, ${hc}/${bc}, with and without l=`, async () => {
-          for (const maxBodyLength of [undefined, 20]) {
+          // mailauth reads headerList as a colon-separated string (its types say string[]; an
+          // array is ignored for its default list): ours, with every Received, and its default.
+          for (const [maxBodyLength, headerList] of [
+            [undefined, HEADERS.join(':')],
+            [20, HEADERS.join(':')],
+            [undefined, undefined],
+            [20, undefined],
+          ] as const) {
             const { signatures, errors } = await mailauthSign(message, {
               signingDomain: 'example.com',
               selector,
               privateKey: pem(key),
-              headerList: HEADERS,
+              ...(headerList === undefined
+                ? {}
+                : { headerList: headerList as unknown as string[] }),
               signatureData: [
                 {
                   signingDomain: 'example.com',
@@ -270,6 +279,8 @@ describe('DKIM against mailauth', () => {
               ],
             });
             expect(errors).toEqual([]);
+            // Both Received fields are signed when ours is the list (a name twice in h=).
+            if (headerList) expect(signatures).toMatch(/h=[^;]*Received:\s*Received/);
             const signed = Buffer.concat([Buffer.from(signatures, 'latin1'), message]);
             const results = await dkimVerify(signed, lookupTxt);
             expect(results).toMatchObject([

@@ -7,7 +7,7 @@ import { type HeaderBlock, parseHeaderBlock } from '../message/header-block.js';
 // The signer is ours, not mailauth's dkimSign (measured in bench/dkim.ts, reasons in
 // docs/performance.md): it writes KumoMTA's tags and order (over_sign, body_length as the whole
 // body's l=, atps, r=y, x=), signs synchronously (msg:dkim_sign does not yield), keeps the parsed
-// key for the signer's ttl, and takes a half to a sixth of mailauth's CPU time per message.
+// key for the signer's ttl, and spends 1.8–6.7× less CPU per message than mailauth.
 // dkim.test.ts checks that mailauth verifies every signature it makes.
 
 const canon = z.enum(['Relaxed', 'Simple']).default('Relaxed');
