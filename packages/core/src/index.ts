@@ -37,6 +37,7 @@ export type {
   ReconnectStrategy,
   TlsMode,
 } from './egress-path.js';
+export type { Envelope, MetaValue } from './envelope.js';
 export {
   ERROR_CODES,
   errorText,
@@ -52,7 +53,6 @@ export {
   localPartOf,
   type Message,
   type MessageInit,
-  type MetaValue,
 } from './message.js';
 export {
   type DeliveryFailure,

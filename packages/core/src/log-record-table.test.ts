@@ -1,4 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { MetaValue } from './envelope.js';
 import {
   buildLogRecord,
   LOG_RECORD_FIELDS,
@@ -9,7 +10,6 @@ import {
   type SourceAddress,
 } from './log-record.js';
 import { assembleRecord, compileRecordBuilder, type RecordField } from './log-record-fields.js';
-import type { MetaValue } from './message.js';
 import type { PeerAddress } from './outcome.js';
 import { makeResponse } from './response.js';
 

@@ -1,3 +1,4 @@
+import type { MetaValue } from './envelope.js';
 import {
   type AlwaysKeys,
   compileRecordBuilder,
@@ -6,7 +7,6 @@ import {
   type RecordOf,
   type RecordSources,
 } from './log-record-fields.js';
-import type { MetaValue } from './message.js';
 import type { PeerAddress, TlsInfo } from './outcome.js';
 import type { Response } from './response.js';
 

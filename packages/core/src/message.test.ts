@@ -23,7 +23,7 @@ describe('createMessage', () => {
     expect(Math.abs(msg.created - Date.now())).toBeLessThan(5000);
     expect(msg.size).toBe(Buffer.byteLength(DATA));
     expect(msg.queue).toBe('example.com');
-    expect(msg.numAttempts).toBe(0);
+    expect(msg.num_attempts).toBe(0);
   });
 
   it('looks headers up case-insensitively, unfolded, stopping at the body', () => {

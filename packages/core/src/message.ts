@@ -1,32 +1,21 @@
+import type { Envelope, MetaValue } from './envelope.js';
 import { type HeaderField, parseHeaders } from './headers.js';
 import { newSpoolId, spoolIdTime } from './spool-id.js';
 
-/** A JSON-like value kept in a message's meta. */
-export type MetaValue =
-  | string
-  | number
-  | boolean
-  | null
-  | readonly MetaValue[]
-  | { readonly [key: string]: MetaValue };
-
 /**
- * A message as a driver sees it while delivering: the envelope, the bytes exactly as queued
- * (CRLF line endings, trace headers included), the meta the policy set, and header look-ups.
+ * A message as a driver sees it while delivering: the {@link Envelope} (its recipients are the
+ * ones this delivery is for), the bytes exactly as queued (CRLF line endings, trace headers
+ * included), the meta the policy set, and header look-ups. The meta is reached through
+ * {@link Message.getMeta} and {@link Message.setMeta}, not as a field, because a driver may
+ * change it while delivering (a `custom_lua` constructor's `msg:set_meta`).
  */
-export interface Message {
-  /** The spool id: 32 lowercase hex characters. */
-  readonly id: string;
-  /** The envelope sender (`MAIL FROM`); `''` for the null sender. */
-  readonly sender: string;
-  /** The envelope recipients this delivery is for. */
-  readonly recipients: readonly string[];
+export interface Message extends Omit<Envelope, 'meta'> {
   /** Creation time, epoch milliseconds (from the id). */
   readonly created: number;
   /** The scheduled queue the message belongs to. */
   readonly queue: string;
-  /** Failed attempts so far (KumoMTA's `num_attempts`). */
-  readonly numAttempts: number;
+  /** Failed attempts so far. */
+  readonly num_attempts: number;
   /** The size of the data in bytes. */
   readonly size: number;
   /** The message bytes. */
@@ -47,18 +36,20 @@ export interface Message {
   allHeaders(): readonly HeaderField[];
 }
 
-/** What {@link createMessage} needs; everything but the envelope and data has a default. */
-export interface MessageInit {
+/**
+ * What {@link createMessage} needs: an {@link Envelope} and data; everything else, the id and
+ * meta included, has a default.
+ */
+export interface MessageInit extends Omit<Envelope, 'id' | 'meta'> {
   /** @default a new spool id for the current time */
   readonly id?: string;
-  readonly sender: string;
-  readonly recipients: readonly string[];
   readonly data: Uint8Array | string;
   /** @default the domain of the first recipient */
   readonly queue?: string;
   /** @default 0 */
-  readonly numAttempts?: number;
-  readonly meta?: Readonly<Record<string, MetaValue>>;
+  readonly num_attempts?: number;
+  /** @default `{}` */
+  readonly meta?: Envelope['meta'];
 }
 
 /** Builds an in-memory {@link Message}; the engine and tests use it alike. */
@@ -84,7 +75,7 @@ export function createMessage(init: MessageInit): Message {
     recipients,
     created: spoolIdTime(id),
     queue: init.queue ?? domainOf(recipients[0] ?? '').toLowerCase(),
-    numAttempts: init.numAttempts ?? 0,
+    num_attempts: init.num_attempts ?? 0,
     size: data.byteLength,
     data,
     stream: () =>

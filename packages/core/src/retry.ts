@@ -5,28 +5,30 @@ import { formatDuration } from './duration.js';
  */
 export interface RetryPolicy {
   /** Base of the exponential backoff. @default 1200 (`'20 minutes'`) */
-  readonly retryInterval: number;
+  readonly retry_interval: number;
   /** Upper bound of any one delay; no cap when absent. */
-  readonly maxRetryInterval?: number | undefined;
+  readonly max_retry_interval?: number | undefined;
   /** Lifetime of a message, measured from its creation. @default 604800 (`'7 days'`) */
-  readonly maxAge: number;
+  readonly max_age: number;
 }
 
 /** KumoMTA's defaults: `retry_interval = '20 minutes'`, `max_age = '7 days'`, no cap. */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { retryInterval: 1200, maxAge: 604_800 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { retry_interval: 1200, max_age: 604_800 };
 
 /** The delay before the next attempt after `attempts` earlier failures, without jitter. */
 export function delayForAttempt(policy: RetryPolicy, attempts: number): number {
-  const delay = Math.min(policy.retryInterval * 2 ** attempts, Number.MAX_SAFE_INTEGER);
-  return policy.maxRetryInterval === undefined ? delay : Math.min(delay, policy.maxRetryInterval);
+  const delay = Math.min(policy.retry_interval * 2 ** attempts, Number.MAX_SAFE_INTEGER);
+  return policy.max_retry_interval === undefined
+    ? delay
+    : Math.min(delay, policy.max_retry_interval);
 }
 
 /**
- * Whole seconds of jitter added to a delay: uniform within ±min(retryInterval/20, 60)/2,
+ * Whole seconds of jitter added to a delay: uniform within ±min(retry_interval/20, 60)/2,
  * truncated toward zero, so short intervals get none.
  */
 export function retryJitter(policy: RetryPolicy, random: () => number = Math.random): number {
-  const magnitude = Math.min(policy.retryInterval / 20, 60);
+  const magnitude = Math.min(policy.retry_interval / 20, 60);
   return Math.trunc(random() * magnitude - magnitude / 2) + 0; // + 0 turns -0 into 0
 }
 
@@ -39,11 +41,11 @@ export type RetryDecision =
       /** When the next attempt is due, in epoch milliseconds. */
       readonly due: number;
       /** The attempt counter after this failure. */
-      readonly numAttempts: number;
+      readonly num_attempts: number;
     }
   | {
       readonly kind: 'expire';
-      readonly numAttempts: number;
+      readonly num_attempts: number;
       /** The `Expiration` record's response text. */
       readonly reason: string;
     };
@@ -52,61 +54,61 @@ export type RetryDecision =
 export interface RetryInput {
   readonly policy: RetryPolicy;
   /** Failures so far, before this one (KumoMTA's `num_attempts`). */
-  readonly numAttempts: number;
+  readonly num_attempts: number;
   /** Creation time of the message, epoch milliseconds. */
   readonly created: number;
   /** The current time, epoch milliseconds. */
   readonly now: number;
-  /** A per-message expiry (`set_scheduling{expires=…}`), epoch ms; overrides `maxAge`. */
+  /** A per-message expiry (`set_scheduling{expires=…}`), epoch ms; overrides `max_age`. */
   readonly expires?: number | undefined;
   readonly random?: () => number;
 }
 
 /**
  * Plans the retry after a transient failure exactly as KumoMTA does: the delay is
- * `retryInterval · 2^numAttempts` (capped, then jittered); the message expires as soon as
- * that next attempt would fall past `maxAge` from creation (or past its own expiry), rather
- * than waiting for `maxAge` to elapse.
+ * `retry_interval · 2^num_attempts` (capped, then jittered); the message expires as soon as
+ * that next attempt would fall past `max_age` from creation (or past its own expiry), rather
+ * than waiting for `max_age` to elapse.
  */
 export function planRetry(input: RetryInput): RetryDecision {
-  const { policy, numAttempts, created, now } = input;
+  const { policy, created, now } = input;
   const delay = Math.max(
     0,
-    delayForAttempt(policy, numAttempts) + retryJitter(policy, input.random),
+    delayForAttempt(policy, input.num_attempts) + retryJitter(policy, input.random),
   );
-  const attempts = numAttempts + 1;
+  const attempts = input.num_attempts + 1;
   const due = now + delay * 1000;
   if (input.expires !== undefined) {
     if (due >= input.expires) {
       return {
         kind: 'expire',
-        numAttempts: attempts,
+        num_attempts: attempts,
         reason: `Next delivery time would be at ${new Date(due).toISOString()} which exceeds the expiry time ${new Date(input.expires).toISOString()} configured via set_scheduling`,
       };
     }
   } else {
     const delayedAge = (now - created) / 1000 + delay;
-    if (delayedAge > policy.maxAge) {
+    if (delayedAge > policy.max_age) {
       return {
         kind: 'expire',
-        numAttempts: attempts,
-        reason: `Next delivery time would be ${formatDuration(delayedAge)} after creation, which exceeds max_age=${formatDuration(policy.maxAge)}`,
+        num_attempts: attempts,
+        reason: `Next delivery time would be ${formatDuration(delayedAge)} after creation, which exceeds max_age=${formatDuration(policy.max_age)}`,
       };
     }
   }
-  return { kind: 'retry', delay, due, numAttempts: attempts };
+  return { kind: 'retry', delay, due, num_attempts: attempts };
 }
 
 /**
  * The delays (seconds, no jitter) a message that always fails would wait between attempts,
- * until it expires: `R=2, maxAge=1024` gives `[2, 4, 8, …, 512]`.
+ * until it expires: `R=2, max_age=1024` gives `[2, 4, 8, …, 512]`.
  */
 export function retrySchedule(policy: RetryPolicy): number[] {
   const gaps: number[] = [];
   let age = 0;
   for (let n = 0; n < 64; n++) {
     const delay = delayForAttempt(policy, n);
-    if (age + delay > policy.maxAge) break;
+    if (age + delay > policy.max_age) break;
     gaps.push(delay);
     age += delay;
   }

@@ -43,7 +43,7 @@ describe('the seed examples', () => {
           smtp: { mx_list: ['smart.host.local', { name: 'mx.example.com', addr: '10.0.0.1' }] },
         },
       });
-      expect(parseQueueConfig(hit.value)).toMatchObject({ retryInterval: 1200, maxAge: 604_800 });
+      expect(parseQueueConfig(hit.value)).toMatchObject({ retry_interval: 1200, max_age: 604_800 });
       const other = await runtime.call('get_queue_config', ['other.example', null, null, null]);
       expect(parseQueueConfig(other.value).protocol).toEqual({ smtp: {} });
     } finally {

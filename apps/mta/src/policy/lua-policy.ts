@@ -48,15 +48,13 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
       : undefined;
     const config = parseQueueConfig(table ?? {});
     return {
-      retry: {
-        retryInterval: config.retryInterval,
-        maxRetryInterval: config.maxRetryInterval,
-        maxAge: config.maxAge,
-      },
+      retry_interval: config.retry_interval,
+      max_retry_interval: config.max_retry_interval,
+      max_age: config.max_age,
       protocol: config.protocol,
-      egressPool: config.egressPool,
-      refreshInterval: config.refreshInterval,
-      providerName: config.providerName,
+      egress_pool: config.egress_pool,
+      refresh_interval: config.refresh_interval,
+      provider_name: config.provider_name,
     };
   }
 

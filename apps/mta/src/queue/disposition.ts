@@ -13,6 +13,7 @@ import {
   planRetry,
   type RetryPolicy,
 } from '@sterna/core/engine';
+import type { SpoolEntry } from '../spool/index.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
 /** Where an attempt went, for its log records. */
@@ -118,7 +119,7 @@ export class Dispositions {
         ? this.#retryAfter(message, Math.max(...retryAfters), info.retry, now)
         : planRetry({
             policy: info.retry,
-            numAttempts: message.numAttempts,
+            num_attempts: message.num_attempts,
             created: message.created,
             now,
             expires: message.expires,
@@ -141,7 +142,7 @@ export class Dispositions {
       await this.#remove(message.id);
       return;
     }
-    message.numAttempts = decision.numAttempts;
+    message.num_attempts = decision.num_attempts;
     message.due = decision.due;
     await this.#deps.spool.update(toSpoolEntry(message));
     this.#requeue(message);
@@ -156,19 +157,19 @@ export class Dispositions {
   // still counts and the message still expires at max_age.
   #retryAfter(message: QueuedMessage, seconds: number, retry: RetryPolicy, now: number) {
     const due = now + seconds * 1000;
-    const numAttempts = message.numAttempts + 1;
+    const num_attempts = message.num_attempts + 1;
     const expired =
       message.expires !== undefined
         ? due >= message.expires
-        : (due - message.created) / 1000 > retry.maxAge;
+        : (due - message.created) / 1000 > retry.max_age;
     if (expired) {
       return {
         kind: 'expire' as const,
-        numAttempts,
-        reason: `Next delivery time would be after the message's max_age of ${retry.maxAge}s`,
+        num_attempts,
+        reason: `Next delivery time would be after the message's max_age of ${retry.max_age}s`,
       };
     }
-    return { kind: 'retry' as const, due, numAttempts, delay: seconds };
+    return { kind: 'retry' as const, due, num_attempts, delay: seconds };
   }
 
   /** Writes one log record for the message (the engine's other records: AdminBounce). */
@@ -202,7 +203,7 @@ export class Dispositions {
       peerAddress: outcome.peer ?? null,
       time: this.#now(),
       created: message.created,
-      numAttempts: message.numAttempts,
+      numAttempts: message.num_attempts,
       egressPool: info.egressPool,
       egressSource: info.egressSource,
       deliveryProtocol: info.deliveryProtocol,
@@ -232,7 +233,7 @@ export class Dispositions {
 }
 
 /** The spool's view of a queued message. */
-export function toSpoolEntry(message: QueuedMessage) {
+export function toSpoolEntry(message: QueuedMessage): SpoolEntry {
   return {
     id: message.id,
     sender: message.sender,
@@ -240,6 +241,6 @@ export function toSpoolEntry(message: QueuedMessage) {
     meta: message.meta,
     size: message.size,
     due: message.due,
-    numAttempts: message.numAttempts,
+    num_attempts: message.num_attempts,
   };
 }

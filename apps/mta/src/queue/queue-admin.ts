@@ -112,7 +112,7 @@ export class QueueAdmin implements AdminApi {
         meta: message.meta,
         ...(data !== undefined ? { data } : {}),
         due: new Date(message.due).toISOString(),
-        num_attempts: message.numAttempts,
+        num_attempts: message.num_attempts,
       },
     };
   }

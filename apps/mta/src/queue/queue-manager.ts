@@ -3,6 +3,7 @@ import {
   DEFAULT_EGRESS_PATH,
   DEFAULT_RETRY_POLICY,
   formatReadyQueueName,
+  type RetryPolicy,
 } from '@sterna/core/engine';
 import type { EngineStats } from './admin-types.js';
 import { Dispositions, scheduledAttempt } from './disposition.js';
@@ -162,7 +163,7 @@ export class QueueManager {
     }
     if ('error' in state.protocol) {
       // A missing driver or bad protocol options: keep the mail on the queue's own schedule.
-      await this.#failResolving(message, state.protocol.error, state.config.retry);
+      await this.#failResolving(message, state.protocol.error, state.config);
       return;
     }
     const suspension = this.admin.suspensionFor(message.queue);
@@ -174,22 +175,18 @@ export class QueueManager {
           ...failure,
           response: { ...failure.response, enhanced_code: { class: 4, subject: 4, detail: 4 } },
         },
-        scheduledAttempt(state.config.retry),
+        scheduledAttempt(state.config),
       );
       return;
     }
     try {
       await this.#toReadyQueue(message, state as ResolvedState);
     } catch (error) {
-      await this.#failResolving(message, error, state.config.retry);
+      await this.#failResolving(message, error, state.config);
     }
   }
 
-  #failResolving(
-    message: QueuedMessage,
-    error: unknown,
-    retry: QueueState['config']['retry'],
-  ): Promise<void> {
+  #failResolving(message: QueuedMessage, error: unknown, retry: RetryPolicy): Promise<void> {
     const text = `failed to resolve queue ${message.queue}: ${errorText(error)}`;
     return this.#dispositions.fail(message, internalFailure(text, 451), scheduledAttempt(retry));
   }
@@ -199,7 +196,7 @@ export class QueueManager {
     const { driver, options } = state.protocol;
     const resolution = await this.#states.site(message.queue, state);
     if ('failure' in resolution) {
-      await this.#dispositions.fail(message, resolution.failure, scheduledAttempt(config.retry));
+      await this.#dispositions.fail(message, resolution.failure, scheduledAttempt(config));
       return;
     }
     const { site } = resolution;
@@ -224,7 +221,7 @@ export class QueueManager {
             options,
             site,
             path,
-            egressPool: usesReadyQueue ? (config.egressPool ?? UNSPECIFIED) : null,
+            egressPool: usesReadyQueue ? (config.egress_pool ?? UNSPECIFIED) : null,
             egressSource: usesReadyQueue ? UNSPECIFIED : null,
             watchdogMs: this.#watchdogMs,
           },
@@ -234,7 +231,7 @@ export class QueueManager {
         this.#ready.set(key, ready);
       }
     }
-    ready.enqueue({ message, retry: config.retry, providerName: config.providerName });
+    ready.enqueue({ message, retry: config, providerName: config.provider_name });
   }
 
   // The egress path is read when a ready queue is made; idle ready queues are reaped, so a

@@ -71,7 +71,7 @@ export class QueueStates {
       const protocol = await this.#deps.registry
         .resolve(config.protocol)
         .catch((error: unknown) => ({ error }));
-      return { expires: this.#now() + config.refreshInterval * 1000, config, protocol };
+      return { expires: this.#now() + config.refresh_interval * 1000, config, protocol };
     })();
     this.#states.set(queue, load);
     load.catch(() => {

@@ -296,7 +296,7 @@ export class ReadyQueue {
           recipients: queued.recipients,
           data,
           queue: queued.queue,
-          numAttempts: queued.numAttempts,
+          num_attempts: queued.num_attempts,
           meta: queued.meta,
         });
         loaded.push({ item, message });

@@ -1,6 +1,7 @@
 import type {
   DriverContext,
   EgressPathConfig,
+  Envelope,
   HeaderField,
   MetaValue,
   PolicyHost,
@@ -9,16 +10,20 @@ import type {
 import type { DriverRegistry, LogRecord, RetryPolicy } from '@sterna/core/engine';
 import type { Spool } from '../spool/index.js';
 
-/** A message waiting in a queue: small metadata only; the bytes stay in the spool. */
-export interface QueuedMessage {
-  readonly id: string;
+/**
+ * A message waiting in a queue: core's {@link Envelope} (its recipients the ones still to be
+ * delivered, envelope and meta mutable as the policy and partial deliveries change them) and
+ * the scheduling state; the bytes stay in the spool.
+ */
+export interface QueuedMessage extends Envelope {
   sender: string;
   recipients: string[];
   meta: Record<string, MetaValue>;
   readonly size: number;
   /** Epoch ms (from the id). */
   readonly created: number;
-  numAttempts: number;
+  /** Failed attempts so far. */
+  num_attempts: number;
   /** Epoch ms of the next attempt. */
   due: number;
   /** The scheduled queue name. */
@@ -27,15 +32,18 @@ export interface QueuedMessage {
   expires?: number | undefined;
 }
 
-/** A queue's configuration as the engine needs it (from `get_queue_config`). */
-export interface EngineQueueConfig {
-  readonly retry: RetryPolicy;
+/**
+ * What the engine needs of a queue's configuration: the keys of `kumo.make_queue_config` it
+ * reads, as KumoMTA spells them (durations in seconds). The retry keys make it a
+ * {@link RetryPolicy} itself.
+ */
+export interface EngineQueueConfig extends RetryPolicy {
   /** The raw `protocol` table; the driver registry validates it. */
   readonly protocol: unknown;
-  readonly egressPool?: string | undefined;
+  readonly egress_pool?: string | undefined;
   /** Seconds the config stays valid. */
-  readonly refreshInterval: number;
-  readonly providerName?: string | undefined;
+  readonly refresh_interval: number;
+  readonly provider_name?: string | undefined;
 }
 
 /** What the engine asks of the operator's policy. */

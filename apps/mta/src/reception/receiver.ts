@@ -1,14 +1,14 @@
-import { type MetaValue, makeResponse, type PeerAddress } from '@sterna/core';
+import { type Envelope, type MetaValue, makeResponse, type PeerAddress } from '@sterna/core';
 import { buildLogRecord, formatQueueName, parseHeaders, spoolIdTime } from '@sterna/core/engine';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { QueuedMessage, RecordSink } from '../queue/types.js';
 import type { Spool } from '../spool/index.js';
 
-/** A message ready to be made durable: trace headers added, policy events done. */
-export interface AcceptedMessage {
-  readonly id: string;
-  readonly sender: string;
-  readonly recipients: readonly string[];
+/**
+ * A message ready to be made durable: core's {@link Envelope} and the bytes, trace headers
+ * added, policy events done.
+ */
+export interface AcceptedMessage extends Envelope {
   readonly meta: Record<string, MetaValue>;
   readonly data: Uint8Array;
 }
@@ -70,7 +70,7 @@ export class Receiver {
           recipients: m.recipients,
           meta: m.meta,
           size: m.data.byteLength,
-          numAttempts: 0,
+          num_attempts: 0,
         };
         await this.#deps.spool.store(entry, m.data);
         this.#reception(m, queue, peer, now());

@@ -2,6 +2,8 @@ import type { MetaValue } from '@sterna/core';
 import { spoolError } from './errors.js';
 import type { SpoolEntry } from './types.js';
 
+// The record's JSON, as written since the first release: the key names are on disk, so they do
+// not follow the in-memory names (`numAttempts` here is `SpoolEntry.num_attempts`).
 interface StoredMeta {
   sender: string;
   recipients: string[];
@@ -23,7 +25,7 @@ export function encodeMeta(entry: SpoolEntry): Buffer {
     meta: entry.meta as Record<string, MetaValue>,
   };
   if (entry.due !== undefined) stored.due = entry.due;
-  if (entry.numAttempts !== undefined) stored.numAttempts = entry.numAttempts;
+  if (entry.num_attempts !== undefined) stored.numAttempts = entry.num_attempts;
   try {
     return Buffer.from(JSON.stringify(stored), 'utf8');
   } catch (error) {
@@ -49,6 +51,6 @@ export function decodeMeta(id: string, size: number, json: Uint8Array | string):
     size,
   };
   if (stored.due !== undefined) entry.due = stored.due;
-  if (stored.numAttempts !== undefined) entry.numAttempts = stored.numAttempts;
+  if (stored.numAttempts !== undefined) entry.num_attempts = stored.numAttempts;
   return entry;
 }

@@ -1,21 +1,17 @@
-import type { Logger, MetaValue } from '@sterna/core';
+import type { Envelope, Logger } from '@sterna/core';
 
-/** One spooled message as the queue engine sees it: the envelope and scheduling state. */
-export interface SpoolEntry {
-  /** Spool id (core's `newSpoolId`: 32 hex, creation time inside). */
-  readonly id: string;
-  /** The envelope sender. */
-  readonly sender: string;
-  /** Recipients still to be delivered. */
-  readonly recipients: readonly string[];
-  /** The message's meta, as the policy set it. */
-  readonly meta: Readonly<Record<string, MetaValue>>;
+/**
+ * One spooled message as the queue engine sees it: core's {@link Envelope} (recipients still to
+ * be delivered) and the scheduling state. The record's JSON keeps the key it was first written
+ * with (`numAttempts`, see `meta-codec.ts`): spooled mail from before loads unchanged.
+ */
+export interface SpoolEntry extends Envelope {
   /** Data bytes. On `store()` the length of the data given is what is recorded. */
   readonly size: number;
   /** Epoch ms of the next attempt, when not "now". */
   readonly due?: number | undefined;
-  /** Delivery attempts so far, persisted when known. */
-  readonly numAttempts?: number | undefined;
+  /** Failed delivery attempts so far, persisted when known. */
+  readonly num_attempts?: number | undefined;
 }
 
 /** What a spool holds, for metrics and tests. */

@@ -108,9 +108,9 @@ afterEach(async () => {
 // message stays spooled and queued (the engine logs a transient failure and retries later).
 const undeliverable: EnginePolicy = {
   queueConfig: async () => ({
-    retry: DEFAULT_RETRY_POLICY,
+    ...DEFAULT_RETRY_POLICY,
     protocol: { maildir_path: '/nonexistent' },
-    refreshInterval: 60,
+    refresh_interval: 60,
   }),
   egressPath: async () => {
     throw new Error('not used');

@@ -16,14 +16,14 @@ function body(id: string, length: number): Buffer {
   return Buffer.from(`${id}\r\n`.repeat(Math.ceil(length / 34)).slice(0, length));
 }
 
-function entry(id: string, size: number, numAttempts?: number): SpoolEntry {
+function entry(id: string, size: number, attempts?: number): SpoolEntry {
   return {
     id,
     sender: 's@example.com',
     recipients: ['r@example.net'],
     meta: {},
     size,
-    numAttempts,
+    num_attempts: attempts,
   };
 }
 
@@ -97,13 +97,13 @@ describe('spool compaction', () => {
     for (const [id, size] of live)
       expect(Buffer.from(await spool.read(id))).toEqual(body(id, size));
     const updated = new Map<string, number | undefined>();
-    for await (const e of spool.enumerate()) updated.set(e.id, e.numAttempts);
+    for await (const e of spool.enumerate()) updated.set(e.id, e.num_attempts);
     await spool.close();
 
     // After the copies and deletions, a reopen finds exactly the live set and latest updates.
     const again = await openSpool(options);
     const found = new Map<string, number | undefined>();
-    for await (const e of again.enumerate()) found.set(e.id, e.numAttempts);
+    for await (const e of again.enumerate()) found.set(e.id, e.num_attempts);
     expect(found).toEqual(updated);
     for (const [id, size] of live)
       expect(Buffer.from(await again.read(id))).toEqual(body(id, size));

@@ -23,7 +23,7 @@ import { newSpoolId } from ${JSON.stringify(coreModule)};
 const [dataPath, metaPath, segmentSize, repeat, journalPath] = process.argv.slice(2);
 const spool = await openSpool({ dataPath, metaPath, minFreeSpace: 0, segmentSize: Number(segmentSize), removeFlushDelay: 5 });
 const body = (id) => Buffer.from(\`\${id}\\r\\n\`.repeat(1 + (parseInt(id.slice(0, 4), 16) % Number(repeat))));
-const entry = (id, n) => ({ id, sender: 's@example.com', recipients: ['r@example.net'], meta: { n }, size: 0, numAttempts: n });
+const entry = (id, n) => ({ id, sender: 's@example.com', recipients: ['r@example.net'], meta: { n }, size: 0, num_attempts: n });
 const journal = openSync(journalPath, 'a');
 const out = (line) => writeSync(journal, line + '\\n');
 const end = Date.now() + 20000;
@@ -147,7 +147,7 @@ describe('spool under kill -9', () => {
 
         const spool = await openSpool({ dataPath, metaPath, minFreeSpace: 0, logger });
         const found = new Map<string, number>();
-        for await (const e of spool.enumerate()) found.set(e.id, e.numAttempts ?? 0);
+        for await (const e of spool.enumerate()) found.set(e.id, e.num_attempts ?? 0);
         const missing = [...expected.keys()].filter((id) => !found.has(id));
         expect(missing).toEqual([]);
         for (const [id, attempts] of expected) {

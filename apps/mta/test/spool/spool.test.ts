@@ -77,10 +77,10 @@ describe('spool', () => {
     for (const [i, id] of ids.entries()) expect(Buffer.from(await s.read(id))).toEqual(body(i));
 
     await s.update(
-      entry(ids[0]!, body(0), { recipients: ['b@example.net'], due: 1234, numAttempts: 2 }),
+      entry(ids[0]!, body(0), { recipients: ['b@example.net'], due: 1234, num_attempts: 2 }),
     );
     await s.update(
-      entry(ids[0]!, body(0), { recipients: ['b@example.net'], due: 5678, numAttempts: 3 }),
+      entry(ids[0]!, body(0), { recipients: ['b@example.net'], due: 5678, num_attempts: 3 }),
     );
     for (const id of ids.slice(40)) await s.remove(id);
     await s.remove(newSpoolId()); // unknown: ignored
@@ -96,7 +96,7 @@ describe('spool', () => {
       ...entry(ids[0]!, body(0)),
       recipients: ['b@example.net'],
       due: 5678,
-      numAttempts: 3,
+      num_attempts: 3,
     });
     expect(found.get(ids[7]!)).toEqual(entry(ids[7]!, body(7)));
     expect(again.stats()).toMatchObject({
@@ -107,7 +107,7 @@ describe('spool', () => {
       expect(Buffer.from(await again.read(id))).toEqual(body(i));
     }
     // A second enumeration reads metadata from disk instead of the copy kept from the scan.
-    expect((await all(again)).get(ids[0]!)?.numAttempts).toBe(3);
+    expect((await all(again)).get(ids[0]!)?.num_attempts).toBe(3);
   });
 
   it('keeps nothing in the meta directory and holds a lock in the data directory', async () => {

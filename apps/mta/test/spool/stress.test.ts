@@ -38,7 +38,7 @@ function entry(id: string, m: Model): SpoolEntry {
     recipients: m.recipients,
     meta: { attempts: m.attempts, pad: 'p'.repeat(m.attempts % 50) },
     size: m.size,
-    numAttempts: m.attempts,
+    num_attempts: m.attempts,
     due: 1_700_000_000_000 + m.attempts,
   };
 }

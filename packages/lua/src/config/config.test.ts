@@ -16,18 +16,20 @@ import { parseQueueConfig } from './queue-config.js';
 describe('parseQueueConfig', () => {
   it('applies KumoMTA’s defaults to an empty table or nil', () => {
     for (const table of [{}, undefined, null]) {
-      expect(parseQueueConfig(table)).toMatchObject({
-        retryInterval: 1200,
-        maxRetryInterval: undefined,
-        maxAge: 604_800,
+      const config = parseQueueConfig(table);
+      expect(config).toMatchObject({
+        retry_interval: 1200,
+        max_age: 604_800,
         protocol: { smtp: {} },
-        refreshInterval: 60,
-        reapInterval: 600,
-        refreshStrategy: 'Ttl',
+        refresh_interval: 60,
+        reap_interval: 600,
+        refresh_strategy: 'Ttl',
         strategy: 'SingletonTimerWheel',
-        egressPool: undefined,
-        shrinkPolicy: [],
+        shrink_policy: [],
       });
+      // KumoMTA's keys as the schema reads them: unset optional keys stay absent.
+      expect(config.max_retry_interval).toBeUndefined();
+      expect(config.egress_pool).toBeUndefined();
     }
   });
 
@@ -41,11 +43,11 @@ describe('parseQueueConfig', () => {
       protocol: { maildir_path: '/tmp/m' },
     });
     expect(config).toMatchObject({
-      retryInterval: 300,
-      maxRetryInterval: 5400,
-      maxAge: 3600.5,
-      maxMessageRate: '1,000/hr',
-      egressPool: 'pool-a',
+      retry_interval: 300,
+      max_retry_interval: 5400,
+      max_age: 3600.5,
+      max_message_rate: '1,000/hr',
+      egress_pool: 'pool-a',
       protocol: { maildir_path: '/tmp/m' },
     });
   });

@@ -4,47 +4,31 @@ import { duration, luaArray, luaTable, parseWith, throttle } from './schema-help
 const SHRINK_POLICIES = ['ShrinkDataAndMeta', 'ShrinkData', 'NoShrink'] as const;
 
 /** `kumo.make_queue_config{…}`: KumoMTA's keys and defaults (kumo-reference §1). */
-export const queueConfigSchema = z
-  .strictObject({
-    retry_interval: duration.default(1200),
-    max_retry_interval: duration.optional(),
-    max_age: duration.default(604_800),
-    egress_pool: z.string().optional(),
-    max_message_rate: throttle.optional(),
-    overall_max_message_rate: throttle.optional(),
-    protocol: luaTable.default({ smtp: {} }),
-    reap_interval: duration.default(600),
-    refresh_interval: duration.default(60),
-    refresh_strategy: z.enum(['Ttl', 'Epoch']).default('Ttl'),
-    strategy: z
-      .enum(['TimerWheel', 'SkipList', 'SingletonTimerWheel', 'SingletonTimerWheelV2'])
-      .default('SingletonTimerWheel'),
-    timerwheel_tick_interval: duration.optional(),
-    provider_name: z.string().optional(),
-    shrink_policy: luaArray(
-      z.strictObject({ interval: duration, policy: z.enum(SHRINK_POLICIES) }),
-    ).default([]),
-  })
-  .transform((c) => ({
-    retryInterval: c.retry_interval,
-    maxRetryInterval: c.max_retry_interval,
-    maxAge: c.max_age,
-    egressPool: c.egress_pool,
-    maxMessageRate: c.max_message_rate,
-    overallMaxMessageRate: c.overall_max_message_rate,
-    protocol: c.protocol,
-    reapInterval: c.reap_interval,
-    refreshInterval: c.refresh_interval,
-    refreshStrategy: c.refresh_strategy,
-    strategy: c.strategy,
-    timerwheelTickInterval: c.timerwheel_tick_interval,
-    providerName: c.provider_name,
-    shrinkPolicy: c.shrink_policy,
-  }));
+export const queueConfigSchema = z.strictObject({
+  retry_interval: duration.default(1200),
+  max_retry_interval: duration.optional(),
+  max_age: duration.default(604_800),
+  egress_pool: z.string().optional(),
+  max_message_rate: throttle.optional(),
+  overall_max_message_rate: throttle.optional(),
+  protocol: luaTable.default({ smtp: {} }),
+  reap_interval: duration.default(600),
+  refresh_interval: duration.default(60),
+  refresh_strategy: z.enum(['Ttl', 'Epoch']).default('Ttl'),
+  strategy: z
+    .enum(['TimerWheel', 'SkipList', 'SingletonTimerWheel', 'SingletonTimerWheelV2'])
+    .default('SingletonTimerWheel'),
+  timerwheel_tick_interval: duration.optional(),
+  provider_name: z.string().optional(),
+  shrink_policy: luaArray(
+    z.strictObject({ interval: duration, policy: z.enum(SHRINK_POLICIES) }),
+  ).default([]),
+});
 
 /**
- * A queue's configuration, durations in seconds. `protocol` is the raw table: the driver
- * registry validates it with the driver's own schema.
+ * A queue's configuration with KumoMTA's keys (`retry_interval`, `max_age`, `egress_pool`…),
+ * durations in seconds. `protocol` is the raw table: the driver registry validates it with the
+ * driver's own schema.
  */
 export type QueueConfig = z.output<typeof queueConfigSchema>;
 

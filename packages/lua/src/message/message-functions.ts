@@ -150,10 +150,10 @@ export function messageFunctions(messages: MessageTable): Record<string, unknown
       }
     },
     msg_queue_name: (h: number) => get(h).queueName(),
-    msg_num_attempts: (h: number) => get(h).numAttempts,
+    msg_num_attempts: (h: number) => get(h).num_attempts,
     msg_increment_num_attempts: (h: number) => {
       const state = get(h);
-      state.numAttempts++;
+      state.num_attempts++;
       state.changed = true;
     },
   };

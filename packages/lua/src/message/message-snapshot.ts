@@ -1,18 +1,16 @@
-import { domainOf, type Message, type MetaValue } from '@sterna/core';
+import { domainOf, type Envelope, type Message, type MetaValue } from '@sterna/core';
 import { formatQueueName, spoolIdTime } from '@sterna/core/engine';
 import type { Scheduling } from './scheduling.js';
 
 /**
- * A message as it crosses into a Lua context: plain data, so it can be posted to a worker.
+ * A message as it crosses into a Lua context: core's {@link Envelope} and the bytes, as plain
+ * data so it can be posted to a worker, plus what a policy may read or change that no other
+ * stage carries (`scheduling`, a `due` of `null` for "as soon as possible"). It is its own type
+ * rather than an engine stage's because it serves every caller alike — the listeners before the
+ * message is spooled, the queues, a driver's `Message` — so what the engine knows is optional.
  * The daemon keeps the real message; what the policy changed comes back as a new snapshot.
  */
-export interface MessageSnapshot {
-  /** The spool id: 32 lowercase hex characters. */
-  readonly id: string;
-  /** The envelope sender; `''` for the null sender. */
-  readonly sender: string;
-  readonly recipients: readonly string[];
-  readonly meta: Readonly<Record<string, MetaValue>>;
+export interface MessageSnapshot extends Envelope {
   /** The message bytes (headers and body, CRLF). */
   readonly data: Uint8Array;
   /**
@@ -21,7 +19,7 @@ export interface MessageSnapshot {
    */
   readonly queue?: string | undefined;
   /** @default 0 */
-  readonly numAttempts?: number | undefined;
+  readonly num_attempts?: number | undefined;
   /** Creation time, epoch milliseconds. @default the time in the id */
   readonly created?: number | undefined;
   /** Scheduling constraints (`msg:set_scheduling`); none when absent. */
@@ -84,7 +82,7 @@ export function snapshotOf(message: Message): MessageSnapshot {
     meta: message.metaObject(),
     data: message.data,
     queue: message.queue,
-    numAttempts: message.numAttempts,
+    num_attempts: message.num_attempts,
     created: message.created,
   };
 }

@@ -31,7 +31,7 @@ export class MessageState {
   sender: string;
   recipients: string[];
   meta: Record<string, MetaValue>;
-  numAttempts: number;
+  num_attempts: number;
   changed = false;
   /** Set when something the queue name derives from changed. */
   private routingChanged = false;
@@ -49,7 +49,7 @@ export class MessageState {
     this.meta = { ...snapshot.meta };
     this.bytes = snapshot.data;
     this.queue = snapshot.queue;
-    this.numAttempts = snapshot.numAttempts ?? 0;
+    this.num_attempts = snapshot.num_attempts ?? 0;
     this.created = snapshot.created;
     this.scheduling = snapshot.scheduling;
     this.due = snapshot.due;
@@ -186,7 +186,7 @@ export class MessageState {
       meta: this.meta,
       data: this.bytes,
       queue: this.queueName(),
-      numAttempts: this.numAttempts,
+      num_attempts: this.num_attempts,
       created: this.created,
       ...(this.scheduling === undefined ? {} : { scheduling: this.scheduling }),
       ...(this.due === undefined ? {} : { due: this.due }),

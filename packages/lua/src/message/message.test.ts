@@ -26,7 +26,7 @@ function snapshot(data: string | Uint8Array = raw): MessageSnapshot {
     recipients: ['alice@dest.example'],
     meta: { existing: 'yes' },
     data: typeof data === 'string' ? new TextEncoder().encode(data) : data,
-    numAttempts: 2,
+    num_attempts: 2,
   };
 }
 

@@ -74,9 +74,9 @@ async function restoreSpool(spool: Spool, queues: QueueManager, log: Logger): Pr
       meta: { ...entry.meta },
       size: entry.size,
       created,
-      numAttempts:
-        entry.numAttempts ??
-        inferNumAttempts({ retryInterval: 1200, maxAge: 604_800 }, (now - created) / 1000),
+      num_attempts:
+        entry.num_attempts ??
+        inferNumAttempts({ retry_interval: 1200, max_age: 604_800 }, (now - created) / 1000),
       due: Math.max(now, entry.due ?? now),
       queue: queueOf({ recipients: entry.recipients, meta: { ...entry.meta } }),
     });
