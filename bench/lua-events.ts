@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 // Relative imports: the workspace root does not depend on its packages.
 import { PolicyRuntime } from '../packages/lua/src/index.js';
 import { LuaContext, policyDirOf } from '../packages/lua/src/context/lua-context.js';
+import { inProcessHost } from '../packages/lua/src/pool/daemon-handlers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -115,15 +116,7 @@ console.log(
   `${'scenario'.padEnd(44)} ${'contexts'.padStart(8)} ${'in flight'.padStart(9)} ${'calls/s'.padStart(12)}`,
 );
 
-const host = {
-  print() {},
-  log() {},
-  configure: async () => {},
-  lookupMx: async () => ({}),
-  lookupAddr: async () => [],
-  lookupTxt: async () => [],
-  lookupPtr: async () => [],
-};
+const host = inProcessHost({ print() {}, log() {}, configure: async () => {} });
 const engine = await LuaContext.create(host, { policyDir: policyDirOf(policy) });
 await engine.load(policy, Date.now() + 5000);
 await measure('get_queue_config, engine in-process', 1, 1, (i) =>

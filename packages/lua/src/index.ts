@@ -20,7 +20,13 @@ export {
   parseQueueConfig,
   type QueueConfig,
 } from './config/index.js';
-export type { LogLevel, PolicyResolver, RuntimeHost } from './host/index.js';
+export type {
+  DaemonCalls,
+  DaemonHandlers,
+  LogLevel,
+  PolicyResolver,
+  RuntimeHost,
+} from './host/index.js';
 export {
   type EnvelopeAddressArg,
   envelopeAddress,

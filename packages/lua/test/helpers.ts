@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { ConfigKind } from '../src/config/config-params.js';
 import { LuaContext, policyDirOf } from '../src/context/lua-context.js';
-import type { ContextHost, LogLevel } from '../src/host/context-host.js';
+import type { LogLevel } from '../src/host/host-calls.js';
+import { inProcessHost } from '../src/pool/daemon-handlers.js';
 
 /**
  * Absolute path of a fixture policy. `seed-<example>.lua` is the seed's policy as the repository's
@@ -18,25 +19,14 @@ export function recordingHost() {
   const printed: string[] = [];
   const logged: [LogLevel, string][] = [];
   const configured: [ConfigKind, unknown][] = [];
-  const host: ContextHost = {
+  // The daemon's own handlers, in-process; no resolver, so DNS look-ups raise.
+  const host = inProcessHost({
     print: (text) => printed.push(text),
     log: (level, text) => logged.push([level, text]),
     configure: async (kind, params) => {
       configured.push([kind, params]);
     },
-    lookupMx: async (name) => {
-      throw new Error(`no resolver for ${name}`);
-    },
-    lookupAddr: async (name) => {
-      throw new Error(`no resolver for ${name}`);
-    },
-    lookupTxt: async (name) => {
-      throw new Error(`no resolver for ${name}`);
-    },
-    lookupPtr: async (name) => {
-      throw new Error(`no resolver for ${name}`);
-    },
-  };
+  });
   return { host, printed, logged, configured };
 }
 

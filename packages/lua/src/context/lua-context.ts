@@ -9,6 +9,7 @@ import {
   type LuaThread,
 } from 'wasmoon';
 import type { ContextHost } from '../host/context-host.js';
+import { hostTable } from '../host/host-table.js';
 import { cidrFunctions } from '../kumo/cidr.js';
 import { codecFunctions } from '../kumo/codec-functions.js';
 import { dkimFunctions } from '../kumo/dkim-functions.js';
@@ -105,13 +106,16 @@ export class LuaContext {
     // One hook for the engine; threads inherit it from the main state when created.
     const hook = lua.module.addFunction((L: number) => this.onHook(L, hook), 'vii');
     lua.lua_sethook(g.address, hook, LuaEventMasks.Count, options.hookInterval ?? 1000);
-    const H = {
-      ...hostFunctions(host),
-      ...codecFunctions(),
-      ...cidrFunctions(fromLua, toLua),
-      ...messageFunctions(this.messages),
-      ...dkimFunctions(this.messages, (name) => host.lookupTxt(name)),
-    };
+    const H = hostTable(
+      {
+        ...hostFunctions(),
+        ...codecFunctions(),
+        ...cidrFunctions(fromLua, toLua),
+        ...messageFunctions(this.messages),
+        ...dkimFunctions(this.messages, (name) => host.ask('dns_lookup_txt', [name])),
+      },
+      host,
+    );
     const top = g.getTop();
     // Every prelude file gets the same H, kumo and internal tables (kept in the registry while
     // they load); `internal` then holds the functions this side calls.

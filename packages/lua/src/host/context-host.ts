@@ -1,18 +1,15 @@
-import type { ConfigKind } from '../config/config-params.js';
+import type { DaemonArgs, DaemonCallName, DaemonResult } from './host-calls.js';
 
-/** A level of `kumo.log_*`. */
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type { LogLevel } from './host-calls.js';
 
 /**
- * What a Lua context needs from outside itself. In a worker each call is proxied to the main
- * thread, where the daemon's {@link RuntimeHost} answers it.
+ * The daemon as a Lua context reaches it, for the `daemon` entries of the host-call
+ * declaration. In a worker each call is posted to the main thread, where the daemon's
+ * {@link RuntimeHost} answers it; in-process (tests, benchmarks) it calls the same handlers.
  */
 export interface ContextHost {
-  print(text: string): void;
-  log(level: LogLevel, text: string): void;
-  configure(kind: ConfigKind, params: unknown): Promise<void>;
-  lookupMx(domain: string): Promise<unknown>;
-  lookupAddr(name: string): Promise<string[]>;
-  lookupTxt(name: string): Promise<string[]>;
-  lookupPtr(ip: string): Promise<string[]>;
+  /** Asks the daemon; settles with its answer, or rejects with its error. Never throws. */
+  ask<K extends DaemonCallName>(name: K, args: DaemonArgs<K>): Promise<DaemonResult<K>>;
+  /** Tells the daemon, for one-way calls (`print`, `log`): no answer. */
+  tell<K extends DaemonCallName>(name: K, args: DaemonArgs<K>): void;
 }

@@ -1,6 +1,6 @@
 import type { DnsResolver } from '@sterna/core';
 import type { ConfigKind, ConfigParams } from '../config/config-params.js';
-import type { LogLevel } from './context-host.js';
+import type { DaemonHandlers, LogLevel } from './host-calls.js';
 
 /** Core's resolver, plus the look-ups only policies make. */
 export interface PolicyResolver extends DnsResolver {
@@ -29,4 +29,12 @@ export interface RuntimeHost {
   print?(text: string): void;
   /** Where `kumo.log_*` go. @default a line on standard error */
   log?(level: LogLevel, text: string): void;
+  /**
+   * Answers daemon host calls itself, by the name Lua calls them (the `daemon` entries of
+   * `HOST_CALLS`): how a `kumo.*` function reaches what only the daemon holds (its queues, its
+   * spool). One given here replaces the runtime's own answer. Throwing (or rejecting) raises
+   * the error in the policy.
+   * @default the runtime's own answers: print, log, configure and kumo.dns from the members above
+   */
+  calls?: Partial<DaemonHandlers> | undefined;
 }

@@ -1,4 +1,5 @@
 import { type CidrBlock, CidrMap, parseCidr, parseIpAddress } from '@sterna/core/engine';
+import type { ContextImplementations } from '../host/host-calls.js';
 
 /**
  * A key as policies write it: a strict CIDR block or address (`10.0.0.0/8`, `::1`), or, as
@@ -54,5 +55,5 @@ export function cidrFunctions(toData: (v: unknown) => unknown, toLua: (v: unknow
     cidr_free: (id: number) => {
       maps.delete(id);
     },
-  };
+  } satisfies Partial<ContextImplementations>;
 }

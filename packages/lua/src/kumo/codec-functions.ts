@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { errorText } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
+import type { ContextImplementations } from '../host/host-calls.js';
 import { pushBytes, readBytes } from '../shared/lua-bytes.js';
 import { readLuaValue } from '../shared/lua-values.js';
 import { DECODERS, digest, ENCODERS } from './encoding.js';
@@ -25,7 +26,7 @@ function keyBytes(thread: LuaThread, index: number): Uint8Array {
 }
 
 /** The host functions behind `kumo.digest` and `kumo.encode` (bytes in and out, exactly). */
-export function codecFunctions(): Record<string, unknown> {
+export function codecFunctions() {
   return {
     encode: decorateFunction((thread: LuaThread) => {
       const kind = String(thread.getValue(1));
@@ -70,5 +71,5 @@ export function codecFunctions(): Record<string, unknown> {
       }
       return new LuaRawResult(1);
     }, raw),
-  };
+  } satisfies Partial<ContextImplementations>;
 }

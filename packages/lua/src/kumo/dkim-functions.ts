@@ -1,4 +1,5 @@
 import { errorText } from '@sterna/core';
+import type { ContextImplementations, DkimKind } from '../host/host-calls.js';
 import { type MessageTable, messageIn } from '../message/message-functions.js';
 import { fromLua, toLua } from '../shared/json-text.js';
 import { dkimSignature, parseSigner } from './dkim.js';
@@ -16,17 +17,17 @@ import {
 export function dkimFunctions(
   messages: MessageTable,
   lookupTxt: (name: string) => Promise<string[]>,
-): Record<string, unknown> {
+) {
   const get = (h: unknown) => messageIn(messages, h);
   return {
-    dkim_signer: (kind: 'rsa_sha256' | 'ed25519', params: unknown) => {
+    dkim_signer: (kind: DkimKind, params: unknown) => {
       try {
         return toLua(parseSigner(kind, fromLua(params)));
       } catch (error) {
         throw errorText(error);
       }
     },
-    msg_dkim_sign: (h: number, kind: 'rsa_sha256' | 'ed25519', params: unknown) => {
+    msg_dkim_sign: (h: number, kind: DkimKind, params: unknown) => {
       const state = get(h);
       try {
         const signer = parseSigner(kind, fromLua(params));
@@ -51,5 +52,5 @@ export function dkimFunctions(
         authenticationResultsField(String(serverId), entries as Partial<AuthenticationResult>[]),
       );
     },
-  };
+  } satisfies Partial<ContextImplementations>;
 }

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { errorText } from '@sterna/core';
 import { newSpoolId } from '@sterna/core/engine';
 import { decorateFunction, LuaMultiReturn, LuaRawResult, type LuaThread } from 'wasmoon';
-import { CONFIG_FUNCTIONS, CONFIG_SCHEMAS, type ConfigKind } from '../config/config-params.js';
+import type { z } from 'zod';
 import {
   egressPathSchema,
   egressPoolSchema,
@@ -13,7 +13,7 @@ import {
 } from '../config/egress-config.js';
 import { queueConfigSchema } from '../config/queue-config.js';
 import { parseWith } from '../config/schema-helpers.js';
-import type { ContextHost } from '../host/context-host.js';
+import type { ContextImplementations, MakeKind } from '../host/host-calls.js';
 import { fromLua, stripJsonComments, toLua } from '../shared/json-text.js';
 import { pushBytes, readBytes } from '../shared/lua-bytes.js';
 import { readLuaValue } from '../shared/lua-values.js';
@@ -25,7 +25,7 @@ const MAKE_SCHEMAS = {
   egress_pool: egressPoolSchema,
   egress_source: egressSourceSchema,
   listener_domain: listenerDomainSchema,
-} as const;
+} satisfies Record<MakeKind, z.ZodType>;
 
 // Lua's io library reports failures as (nil, message, errno); these are the usual texts.
 const ERRNO_TEXT: Record<string, readonly [string, number]> = {
@@ -56,13 +56,13 @@ function plain<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
 }
 
 /**
- * The host functions of the `kumo` module and the io/os bridges (see `prelude-kumo.ts` and
- * `prelude-io.ts`). Functions returning promises are awaited on the Lua side.
+ * The worker's host functions of the `kumo` module and the io/os bridges (kumo/top-level.lua,
+ * serde.lua, uuid.lua, http.lua, io.lua); those answered by the daemon (print, logs,
+ * configuration, DNS) are forwarded by the host table instead. Functions returning promises
+ * are awaited on the Lua side.
  */
-export function hostFunctions(host: ContextHost): Record<string, unknown> {
+export function hostFunctions() {
   return {
-    print: (text: string) => host.print(text),
-    log: (level: 'error' | 'warn' | 'info' | 'debug', text: string) => host.log(level, text),
     sleep: (seconds: number) =>
       new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, Number(seconds) * 1000))),
     available_parallelism: () => availableParallelism(),
@@ -74,32 +74,10 @@ export function hostFunctions(host: ContextHost): Record<string, unknown> {
       }),
       { receiveThread: true, receiveArgsQuantity: true },
     ),
-    configure: plain((kind: ConfigKind, params: unknown) => {
-      const parsed = parseWith(CONFIG_SCHEMAS[kind], fromLua(params), CONFIG_FUNCTIONS[kind]);
-      return host.configure(kind, parsed).catch((error: unknown) => {
-        throw `${CONFIG_FUNCTIONS[kind]}: ${errorText(error)}`;
-      });
-    }),
     json_encode: plain((value: unknown, pretty: boolean) =>
       JSON.stringify(fromLua(value ?? null), null, pretty ? 2 : undefined),
     ),
     json_parse: plain((text: string) => toLua(JSON.parse(stripJsonComments(String(text))))),
-    dns_lookup_mx: (domain: string) =>
-      host.lookupMx(String(domain)).then(toLua, (error: unknown) => {
-        throw `kumo.dns.lookup_mx ${domain}: ${errorText(error)}`;
-      }),
-    dns_lookup_txt: (name: string) =>
-      host.lookupTxt(String(name)).catch((error: unknown) => {
-        throw `kumo.dns.lookup_txt ${name}: ${errorText(error)}`;
-      }),
-    dns_lookup_ptr: (ip: string) =>
-      host.lookupPtr(String(ip)).catch((error: unknown) => {
-        throw `kumo.dns.lookup_ptr ${ip}: ${errorText(error)}`;
-      }),
-    dns_lookup_addr: (name: string) =>
-      host.lookupAddr(String(name)).catch((error: unknown) => {
-        throw `kumo.dns.lookup_addr ${name}: ${errorText(error)}`;
-      }),
     uuid: (kind: string) => {
       let s: string;
       if (kind === 'v1') s = newSpoolId();
@@ -148,5 +126,5 @@ export function hostFunctions(host: ContextHost): Record<string, unknown> {
       },
       { receiveThread: true, receiveArgsQuantity: true },
     ),
-  };
+  } satisfies Partial<ContextImplementations>;
 }

@@ -1,13 +1,6 @@
 import { errorText, parseDuration } from '@sterna/core';
+import type { HttpResult } from '../host/host-calls.js';
 import { setOwn } from '../shared/own-key.js';
-
-/** What `Request:send()` gives back to Lua (wrapped in the response metatable there). */
-interface HttpResult {
-  status: number;
-  reason: string;
-  body: string;
-  header_map: Record<string, string>;
-}
 
 /**
  * Sends a request built by `kumo.http.build_client():…` with the worker's `fetch`. The Lua

@@ -1,5 +1,6 @@
 import { errorText, type MetaValue } from '@sterna/core';
 import { decorateFunction, LuaRawResult, type LuaThread } from 'wasmoon';
+import type { ContextImplementations } from '../host/host-calls.js';
 import { fromLua, toLua } from '../shared/json-text.js';
 import { pushBytes, readBytes } from '../shared/lua-bytes.js';
 import { parseAddressList } from './address-list.js';
@@ -33,7 +34,7 @@ function list(value: unknown, what: string): string[] | undefined {
  * The host functions behind the Lua message object's methods (see `prelude-message.ts`).
  * Errors are thrown as strings so Lua sees a plain message.
  */
-export function messageFunctions(messages: MessageTable): Record<string, unknown> {
+export function messageFunctions(messages: MessageTable) {
   const get = (h: unknown) => messageIn(messages, h);
   return {
     msg_id: (h: number) => get(h).id,
@@ -156,5 +157,5 @@ export function messageFunctions(messages: MessageTable): Record<string, unknown
       state.num_attempts++;
       state.changed = true;
     },
-  };
+  } satisfies Partial<ContextImplementations>;
 }

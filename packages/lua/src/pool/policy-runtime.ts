@@ -3,13 +3,12 @@ import { resolve } from 'node:path';
 import type { PolicyHost, PolicyObject, SternaError } from '@sterna/core';
 import type { CallOutcome } from '../context/lua-context.js';
 import type { RuntimeHost } from '../host/runtime-host.js';
-import { lookupAddresses, lookupMxTable } from '../kumo/mx-table.js';
 import { type MessageSnapshot, restoreUnchangedData } from '../message/message-snapshot.js';
 import { luaError } from '../shared/errors.js';
-import { byOperation, type Handlers } from '../threads/requests.js';
+import { daemonHandlers } from './daemon-handlers.js';
 import { applyBack, marshalArgs, settle } from './marshal.js';
 import { LuaPolicyObject } from './policy-object.js';
-import type { FromWorker, HostRequests, WorkerStats, WorkRequest } from './worker-protocol.js';
+import type { WorkerStats, WorkRequest } from './worker-protocol.js';
 import { type SlotOwner, WorkerSlot } from './worker-slot.js';
 
 /** Options of {@link PolicyRuntime.start}. */
@@ -89,8 +88,7 @@ export class PolicyRuntime implements PolicyHost {
     this.deadlineMs = options.deadlineMs ?? 10_000;
     this.methodDeadlineMs = options.methodDeadlineMs ?? 60_000;
     this.owner = {
-      onOutput: (m) => this.output(m),
-      onHostRequest: (op, args) => this.hostRequest(op, args),
+      onHostRequest: daemonHandlers(this.host),
       onLost: (slot, reason) => this.replace(slot, reason),
       retry: async (work, budgetMs, label) => {
         const slot = await this.pick();
@@ -290,40 +288,6 @@ export class PolicyRuntime implements PolicyHost {
   private log(level: 'error' | 'warn', text: string): void {
     if (this.host.log) this.host.log(level, text);
     else process.stderr.write(`[lua ${level}] ${text}\n`);
-  }
-
-  private output(message: Extract<FromWorker, { t: 'print' | 'log' }>): void {
-    if (message.t === 'print') {
-      if (this.host.print) this.host.print(message.text);
-      else process.stdout.write(`${message.text}\n`);
-    } else if (this.host.log) this.host.log(message.level, message.text);
-    else process.stderr.write(`[${message.level}] ${message.text}\n`);
-  }
-
-  // The Lua side's host calls, answered here on the daemon's thread.
-  private readonly hostRequest = byOperation<HostRequests>({
-    configure: async (kind, params) => {
-      if (!this.host.configure) throw new Error('this host does not take configuration calls');
-      await this.host.configure(kind, params as never);
-    },
-    lookupMx: (name) => lookupMxTable(this.resolver(), name),
-    lookupAddr: (name) => lookupAddresses(this.resolver(), name),
-    lookupTxt: async (name) => {
-      const resolver = this.resolver();
-      if (!resolver.resolveTxt) throw new Error('the DNS resolver cannot look up TXT records');
-      // Each record's strings are joined, as KumoMTA does.
-      return (await resolver.resolveTxt(name)).map((parts) => parts.join(''));
-    },
-    lookupPtr: (name) => {
-      const resolver = this.resolver();
-      if (!resolver.reverse) throw new Error('the DNS resolver cannot look up PTR records');
-      return resolver.reverse(name);
-    },
-  } satisfies Handlers<HostRequests>);
-
-  private resolver() {
-    if (!this.host.resolver) throw new Error('no DNS resolver was given to the policy runtime');
-    return this.host.resolver;
   }
 }
 

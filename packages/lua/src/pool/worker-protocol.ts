@@ -1,6 +1,5 @@
-import type { ConfigKind } from '../config/config-params.js';
 import type { CallOutcome } from '../context/lua-context.js';
-import type { LogLevel } from '../host/context-host.js';
+import type { DaemonCallName } from '../host/host-calls.js';
 import type { ReplyMessage, RequestMessage } from '../threads/requests.js';
 
 /** What a worker is started with (`workerData`). */
@@ -40,15 +39,6 @@ export type ToWorker =
   /** Work items posted in the same tick travel together (one message per batch). */
   { readonly t: 'work'; readonly items: readonly WorkItem[] } | ReplyMessage;
 
-/** What the Lua side asks of the daemon's host, answered on the main thread. */
-export interface HostRequests {
-  configure(kind: ConfigKind, params: unknown): void;
-  lookupMx(name: string): unknown;
-  lookupAddr(name: string): string[];
-  lookupTxt(name: string): string[];
-  lookupPtr(name: string): string[];
-}
-
 /** Worker → main thread. */
 export type FromWorker =
   /** The Lua VM is up and the policy starts loading: its load deadline runs from here. */
@@ -63,8 +53,9 @@ export type FromWorker =
         readonly outcome: CallOutcome | WorkerStats;
       }[];
     }
-  | { readonly t: 'print'; readonly text: string }
-  | { readonly t: 'log'; readonly level: LogLevel; readonly text: string }
+  /** A one-way daemon host call (print, log): handled in order, not answered. */
+  | { readonly t: 'tell'; readonly op: DaemonCallName; readonly args: readonly unknown[] }
+  /** A daemon host call (`op` is a `DaemonCalls` member), answered with a reply. */
   | RequestMessage;
 
 /** Memory figures of one context (see `PolicyRuntime.stats`). */

@@ -14,8 +14,7 @@ import type {
 
 /** What a slot needs from its pool. */
 export interface SlotOwner {
-  onOutput(message: Extract<FromWorker, { t: 'print' | 'log' }>): void;
-  /** Answers a host call of the Lua side (`op` is a {@link HostRequests} member). */
+  /** Answers a daemon host call of the Lua side (`op` is a `DaemonCalls` member). */
   onHostRequest(op: string, args: readonly unknown[]): unknown;
   /** The worker died or was terminated; the pool replaces it. */
   onLost(slot: WorkerSlot, reason: string): void;
@@ -199,9 +198,8 @@ export class WorkerSlot {
       case 'done':
         for (const { id, outcome } of message.results) this.settle(id, outcome);
         return;
-      case 'print':
-      case 'log':
-        this.owner.onOutput(message);
+      case 'tell':
+        this.owner.onHostRequest(message.op, message.args);
         return;
       case 'request':
         answer(

@@ -8,11 +8,11 @@ import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type CallOutcome, LuaContext, policyDirOf } from '../context/lua-context.js';
 import type { ContextHost } from '../host/context-host.js';
+import type { DaemonCalls } from '../host/host-calls.js';
 import { stripUnchangedData } from '../message/message-snapshot.js';
 import { Requester } from '../threads/requests.js';
 import type {
   FromWorker,
-  HostRequests,
   ToWorker,
   WorkerInit,
   WorkerStats,
@@ -27,17 +27,12 @@ function post(message: FromWorker): void {
   port.postMessage(message);
 }
 
-// Host calls go to the main thread; the Lua side awaits their promises.
-const requests = new Requester<HostRequests>(post);
+// Daemon host calls go to the main thread; the Lua side awaits their promises.
+const requests = new Requester<DaemonCalls>(post);
 
 const host: ContextHost = {
-  print: (text) => post({ t: 'print', text }),
-  log: (level, text) => post({ t: 'log', level, text }),
-  configure: (kind, params) => requests.ask('configure', kind, params),
-  lookupMx: (name) => requests.ask('lookupMx', name),
-  lookupAddr: (name) => requests.ask('lookupAddr', name),
-  lookupTxt: (name) => requests.ask('lookupTxt', name),
-  lookupPtr: (name) => requests.ask('lookupPtr', name),
+  ask: (name, args) => requests.ask(name, ...args),
+  tell: (name, args) => post({ t: 'tell', op: name, args }),
 };
 
 const context = await LuaContext.create(host, {

@@ -1,0 +1,203 @@
+/**
+ * Every function Lua calls into TypeScript, declared once: its name as Lua calls it (`H.name`
+ * in the runtime's .lua files), its arguments and result, and where it runs — `context` on the
+ * Lua worker thread, `daemon` forwarded to the daemon's thread. The worker's implementations
+ * are typed against this table and registered by iterating it (`hostTable`); the worker →
+ * daemon request map ({@link DaemonCalls}) and the daemon's handlers ({@link DaemonHandlers})
+ * are derived from its `daemon` entries; test/host-calls.test.ts checks the .lua files against
+ * it. Adding a `kumo.*` function: see "Host calls" in the package README.
+ */
+import type { decorateFunction } from 'wasmoon';
+import {
+  CONFIG_FUNCTIONS,
+  CONFIG_SCHEMAS,
+  type ConfigKind,
+  type ConfigParams,
+} from '../config/config-params.js';
+import { parseWith } from '../config/schema-helpers.js';
+import { fromLua, toLua } from '../shared/json-text.js';
+import type { Handlers } from '../threads/requests.js';
+import { context, daemon, onStack } from './host-call-kinds.js';
+
+/** A level of `kumo.log_*`. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The tables `kumo.make_*` validates. */
+export type MakeKind =
+  | 'queue_config'
+  | 'egress_path'
+  | 'egress_pool'
+  | 'egress_source'
+  | 'listener_domain';
+
+/** The signers of `kumo.dkim`. */
+export type DkimKind = 'rsa_sha256' | 'ed25519';
+
+/** What `kumo.dns.lookup_mx(domain)` returns. */
+export interface MxTable {
+  domain_name: string;
+  site_name: string;
+  hosts: string[];
+  by_pref: Record<string, string[]>;
+  is_mx: boolean;
+  is_secure: boolean;
+  is_domain_literal: boolean;
+}
+
+/** What `Request:send()` gives back to Lua (wrapped in the response metatable there). */
+export interface HttpResult {
+  status: number;
+  reason: string;
+  body: string;
+  header_map: Record<string, string>;
+}
+
+/** Lua's io failure triple: `nil, message, errno`. */
+type IoFailure = [nil: undefined, message: string, errno: number];
+/** A message object's handle (the Lua side's `self.__h`). */
+type Handle = number;
+
+const dnsName = (name: unknown): [string] => [String(name)];
+
+/** The declaration. Grouped by the .lua file that calls them. */
+export const HOST_CALLS = {
+  // kumo/top-level.lua
+  print: daemon<(text: string) => void>({ oneWay: true }),
+  log: daemon<(level: LogLevel, text: string) => void>({ oneWay: true }),
+  sleep: context<(seconds: number) => Promise<void>>(),
+  available_parallelism: context<() => number>(),
+  validate: onStack<(kind: MakeKind, params: unknown) => void>(),
+  configure: daemon<(kind: ConfigKind, params: ConfigParams[ConfigKind]) => Promise<void>>({
+    // Validated here, on the worker, so the daemon gets KumoMTA's defaults and seconds.
+    args: (kind: ConfigKind, params: unknown) => [
+      kind,
+      parseWith(CONFIG_SCHEMAS[kind], fromLua(params), CONFIG_FUNCTIONS[kind]),
+    ],
+    failure: (kind) => CONFIG_FUNCTIONS[kind],
+  }),
+  // kumo/serde.lua
+  json_encode: context<(value: unknown, pretty: boolean) => string>(),
+  json_parse: context<(text: string) => unknown>(),
+  // kumo/dns.lua
+  dns_lookup_mx: daemon<(domain: string) => Promise<MxTable>>({
+    args: dnsName,
+    result: toLua,
+    failure: (domain) => `kumo.dns.lookup_mx ${domain}`,
+  }),
+  dns_lookup_addr: daemon<(name: string) => Promise<string[]>>({
+    args: dnsName,
+    failure: (name) => `kumo.dns.lookup_addr ${name}`,
+  }),
+  dns_lookup_txt: daemon<(name: string) => Promise<string[]>>({
+    args: dnsName,
+    failure: (name) => `kumo.dns.lookup_txt ${name}`,
+  }),
+  dns_lookup_ptr: daemon<(ip: string) => Promise<string[]>>({
+    args: dnsName,
+    failure: (ip) => `kumo.dns.lookup_ptr ${ip}`,
+  }),
+  // kumo/uuid.lua
+  uuid: context<(kind: string) => string>(),
+  uuid_parse: context<(text: string) => string>(),
+  // kumo/http.lua
+  http_send:
+    context<
+      (
+        method: string,
+        url: string,
+        headers: unknown,
+        body: unknown,
+        auth: unknown,
+        timeout: unknown,
+      ) => Promise<HttpResult>
+    >(),
+  // kumo/encode.lua, kumo/digest.lua, kumo/secrets.lua (bytes in and out, exactly)
+  encode: onStack<(kind: string, bytes: Uint8Array) => string>(),
+  decode: onStack<(kind: string, text: string) => Uint8Array>(),
+  digest: onStack<(algorithm: string, ...parts: unknown[]) => Uint8Array>(),
+  secret: onStack<(source: unknown) => Uint8Array>(),
+  // kumo/cidr.lua
+  cidr_new: context<() => number>(),
+  cidr_get: context<(id: number, key: unknown) => unknown>(),
+  cidr_set: context<(id: number, key: unknown, value: unknown) => void>(),
+  cidr_free: context<(id: number) => void>(),
+  // kumo/dkim.lua
+  dkim_signer: context<(kind: DkimKind, params: unknown) => unknown>(),
+  msg_dkim_sign: context<(h: Handle, kind: DkimKind, params: unknown) => void>(),
+  msg_dkim_verify: context<(h: Handle) => Promise<unknown>>(),
+  msg_add_auth_results: context<(h: Handle, serverId: unknown, results: unknown) => void>(),
+  // kumo/io.lua (the machine's files and environment)
+  getenv: context<(name: string) => string | undefined>(),
+  fs_read: onStack<(path: string) => Uint8Array | IoFailure>(),
+  fs_read_text: context<(path: string) => string>(),
+  fs_write: onStack<(path: string, data: Uint8Array, append: boolean) => true | IoFailure>(),
+  // message/message.lua
+  msg_id: context<(h: Handle) => string>(),
+  msg_sender: context<(h: Handle) => string>(),
+  msg_set_sender: context<(h: Handle, sender: string) => void>(),
+  msg_recipients: context<(h: Handle) => string[]>(),
+  msg_set_recipients: context<(h: Handle, recipients: unknown) => void>(),
+  msg_get_meta: context<(h: Handle, key: string) => unknown>(),
+  msg_set_meta: context<(h: Handle, key: string, value: unknown) => void>(),
+  msg_get_data: onStack<(h: Handle) => Uint8Array>(),
+  msg_set_data: onStack<(h: Handle, data: Uint8Array) => void>(),
+  msg_header: context<(h: Handle, name: string) => string | undefined>(),
+  msg_headers: context<(h: Handle, name: string) => string[]>(),
+  msg_all_headers: context<(h: Handle) => [string, string][]>(),
+  msg_add_header:
+    context<(h: Handle, name: string, value: unknown, encode: boolean, prepend: boolean) => void>(),
+  msg_remove_headers: context<(h: Handle, name: string) => void>(),
+  msg_remove_x_headers: context<(h: Handle, names: unknown) => void>(),
+  msg_import_headers: context<(h: Handle, specs: unknown) => void>(),
+  msg_import_x_headers: context<(h: Handle, names: unknown, first: boolean) => void>(),
+  msg_check_fix_conformance: context<(h: Handle, checks: unknown, fixes: unknown) => unknown>(),
+  msg_set_scheduling: context<(h: Handle, params: unknown) => void>(),
+  msg_set_due: context<(h: Handle, due: unknown) => void>(),
+  msg_header_json: context<(h: Handle, name: string, remove: boolean) => unknown>(),
+  msg_address_header: context<(h: Handle, name: string) => unknown>(),
+  msg_queue_name: context<(h: Handle) => string>(),
+  msg_num_attempts: context<(h: Handle) => number>(),
+  msg_increment_num_attempts: context<(h: Handle) => void>(),
+} as const;
+
+type Calls = typeof HOST_CALLS;
+
+/** The name of a host call, as Lua calls it (`H.name`). */
+export type HostCallName = keyof Calls;
+/** The host calls the Lua worker runs itself. */
+export type ContextCallName = {
+  [K in HostCallName]: Calls[K]['runs'] extends 'context' ? K : never;
+}[HostCallName];
+/** The host calls answered on the daemon's thread. */
+export type DaemonCallName = Exclude<HostCallName, ContextCallName>;
+/** The daemon calls the policy runtime answers itself (pool/daemon-handlers.ts). */
+export type RuntimeCallName = {
+  [K in DaemonCallName]: Calls[K] extends { readonly answeredBy: 'runtime' } ? K : never;
+}[DaemonCallName];
+
+/** The declared function type of host call `K`. */
+export type DeclaredType<K extends HostCallName> = Exclude<Calls[K]['type'], undefined>;
+
+/** A host call implemented on the Lua stack (wasmoon's `decorateFunction`). */
+export type StackFunction = ReturnType<typeof decorateFunction>;
+
+/**
+ * What the worker must implement: one function per `context` entry, of its declared type, or a
+ * {@link StackFunction} for `onStack` entries.
+ */
+export type ContextImplementations = {
+  readonly [K in ContextCallName]: Calls[K] extends { readonly stack: true }
+    ? StackFunction
+    : DeclaredType<K>;
+};
+
+/** The worker → daemon request map: one operation per `daemon` entry, as declared. */
+export type DaemonCalls = { readonly [K in DaemonCallName]: DeclaredType<K> };
+/** The arguments of daemon call `K`, as the daemon receives them. */
+export type DaemonArgs<K extends DaemonCallName> = Parameters<DaemonCalls[K]>;
+/** The answer of daemon call `K`. */
+export type DaemonResult<K extends DaemonCallName> = Awaited<ReturnType<DaemonCalls[K]>>;
+/** One handler per daemon call, as the daemon's thread answers them. */
+export type DaemonHandlers = Handlers<DaemonCalls>;
+/** The handlers the policy runtime has itself: one per `daemon()` entry, none for `daemonHost()`. */
+export type RuntimeHandlers = Pick<DaemonHandlers, RuntimeCallName>;
