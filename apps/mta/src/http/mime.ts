@@ -68,31 +68,44 @@ export function headerLine(name: string, value: string, raw = false): string {
 
 /** Quoted-printable (RFC 2045) of UTF-8 text, CRLF line breaks, lines at most 76 characters. */
 export function quotedPrintable(text: string): string {
-  return text
-    .split(/\r?\n/)
-    .map((line) => {
-      const bytes = Buffer.from(line, 'utf8');
-      const tokens: string[] = [];
-      bytes.forEach((b, i) => {
-        const last = i === bytes.length - 1;
-        const literal = (b >= 33 && b <= 126 && b !== 61) || ((b === 32 || b === 9) && !last);
-        tokens.push(
-          literal ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`,
-        );
-      });
-      const out: string[] = [];
-      let current = '';
-      for (const token of tokens) {
-        if (current.length + token.length > 75) {
-          out.push(`${current}=`);
-          current = '';
-        }
-        current += token;
-      }
-      out.push(current);
-      return out.join('\r\n');
-    })
-    .join('\r\n');
+  let out = '';
+  let first = true;
+  for (const line of text.split(/\r?\n/)) {
+    if (!first) out += '\r\n';
+    first = false;
+    out += quotedPrintableLine(line);
+  }
+  return out;
+}
+
+// Each byte as quoted-printable writes it in the middle of a line: printable ASCII but `=` as
+// itself, white space as itself (a line's last one is encoded by the caller), the rest `=XX`.
+const QP_TOKENS = Array.from({ length: 256 }, (_, b) =>
+  (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9
+    ? String.fromCharCode(b)
+    : `=${b.toString(16).toUpperCase().padStart(2, '0')}`,
+);
+const PLAIN_LINE = /^[\x21-\x3c\x3e-\x7e](?:[\x20\x21-\x3c\x3e-\x7e]{0,73}[\x21-\x3c\x3e-\x7e])?$/;
+
+// One line of text, in lines of at most 76 characters (75 and a soft break `=`).
+function quotedPrintableLine(line: string): string {
+  // Most lines of a text body are short printable ASCII and come out as they are.
+  if (line === '' || PLAIN_LINE.test(line)) return line;
+  const bytes = Buffer.from(line, 'utf8');
+  const last = bytes.length - 1;
+  let out = '';
+  let width = 0;
+  for (let i = 0; i <= last; i++) {
+    const b = bytes[i]!;
+    const token = i === last && (b === 32 || b === 9) ? (b === 32 ? '=20' : '=09') : QP_TOKENS[b]!;
+    if (width + token.length > 75) {
+      out += '=\r\n';
+      width = 0;
+    }
+    out += token;
+    width += token.length;
+  }
+  return out;
 }
 
 /** Base64 in lines of 76 characters joined by CRLF. */
