@@ -68,10 +68,10 @@ describe('the log record table', () => {
   const fields: RecordField<LogRecordInput>[] = [
     { key: 'type', presence: 'always', value: ({ input }) => input.type },
     { key: 'report', presence: ['Feedback', 'OOB'], value: () => null },
-    { key: 'late', presence: 'when set', value: ({ input }) => input.sessionId },
+    { key: 'late', presence: 'when set', value: ({ input }) => input.session_id },
     { key: 'odd"key', presence: 'always', value: ({ time }) => time },
   ];
-  const input = { recipient: 'a@x', response: makeResponse(250, 'ok'), nodeId: 'n', time: 7 };
+  const input = { recipient: 'a@x', response: makeResponse(250, 'ok'), nodeid: 'n', time: 7 };
 
   it.each([
     ['row by row', (i: LogRecordInput) => assembleRecord(fields, i)],
@@ -82,7 +82,7 @@ describe('the log record table', () => {
       report: null,
       'odd"key': 7,
     });
-    expect(Object.keys(build({ ...input, type: 'OOB', sessionId: 's' }))).toEqual([
+    expect(Object.keys(build({ ...input, type: 'OOB', session_id: 's' }))).toEqual([
       'type',
       'report',
       'late',
@@ -101,7 +101,7 @@ describe('the log record table', () => {
       response,
       meta,
       headers,
-      nodeId: 'n',
+      nodeid: 'n',
     });
     expect(record.response).toBe(response);
     expect(record.meta).toBe(meta);

@@ -16,10 +16,10 @@ describe('buildLogRecord', () => {
       queue: 'example.com',
       size: 1234,
       response: makeResponse(250, '', { enhanced: null }),
-      peerAddress: { name: 'client.example', addr: '127.0.0.1' },
+      peer_address: { name: 'client.example', addr: '127.0.0.1' },
       time: created + 1500,
-      receptionProtocol: 'ESMTP',
-      nodeId: '00000000-0000-0000-0000-000000000001',
+      reception_protocol: 'ESMTP',
+      nodeid: '00000000-0000-0000-0000-000000000001',
     });
     expect(Object.keys(record)).toEqual([...LOG_RECORD_KEYS]);
     expect(record).toEqual({
@@ -57,9 +57,9 @@ describe('buildLogRecord', () => {
       id,
       recipient: ['a@x', 'b@x'],
       response: makeResponse(250, '2.0.0 ok', { command: '.\r\n' }),
-      nodeId: 'n',
+      nodeid: 'n',
       tls: { cipher: 'TLS_AES_256_GCM_SHA384', protocolVersion: 'TLSv1.3' },
-      sessionId: 'sess',
+      session_id: 'sess',
     });
     expect(record.recipient).toEqual(['a@x', 'b@x']);
     expect(Object.keys(record).slice(LOG_RECORD_KEYS.length)).toEqual([
@@ -76,7 +76,7 @@ describe('buildLogRecord', () => {
       type: 'Rejection',
       recipient: 'a@x',
       response: makeResponse(550, '5.7.1 no'),
-      nodeId: 'n',
+      nodeid: 'n',
       time: 5000,
     });
     expect(record.id).toBe('');

@@ -34,7 +34,11 @@ export interface SourceAddress {
   readonly protocol?: 'haproxy' | 'socks5';
 }
 
-/** What {@link buildLogRecord} needs; the rest defaults as KumoMTA's records do. */
+/**
+ * What {@link buildLogRecord} needs; the rest defaults as KumoMTA's records do. A value that
+ * becomes a record key has that key's name (`peer_address`, `num_attempts`, `nodeid`…); `time`
+ * and `created` are epoch milliseconds, from which the record's times are made.
+ */
 export interface LogRecordInput {
   readonly type: LogRecordType;
   /** @default `''` (Rejection records have no id) */
@@ -45,26 +49,26 @@ export interface LogRecordInput {
   readonly site?: string;
   readonly size?: number;
   readonly response: Response;
-  readonly peerAddress?: PeerAddress | null;
+  readonly peer_address?: PeerAddress | null;
   /** Event time, epoch ms. @default now */
   readonly time?: number;
   /** Message creation, epoch ms. @default from the id, else the event time */
   readonly created?: number;
-  readonly numAttempts?: number;
+  readonly num_attempts?: number;
   /** @default `'Uncategorized'` */
-  readonly bounceClassification?: string;
-  readonly egressPool?: string | null;
-  readonly egressSource?: string | null;
-  readonly sourceAddress?: SourceAddress | null;
-  readonly feedbackReport?: Record<string, unknown> | null;
+  readonly bounce_classification?: string;
+  readonly egress_pool?: string | null;
+  readonly egress_source?: string | null;
+  readonly source_address?: SourceAddress | null;
+  readonly feedback_report?: Record<string, unknown> | null;
   readonly meta?: Record<string, MetaValue>;
   readonly headers?: Record<string, string | string[]>;
-  readonly deliveryProtocol?: string | null;
-  readonly receptionProtocol?: string | null;
-  readonly nodeId: string;
+  readonly delivery_protocol?: string | null;
+  readonly reception_protocol?: string | null;
+  readonly nodeid: string;
   readonly tls?: TlsInfo;
-  readonly providerName?: string;
-  readonly sessionId?: string;
+  readonly provider_name?: string;
+  readonly session_id?: string;
 }
 
 type Row<K extends string, V, P extends FieldPresence<LogRecordType>> = RecordField<
@@ -107,28 +111,28 @@ export const LOG_RECORD_FIELDS = [
   field('site', 'always', ({ input }): string => input.site ?? ''),
   field('size', 'always', ({ input }): number => input.size ?? 0),
   field('response', 'always', ({ input }): Response => input.response),
-  field('peer_address', 'always', ({ input }): PeerAddress | null => input.peerAddress ?? null),
+  field('peer_address', 'always', ({ input }): PeerAddress | null => input.peer_address ?? null),
   field('timestamp', 'always', ({ time }): number => seconds(time)),
   field('event_time', 'always', ({ time }): string => rfc3339(time)),
   field('created', 'always', ({ created }): number => seconds(created)),
   field('created_time', 'always', ({ created }): string => rfc3339(created)),
-  field('num_attempts', 'always', ({ input }): number => input.numAttempts ?? 0),
+  field('num_attempts', 'always', ({ input }): number => input.num_attempts ?? 0),
   field(
     'bounce_classification',
     'always',
-    ({ input }): string => input.bounceClassification ?? 'Uncategorized',
+    ({ input }): string => input.bounce_classification ?? 'Uncategorized',
   ),
-  field('egress_pool', 'always', ({ input }): string | null => input.egressPool ?? null),
-  field('egress_source', 'always', ({ input }): string | null => input.egressSource ?? null),
+  field('egress_pool', 'always', ({ input }): string | null => input.egress_pool ?? null),
+  field('egress_source', 'always', ({ input }): string | null => input.egress_source ?? null),
   field(
     'source_address',
     'always',
-    ({ input }): SourceAddress | null => input.sourceAddress ?? null,
+    ({ input }): SourceAddress | null => input.source_address ?? null,
   ),
   field(
     'feedback_report',
     'always',
-    ({ input }): Record<string, unknown> | null => input.feedbackReport ?? null,
+    ({ input }): Record<string, unknown> | null => input.feedback_report ?? null,
   ),
   // The log writer keeps only the meta keys and headers its config lists.
   field('meta', 'always', ({ input }): Record<string, MetaValue> => input.meta ?? {}),
@@ -136,14 +140,14 @@ export const LOG_RECORD_FIELDS = [
   field(
     'delivery_protocol',
     'always',
-    ({ input }): string | null => input.deliveryProtocol ?? null,
+    ({ input }): string | null => input.delivery_protocol ?? null,
   ),
   field(
     'reception_protocol',
     'always',
-    ({ input }): string | null => input.receptionProtocol ?? null,
+    ({ input }): string | null => input.reception_protocol ?? null,
   ),
-  field('nodeid', 'always', ({ input }): string => input.nodeId),
+  field('nodeid', 'always', ({ input }): string => input.nodeid),
   field('tls_cipher', 'when set', ({ input }): string | undefined => input.tls?.cipher),
   field(
     'tls_protocol_version',
@@ -154,8 +158,8 @@ export const LOG_RECORD_FIELDS = [
     const names = input.tls?.peerSubjectName;
     return names === undefined ? undefined : [...names];
   }),
-  field('provider_name', 'when set', ({ input }): string | undefined => input.providerName),
-  field('session_id', 'when set', ({ input }): string | undefined => input.sessionId),
+  field('provider_name', 'when set', ({ input }): string | undefined => input.provider_name),
+  field('session_id', 'when set', ({ input }): string | undefined => input.session_id),
 ] as const;
 
 /** A log record in KumoMTA's JSON schema: the keys of {@link LOG_RECORD_FIELDS}. */

@@ -16,23 +16,23 @@ import {
 import type { SpoolEntry } from '../spool/index.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
-/** Where an attempt went, for its log records. */
+/** Where an attempt went, for its log records (their keys, as KumoMTA names them). */
 export interface AttemptInfo {
   /** The log `site`: the ready queue name, or `''` (maildir, scheduled-queue failures). */
   readonly site: string;
-  readonly deliveryProtocol: string | null;
-  readonly egressPool: string | null;
-  readonly egressSource: string | null;
-  readonly sessionId?: string | undefined;
+  readonly delivery_protocol: string | null;
+  readonly egress_pool: string | null;
+  readonly egress_source: string | null;
+  readonly session_id?: string | undefined;
   readonly retry: RetryPolicy;
-  readonly providerName?: string | undefined;
+  readonly provider_name?: string | undefined;
   /** The message, when its data was loaded (its headers are parsed only if a sink wants them). */
   readonly message?: Message | undefined;
 }
 
 /** An attempt that never left its scheduled queue (no site, no protocol, no egress). */
 export function scheduledAttempt(retry: RetryPolicy): AttemptInfo {
-  return { site: '', deliveryProtocol: null, egressPool: null, egressSource: null, retry };
+  return { site: '', delivery_protocol: null, egress_pool: null, egress_source: null, retry };
 }
 
 const RECORD_TYPE = {
@@ -136,7 +136,7 @@ export class Dispositions {
             enhanced: { class: 5, subject: 4, detail: 7 },
           }),
         },
-        { ...info, site: '', deliveryProtocol: null, egressSource: null, sessionId: undefined },
+        { ...info, site: '', delivery_protocol: null, egress_source: null, session_id: undefined },
         headers,
       );
       await this.#remove(message.id);
@@ -200,21 +200,21 @@ export class Dispositions {
       site: info.site,
       size: message.size,
       response: outcome.response,
-      peerAddress: outcome.peer ?? null,
+      peer_address: outcome.peer ?? null,
       time: this.#now(),
       created: message.created,
-      numAttempts: message.num_attempts,
-      egressPool: info.egressPool,
-      egressSource: info.egressSource,
-      deliveryProtocol: info.deliveryProtocol,
-      receptionProtocol:
+      num_attempts: message.num_attempts,
+      egress_pool: info.egress_pool,
+      egress_source: info.egress_source,
+      delivery_protocol: info.delivery_protocol,
+      reception_protocol:
         typeof message.meta.reception_protocol === 'string'
           ? message.meta.reception_protocol
           : null,
-      nodeId: this.#deps.nodeId,
+      nodeid: this.#deps.nodeId,
       ...(outcome.tls ? { tls: outcome.tls } : {}),
-      ...(info.providerName ? { providerName: info.providerName } : {}),
-      ...(info.sessionId ? { sessionId: info.sessionId } : {}),
+      ...(info.provider_name ? { provider_name: info.provider_name } : {}),
+      ...(info.session_id ? { session_id: info.session_id } : {}),
     });
     this.#deps.logs.write(record, { meta: message.meta, headers });
   }

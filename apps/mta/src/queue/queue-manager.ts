@@ -221,8 +221,8 @@ export class QueueManager {
             options,
             site,
             path,
-            egressPool: usesReadyQueue ? (config.egress_pool ?? UNSPECIFIED) : null,
-            egressSource: usesReadyQueue ? UNSPECIFIED : null,
+            egress_pool: usesReadyQueue ? (config.egress_pool ?? UNSPECIFIED) : null,
+            egress_source: usesReadyQueue ? UNSPECIFIED : null,
             watchdogMs: this.#watchdogMs,
           },
           this.#deps,
@@ -231,7 +231,7 @@ export class QueueManager {
         this.#ready.set(key, ready);
       }
     }
-    ready.enqueue({ message, retry: config, providerName: config.provider_name });
+    ready.enqueue({ message, retry: config, provider_name: config.provider_name });
   }
 
   // The egress path is read when a ready queue is made; idle ready queues are reaped, so a

@@ -20,7 +20,8 @@ import type { EngineDeps, QueuedMessage } from './types.js';
 export interface ReadyItem {
   readonly message: QueuedMessage;
   readonly retry: RetryPolicy;
-  readonly providerName?: string | undefined;
+  /** The queue config's `provider_name`. */
+  readonly provider_name?: string | undefined;
 }
 
 /** What a ready queue delivers through. */
@@ -33,8 +34,9 @@ export interface ReadyQueueSpec {
   readonly options: unknown;
   readonly site: Site;
   readonly path: EgressPathConfig;
-  readonly egressPool: string | null;
-  readonly egressSource: string | null;
+  /** The log records' `egress_pool` and `egress_source` (null for drivers without ready queues). */
+  readonly egress_pool: string | null;
+  readonly egress_source: string | null;
   /** Milliseconds a send may take before the watchdog gives up on it. */
   readonly watchdogMs: number;
 }
@@ -199,12 +201,12 @@ export class ReadyQueue {
   #info(item: ReadyItem, sessionId: string | undefined, message?: Message): AttemptInfo {
     return {
       site: this.spec.logSite,
-      deliveryProtocol: this.spec.driver.deliveryProtocol,
-      egressPool: this.spec.egressPool,
-      egressSource: this.spec.egressSource,
-      sessionId,
+      delivery_protocol: this.spec.driver.deliveryProtocol,
+      egress_pool: this.spec.egress_pool,
+      egress_source: this.spec.egress_source,
+      session_id: sessionId,
       retry: item.retry,
-      providerName: item.providerName,
+      provider_name: item.provider_name,
       message,
     };
   }

@@ -102,10 +102,10 @@ export class Receiver {
       queue,
       size: m.data.byteLength,
       response: makeResponse(250, '', { enhanced: null }),
-      peerAddress: peer,
+      peer_address: peer,
       time,
-      receptionProtocol: typeof protocol === 'string' ? protocol : null,
-      nodeId: this.#deps.nodeId,
+      reception_protocol: typeof protocol === 'string' ? protocol : null,
+      nodeid: this.#deps.nodeId,
     });
     const headers = this.#deps.recordHeaders === false ? [] : parseHeaders(m.data);
     this.#deps.logs.write(record, { meta: m.meta, headers });

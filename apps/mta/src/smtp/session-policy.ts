@@ -34,9 +34,9 @@ export class SessionPolicy {
       sender: senderOf(session),
       recipient: recipient || session.envelope.rcptTo.map((r) => r.address),
       response: makeResponse(rejection.code, rejection.text, { command }),
-      peerAddress: peerOf(session),
-      receptionProtocol: 'ESMTP',
-      nodeId: this.#deps.nodeId,
+      peer_address: peerOf(session),
+      reception_protocol: 'ESMTP',
+      nodeid: this.#deps.nodeId,
     });
     this.#deps.logs.write(record);
     return Object.assign(new Error(rejection.text), { responseCode: rejection.code });
