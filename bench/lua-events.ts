@@ -17,9 +17,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LuaContext, policyDirOf } from '../packages/lua/src/context/lua-context.js';
 // Relative imports: the workspace root does not depend on its packages.
 import { PolicyRuntime } from '../packages/lua/src/index.js';
-import { LuaContext, policyDirOf } from '../packages/lua/src/context/lua-context.js';
 import { inProcessHost } from '../packages/lua/src/pool/daemon-handlers.js';
 
 const { values: args } = parseArgs({

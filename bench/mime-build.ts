@@ -18,7 +18,12 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import MimeNode from 'nodemailer/lib/mime-node';
 import * as qp from 'nodemailer/lib/qp';
 // Relative imports: the workspace root does not depend on apps/mta (see inject-render.ts).
-import { buildMime, formatAddress, type MimeInput, quotedPrintable } from '../apps/mta/src/http/mime.js';
+import {
+  buildMime,
+  formatAddress,
+  type MimeInput,
+  quotedPrintable,
+} from '../apps/mta/src/http/mime.js';
 import { rfc2822Date } from '../apps/mta/src/reception/trace-headers.js';
 
 const { values: args } = parseArgs({
@@ -106,8 +111,14 @@ function viaMimeNode(m: MimeInput): Promise<Buffer> {
     }
     root = outer;
   };
-  wrap('multipart/related', m.attachments.filter((a) => a.content_id));
-  wrap('multipart/mixed', m.attachments.filter((a) => !a.content_id));
+  wrap(
+    'multipart/related',
+    m.attachments.filter((a) => a.content_id),
+  );
+  wrap(
+    'multipart/mixed',
+    m.attachments.filter((a) => !a.content_id),
+  );
   if (m.from) root.setHeader('From', [address(m.from)]);
   root.setHeader('To', [address(m.to)]);
   root.setHeader('Subject', m.subject!);
