@@ -56,7 +56,15 @@ function send(path: string, body: Buffer, headers: Record<string, string> = {}):
     );
     req.on('error', (error) => (answer.error = error.message));
     req.on('close', () => resolve(answer));
-    req.end(body);
+    // A client that asks `Expect: 100-continue` sends its body only when told to continue (one
+    // that sent it anyway could see EPIPE when the server refuses and closes, depending on how
+    // much its socket had buffered).
+    if (headers.expect === '100-continue') {
+      req.on('continue', () => req.end(body));
+      req.flushHeaders();
+    } else {
+      req.end(body);
+    }
   });
 }
 
