@@ -17,7 +17,7 @@ export {
 } from './cidr.js';
 export { CidrMap, cidrSet } from './cidr-map.js';
 export { DEFAULT_EGRESS_PATH, egressPath } from './egress-path.js';
-export { headerBlockEnd, parseHeaders } from './headers.js';
+export { headerBlockEnd, latin1Text, parseHeaders } from './headers.js';
 export {
   buildLogRecord,
   LOG_RECORD_KEYS,

@@ -4,7 +4,14 @@ export interface HeaderField {
   readonly value: string;
 }
 
-const decoder = new TextDecoder('latin1');
+/**
+ * Bytes as Latin-1 text, one character per byte (U+0000–U+00FF). Not `TextDecoder('latin1')`:
+ * the Encoding Standard reads that label as windows-1252, and Node 24 follows it (0x80–0x9F
+ * become €, Ÿ…), which changes raw 8-bit header bytes and DKIM signatures made over them.
+ */
+export function latin1Text(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
 
 /** The byte offset where the body starts (after the blank line), or the length if none. */
 export function headerBlockEnd(data: Uint8Array): number {
@@ -22,7 +29,7 @@ export function headerBlockEnd(data: Uint8Array): number {
  * Bytes are read as Latin-1 so nothing is lost; decoding RFC 2047 words is the caller's choice.
  */
 export function parseHeaders(data: Uint8Array): HeaderField[] {
-  const text = decoder.decode(data.subarray(0, headerBlockEnd(data)));
+  const text = latin1Text(data.subarray(0, headerBlockEnd(data)));
   const fields: HeaderField[] = [];
   let name: string | undefined;
   let value = '';

@@ -1,4 +1,4 @@
-import { headerBlockEnd } from '@sterna/core/engine';
+import { headerBlockEnd, latin1Text } from '@sterna/core/engine';
 import libmime from 'libmime';
 
 /** One header field as it sits in the message: its name and its exact text (with folding). */
@@ -17,7 +17,6 @@ export interface HeaderBlock {
   readonly eol: '\r\n' | '\n';
 }
 
-const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8');
 
 /**
@@ -25,7 +24,7 @@ const utf8 = new TextDecoder('utf-8');
  * header block is decoded: the body stays bytes, however large.
  */
 export function parseHeaderBlock(data: Uint8Array): HeaderBlock {
-  const text = latin1.decode(data.subarray(0, headerBlockEnd(data)));
+  const text = latin1Text(data.subarray(0, headerBlockEnd(data)));
   const fields: RawHeaderField[] = [];
   const firstLf = text.indexOf('\n');
   const eol = firstLf > 0 && text[firstLf - 1] !== '\r' ? '\n' : '\r\n';
@@ -106,5 +105,5 @@ export function makeField(
     line = libmime.foldLines(`${name}: ${encoded}`, 76, true).replace(/\r?\n/g, eol);
   }
   const bytes = new TextEncoder().encode(`${line}${eol}`);
-  return { name, raw: latin1.decode(bytes) };
+  return { name, raw: latin1Text(bytes) };
 }
