@@ -10,11 +10,11 @@
  * Times are CPU time (user + system) per header value in µs, best and median of `--rounds`
  * after a warm-up round.
  */
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import addressparser from 'nodemailer/lib/addressparser';
 // Relative import: the workspace root does not depend on @sterna/lua (see inject-render.ts).
 import { parseAddressList } from '../packages/lua/src/message/address-list.js';
+import { runCpuCells } from './lib/cpu-cells.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,22 +51,11 @@ for (const [name, value] of Object.entries(values)) {
   cases[`${name} [sterna parseAddressList]`] = () => parseAddressList(value);
   cases[`${name} [nodemailer addressparser]`] = () => addressparser(value, { flatten: true });
 }
-const cells = new Map<string, number[]>();
-console.log(
-  `address-list: ${total} calls per cell, ${rounds} rounds after a warm-up, ` +
-    `node ${process.version}, ${cpus().length} cpus; µs per header value (best / median)`,
-);
-for (let r = 0; r <= rounds; r++) {
-  for (const [label, run] of Object.entries(cases)) {
-    const start = process.cpuUsage();
-    for (let i = 0; i < total; i++) run();
-    const used = process.cpuUsage(start);
-    if (r === 0) continue; // warm-up
-    cells.set(label, [...(cells.get(label) ?? []), (used.user + used.system) / total]);
-  }
-}
-for (const [label, cpu] of cells) {
-  const sorted = [...cpu].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  console.log(`${label}: CPU ${sorted[0]!.toFixed(2)} / ${median.toFixed(2)}`);
-}
+await runCpuCells(cases, {
+  name: 'address-list',
+  calls: total,
+  rounds,
+  unit: 'header value',
+  wall: false,
+  digits: 2,
+});

@@ -17,11 +17,11 @@
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 // Relative imports: the workspace root does not depend on @sterna/lua (see inject-render.ts).
 import { dkimSignature, parseSigner } from '../packages/lua/src/kumo/dkim.js';
 import { dkimVerify } from '../packages/lua/src/kumo/dkim-verify.js';
+import { runCpuCells } from './lib/cpu-cells.js';
 
 // mailauth is @sterna/lua's dependency, not the root's: resolve it from there.
 const require = createRequire(new URL('../packages/lua/package.json', import.meta.url));
@@ -152,31 +152,4 @@ for (const size of sizes) {
 cases['PEM parse, rsa 2048 (inside mailauth sign)'] = () => createPrivateKey(pems['rsa-sha256']);
 cases['PEM parse, ed25519 (inside mailauth sign)'] = () => createPrivateKey(pems['ed25519-sha256']);
 
-const cells = new Map<string, { cpu: number[]; wall: number[] }>();
-console.log(
-  `dkim: ${total} messages per cell, ${rounds} rounds after a warm-up, ` +
-    `node ${process.version}, ${cpus().length} cpus; µs per message (best / median)`,
-);
-for (let r = 0; r <= rounds; r++) {
-  for (const [label, run] of Object.entries(cases)) {
-    const start = process.cpuUsage();
-    const wall = performance.now();
-    for (let i = 0; i < total; i++) {
-      const out = run(i);
-      if (out instanceof Promise) await out;
-    }
-    const used = process.cpuUsage(start);
-    if (r === 0) continue; // warm-up
-    const cell = cells.get(label) ?? { cpu: [], wall: [] };
-    cell.cpu.push((used.user + used.system) / total);
-    cell.wall.push(((performance.now() - wall) * 1000) / total);
-    cells.set(label, cell);
-  }
-}
-const stat = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return `${sorted[0]!.toFixed(1)} / ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)}`;
-};
-for (const [label, { cpu, wall }] of cells) {
-  console.log(`${label}: CPU ${stat(cpu)}, wall ${stat(wall)}`);
-}
+await runCpuCells(cases, { name: 'dkim', calls: total, rounds, unit: 'message' });

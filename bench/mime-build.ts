@@ -12,7 +12,6 @@
  * warm-up; nodemailer builds asynchronously (streams, a turn of the event loop per part), so
  * its wall time is printed too.
  */
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import MimeNode from 'nodemailer/lib/mime-node';
@@ -25,6 +24,7 @@ import {
   quotedPrintable,
 } from '../apps/mta/src/http/mime.js';
 import { rfc2822Date } from '../apps/mta/src/reception/trace-headers.js';
+import { runCpuCells } from './lib/cpu-cells.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -154,33 +154,11 @@ const cases: Record<string, Case> = {
     MimeNode.encodeHeaderValue('To', [address(names[i % 2]!)]),
 };
 
-const cells = new Map<string, { cpu: number[]; wall: number[] }>();
-console.log(
-  `mime-build: ${total} messages per cell, ${rounds} rounds after a warm-up, ` +
-    `node ${process.version}, ${cpus().length} cpus; µs per message (best / median)`,
-);
-for (let r = 0; r <= rounds; r++) {
-  for (const [label, run] of Object.entries(cases)) {
-    // Fewer builds with attachments: each is 30 KB of base64.
-    const n = label.includes('attachment') ? Math.ceil(total / 10) : total;
-    const start = process.cpuUsage();
-    const wall = performance.now();
-    for (let i = 0; i < n; i++) {
-      const out = run(i);
-      if (out instanceof Promise) await out;
-    }
-    const used = process.cpuUsage(start);
-    if (r === 0) continue; // warm-up
-    const cell = cells.get(label) ?? { cpu: [], wall: [] };
-    cell.cpu.push((used.user + used.system) / n);
-    cell.wall.push(((performance.now() - wall) * 1000) / n);
-    cells.set(label, cell);
-  }
-}
-const stat = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return `${sorted[0]!.toFixed(1)} / ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)}`;
-};
-for (const [label, { cpu, wall }] of cells) {
-  console.log(`${label}: CPU ${stat(cpu)}, wall ${stat(wall)}`);
-}
+await runCpuCells(cases, {
+  name: 'mime-build',
+  calls: total,
+  rounds,
+  unit: 'message',
+  // Fewer builds with attachments: each is 30 KB of base64.
+  callsFor: (label) => (label.includes('attachment') ? Math.ceil(total / 10) : total),
+});
