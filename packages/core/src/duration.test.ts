@@ -14,6 +14,15 @@ describe('parseDuration', () => {
     ['500ms', 0.5],
     ['2 weeks', 1_209_600],
     ['1day', 86_400],
+    // humantime's other spellings, as KumoMTA accepts them
+    ['17 mins', 1020],
+    ['30 secs', 30],
+    ['2 hrs', 7200],
+    ['1 wk', 604_800],
+    ['2wks', 1_209_600],
+    ['1 yr', 31_557_600],
+    ['250 millis', 0.25],
+    ['1hr 5mins 10secs', 3910],
   ])('parses %j as %d seconds', (text, seconds) => {
     expect(parseDuration(text)).toBe(seconds);
   });

@@ -5,22 +5,29 @@ export type DurationInput = number | string;
 
 // humantime's unit names (the crate KumoMTA parses durations with), in seconds.
 const UNIT_SECONDS: Readonly<Record<string, number>> = {
+  nanos: 1e-9,
   nsec: 1e-9,
   ns: 1e-9,
+  micros: 1e-6,
   usec: 1e-6,
   us: 1e-6,
+  'µs': 1e-6,
+  millis: 1e-3,
   msec: 1e-3,
   ms: 1e-3,
   seconds: 1,
   second: 1,
+  secs: 1,
   sec: 1,
   s: 1,
   minutes: 60,
   minute: 60,
+  mins: 60,
   min: 60,
   m: 60,
   hours: 3600,
   hour: 3600,
+  hrs: 3600,
   hr: 3600,
   h: 3600,
   days: 86_400,
@@ -28,16 +35,20 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = {
   d: 86_400,
   weeks: 604_800,
   week: 604_800,
+  wks: 604_800,
+  wk: 604_800,
   w: 604_800,
   months: 2_630_016,
   month: 2_630_016,
   M: 2_630_016,
   years: 31_557_600,
   year: 31_557_600,
+  yrs: 31_557_600,
+  yr: 31_557_600,
   y: 31_557_600,
 };
 
-const PART = /(\d+)\s*([A-Za-z]+)/y;
+const PART = /(\d+)\s*([A-Za-zµ]+)/y;
 
 /**
  * Parses a duration into seconds, as KumoMTA does: a number is seconds (fractions allowed);

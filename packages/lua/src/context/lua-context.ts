@@ -24,7 +24,7 @@ import { MessageState } from '../message/message-state.js';
 import type { DisconnectMode } from '../shared/errors.js';
 import { fromLua, toLua } from '../shared/json-text.js';
 import { readLuaValue } from '../shared/lua-values.js';
-import { preludeChunks } from './preludes.js';
+import { POLICY_EXTRAS_ROOT, preludeChunks } from './preludes.js';
 
 /** How a call into Lua ended. Plain data: it crosses the worker boundary as is. */
 export type CallOutcome =
@@ -132,7 +132,8 @@ export class LuaContext {
       get(kumoRef);
       get(internalRef);
       g.pushValue(options.policyDir ?? '.');
-      const status = lua.lua_pcallk(g.address, 4, 0, 0, 0, null);
+      g.pushValue(POLICY_EXTRAS_ROOT);
+      const status = lua.lua_pcallk(g.address, 5, 0, 0, 0, null);
       if (status !== LuaReturn.Ok) throw new Error(`Lua prelude failed: ${g.indexToString(-1)}`);
     }
     get(internalRef);

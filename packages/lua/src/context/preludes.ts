@@ -23,8 +23,15 @@ const FILES: readonly URL[] = [
 let chunks: readonly LuaChunk[] | undefined;
 
 /**
+ * The folder that holds `policy-extras/`, Sterna's own implementation of KumoMTA's helper
+ * modules (`require 'policy-extras.queue'` and the others), beside this file's folder in `src/`
+ * and `dist/` alike.
+ */
+export const POLICY_EXTRAS_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
+
+/**
  * The runtime's Lua files in the order a context runs them, each called with
- * `(H, kumo, internal, policy_dir)`. They sit beside the modules that list them: in `src/` when
+ * `(H, kumo, internal, policy_dir, extras_root)`. They sit beside the modules that list them: in `src/` when
  * running from sources, in `dist/` (copied by the build) when running the built package.
  */
 export function preludeChunks(): readonly LuaChunk[] {

@@ -3,7 +3,7 @@
 -- read and write the real files through the worker (synchronously: the worker is not the
 -- daemon's event loop) and read the real `process.env`. Runs last: `require 'kumo.dns'` and
 -- the others find the modules built before it.
-local H, kumo, internal, policy_dir = ...
+local H, kumo, internal, policy_dir, extras_root = ...
 local type, error, setmetatable, tostring, load, select = type, error, setmetatable, tostring, load, select
 local concat, sub, find, format = table.concat, string.sub, string.find, string.format
 
@@ -135,13 +135,14 @@ function dofile(path)
   return chunk()
 end
 
--- require: the policy's folder first, then the usual relative templates.
+-- require: the policy's folder first, then the usual relative templates; then, for the
+-- `policy-extras.*` helper modules only, the copies that ship with Sterna (a policy's own
+-- `policy-extras/` folder, found first, overrides them).
 package.path = policy_dir .. '/?.lua;' .. policy_dir .. '/?/init.lua;./?.lua;./?/init.lua'
 package.cpath = ''
-local function search_file(name)
-  local tried = {}
+local function search_in(name, templates, tried)
   local stem = name:gsub('%.', '/')
-  for template in package.path:gmatch('[^;]+') do
+  for template in templates:gmatch('[^;]+') do
     local path = template:gsub('%?', stem)
     local text = H.fs_read(path)
     if text ~= nil then
@@ -152,6 +153,15 @@ local function search_file(name)
       return chunk, path
     end
     tried[#tried + 1] = "\n\tno file '" .. path .. "'"
+  end
+end
+local function search_file(name)
+  local tried = {}
+  local chunk, path = search_in(name, package.path, tried)
+  if chunk then return chunk, path end
+  if sub(name, 1, 14) == 'policy-extras.' and not find(name, '..', 1, true) then
+    chunk, path = search_in(name, extras_root .. '/?.lua', tried)
+    if chunk then return chunk, path end
   end
   return concat(tried)
 end
