@@ -11,7 +11,7 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = {
   micros: 1e-6,
   usec: 1e-6,
   us: 1e-6,
-  'µs': 1e-6,
+  µs: 1e-6,
   millis: 1e-3,
   msec: 1e-3,
   ms: 1e-3,

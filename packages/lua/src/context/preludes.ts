@@ -27,7 +27,10 @@ let chunks: readonly LuaChunk[] | undefined;
  * modules (`require 'policy-extras.queue'` and the others), beside this file's folder in `src/`
  * and `dist/` alike.
  */
-export const POLICY_EXTRAS_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
+export const POLICY_EXTRAS_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(
+  /[\\/]$/,
+  '',
+);
 
 /**
  * The runtime's Lua files in the order a context runs them, each called with
