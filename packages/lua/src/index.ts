@@ -28,6 +28,8 @@ export type {
   RuntimeHost,
 } from './host/index.js';
 export {
+  type ConnectionMetaArg,
+  connectionMetaArg,
   type EnvelopeAddressArg,
   envelopeAddress,
   isMessageSnapshot,

@@ -81,6 +81,15 @@ end
 
 local function exit(...) depth = depth - 1 return ... end
 
+-- KumoMTA's connection metadata object: get_meta / set_meta, and the keys readable as fields.
+local rawset = rawset
+local ConnMeta = { __name = 'ConnectionMetaData' }
+ConnMeta.__index = {
+  get_meta = function(self, name) return rawget(self, name) end,
+  set_meta = function(self, name, value) rawset(self, name, value) end,
+}
+local function make_conn_meta(t) return setmetatable(t, ConnMeta) end
+
 local new_message, make_address = internal.new_message, internal.make_address
 local function wrap_messages(n, ...)
   local args = pack(...)
@@ -91,6 +100,8 @@ local function wrap_messages(n, ...)
         args[i] = new_message(a.__sterna_message)
       elseif a.__sterna_address ~= nil then
         args[i] = make_address(a.__sterna_address)
+      elseif type(a.__sterna_conn_meta) == 'table' then
+        args[i] = make_conn_meta(a.__sterna_conn_meta)
       elseif type(a[1]) == 'table' and a[1].__sterna_message ~= nil then
         for j = 1, #a do a[j] = new_message(a[j].__sterna_message) end
       end

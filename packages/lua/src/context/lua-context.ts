@@ -16,6 +16,7 @@ import { dkimFunctions } from '../kumo/dkim-functions.js';
 import { hostFunctions } from '../kumo/host-functions.js';
 import { messageFunctions } from '../message/message-functions.js';
 import {
+  isConnectionMetaArg,
   isEnvelopeAddress,
   isMessageSnapshot,
   type MessageSnapshot,
@@ -267,7 +268,8 @@ export class LuaContext {
         }
         return marshal(a) ?? toLua(a);
       });
-      const special = handles.length > 0 || args.some(isEnvelopeAddress);
+      const special =
+        handles.length > 0 || args.some((a) => isEnvelopeAddress(a) || isConnectionMetaArg(a));
       try {
         if (wrap) slot.thread.pushValue(special ? args.length : 0);
         for (const v of pushed) slot.thread.pushValue(v);

@@ -5,6 +5,8 @@
  */
 export { type MessageTable, messageFunctions, messageIn } from './message-functions.js';
 export {
+  type ConnectionMetaArg,
+  connectionMetaArg,
   type EnvelopeAddressArg,
   envelopeAddress,
   isMessageSnapshot,

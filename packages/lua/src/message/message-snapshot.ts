@@ -53,6 +53,30 @@ export function isEnvelopeAddress(value: unknown): value is EnvelopeAddressArg {
   );
 }
 
+/**
+ * Connection metadata as an event argument (`smtp_server_mail_from(sender, conn_meta)`): in Lua
+ * it is KumoMTA's connection metadata object, `conn_meta:get_meta(name)` and
+ * `conn_meta:set_meta(name, value)`, and its keys can also be read as fields
+ * (`conn_meta.received_from`). A `set_meta` lasts for that event call only.
+ */
+export interface ConnectionMetaArg {
+  readonly __sterna_conn_meta: Readonly<Record<string, unknown>>;
+}
+
+/** Wraps connection metadata so the policy receives it as a connection metadata object. */
+export function connectionMetaArg(meta: Readonly<Record<string, unknown>>): ConnectionMetaArg {
+  return { __sterna_conn_meta: meta };
+}
+
+/** True for a value made by {@link connectionMetaArg}. */
+export function isConnectionMetaArg(value: unknown): value is ConnectionMetaArg {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { __sterna_conn_meta?: unknown }).__sterna_conn_meta === 'object'
+  );
+}
+
 /** True for a value shaped like a {@link MessageSnapshot}. */
 export function isMessageSnapshot(value: unknown): value is MessageSnapshot {
   if (typeof value !== 'object' || value === null) return false;
