@@ -7,20 +7,27 @@ export async function sendMail(
   server: { host: string; port: number },
   envelope: { from: string; to: string[] },
   data: string | Buffer,
-  options: Partial<SMTPConnection.Options> = {},
+  options: Partial<SMTPConnection.Options> & { auth?: SMTPConnection.Credentials } = {},
 ): Promise<{ response: string; accepted: string[]; rejected: string[] }> {
+  const { auth, ...connectionOptions } = options;
   const connection = new SMTPConnection({
     host: server.host,
     port: server.port,
     ignoreTLS: true,
     socketTimeout: 15_000,
-    ...options,
+    ...connectionOptions,
   });
   connection.on('error', () => {});
   await new Promise<void>((resolve, reject) =>
     connection.connect((err?: Error) => (err ? reject(err) : resolve())),
   );
   try {
+    if (auth) {
+      // AUTH PLAIN (nodemailer picks it when offered), after STARTTLS when the options ask for TLS.
+      await new Promise<void>((resolve, reject) =>
+        connection.login(auth, (err?: Error | null) => (err ? reject(err) : resolve())),
+      );
+    }
     const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
       connection.send(envelope, data, (err, result) => (err ? reject(err) : resolve(result))),
     );
