@@ -59,6 +59,20 @@ type Handle = number;
 
 const dnsName = (name: unknown): [string] => [String(name)];
 
+// kumo.spawn_task{ event_name = …, args = … }: the event to run and the value it is given.
+function spawnTaskArgs(params: unknown): [event: string, args: unknown] {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw new Error('kumo.spawn_task: expected a table { event_name = …, args = … }');
+  }
+  const { event_name, args, ...rest } = params as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new Error(`kumo.spawn_task: unknown field '${unknown[0]}'`);
+  if (typeof event_name !== 'string' || event_name === '') {
+    throw new Error('kumo.spawn_task: event_name must be the name of an event');
+  }
+  return [event_name, args];
+}
+
 /** The declaration. Grouped by the .lua file that calls them. */
 export const HOST_CALLS = {
   // kumo/top-level.lua
@@ -95,6 +109,11 @@ export const HOST_CALLS = {
   dns_lookup_ptr: daemon<(ip: string) => Promise<string[]>>({
     args: dnsName,
     failure: (ip) => `kumo.dns.lookup_ptr ${ip}`,
+  }),
+  // kumo/tasks.lua
+  spawn_task: daemon<(event: string, args: unknown) => void>({
+    args: (params: unknown) => spawnTaskArgs(fromLua(params)),
+    failure: () => 'kumo.spawn_task',
   }),
   // kumo/uuid.lua
   uuid: context<(kind: string) => string>(),

@@ -23,5 +23,6 @@ export const KUMO_LUA: readonly URL[] = [
   'secrets',
   'cidr',
   'dkim',
+  'tasks',
   'io',
 ].map((name) => new URL(`./${name}.lua`, import.meta.url));

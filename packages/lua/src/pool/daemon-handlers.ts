@@ -6,12 +6,14 @@ import { byOperation } from '../threads/requests.js';
 
 /**
  * The answers to the daemon host calls, on the daemon's thread: the runtime's own (print,
- * logs, configuration and `kumo.dns`, from the {@link RuntimeHost}'s members), and the
+ * logs, configuration and `kumo.dns`, from the {@link RuntimeHost}'s members; tasks, from the
+ * `pool` that runs them), and the
  * daemon's handlers in `host.calls` (which answer the `daemonHost()` entries and may replace
  * the runtime's own). Returns `handle(op, args)` for the requests a worker posts.
  */
 export function daemonHandlers(
   host: RuntimeHost,
+  pool: Partial<Pick<RuntimeHandlers, 'spawn_task'>> = {},
 ): (op: string, args: readonly unknown[]) => unknown {
   const resolver = () => {
     if (!host.resolver) throw new Error('no DNS resolver was given to the policy runtime');
@@ -42,6 +44,10 @@ export function daemonHandlers(
       const ptr = resolver();
       if (!ptr.reverse) throw new Error('the DNS resolver cannot look up PTR records');
       return ptr.reverse(name);
+    },
+    spawn_task: (event, args) => {
+      if (!pool.spawn_task) throw new Error('tasks run only in a pool of Lua workers');
+      return pool.spawn_task(event, args);
     },
   };
   const handle = byOperation<DaemonCalls>({ ...own, ...host.calls } as DaemonHandlers);

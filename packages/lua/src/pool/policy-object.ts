@@ -78,6 +78,9 @@ export class LuaPolicyObject implements PolicyObject {
       );
     } catch {
       // The context went away: the object went with it.
+    } finally {
+      // A context a reload retired is closed once its last object is released.
+      this.slot.dropObject();
     }
   }
 }

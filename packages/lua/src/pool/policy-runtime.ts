@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { PolicyHost, PolicyObject, SternaError } from '@sterna/core';
+import { errorText, type PolicyHost, type PolicyObject, type SternaError } from '@sterna/core';
 import type { CallOutcome } from '../context/lua-context.js';
 import type { RuntimeHost } from '../host/runtime-host.js';
 import { type MessageSnapshot, restoreUnchangedData } from '../message/message-snapshot.js';
@@ -44,6 +44,12 @@ export interface PolicyRuntimeOptions {
   readonly spare?: boolean | 'after-loss' | undefined;
 }
 
+/**
+ * The budget of a task's event (`kumo.spawn_task`), ms: the longest a Node timer waits,
+ * about 24.8 days. A task is meant to run for as long as the daemon does.
+ */
+const TASK_BUDGET_MS = 2_147_483_647;
+
 /** Options of one call. */
 export interface CallOptions {
   /** This call's deadline, ms. @default the runtime's `deadlineMs` */
@@ -73,6 +79,13 @@ export interface EventResult {
 export class PolicyRuntime implements PolicyHost {
   private readonly active: WorkerSlot[] = [];
   private spareSlot: WorkerSlot | undefined;
+  /** Contexts of an earlier load of the policy, closed once their calls and objects are done. */
+  private readonly retired = new Set<WorkerSlot>();
+  /** Contexts running a task (`kumo.spawn_task`), one each. */
+  private readonly tasks = new Set<WorkerSlot>();
+  /** Counts reloads: a replacement loaded for an earlier one is retired, not used. */
+  private generation = 0;
+  private readonly size: number;
   private eventNames: ReadonlySet<string> = new Set();
   private closed = false;
   /** Replacement contexts still loading. */
@@ -87,9 +100,15 @@ export class PolicyRuntime implements PolicyHost {
     this.host = options.host ?? {};
     this.deadlineMs = options.deadlineMs ?? 10_000;
     this.methodDeadlineMs = options.methodDeadlineMs ?? 60_000;
+    this.size = Math.max(1, options.poolSize ?? Math.min(2, availableParallelism()));
     this.owner = {
-      onHostRequest: daemonHandlers(this.host),
-      onLost: (slot, reason) => this.replace(slot, reason),
+      onHostRequest: daemonHandlers(this.host, {
+        spawn_task: (event, args) => this.spawnTask(event, args === undefined ? [] : [args]),
+      }),
+      onLost: (slot, reason) => {
+        this.retired.delete(slot);
+        this.replace(slot, reason);
+      },
       retry: async (work, budgetMs, label) => {
         const slot = await this.pick();
         return slot.run(work, Math.max(0, budgetMs), label);
@@ -107,8 +126,7 @@ export class PolicyRuntime implements PolicyHost {
    */
   static async start(options: PolicyRuntimeOptions): Promise<PolicyRuntime> {
     const runtime = new PolicyRuntime(options);
-    const size = Math.max(1, options.poolSize ?? Math.min(2, availableParallelism()));
-    const slots = Array.from({ length: size }, () => runtime.spawn());
+    const slots = Array.from({ length: runtime.size }, () => runtime.spawn());
     try {
       const events = await Promise.all(slots.map((s) => s.ready));
       runtime.eventNames = new Set(events[0]);
@@ -179,6 +197,74 @@ export class PolicyRuntime implements PolicyHost {
     return new LuaPolicyObject(this, slot, Number(ok.values[0]), event, methods);
   }
 
+  /**
+   * Loads the policy file again in a fresh set of contexts (a new config epoch) and swaps them
+   * in once every one has loaded: later calls run the new policy; calls in flight finish on the
+   * old contexts, which are closed when they are done and the objects made in them (a
+   * `custom_lua` connection) are released. Nothing is called in the new contexts: `init` ran
+   * once, at start. A warm spare is loaded again too.
+   *
+   * @throws SternaError `STERNA_LUA_LOAD` when the policy no longer loads; the contexts
+   *   running keep running the policy as it was.
+   */
+  async reload(): Promise<void> {
+    if (this.closed) throw closedError();
+    const slots = Array.from({ length: this.size }, () => this.spawn());
+    let events: (readonly string[])[];
+    try {
+      events = await Promise.all(slots.map((s) => s.ready));
+    } catch (error) {
+      await Promise.all(slots.map((s) => s.terminate('the reloaded policy failed to load')));
+      throw error;
+    }
+    if (this.closed) {
+      await Promise.all(slots.map((s) => s.terminate('the policy runtime was closed')));
+      throw closedError();
+    }
+    this.generation++;
+    const old = this.active.splice(0, this.active.length, ...slots);
+    this.eventNames = new Set(events[0]);
+    const oldSpare = this.spareSlot;
+    this.spareSlot = undefined;
+    for (const slot of old) this.retire(slot);
+    if (oldSpare) this.retire(oldSpare);
+    const spare = this.options.spare ?? true;
+    if (spare === true || (spare === 'after-loss' && oldSpare)) this.startSpare();
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /**
+   * Runs `event` in the background in a Lua context of its own (`kumo.spawn_task`), loaded
+   * for it and closed when the event returns. The event's error, or a missing handler, is
+   * logged; nothing waits for the task.
+   */
+  spawnTask(event: string, args: readonly unknown[] = []): void {
+    if (this.closed) throw closedError();
+    // A task's call never moves to the pool (it would hold a pool context for its lifetime).
+    const slot = this.spawn({
+      ...this.owner,
+      onLost: () => this.tasks.delete(slot),
+      retry: () => Promise.reject(luaError('STERNA_LUA_CONTEXT_LOST', `task ${event}: lost`)),
+    });
+    this.tasks.add(slot);
+    slot.ready
+      .then(() => slot.run({ kind: 'call', event, args: marshalArgs(args) }, TASK_BUDGET_MS, event))
+      .then((outcome) => {
+        const result = outcome as CallOutcome;
+        if (result.status === 'none') {
+          throw new Error(`the policy has no handler for the event ${event}`);
+        }
+        settle(result, event);
+      })
+      .catch((error: unknown) => {
+        if (!this.closed) this.log('error', `task ${event} failed: ${errorText(error)}`);
+      })
+      .finally(() => {
+        this.tasks.delete(slot);
+        void slot.terminate(`task ${event} finished`);
+      });
+  }
+
   /** Whether a warm spare context is loaded or loading (see the `spare` option). */
   get hasSpare(): boolean {
     return this.spareSlot !== undefined;
@@ -197,9 +283,16 @@ export class PolicyRuntime implements PolicyHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const slots = [...this.active, ...(this.spareSlot ? [this.spareSlot] : [])];
+    const slots = [
+      ...this.active,
+      ...(this.spareSlot ? [this.spareSlot] : []),
+      ...this.retired,
+      ...this.tasks,
+    ];
     this.active.length = 0;
     this.spareSlot = undefined;
+    this.retired.clear();
+    this.tasks.clear();
     await Promise.all(slots.map((s) => s.terminate('the policy runtime was closed')));
     for (const wake of this.waiting.splice(0)) wake();
   }
@@ -232,16 +325,22 @@ export class PolicyRuntime implements PolicyHost {
     }
   }
 
-  private spawn(): WorkerSlot {
+  private spawn(owner: SlotOwner = this.owner): WorkerSlot {
     return new WorkerSlot(
       {
         policy: resolve(this.options.policy),
         memoryMax: this.options.memoryMaxBytes ?? 128 * 1024 * 1024,
         loadDeadlineMs: this.options.loadDeadlineMs ?? 10_000,
       },
-      this.owner,
+      owner,
       this.options.terminateGraceMs ?? 100,
     );
+  }
+
+  private retire(slot: WorkerSlot): void {
+    if (slot.gone !== undefined) return;
+    this.retired.add(slot);
+    slot.retire('the policy was reloaded');
   }
 
   private startSpare(): void {
@@ -266,10 +365,13 @@ export class PolicyRuntime implements PolicyHost {
     const next = this.spareSlot ?? this.spawn();
     this.spareSlot = undefined;
     this.replacing++;
+    const generation = this.generation;
     next.ready
       .then(
         () => {
           if (this.closed) return void next.terminate('the policy runtime was closed');
+          // Loaded from the file as it was before a reload: not the policy running now.
+          if (this.generation !== generation) return this.retire(next);
           this.active.push(next);
         },
         (error: unknown) => this.log('error', `a replacement Lua context failed: ${String(error)}`),

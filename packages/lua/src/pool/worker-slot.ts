@@ -63,6 +63,10 @@ export class WorkerSlot {
   private readonly started = new Int32Array(new SharedArrayBuffer(4));
   /** Calls past their deadline that the worker has not answered yet. */
   private overdue = 0;
+  /** Objects made here and not yet released (`custom_lua` connections). */
+  private objects = 0;
+  /** Set once the pool retired this context: why it is terminated once idle. */
+  private retiredBecause: string | undefined;
 
   constructor(
     init: WorkerInit,
@@ -155,6 +159,28 @@ export class WorkerSlot {
     });
   }
 
+  /** An object made in this context (counted when its constructor returned) was released. */
+  dropObject(): void {
+    this.objects--;
+    this.closeIfRetired();
+  }
+
+  /**
+   * The pool takes no new work here (a reloaded policy replaced this context): the worker is
+   * terminated, for `reason`, once its calls in flight have finished and its objects are
+   * released.
+   */
+  retire(reason: string): void {
+    this.retiredBecause ??= reason;
+    this.closeIfRetired();
+  }
+
+  private closeIfRetired(): void {
+    if (this.retiredBecause !== undefined && this.inflight.size === 0 && this.objects <= 0) {
+      void this.terminate(this.retiredBecause);
+    }
+  }
+
   /** Terminates the worker; calls in flight fail with STERNA_LUA_CONTEXT_LOST. */
   async terminate(reason: string): Promise<void> {
     if (this.lostReason === undefined) this.lostReason = reason;
@@ -187,10 +213,18 @@ export class WorkerSlot {
       // Past the deadline: a timeout whatever the worker answered, with its location if known.
       entry.reject(timeoutError(entry, timedOut ? outcome.where : undefined));
       if (--this.overdue === 0) this.owner.onAvailable();
+      this.closeIfRetired();
       return;
     }
     if (timedOut) entry.reject(timeoutError(entry, outcome.where));
-    else entry.resolve(outcome);
+    else {
+      // Counted here, before anyone can retire the context between the answer and its use.
+      if (entry.work.kind === 'construct' && 'status' in outcome && outcome.status === 'ok') {
+        this.objects++;
+      }
+      entry.resolve(outcome);
+    }
+    this.closeIfRetired();
   }
 
   private onMessage(message: FromWorker): void {
