@@ -1,0 +1,473 @@
+-- policy-extras.shaping: Sterna's own implementation of KumoMTA's traffic shaping helper
+-- (docs.kumomta.com, "Traffic Shaping"). It reads shaping files (TOML or JSON) and answers
+-- get_egress_path_config(domain, egress_source, site_name) with the merged options:
+--   default -> provider -> provider+source -> site-name (mx_rollup) -> domain (mx_rollup=false)
+--   -> site-name+source -> domain+source, each step in file order, `replace_base` restarting.
+-- Automation rules are checked here and handed to the daemon (configure kind
+-- `shaping_automation`); Sterna runs them itself, so no TSA daemon is needed.
+local kumo = require 'kumo'
+local data_files = require 'policy-extras.data_files'
+
+local format, type, tostring, pairs, ipairs = string.format, type, tostring, pairs, ipairs
+local key, quote = data_files.key, data_files.quote
+
+local _, MODULE_PATH = ...
+local HERE = type(MODULE_PATH) == 'string' and MODULE_PATH:match('^(.*)[/\\][^/\\]*$') or '.'
+
+local mod = {}
+
+--- Sterna's own default shaping file, loaded unless `no_default_files`.
+mod.DEFAULT_FILE = HERE .. '/shaping.toml'
+
+-- KumoMTA's packaged files: a policy that names them gets Sterna's default file in place of
+-- the first; the community file is skipped (with a warning) when it is not installed.
+local KUMO_DEFAULT = '/opt/kumomta/share/policy-extras/shaping.toml'
+local KUMO_COMMUNITY = '/opt/kumomta/share/community/shaping.toml'
+
+local MERGED_MAPS = { additional_connection_limits = true, additional_message_rate_throttles = true }
+local ACTIONS = {
+  Suspend = true, SuspendTenant = true, SuspendCampaign = true,
+  Bounce = true, BounceTenant = true, BounceCampaign = true,
+}
+local RULE_KEYS = { regex = true, action = true, trigger = true, duration = true, match_internal = true }
+local MATCH_KINDS = { MXSuffix = true, DomainSuffix = true, HostName = true }
+
+local function copy(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+
+local function sorted_keys(t)
+  local names = {}
+  for k in pairs(t) do names[#names + 1] = k end
+  table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+  return names
+end
+
+-- Every per-path key goes through kumo.make_egress_path, whose error names the bad key.
+local function check_path(params, file, section, problems)
+  local ok, err = pcall(kumo.make_egress_path, copy(params))
+  if not ok then problems.add(file, section, data_files.reason(err)) end
+end
+
+local function check_duration(value, file, section, problems)
+  local ok, err = pcall(kumo.make_queue_config, { retry_interval = value })
+  if not ok then
+    local why = data_files.reason(err):gsub('^retry_interval:%s*', ''):gsub('^duration:%s*', '')
+    problems.add(file, section, format('invalid duration %q (%s)', tostring(value), why))
+  end
+end
+
+local function check_rule(rule, file, section, problems)
+  if type(rule) ~= 'table' then
+    problems.add(file, section, 'expected an automation rule table')
+    return nil
+  end
+  data_files.known_keys(problems, file, section, rule, RULE_KEYS)
+  if type(rule.regex) ~= 'string' then
+    problems.add(file, key(section, 'regex'), 'required string is missing')
+  elseif kumo.regex and kumo.regex.new then
+    local ok, err = pcall(kumo.regex.new, rule.regex)
+    if not ok then
+      problems.add(file, key(section, 'regex'), format('invalid regex %q: %s', rule.regex, data_files.reason(err)))
+    end
+  end
+  local action = rule.action
+  if type(action) == 'string' then
+    if not ACTIONS[action] then
+      problems.add(file, key(section, 'action'), format('unknown action %q', action))
+    end
+  elseif type(action) == 'table' then
+    local kind, count = nil, 0
+    for k in pairs(action) do kind, count = k, count + 1 end
+    local body = kind and action[kind]
+    if count ~= 1 or (kind ~= 'SetConfig' and kind ~= 'SetDomainConfig') then
+      problems.add(file, key(section, 'action'), 'expected one of SetConfig or SetDomainConfig')
+    elseif type(body) ~= 'table' or type(body.name) ~= 'string' or body.value == nil then
+      problems.add(file, key(section, 'action', kind), 'expected {name=..., value=...}')
+    else
+      data_files.known_keys(problems, file, key(section, 'action', kind), body, { name = true, value = true })
+      check_path({ [body.name] = body.value }, file, key(section, 'action', kind), problems)
+    end
+  else
+    problems.add(file, key(section, 'action'), 'required action is missing')
+  end
+  local trigger = rule.trigger
+  if trigger ~= nil and trigger ~= 'Immediate' then
+    if type(trigger) ~= 'table' or type(trigger.Threshold) ~= 'string' then
+      problems.add(file, key(section, 'trigger'), "expected 'Immediate' or {Threshold='10/hr'}")
+    else
+      data_files.known_keys(problems, file, key(section, 'trigger'), trigger, { Threshold = true })
+      local ok, err = pcall(kumo.make_egress_path, { max_message_rate = trigger.Threshold })
+      if not ok then
+        problems.add(file, key(section, 'trigger', 'Threshold'), data_files.reason(err))
+      end
+    end
+  end
+  if rule.duration == nil then
+    problems.add(file, key(section, 'duration'), 'required duration is missing')
+  else
+    check_duration(rule.duration, file, key(section, 'duration'), problems)
+  end
+  if rule.match_internal ~= nil and type(rule.match_internal) ~= 'boolean' then
+    problems.add(file, key(section, 'match_internal'), 'expected a boolean')
+  end
+  return {
+    regex = rule.regex,
+    action = action,
+    trigger = trigger or 'Immediate',
+    duration = rule.duration,
+    match_internal = rule.match_internal == true,
+  }
+end
+
+local function check_match(list, file, section, problems)
+  if type(list) ~= 'table' or #list == 0 then
+    problems.add(file, section, 'expected a list of {MXSuffix=...}, {DomainSuffix=...} or {HostName=...}')
+    return nil
+  end
+  local out = {}
+  for i, m in ipairs(list) do
+    local at = format('%s[%d]', section, i)
+    local kind, count = nil, 0
+    if type(m) == 'table' then
+      for k in pairs(m) do kind, count = k, count + 1 end
+    end
+    if count ~= 1 or not MATCH_KINDS[kind] or type(m[kind]) ~= 'string' then
+      problems.add(file, at, 'expected one of {MXSuffix="..."}, {DomainSuffix="..."} or {HostName="..."}')
+    else
+      out[#out + 1] = { [kind] = m[kind]:lower() }
+    end
+  end
+  return out
+end
+
+-- One section of a file (`["gmail.com"]`, `["default"]`, `[provider."google"]`) as an entry.
+local function parse_block(kind, name, block, file, problems, entries)
+  local section = kind == 'provider' and key('provider', name) or quote(name)
+  if type(block) ~= 'table' then
+    problems.add(file, section, 'expected a table')
+    return
+  end
+  local entry = {
+    kind = kind,
+    name = kind == 'provider' and name or name:lower(),
+    file = file,
+    params = {},
+    sources = {},
+    automation = {},
+    replace_base = false,
+  }
+  for _, k in ipairs(sorted_keys(block)) do
+    local v = block[k]
+    if k == 'replace_base' then
+      if type(v) ~= 'boolean' then problems.add(file, key(section, k), 'expected a boolean') end
+      entry.replace_base = v == true
+    elseif k == 'mx_rollup' and kind == 'domain' then
+      if type(v) ~= 'boolean' then problems.add(file, key(section, k), 'expected a boolean') end
+      entry.mx_rollup = v == true
+    elseif k == 'sources' then
+      if type(v) ~= 'table' then
+        problems.add(file, key(section, k), 'expected a table of egress source names')
+      else
+        for _, source in ipairs(sorted_keys(v)) do
+          local sblock = v[source]
+          local ssection = key(section, 'sources', source)
+          if type(sblock) ~= 'table' then
+            problems.add(file, ssection, 'expected a table')
+          else
+            local params = copy(sblock)
+            local replace = params.replace_base
+            params.replace_base = nil
+            if replace ~= nil and type(replace) ~= 'boolean' then
+              problems.add(file, key(ssection, 'replace_base'), 'expected a boolean')
+            end
+            check_path(params, file, ssection, problems)
+            entry.sources[source] = { params = params, replace_base = replace == true }
+          end
+        end
+      end
+    elseif k == 'automation' then
+      if type(v) ~= 'table' then
+        problems.add(file, key(section, k), 'expected a list of automation rules')
+      else
+        for i, rule in ipairs(v) do
+          entry.automation[#entry.automation + 1] =
+            check_rule(rule, file, format('%s[%d]', key(section, k), i), problems)
+        end
+      end
+    elseif k == 'match' and kind == 'provider' then
+      entry.match = check_match(v, file, key(section, k), problems)
+    elseif kind == 'provider' and k == 'provider_connection_limit' then
+      check_path({ connection_limit = v }, file, section, problems)
+      entry.provider_connection_limit = v
+    elseif kind == 'provider' and k == 'provider_max_message_rate' then
+      check_path({ max_message_rate = v }, file, section, problems)
+      entry.provider_max_message_rate = v
+    else
+      entry.params[k] = v
+    end
+  end
+  if kind == 'provider' and block.match == nil then
+    problems.add(file, key(section, 'match'), 'a provider block needs a match list')
+  end
+  check_path(entry.params, file, section, problems)
+  entries[#entries + 1] = entry
+end
+
+local function parse_file(data, file, problems, entries)
+  for _, name in ipairs(sorted_keys(data)) do
+    local block = data[name]
+    if type(name) ~= 'string' then
+      problems.add(file, tostring(name), 'expected a domain name')
+    elseif name == 'provider' then
+      if type(block) ~= 'table' then
+        problems.add(file, 'provider', 'expected a table of provider blocks')
+      else
+        for _, pname in ipairs(sorted_keys(block)) do
+          parse_block('provider', pname, block[pname], file, problems, entries)
+        end
+      end
+    else
+      parse_block(name == 'default' and 'default' or 'domain', name, block, file, problems, entries)
+    end
+  end
+end
+
+-- The files of a setup, KumoMTA's packaged names replaced by Sterna's own where needed.
+local function file_list(extra, with_default)
+  local list = {}
+  local has_default = false
+  if with_default then
+    list[#list + 1] = mod.DEFAULT_FILE
+    has_default = true
+  end
+  for _, f in ipairs(extra or {}) do
+    if f == KUMO_DEFAULT and not data_files.exists(f) then
+      if not has_default then list[#list + 1] = mod.DEFAULT_FILE end
+      has_default = true
+    elseif f == KUMO_COMMUNITY and not data_files.exists(f) then
+      kumo.log_warn(format('shaping: %s is not installed (Sterna does not ship it); skipped', f))
+    else
+      list[#list + 1] = f
+    end
+  end
+  return list
+end
+
+--- Loads and checks every file; returns the compiled data and the list of problems.
+local function load_all(files)
+  local problems = data_files.problems()
+  local entries = {}
+  for _, f in ipairs(files) do
+    local ok, data, name = pcall(data_files.load, f)
+    if not ok then
+      -- The loader's text starts with the file name already.
+      problems.list[#problems.list + 1] = data_files.reason(data)
+    else
+      parse_file(data, name, problems, entries)
+    end
+  end
+  local compiled = { entries = entries, rollup = {} }
+  for _, e in ipairs(entries) do
+    if e.kind == 'domain' and e.mx_rollup ~= nil then compiled.rollup[e.name] = e.mx_rollup end
+  end
+  return compiled, problems.list
+end
+
+--- The automation rules of the loaded data, as handed to the daemon.
+local function automation_rules(compiled)
+  local rules = {}
+  for _, e in ipairs(compiled.entries) do
+    for _, rule in ipairs(e.automation) do
+      local r = copy(rule)
+      r.scope = e.kind
+      r.name = e.name
+      r.file = e.file
+      if e.kind == 'domain' then r.mx_rollup = compiled.rollup[e.name] ~= false end
+      if e.kind == 'provider' then r.match = e.match end
+      rules[#rules + 1] = r
+    end
+  end
+  return rules
+end
+
+-- MX host names of a domain, sorted (false when the look-up fails), cached per context.
+local function mx_cache(ttl)
+  local cache = {}
+  return function(domain)
+    local now = os.time()
+    local hit = cache[domain]
+    if hit and now < hit.until_time then return hit.hosts end
+    local hosts = false
+    local ok, mx = pcall(kumo.dns.lookup_mx, domain)
+    if ok and type(mx) == 'table' and type(mx.hosts) == 'table' and #mx.hosts > 0 then
+      hosts = {}
+      for i, h in ipairs(mx.hosts) do hosts[i] = tostring(h):lower():gsub('%.$', '') end
+      table.sort(hosts)
+    end
+    cache[domain] = { hosts = hosts, until_time = now + ttl }
+    return hosts
+  end
+end
+
+local function ends_with(s, suffix) return suffix == '' or s:sub(-#suffix) == suffix end
+
+local function provider_matches(entry, domain, hosts)
+  local mx_rules = {}
+  for _, m in ipairs(entry.match or {}) do
+    if m.DomainSuffix and ends_with(domain, m.DomainSuffix) then return true end
+    if m.MXSuffix or m.HostName then mx_rules[#mx_rules + 1] = m end
+  end
+  if not hosts or #mx_rules == 0 then return false end
+  -- Every MX host must match one of the MX rules (a vanity domain mixing providers matches none).
+  for _, h in ipairs(hosts) do
+    local any = false
+    for _, m in ipairs(mx_rules) do
+      if (m.MXSuffix and ends_with(h, m.MXSuffix)) or (m.HostName and h == m.HostName) then
+        any = true
+        break
+      end
+    end
+    if not any then return false end
+  end
+  return true
+end
+
+local function same_site(a, b)
+  if not a or not b or #a ~= #b then return false end
+  for i = 1, #a do
+    if a[i] ~= b[i] then return false end
+  end
+  return true
+end
+
+--- The merged egress path options for (domain, source): plain data, not yet validated.
+function mod.resolve(compiled, domain, source, lookup)
+  domain = tostring(domain or ''):lower()
+  local params = {}
+  local function apply(block, replace)
+    if replace then params = {} end
+    for k, v in pairs(block) do
+      if MERGED_MAPS[k] and type(v) == 'table' and type(params[k]) == 'table' then
+        params[k] = data_files.merge_into(v, copy(params[k]))
+      else
+        params[k] = v
+      end
+    end
+  end
+  local entries = compiled.entries
+  local hosts = lookup(domain)
+
+  for _, e in ipairs(entries) do
+    if e.kind == 'default' then apply(e.params, e.replace_base) end
+  end
+  local providers = {}
+  for _, e in ipairs(entries) do
+    if e.kind == 'provider' and provider_matches(e, domain, hosts) then
+      providers[#providers + 1] = e
+      apply(e.params, e.replace_base)
+      params.provider_name = params.provider_name or e.name
+      local scope = format('shaping-provider-%s-%s', e.name, tostring(source))
+      if e.provider_connection_limit ~= nil then
+        apply({ additional_connection_limits = { [scope .. '-limit'] = e.provider_connection_limit } })
+      end
+      if e.provider_max_message_rate ~= nil then
+        apply({ additional_message_rate_throttles = { [scope .. '-rate'] = e.provider_max_message_rate } })
+      end
+    end
+  end
+  for _, e in ipairs(providers) do
+    local s = e.sources[source]
+    if s then apply(s.params, s.replace_base) end
+  end
+  -- A domain block applies to its site (every domain sharing its MX hosts) unless mx_rollup=false.
+  local function site_block(e)
+    if e.kind ~= 'domain' or compiled.rollup[e.name] == false then return false end
+    if e.name == domain then return true end
+    return hosts and same_site(lookup(e.name), hosts)
+  end
+  local function domain_block(e)
+    return e.kind == 'domain' and compiled.rollup[e.name] == false and e.name == domain
+  end
+  for _, e in ipairs(entries) do
+    if site_block(e) then apply(e.params, e.replace_base) end
+  end
+  for _, e in ipairs(entries) do
+    if domain_block(e) then apply(e.params, e.replace_base) end
+  end
+  for _, e in ipairs(entries) do
+    local s = e.sources[source]
+    if s and site_block(e) then apply(s.params, s.replace_base) end
+  end
+  for _, e in ipairs(entries) do
+    local s = e.sources[source]
+    if s and domain_block(e) then apply(s.params, s.replace_base) end
+  end
+  return params
+end
+
+-- What both setups share: the cached data, the handler, and the validate_config check.
+local function make_shaper(files, options)
+  local ttl = data_files.seconds(options.cache_ttl or '1 minute') or 60
+  local lookup = mx_cache(ttl)
+  local data = data_files.cached(ttl, function()
+    local compiled, problems = load_all(files)
+    data_files.raise('shaping', problems)
+    return compiled
+  end)
+  kumo.on('validate_config', function()
+    local _, problems = load_all(files)
+    data_files.report('shaping', problems)
+  end)
+  local function get_egress_path_config(domain, egress_source, site_name)
+    local params = mod.resolve(data(), domain, egress_source, lookup)
+    return kumo.make_egress_path(params)
+  end
+  return get_egress_path_config, data
+end
+
+--- `shaping:setup(extra_files)`: the older form. Loads Sterna's default file and the given
+--- ones and returns the get_egress_path_config handler.
+function mod:setup(extra_files)
+  local handler = make_shaper(file_list(extra_files, true), {})
+  return handler
+end
+
+--- `shaping:setup_with_automation{publish, subscribe, extra_files, no_default_files, cache_ttl}`.
+--- Returns the shaper object of KumoMTA's helper. Automation rules are handed to the daemon
+--- at pre_init; `publish`/`subscribe` (the TSA daemon's URLs) are accepted and not used.
+function mod:setup_with_automation(options)
+  options = options or {}
+  local files = file_list(options.extra_files, not options.no_default_files)
+  local handler, data = make_shaper(files, options)
+
+  kumo.on('pre_init', function()
+    local ok, compiled = pcall(data)
+    if not ok then
+      -- Startup goes on, as in KumoMTA; get_egress_path_config raises the same text on use.
+      kumo.log_error(tostring(compiled))
+      return
+    end
+    local rules = automation_rules(compiled)
+    if kumo.__configure_shaping_automation then
+      kumo.__configure_shaping_automation { rules = rules }
+    end
+  end)
+
+  local shaper = {}
+  shaper.get_egress_path_config = handler
+  -- KumoMTA publishes log records to its TSA daemon from here; Sterna evaluates the rules in
+  -- the daemon itself, so there is nothing to publish.
+  function shaper.setup_publish() end
+  function shaper.should_enqueue_log_record(msg, hook_name) return nil end
+  function shaper.get_queue_config(domain, tenant, campaign, routing_domain) return nil end
+  return shaper
+end
+
+-- For tests and tools: parse files without registering anything.
+mod.load = load_all
+mod.automation_rules = automation_rules
+
+return mod
