@@ -1,0 +1,341 @@
+-- policy-extras.queue: Sterna's implementation of KumoMTA's queue helper (queues.toml).
+--
+--   local queue_module = require 'policy-extras.queue'
+--   local queue_helper = queue_module:setup { '/opt/kumomta/etc/policy/queues.toml' }
+--   kumo.on('smtp_server_message_received', function(msg) queue_helper:apply(msg) end)
+--
+-- The data (TOML, JSON or YAML by extension, or a Lua table), several files merged in order:
+--
+--   scheduling_header = 'X-Schedule'         -- msg:import_scheduling_header (header removed
+--   remove_scheduling_header = true          --   unless this is false; a Sterna addition)
+--   tenant_header = 'X-Tenant'               -- tenant meta from this header …
+--   remove_tenant_header = true              -- … which is then removed
+--   campaign_header = 'X-Campaign'           -- likewise for the campaign
+--   remove_campaign_header = true
+--   default_tenant = 'default-tenant'        -- when the header is absent
+--   [tenant.'name']                          -- queue config for the tenant, and
+--   require_authz = ['user']                 --   who may select it through the header
+--   [queue.default]                          -- queue config for every queue
+--   [queue.'domain']                         -- … for a destination domain (`*.x` wildcards);
+--   routing_domain = '[10.0.0.1]'            --   apply() sets routing_domain meta from it
+--   [queue.'domain'.'tenant']                -- … for that domain and tenant
+--   [queue.'domain'.'tenant'.'campaign']     -- … and campaign
+--
+-- Queue config keys are those of kumo.make_queue_config (protocol included). For a queue, the
+-- layers are merged key by key, later winning: queue.default, queue.'domain', tenant.'t',
+-- queue.default.'t', queue.'domain'.'t', queue.default.'t'.'c', queue.'domain'.'t'.'c'.
+local kumo = require 'kumo'
+local support = require 'policy-extras.helper_support'
+
+local mod = {}
+
+local type, pairs, ipairs, tostring, pcall = type, pairs, ipairs, tostring, pcall
+local format, lower = string.format, string.lower
+
+local WHAT = 'queue helper'
+
+-- Top-level keys and their types.
+local OPTIONS = {
+  scheduling_header = 'string',
+  remove_scheduling_header = 'boolean',
+  tenant_header = 'string',
+  remove_tenant_header = 'boolean',
+  campaign_header = 'string',
+  remove_campaign_header = 'boolean',
+  default_tenant = 'string',
+}
+
+-- make_queue_config keys whose value is a table (every other table in a queue entry is a
+-- tenant or campaign entry below it).
+local TABLE_PARAMS = { protocol = true, shrink_policy = true }
+
+local function new_node(path)
+  return { path = path, params = {}, origin = {}, children = {} }
+end
+
+-- Merges one entry of one file into `node`. `depth` 1 = domain (children are tenants),
+-- 2 = tenant under a domain (children are campaigns), 3 = campaign, 0 = [tenant.'x'].
+local function merge_entry(node, entry, label, depth, problems)
+  node.file = label
+  for key, value in pairs(entry) do
+    key = tostring(key)
+    if depth == 0 and key == 'require_authz' then
+      local ok = support.is_array(value) or (type(value) == 'table' and next(value) == nil)
+      if ok then
+        for _, v in ipairs(value) do ok = ok and type(v) == 'string' end
+      end
+      if ok then
+        node.require_authz = value
+      else
+        problems.add(label, node.path .. '.require_authz', 'expected an array of strings')
+      end
+    elseif depth >= 1 and key == 'routing_domain' then
+      if type(value) == 'string' then
+        node.routing_domain, node.routing_origin = value, label
+      else
+        problems.add(label, node.path .. '.routing_domain', 'expected a string, got ' .. type(value))
+      end
+    elseif depth >= 1 and depth <= 2 and type(value) == 'table' and not TABLE_PARAMS[key]
+      and not support.is_array(value) then
+      local child = node.children[key]
+      if child == nil then
+        child = new_node(node.path .. '.' .. support.name(key))
+        node.children[key] = child
+      end
+      merge_entry(child, value, label, depth + 1, problems)
+    else
+      node.params[key] = value
+      node.origin[key] = label
+    end
+  end
+end
+
+-- Checks every queue config key of a node (and its children) on its own with
+-- kumo.make_queue_config; a refused key is kept in node.bad and listed in `problems`.
+local function check_node(node, problems)
+  node.bad = {}
+  for key, value in pairs(node.params) do
+    local why = support.check_key('make_queue_config', key, value)
+    if why then
+      node.bad[key] = why
+      problems.add(node.origin[key], node.path .. '.' .. support.quote(key), why)
+    end
+  end
+  for _, child in pairs(node.children) do check_node(child, problems) end
+end
+
+-- Reads and merges the data files. Plain tables only (the result is memoized):
+-- { options, option_origin, tenants = {name = node}, queues = {domain = node},
+--   fatal = {problems that stop every use}, entry_problems = {problems of single keys} }
+local function compile(files)
+  local fatal = support.problems()
+  local data = {
+    options = {},
+    option_origin = {},
+    tenants = {},
+    queues = {},
+  }
+  for _, file in ipairs(support.load_all(files, fatal)) do
+    local label = file.label
+    for key, value in pairs(file.data) do
+      key = tostring(key)
+      if OPTIONS[key] then
+        if type(value) == OPTIONS[key] then
+          data.options[key], data.option_origin[key] = value, label
+        else
+          fatal.add(label, key, format('expected a %s, got %s', OPTIONS[key], type(value)))
+        end
+      elseif key == 'tenant' or key == 'queue' then
+        if type(value) ~= 'table' or support.is_array(value) then
+          fatal.add(label, key, 'expected a table of entries')
+        else
+          for name, entry in pairs(value) do
+            name = tostring(name)
+            local path = support.path(key, name)
+            if type(entry) ~= 'table' or support.is_array(entry) then
+              fatal.add(label, path, 'expected a table of queue config keys')
+            elseif key == 'tenant' then
+              data.tenants[name] = data.tenants[name] or new_node(path)
+              merge_entry(data.tenants[name], entry, label, 0, fatal)
+            else
+              local domain = lower(name)
+              data.queues[domain] = data.queues[domain] or new_node(path)
+              merge_entry(data.queues[domain], entry, label, 1, fatal)
+            end
+          end
+        end
+      else
+        fatal.add(label, support.quote(key), 'unknown key')
+      end
+    end
+  end
+  local entries = support.problems()
+  for _, node in pairs(data.tenants) do check_node(node, entries) end
+  for _, node in pairs(data.queues) do check_node(node, entries) end
+  data.fatal, data.entry_problems = fatal.list, entries.list
+  return data
+end
+
+local function child(node, name)
+  if node == nil or name == nil then return nil end
+  return node.children[name]
+end
+
+-- The merged queue config params for a queue, the routing domain, and the entries used.
+local function resolve(data, domain, tenant, campaign)
+  if tenant == '' then tenant = nil end
+  if campaign == '' then campaign = nil end
+  local default = data.queues['default']
+  local by_domain = support.domain_lookup(data.queues, domain)
+  if by_domain == default then by_domain = nil end
+  local default_t, domain_t = child(default, tenant), child(by_domain, tenant)
+  local layers = {
+    default,
+    by_domain,
+    tenant and data.tenants[tenant],
+    default_t,
+    domain_t,
+    child(default_t, campaign),
+    child(domain_t, campaign),
+  }
+  local params, routing_domain, used = {}, nil, {}
+  for i = 1, 7 do
+    local node = layers[i]
+    if node then
+      used[#used + 1] = node
+      for key, value in pairs(node.params) do params[key] = value end
+      if node.routing_domain then routing_domain = node.routing_domain end
+    end
+  end
+  return params, routing_domain, used
+end
+
+-- Raises naming file and key if any key taken from `used` entries was refused.
+local function check_used(used, params)
+  local problems = {}
+  for _, node in ipairs(used) do
+    for key, why in pairs(node.bad) do
+      -- only the key that won the merge matters
+      if params[key] == node.params[key] then
+        problems[#problems + 1] = {
+          file = node.origin[key],
+          path = node.path .. '.' .. support.quote(key),
+          text = why,
+        }
+      end
+    end
+  end
+  if #problems > 0 then support.raise(WHAT, problems) end
+end
+
+local function make_config(used, params)
+  check_used(used, params)
+  local ok, config = pcall(kumo.make_queue_config, params)
+  if ok then return config end
+  local names = {}
+  for i, node in ipairs(used) do names[i] = node.path end
+  support.raise(WHAT, {
+    { file = 'merged from ' .. table.concat(names, ', '), path = nil, text = support.reason(config) },
+  })
+end
+
+local function header_value(msg, name, remove)
+  local value = msg:get_first_named_header_value(name)
+  if remove then msg:remove_all_named_headers(name) end
+  if value == nil then return nil end
+  value = tostring(value):match('^%s*(.-)%s*$')
+  if value == '' then return nil end
+  return value
+end
+
+-- Cross-checks for validate_config: tenants named but not defined, pools not defined by the
+-- sources helper (when it is set up).
+local function cross_check(data, problems)
+  local has_tenants = next(data.tenants) ~= nil
+  local default_tenant = data.options.default_tenant
+  if default_tenant and not data.tenants[default_tenant] then
+    problems.add(data.option_origin.default_tenant, 'default_tenant',
+      format("tenant '%s' is not defined (no [tenant.'%s'])", default_tenant, default_tenant))
+  end
+  local pools
+  local ok, sources = pcall(require, 'policy-extras.sources')
+  if ok and type(sources) == 'table' and type(sources.defined_pools) == 'function' then
+    pools = sources:defined_pools()
+  end
+  local function check_pool(node)
+    local pool = node.params.egress_pool
+    if pools and type(pool) == 'string' and not pools[pool] then
+      problems.add(node.origin.egress_pool, node.path .. '.egress_pool',
+        format("egress pool '%s' is not defined by the sources helper", pool))
+    end
+  end
+  for _, node in pairs(data.tenants) do check_pool(node) end
+  for _, node in pairs(data.queues) do
+    check_pool(node)
+    for tenant, t in pairs(node.children) do
+      if has_tenants and not data.tenants[tenant] then
+        problems.add(t.file, t.path,
+          format("tenant '%s' is not defined (no [tenant.'%s'])", tenant, tenant))
+      end
+      check_pool(t)
+      for _, c in pairs(t.children) do check_pool(c) end
+    end
+  end
+end
+
+--- Reads `files` (when first needed; cached for 5 minutes), registers `get_queue_config` and
+--- `validate_config`, and returns the helper whose `:apply(msg)` sets tenant, campaign,
+--- scheduling and routing domain from the message.
+function mod:setup(files)
+  files = support.file_list(files, 'queue')
+  local load = support.memoized('policy-extras.queue', compile)
+
+  local function data_or_raise()
+    local data = load(files)
+    if #data.fatal > 0 then support.raise(WHAT, data.fatal) end
+    return data
+  end
+
+  kumo.on('get_queue_config', function(domain, tenant, campaign, _routing_domain)
+    local data = data_or_raise()
+    local params, _, used = resolve(data, domain, tenant, campaign)
+    return make_config(used, params)
+  end)
+
+  kumo.on('validate_config', function()
+    local data = compile(files)
+    local problems = support.problems()
+    for _, p in ipairs(data.fatal) do problems.add(p.file, p.path, p.text) end
+    for _, p in ipairs(data.entry_problems) do problems.add(p.file, p.path, p.text) end
+    cross_check(data, problems)
+    support.report(WHAT, problems.list)
+  end)
+
+  local helper = {}
+
+  --- Sets the message's tenant, campaign, scheduling and routing domain as the data says.
+  --- An unknown tenant, or a tenant whose `require_authz` does not list the client's
+  --- authorization identity, rejects the message (`kumo.reject(500, …)`).
+  function helper:apply(msg)
+    local data = data_or_raise()
+    local o = data.options
+    if o.scheduling_header then
+      msg:import_scheduling_header(o.scheduling_header, o.remove_scheduling_header ~= false)
+    end
+
+    local tenant, from_header
+    if o.tenant_header then
+      tenant = header_value(msg, o.tenant_header, o.remove_tenant_header)
+      from_header = tenant ~= nil
+    end
+    if tenant == nil and msg:get_meta('tenant') == nil then tenant = o.default_tenant end
+    if tenant ~= nil then
+      local entry = data.tenants[tenant]
+      if entry == nil then kumo.reject(500, format('tenant %s is not configured', tenant)) end
+      if from_header and entry.require_authz then
+        local authz = msg:get_meta('authz_id')
+        local allowed = false
+        for _, who in ipairs(entry.require_authz) do allowed = allowed or who == authz end
+        if not allowed then
+          kumo.reject(500, format('%s is not authorized to use tenant %s',
+            authz and format("'%s'", tostring(authz)) or 'an unauthenticated client', tenant))
+        end
+      end
+      msg:set_meta('tenant', tenant)
+    end
+
+    if o.campaign_header then
+      local campaign = header_value(msg, o.campaign_header, o.remove_campaign_header)
+      if campaign ~= nil then msg:set_meta('campaign', campaign) end
+    end
+
+    local recipient = msg:recipient()
+    local domain = recipient and recipient.domain
+    local _, routing_domain = resolve(data, domain, msg:get_meta('tenant'), msg:get_meta('campaign'))
+    if routing_domain ~= nil then msg:set_meta('routing_domain', routing_domain) end
+  end
+
+  return helper
+end
+
+return mod
