@@ -24,16 +24,26 @@ function luaFiles(dir: string): string[] {
 /** Lua source without its comments (`-- …` to the end of the line; the files have no strings with `--`). */
 const code = (text: string) => text.replace(/--.*$/gm, '');
 
-const files = luaFiles(SRC).map((path) => ({
+// policy-extras/ holds the helper modules policies `require`: plain Lua, run without `H`.
+const all = luaFiles(SRC).map((path) => ({
   name: relative(SRC, path),
   text: code(readFileSync(path, 'utf8')),
 }));
+const isExtra = (name: string) => name.startsWith('policy-extras/');
+const files = all.filter((f) => !isExtra(f.name));
 const declared = new Set(Object.keys(HOST_CALLS));
 
 describe('host calls: the .lua files against the declaration', () => {
   it('scans every .lua file the runtime ships, and only those', () => {
     const shipped = preludeChunks().map((c) => c.name.replace(/^@@sterna\/lua\//, ''));
     expect(files.map((f) => f.name).sort()).toEqual([...shipped].sort());
+  });
+
+  it('gives the policy-extras helpers no host table: they use the kumo module as policies do', () => {
+    const using = all
+      .filter((f) => isExtra(f.name) && /\bH\.[A-Za-z_]/.test(f.text))
+      .map((f) => f.name);
+    expect(using).toEqual([]);
   });
 
   it('reaches the host table only as H.name', () => {

@@ -127,6 +127,9 @@ export const CONFIG_SCHEMAS = {
   bounce_classifier: z.strictObject({ files: luaArray(z.string()).default([]) }),
   accounting_db_path: z.strictObject({ path: z.string() }),
   diagnostic_log_filter: z.strictObject({ filter: z.string() }),
+  config_monitor_globs: z.strictObject({ globs: luaArray(z.string()) }),
+  config_epoch_bump: z.strictObject({}),
+  validation_failed: z.strictObject({}),
 } as const;
 
 /** The kinds of configuration call (`host.configure(kind, params)`). */
@@ -146,6 +149,9 @@ export const CONFIG_FUNCTIONS: Readonly<Record<ConfigKind, string>> = {
   bounce_classifier: 'kumo.configure_bounce_classifier',
   accounting_db_path: 'kumo.configure_accounting_db_path',
   diagnostic_log_filter: 'kumo.set_diagnostic_log_filter',
+  config_monitor_globs: 'kumo.set_config_monitor_globs',
+  config_epoch_bump: 'kumo.bump_config_epoch',
+  validation_failed: 'kumo.validation_failed',
 };
 
 /**

@@ -30,6 +30,9 @@ export type MakeKind =
   | 'egress_source'
   | 'listener_domain';
 
+/** The formats of `kumo.serde.<format>_{load,parse,encode}`. */
+export type SerdeFormat = 'json' | 'toml' | 'yaml';
+
 /** The signers of `kumo.dkim`. */
 export type DkimKind = 'rsa_sha256' | 'ed25519';
 
@@ -89,9 +92,17 @@ export const HOST_CALLS = {
     ],
     failure: (kind) => CONFIG_FUNCTIONS[kind],
   }),
+  // kumo/memoize.lua (and top-level.lua's kumo.bump_config_epoch)
+  now_ms: context<() => number>(),
+  duration_seconds: context<(value: unknown, what: string) => number>(),
+  config_epoch: context<() => number>(),
+  note_config_epoch_bump: context<() => void>(),
   // kumo/serde.lua
   json_encode: context<(value: unknown, pretty: boolean) => string>(),
   json_parse: context<(text: string) => unknown>(),
+  serde_parse: context<(format: SerdeFormat, text: string) => unknown>(),
+  serde_load: context<(format: SerdeFormat, path: string) => unknown>(),
+  serde_encode: context<(format: Exclude<SerdeFormat, 'json'>, value: unknown) => string>(),
   // kumo/dns.lua
   dns_lookup_mx: daemon<(domain: string) => Promise<MxTable>>({
     args: dnsName,
@@ -148,7 +159,6 @@ export const HOST_CALLS = {
   // kumo/io.lua (the machine's files and environment)
   getenv: context<(name: string) => string | undefined>(),
   fs_read: onStack<(path: string) => Uint8Array | IoFailure>(),
-  fs_read_text: context<(path: string) => string>(),
   fs_write: onStack<(path: string, data: Uint8Array, append: boolean) => true | IoFailure>(),
   // message/message.lua
   msg_id: context<(h: Handle) => string>(),

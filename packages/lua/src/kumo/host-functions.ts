@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { errorText } from '@sterna/core';
+import { errorText, parseDuration } from '@sterna/core';
 import { newSpoolId } from '@sterna/core/engine';
 import { decorateFunction, LuaMultiReturn, LuaRawResult, type LuaThread } from 'wasmoon';
 import type { z } from 'zod';
@@ -55,6 +55,18 @@ function plain<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
   };
 }
 
+// The configuration epoch as this worker knows it: bumped by the policy's own
+// kumo.bump_config_epoch() here, and by the daemon through noteConfigEpochBump().
+let configEpoch = 0;
+
+/**
+ * Tells this worker's contexts that the configuration epoch moved on: `kumo.memoize` caches made
+ * with `invalidate_with_epoch = true` are emptied at their next look-up.
+ */
+export function noteConfigEpochBump(): void {
+  configEpoch++;
+}
+
 /**
  * The worker's host functions of the `kumo` module and the io/os bridges (kumo/top-level.lua,
  * serde.lua, uuid.lua, http.lua, io.lua); those answered by the daemon (print, logs,
@@ -66,6 +78,10 @@ export function hostFunctions() {
     sleep: (seconds: number) =>
       new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, Number(seconds) * 1000))),
     available_parallelism: () => availableParallelism(),
+    now_ms: () => performance.now(),
+    duration_seconds: plain((value: unknown, what: string) => parseDuration(value as never, what)),
+    config_epoch: () => configEpoch,
+    note_config_epoch_bump: noteConfigEpochBump,
     validate: decorateFunction(
       plain((thread: LuaThread) => {
         const kind = readLuaValue(thread, 1) as keyof typeof MAKE_SCHEMAS;
@@ -111,7 +127,6 @@ export function hostFunctions() {
       },
       { receiveThread: true, receiveArgsQuantity: true },
     ),
-    fs_read_text: plain((path: string) => readFileSync(String(path), 'utf8')),
     fs_write: decorateFunction(
       (thread: LuaThread) => {
         const path = String(thread.getValue(1));

@@ -7,12 +7,14 @@
 export { cidrFunctions } from './cidr.js';
 export { codecFunctions } from './codec-functions.js';
 export { dkimFunctions } from './dkim-functions.js';
-export { hostFunctions } from './host-functions.js';
+export { hostFunctions, noteConfigEpochBump } from './host-functions.js';
 export { lookupAddresses, lookupMxTable } from './mx-table.js';
+export { serdeFunctions } from './serde-functions.js';
 
 /** The Lua side of the kumo modules, in the order a context runs them (io last). */
 export const KUMO_LUA: readonly URL[] = [
   'top-level',
+  'memoize',
   'serde',
   'dns',
   'uuid',

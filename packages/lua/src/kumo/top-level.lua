@@ -42,3 +42,13 @@ kumo.configure_log_hook = configure('log_hook')
 kumo.configure_bounce_classifier = configure('bounce_classifier')
 kumo.configure_accounting_db_path = function(path) H.configure('accounting_db_path', { path = path }):await() end
 kumo.set_diagnostic_log_filter = function(filter) H.configure('diagnostic_log_filter', { filter = filter }):await() end
+
+-- Configuration monitoring: the globs of files whose change reloads the policy, an epoch bump
+-- (which also empties this context's memoize caches made with invalidate_with_epoch at once),
+-- and the mark a validate_config handler leaves for `--validate` to report a failure.
+kumo.set_config_monitor_globs = function(globs) H.configure('config_monitor_globs', { globs = globs }):await() end
+kumo.bump_config_epoch = function()
+  H.note_config_epoch_bump()
+  H.configure('config_epoch_bump', {}):await()
+end
+kumo.validation_failed = function() H.configure('validation_failed', {}):await() end
