@@ -1,5 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PolicyRuntime } from '@sterna/lua';
 import { startDnsServer } from '@sterna/protocol-testkit';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HostsFile, hostsFilePath, parseHosts } from './hosts-file.js';
 import { SwitchableResolver } from './resolver.js';
 
 const dns = await startDnsServer({
@@ -12,7 +17,7 @@ afterAll(() => dns.close());
 
 describe('SwitchableResolver', () => {
   it('answers from the servers configure_resolver named, MX records the same on every Node', async () => {
-    const resolver = new SwitchableResolver();
+    const resolver = new SwitchableResolver(false);
     resolver.configure({
       name_servers: [{ socket_addr: dns.servers[0]! }],
       search: [],
@@ -27,5 +32,88 @@ describe('SwitchableResolver', () => {
     await expect(resolver.resolveMx('nowhere.example')).rejects.toMatchObject({
       code: 'ENOTFOUND',
     });
+  });
+});
+
+describe('the hosts file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sterna-hosts-'));
+  const path = join(dir, 'hosts');
+  // kumo.dns as a policy calls it: the real Lua runtime, answered by the daemon's resolver.
+  const policy = join(dir, 'policy.lua');
+  writeFileSync(
+    policy,
+    `kumo.on('addr', function(name) return kumo.json_encode(kumo.dns.lookup_addr(name)) end)
+kumo.on('mx', function(name) return kumo.json_encode(kumo.dns.lookup_mx(name)) end)`,
+  );
+  const runtimes: PolicyRuntime[] = [];
+  afterAll(() => Promise.all(runtimes.map((r) => r.close())));
+  async function lookups(resolver: SwitchableResolver) {
+    const runtime = await PolicyRuntime.start({
+      policy,
+      poolSize: 1,
+      spare: false,
+      host: { resolver },
+    });
+    runtimes.push(runtime);
+    const ask = async (event: string, name: string) =>
+      JSON.parse(String((await runtime.call(event, [name])).value));
+    return { addr: (name: string) => ask('addr', name), mx: (name: string) => ask('mx', name) };
+  }
+  const pointed = (hosts: HostsFile | false) => {
+    const resolver = new SwitchableResolver(hosts);
+    resolver.configure({ name_servers: [dns.servers[0]!], search: [], options: {} });
+    return resolver;
+  };
+
+  it('parses addresses, names and aliases; comments, blank lines and scoped addresses are skipped', () => {
+    const table = parseHosts(
+      '# comment\n127.0.0.1 localhost\n\n10.1.2.3   Box.Example  box # the box\n::1 localhost\nfe80::1%eth0 link\nnot-an-ip x\n',
+    );
+    expect(table.v4.get('box.example')).toEqual(['10.1.2.3']);
+    expect(table.v4.get('box')).toEqual(['10.1.2.3']);
+    expect(table.v6.get('localhost')).toEqual(['::1']);
+    expect(table.v6.has('link')).toBe(false);
+    expect(table.v4.has('x')).toBe(false);
+  });
+
+  it("answers A and AAAA before DNS: lookup_addr gives the file's addresses for its names", async () => {
+    writeFileSync(path, '10.9.8.7 container-1 container-1.example.com\nfd00::7 container-1\n');
+    const kumo = await lookups(pointed(new HostsFile(path)));
+    expect(await kumo.addr('container-1')).toEqual(['10.9.8.7', 'fd00::7']);
+    expect(await kumo.addr('CONTAINER-1.example.com.')).toEqual(['10.9.8.7']);
+    // Names the file does not give go to DNS.
+    expect(await kumo.addr('example.com')).toEqual(['127.0.0.2']);
+    await expect(kumo.addr('nowhere.example')).rejects.toThrow(
+      /kumo\.dns\.lookup_addr nowhere\.example/,
+    );
+  });
+
+  it('reads the file again when it changes; MX look-ups still ask DNS', async () => {
+    writeFileSync(path, '10.0.0.1 moving.example\n');
+    const resolver = pointed(new HostsFile(path));
+    expect(await resolver.resolve4('moving.example')).toEqual(['10.0.0.1']);
+    writeFileSync(path, '10.0.0.2 moving.example   # moved, and longer\n');
+    expect(await resolver.resolve4('moving.example')).toEqual(['10.0.0.2']);
+    const kumo = await lookups(resolver);
+    await expect(kumo.mx('moving.example')).rejects.toThrow(/kumo\.dns\.lookup_mx moving\.example/);
+    expect((await kumo.mx('example.com')).hosts).toEqual(['mx.example.com']);
+  });
+
+  it("use_hosts_file = 'Never' turns it off; a missing file is an empty one", async () => {
+    writeFileSync(path, '10.0.0.1 example.com\n');
+    const resolver = new SwitchableResolver(new HostsFile(path));
+    resolver.configure({
+      name_servers: [dns.servers[0]!],
+      search: [],
+      options: { use_hosts_file: 'Never' },
+    });
+    expect(await resolver.resolve4('example.com')).toEqual(['127.0.0.2']);
+    const missing = pointed(new HostsFile(join(dir, 'no-such-file')));
+    expect(await missing.resolve4('example.com')).toEqual(['127.0.0.2']);
+  });
+
+  it('is /etc/hosts unless STERNA_HOSTS_FILE names another', () => {
+    expect(hostsFilePath({})).toBe('/etc/hosts');
+    expect(hostsFilePath({ STERNA_HOSTS_FILE: path })).toBe(path);
   });
 });
