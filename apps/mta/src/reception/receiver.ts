@@ -1,4 +1,10 @@
-import { type Envelope, type MetaValue, makeResponse, type PeerAddress } from '@sterna/core';
+import {
+  type Envelope,
+  type MetaValue,
+  makeResponse,
+  type PeerAddress,
+  type TlsInfo,
+} from '@sterna/core';
 import { buildLogRecord, formatQueueName, parseHeaders, spoolIdTime } from '@sterna/core/engine';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { QueuedMessage, RecordSink } from '../queue/types.js';
@@ -106,8 +112,29 @@ export class Receiver {
       time,
       reception_protocol: typeof protocol === 'string' ? protocol : null,
       nodeid: this.#deps.nodeId,
+      ...tlsOfMeta(m.meta),
     });
     const headers = this.#deps.recordHeaders === false ? [] : parseHeaders(m.data);
     this.#deps.logs.write(record, { meta: m.meta, headers });
   }
+}
+
+/**
+ * The TLS facts a listener put in the message's meta (`tls_cipher`, `tls_protocol_version`,
+ * `tls_peer_subject_name`), for its `Reception` record as KumoMTA logs them.
+ */
+function tlsOfMeta(meta: Readonly<Record<string, MetaValue>>): { tls?: TlsInfo } {
+  const {
+    tls_cipher: cipher,
+    tls_protocol_version: version,
+    tls_peer_subject_name: subject,
+  } = meta;
+  if (typeof cipher !== 'string' && typeof version !== 'string') return {};
+  return {
+    tls: {
+      cipher: typeof cipher === 'string' ? cipher : undefined,
+      protocolVersion: typeof version === 'string' ? version : undefined,
+      peerSubjectName: Array.isArray(subject) ? subject.map(String) : undefined,
+    },
+  };
 }

@@ -1,11 +1,14 @@
+import { cidrSet } from '@sterna/core/engine';
+import { connectionMetaArg } from '@sterna/lua';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import type { EsmtpListenerParams } from './params.js';
-import { connectionMeta } from './session-meta.js';
+import { connectionMeta, senderOf } from './session-meta.js';
 import type { SessionPolicy } from './session-policy.js';
 
 /**
  * The checks on `MAIL FROM` and `RCPT TO`: KumoMTA's per-connection and per-message limits,
- * relaying only for `relay_hosts` or domains `get_listener_domain` opens, and the
+ * relaying only for `relay_hosts` or as `get_listener_domain` allows it (the sender's domain's
+ * `relay_from` holding the client, or the recipient's domain's `relay_to`), and the
  * `smtp_server_mail_from` / `smtp_server_rcpt_to` events. Each answers the error smtp-server
  * replies with, or `undefined` to accept.
  */
@@ -34,7 +37,7 @@ export class EnvelopeChecks {
         command,
       );
     }
-    const meta = connectionMeta(this.#params, session);
+    const meta = connectionMetaArg(connectionMeta(this.#params, session));
     const fired = await this.#policy.fire(
       session,
       'smtp_server_mail_from',
@@ -60,7 +63,7 @@ export class EnvelopeChecks {
       const refused = await this.#relayRefusal(rcpt, session, command);
       if (refused) return refused;
     }
-    const meta = connectionMeta(this.#params, session);
+    const meta = connectionMetaArg(connectionMeta(this.#params, session));
     const fired = await this.#policy.fire(
       session,
       'smtp_server_rcpt_to',
@@ -71,23 +74,27 @@ export class EnvelopeChecks {
     return fired && 'error' in fired ? fired.error : undefined;
   }
 
-  // A client outside relay_hosts may only send to domains the policy opens with relay_to.
+  // A client outside relay_hosts may relay when the sender's domain lists it in relay_from
+  // (KumoMTA checks this first, so SMTP AUTH via policy-extras' relay_from_authz, which puts the
+  // authenticated peer there, takes effect before any relay_to), or to a domain opened with
+  // relay_to.
   async #relayRefusal(
     rcpt: string,
     session: SMTPServerSession,
     command: string,
   ): Promise<Error | undefined> {
-    const domain = rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase();
-    const fired = await this.#policy.fire(
-      session,
-      'get_listener_domain',
-      [domain, this.#params.listen, connectionMeta(this.#params, session)],
-      command,
-      rcpt,
-    );
-    if (fired && 'error' in fired) return fired.error;
-    const relayTo = (fired?.result as { relay_to?: unknown } | null | undefined)?.relay_to === true;
-    if (relayTo) return undefined;
+    const from = await this.#listenerDomain(domainOf(senderOf(session)), session, command, rcpt);
+    if ('error' in from) return from.error;
+    try {
+      if (listed(from.domain?.relay_from, session.remoteAddress)) return undefined;
+    } catch (error) {
+      // A relay_from entry that is not an address or CIDR block: the policy's mistake.
+      const rejection = this.#policy.rejectionFor('get_listener_domain', error);
+      return this.#policy.refuse(session, rejection, command, rcpt);
+    }
+    const to = await this.#listenerDomain(domainOf(rcpt), session, command, rcpt);
+    if ('error' in to) return to.error;
+    if (to.domain?.relay_to === true) return undefined;
     const peer = `${session.remoteAddress}:${session.remotePort}`;
     return this.#policy.refuse(
       session,
@@ -96,4 +103,43 @@ export class EnvelopeChecks {
       rcpt,
     );
   }
+
+  // get_listener_domain(domain, listener, conn_meta), fired afresh each time: what it answers may
+  // depend on the connection's meta (authz_id after AUTH).
+  async #listenerDomain(
+    domain: string,
+    session: SMTPServerSession,
+    command: string,
+    rcpt: string,
+  ): Promise<{ domain?: ListenerDomainAnswer | undefined } | { error: Error }> {
+    const meta = connectionMetaArg(connectionMeta(this.#params, session));
+    const fired = await this.#policy.fire(
+      session,
+      'get_listener_domain',
+      [domain, this.#params.listen, meta],
+      command,
+      rcpt,
+    );
+    if (fired && 'error' in fired) return { error: fired.error };
+    const result = fired?.result;
+    return { domain: typeof result === 'object' && result !== null ? result : undefined };
+  }
+}
+
+/** True when `ip` is in the `relay_from` list (addresses and CIDR blocks); throws on a bad entry. */
+function listed(list: unknown, ip: string): boolean {
+  if (!Array.isArray(list) || list.length === 0) return false;
+  return cidrSet(list.map(String), 'relay_from')(ip);
+}
+
+/** What get_listener_domain's answer holds that relaying reads. */
+interface ListenerDomainAnswer {
+  readonly relay_to?: unknown;
+  readonly relay_from?: unknown;
+}
+
+/** The domain of an address (`''` for the null sender), lower-cased. */
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }

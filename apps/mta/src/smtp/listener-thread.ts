@@ -19,6 +19,7 @@ import type {
 
 /** The policy events a listener fires; the thread is told which ones the policy defines. */
 export const RECEPTION_EVENTS = [
+  'smtp_server_auth_plain',
   'smtp_server_mail_from',
   'get_listener_domain',
   'smtp_server_rcpt_to',

@@ -1,13 +1,16 @@
 import type { AddressInfo, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { errorText } from '@sterna/core';
 import { cidrSet } from '@sterna/core/engine';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
+import { installKumoAuth, SmtpAuth } from './auth.js';
 import { EnvelopeChecks } from './envelope-checks.js';
 import { installGreetingDelay, installKumoReplies } from './greeting.js';
 import type { EsmtpListener, EsmtpListenerDeps } from './listener-types.js';
 import { MessageReception } from './message-reception.js';
 import { type EsmtpListenerParams, formatBound, parseListen } from './params.js';
+import { recordTls } from './session-meta.js';
 import { SessionPolicy } from './session-policy.js';
 
 export type { EsmtpListener, EsmtpListenerDeps } from './listener-types.js';
@@ -16,9 +19,10 @@ type Done = (error?: Error | null, message?: string) => void;
 
 /**
  * Starts an ESMTP listener with KumoMTA's semantics: relaying only for `relay_hosts` or domains
- * the policy opens (`get_listener_domain`), one message per recipient, trace headers, the
- * reception events with `kumo.reject`, `250 OK ids=…` only after the spool has every copy, and a
- * `Rejection` record for every 4xx/5xx.
+ * the policy opens (`get_listener_domain`), `AUTH PLAIN` after STARTTLS when the policy handles
+ * `smtp_server_auth_plain`, one message per recipient, trace headers, the reception events with
+ * `kumo.reject`, `250 OK ids=…` only after the spool has every copy, and a `Rejection` record for
+ * every 4xx/5xx.
  */
 export async function startEsmtpListener(
   params: EsmtpListenerParams,
@@ -28,11 +32,15 @@ export async function startEsmtpListener(
   const policy = new SessionPolicy(deps);
   const envelope = new EnvelopeChecks(params, policy, cidrSet(params.relay_hosts, 'relay_hosts'));
   const reception = new MessageReception(params, { ...deps, session: policy });
+  const auth = deps.policy.hasEvent('smtp_server_auth_plain')
+    ? new SmtpAuth(params, policy)
+    : undefined;
   // Messages accepted per connection, for max_messages_per_connection.
   const accepted = new Map<string, number>();
 
   installGreetingDelay();
   installKumoReplies();
+  installKumoAuth();
   const server = new SMTPServer({
     name: params.hostname,
     banner: params.banner,
@@ -42,7 +50,10 @@ export async function startEsmtpListener(
     maxClients: params.max_connections,
     socketTimeout: params.client_timeout * 1000,
     authOptional: true,
-    disabledCommands: ['AUTH'],
+    authMethods: ['PLAIN'],
+    // Without a smtp_server_auth_plain handler there is nothing to authenticate against.
+    disabledCommands: auth ? [] : ['AUTH'],
+    kumoAuth: auth?.handle,
     disableReverseLookup: true,
     hide8BITMIME: false,
     hideSMTPUTF8: false,
@@ -52,6 +63,11 @@ export async function startEsmtpListener(
 
     onClose(session) {
       accepted.delete(session.id);
+    },
+
+    onSecure(socket, session, done: Done) {
+      recordTls(session, socket as TLSSocket);
+      done();
     },
 
     async onMailFrom(address, session, done: Done) {

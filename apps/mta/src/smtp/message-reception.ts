@@ -1,12 +1,13 @@
 import { errorText, type Logger, type MetaValue } from '@sterna/core';
 import { newSpoolId } from '@sterna/core/engine';
+import { connectionMetaArg } from '@sterna/lua';
 import type { SMTPServerSession } from 'smtp-server';
 import type { ReceptionPolicy } from '../policy/types.js';
 import type { AcceptedMessage, Receiver } from '../reception/receiver.js';
 import { prependHeader, receivedHeader, supplementalHeader } from '../reception/trace-headers.js';
 import { checkMessageData } from './data-checks.js';
 import type { EsmtpListenerParams } from './params.js';
-import { connectionMeta, peerOf, senderOf } from './session-meta.js';
+import { connectionMeta, isAuthenticated, peerOf, senderOf, tlsOf } from './session-meta.js';
 import type { SessionPolicy } from './session-policy.js';
 
 /** What {@link MessageReception} needs besides the listener's params. */
@@ -76,7 +77,8 @@ export class MessageReception {
         peerIp: session.remoteAddress,
         hostname,
         localIp: session.localAddress,
-        protocol: session.secure ? 'ESMTPS' : 'ESMTP',
+        protocol: receivedWith(session),
+        tls: tlsComment(session),
         id,
         recipient: rcpt,
         time: Date.now(),
@@ -86,7 +88,9 @@ export class MessageReception {
     if (this.#deps.policy.hasEvent('smtp_server_message_received')) {
       const event = 'smtp_server_message_received';
       try {
-        const after = await this.#deps.policy.callWithMessage(event, message, [meta]);
+        const after = await this.#deps.policy.callWithMessage(event, message, [
+          connectionMetaArg(meta),
+        ]);
         message = {
           ...after.message,
           meta: { ...after.message.meta } as Record<string, MetaValue>,
@@ -107,4 +111,16 @@ export class MessageReception {
     }
     return message;
   }
+}
+
+// RFC 3848's words for the Received header, as KumoMTA writes them.
+function receivedWith(session: SMTPServerSession): string {
+  if (!session.secure) return 'ESMTP';
+  return isAuthenticated(session) ? 'ESMTPSA' : 'ESMTPS';
+}
+
+// KumoMTA's `(<protocol>:<cipher>)` after the protocol word on a TLS session.
+function tlsComment(session: SMTPServerSession): string | undefined {
+  const tls = tlsOf(session);
+  return tls?.protocolVersion && tls.cipher ? `${tls.protocolVersion}:${tls.cipher}` : undefined;
 }

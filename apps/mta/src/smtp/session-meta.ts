@@ -1,16 +1,82 @@
-import type { MetaValue, PeerAddress } from '@sterna/core';
+import type { TLSSocket } from 'node:tls';
+import type { MetaValue, PeerAddress, TlsInfo } from '@sterna/core';
 import type { SMTPServerSession } from 'smtp-server';
 import type { EsmtpListenerParams } from './params.js';
+
+/** What a session learned that smtp-server does not keep: its TLS facts and SMTP AUTH identity. */
+interface SessionFacts {
+  tls?: TlsInfo;
+  /** `authz_id`: the authorization identity (the authentication identity when the client sent none). */
+  authz?: string;
+  /** `authn_id`: the authentication identity. */
+  authn?: string;
+}
+
+// smtp-server keeps one session object per connection (reset in place by EHLO, RSET and
+// STARTTLS), so it is the key for what the connection learned.
+const facts = new WeakMap<SMTPServerSession, SessionFacts>();
+
+function factsOf(session: SMTPServerSession): SessionFacts {
+  let found = facts.get(session);
+  if (!found) {
+    found = {};
+    facts.set(session, found);
+  }
+  return found;
+}
+
+/**
+ * Records the TLS facts of a session that has just completed STARTTLS, as KumoMTA logs them: the
+ * cipher's standard name (`TLS_AES_256_GCM_SHA384`), the protocol (`TLSv1.3`) and the client
+ * certificate's subject, one `KEY=value` per part (empty when the client showed none).
+ */
+export function recordTls(session: SMTPServerSession, socket: TLSSocket): void {
+  const cipher = socket.getCipher();
+  factsOf(session).tls = {
+    cipher: cipher.standardName ?? cipher.name,
+    protocolVersion: socket.getProtocol() ?? undefined,
+    peerSubjectName: subjectParts(socket.getPeerCertificate()?.subject),
+  };
+}
+
+function subjectParts(subject: Record<string, unknown> | undefined): string[] {
+  if (!subject) return [];
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(subject)) {
+    for (const one of Array.isArray(value) ? value : [value]) parts.push(`${key}=${String(one)}`);
+  }
+  return parts;
+}
+
+/** The TLS facts of the session, once STARTTLS completed. */
+export function tlsOf(session: SMTPServerSession): TlsInfo | undefined {
+  return facts.get(session)?.tls;
+}
+
+/** Records a successful `AUTH PLAIN`. */
+export function recordAuth(session: SMTPServerSession, authz: string, authn: string): void {
+  const found = factsOf(session);
+  found.authz = authz;
+  found.authn = authn;
+}
+
+/** True once the session authenticated. */
+export function isAuthenticated(session: SMTPServerSession): boolean {
+  return facts.get(session)?.authn !== undefined;
+}
 
 /**
  * The connection's meta, as KumoMTA gives it to the SMTP events and to every message received
  * on it: the listener's `meta`, then `received_from`, `received_via`, `hostname`,
- * `reception_protocol` and (after EHLO) `ehlo_domain`.
+ * `reception_protocol`, (after EHLO) `ehlo_domain`, (after STARTTLS) `tls_cipher`,
+ * `tls_protocol_version`, `tls_peer_subject_name` and (after AUTH) `authz_id`, `authn_id`.
  */
 export function connectionMeta(
   params: EsmtpListenerParams,
   session: SMTPServerSession,
 ): Record<string, MetaValue> {
+  const known = facts.get(session);
+  const tls = known?.tls;
   return {
     ...(params.meta as Record<string, MetaValue>),
     received_from: `${session.remoteAddress}:${session.remotePort}`,
@@ -18,6 +84,14 @@ export function connectionMeta(
     hostname: params.hostname,
     reception_protocol: 'ESMTP',
     ...(session.hostNameAppearsAs ? { ehlo_domain: session.hostNameAppearsAs } : {}),
+    ...(tls
+      ? {
+          ...(tls.cipher ? { tls_cipher: tls.cipher } : {}),
+          ...(tls.protocolVersion ? { tls_protocol_version: tls.protocolVersion } : {}),
+          tls_peer_subject_name: [...(tls.peerSubjectName ?? [])],
+        }
+      : {}),
+    ...(known?.authn !== undefined ? { authz_id: known.authz ?? '', authn_id: known.authn } : {}),
   };
 }
 

@@ -169,7 +169,8 @@ describe('the SMTP listener', { timeout: 60_000 }, () => {
       );
       return found.length > 0 ? found : undefined;
     });
-    expect(files[0]).toMatch(/with ESMTPS id /);
+    // KumoMTA's `with ESMTPS (<protocol>:<cipher>)`.
+    expect(files[0]).toMatch(/with ESMTPS \(TLSv1\.[23]:TLS_[A-Z0-9_]+\) id /);
   });
 
   it('refuses bare LF line endings by default (552 5.6.0)', async () => {

@@ -27,7 +27,8 @@ export interface ListenerDeps {
 /**
  * Boot stage 5: opens every listener `init` started, SMTP first, each announced as it binds.
  * SMTP listeners run in their own thread when the config says so (`auto`: with two cores or
- * more). Listeners without certificates of their own share one self-signed pair.
+ * more). A listener without a certificate of its own offers a self-signed one naming its
+ * `hostname` (one pair per distinct hostname).
  */
 export async function startListeners(
   loaded: LoadedPolicy,
@@ -35,7 +36,6 @@ export async function startListeners(
   parts: DaemonParts,
 ): Promise<void> {
   const { policy, receiver, queues, records, nodeId, log } = deps;
-  const tls = await selfSignedCertificate();
   const { smtp_listener_thread: thread } = loaded.config;
   const inThread = thread === 'auto' ? availableParallelism() > 1 : thread;
   const startEsmtp = inThread ? startEsmtpListenerThread : startEsmtpListener;
@@ -46,7 +46,7 @@ export async function startListeners(
       logs: records,
       nodeId,
       log,
-      tls,
+      tls: await selfSignedCertificate(params.hostname),
     });
     parts.listeners.push(listener);
     deps.announce(`smtp listener on ${listener.address}`);
@@ -60,7 +60,7 @@ export async function startListeners(
       logs: records,
       nodeId,
       log,
-      tls,
+      tls: await selfSignedCertificate(params.hostname),
     });
     parts.listeners.push(listener);
     deps.announce(`http listener on ${listener.address}`);
