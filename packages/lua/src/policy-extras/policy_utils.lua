@@ -109,8 +109,9 @@ function mod.table_is_empty(tbl)
   return next(tbl) == nil
 end
 
---- Reads a data file by its extension: `.toml` with `kumo.toml_load`, `.yaml`/`.yml` with
---- `kumo.yaml_load`, anything else as JSON (`kumo.json_load`, which accepts comments). A table
+--- Reads a data file by its extension: `.toml` with `kumo.serde.toml_load`, `.yaml`/`.yml` with
+--- `kumo.serde.yaml_load`, anything else as JSON (`kumo.serde.json_load`, which accepts
+--- comments). A table
 --- instead of a file name is the data itself (KumoMTA's Lua-table form) and is returned as is.
 function mod.load_json_or_toml_file(filename)
   if type(filename) == 'table' then return filename end
@@ -118,9 +119,10 @@ function mod.load_json_or_toml_file(filename)
     error(format('expected a file name or a table of data, got %s', type(filename)), 2)
   end
   local name = lower(filename)
-  if name:match('%.toml$') then return kumo.toml_load(filename) end
-  if name:match('%.ya?ml$') then return kumo.yaml_load(filename) end
-  return kumo.json_load(filename)
+  local serde = kumo.serde or kumo
+  if name:match('%.toml$') then return serde.toml_load(filename) end
+  if name:match('%.ya?ml$') then return serde.yaml_load(filename) end
+  return serde.json_load(filename)
 end
 
 --- True when the string `s` starts with `text`.

@@ -219,6 +219,20 @@ local function make_config(used, params)
   })
 end
 
+-- Queues other helpers own by name: the log_hooks helper's `<name>.log_hook` queues get their
+-- config from it (registered after this one, it would never be asked otherwise), unless the
+-- data names such a queue itself.
+local FOREIGN_SUFFIXES = { '.log_hook' }
+
+local function handles(data, domain)
+  if type(domain) ~= 'string' then return true end
+  local name = lower(domain)
+  for _, suffix in ipairs(FOREIGN_SUFFIXES) do
+    if name:sub(-#suffix) == suffix then return data.queues[name] ~= nil end
+  end
+  return true
+end
+
 local function header_value(msg, name, remove)
   local value = msg:get_first_named_header_value(name)
   if remove then msg:remove_all_named_headers(name) end
@@ -278,6 +292,7 @@ function mod:setup(files)
 
   kumo.on('get_queue_config', function(domain, tenant, campaign, _routing_domain)
     local data = data_or_raise()
+    if not handles(data, domain) then return nil end
     local params, _, used = resolve(data, domain, tenant, campaign)
     return make_config(used, params)
   end)
