@@ -24,7 +24,10 @@ export const KUMO_LUA: readonly URL[] = [
   'digest',
   'secrets',
   'cidr',
+  'domain-map',
   'dkim',
+  'tuning',
+  'traceback',
   'tasks',
   'io',
 ].map((name) => new URL(`./${name}.lua`, import.meta.url));

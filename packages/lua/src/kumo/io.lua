@@ -177,4 +177,5 @@ package.loaded['kumo.dkim'] = kumo.dkim
 package.loaded['kumo.cidr'] = kumo.cidr
 package.loaded['kumo.secrets'] = kumo.secrets
 package.loaded['kumo.encode'] = kumo.encode
+package.loaded['kumo.domain_map'] = kumo.domain_map
 _G.kumo = kumo
