@@ -105,6 +105,16 @@ export class QueueManager {
     this.#heap.push(message);
   }
 
+  /**
+   * A new config epoch: queue configs are asked of the policy again at their next use, and idle
+   * ready queues are dropped so the next one made reads its egress path again (a busy one keeps
+   * the path it was made with until it idles out).
+   */
+  invalidateConfigs(): void {
+    this.#states.clear();
+    this.#reap();
+  }
+
   /** Stops timers and dispatchers; undelivered messages stay in the spool for the next start. */
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopped = true;

@@ -42,6 +42,11 @@ export class QueueStates {
     this.#now = deps.now ?? Date.now;
   }
 
+  /** Forgets every cached config (a new config epoch): the next message asks the policy again. */
+  clear(): void {
+    this.#states.clear();
+  }
+
   /** The queue's state, from the cache while it is fresh. */
   get(queue: string): Promise<QueueState> {
     const cached = this.#states.get(queue);
