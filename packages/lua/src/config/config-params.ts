@@ -1,7 +1,15 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { cidrList } from './cidr-list.js';
-import { count, duration, keySource, luaArray, luaTable, parseWith } from './schema-helpers.js';
+import {
+  count,
+  duration,
+  keySource,
+  luaArray,
+  luaTable,
+  parseWith,
+  throttle,
+} from './schema-helpers.js';
 
 const listen = z.string();
 
@@ -116,6 +124,52 @@ export const dnsResolverSchema = z.strictObject({
   options: luaTable.default({}),
 });
 
+/**
+ * One traffic shaping automation rule, as `policy-extras.shaping` read it from a shaping file
+ * (`[["gmail.com".automation]]`, `[[provider."yahoo".automation]]`): where it was written, what
+ * it matches and what it does. The daemon keeps them; enforcing them is its part.
+ */
+export const shapingAutomationRuleSchema = z.strictObject({
+  /** The kind of section the rule was written in. */
+  scope: z.enum(['default', 'domain', 'provider']),
+  /** The domain (lower case) or provider name of that section. */
+  name: z.string(),
+  /** The data file it came from (`<lua table>` for a table given in place of a file). */
+  file: z.string(),
+  /** For a domain section: whether it applies to the domain's whole site (MX rollup). */
+  mx_rollup: z.boolean().optional(),
+  /** For a provider section: its match list. */
+  match: luaArray(
+    z.strictObject({
+      MXSuffix: z.string().optional(),
+      DomainSuffix: z.string().optional(),
+      HostName: z.string().optional(),
+    }),
+  ).optional(),
+  /** The regular expression (Rust regex syntax) tried on delivery responses. */
+  regex: z.string(),
+  action: z.union([
+    z.enum([
+      'Suspend',
+      'SuspendTenant',
+      'SuspendCampaign',
+      'Bounce',
+      'BounceTenant',
+      'BounceCampaign',
+    ]),
+    z.strictObject({ SetConfig: z.strictObject({ name: z.string(), value: z.unknown() }) }),
+    z.strictObject({ SetDomainConfig: z.strictObject({ name: z.string(), value: z.unknown() }) }),
+  ]),
+  /** `'Immediate'` (each match acts) or `{ Threshold: '10/hr' }`. @default 'Immediate' */
+  trigger: z
+    .union([z.literal('Immediate'), z.strictObject({ Threshold: throttle })])
+    .default('Immediate'),
+  /** How long the action's effect lasts, in seconds. */
+  duration,
+  /** Whether responses starting `KumoMTA internal: ` may match. @default false */
+  match_internal: z.boolean().default(false),
+});
+
 /** The schema of each configuration call the runtime hands to the daemon. */
 export const CONFIG_SCHEMAS = {
   esmtp_listener: esmtpListenerSchema,
@@ -130,6 +184,7 @@ export const CONFIG_SCHEMAS = {
   config_monitor_globs: z.strictObject({ globs: luaArray(z.string()) }),
   config_epoch_bump: z.strictObject({}),
   validation_failed: z.strictObject({}),
+  shaping_automation: z.strictObject({ rules: luaArray(shapingAutomationRuleSchema).default([]) }),
 } as const;
 
 /** The kinds of configuration call (`host.configure(kind, params)`). */
@@ -152,6 +207,7 @@ export const CONFIG_FUNCTIONS: Readonly<Record<ConfigKind, string>> = {
   config_monitor_globs: 'kumo.set_config_monitor_globs',
   config_epoch_bump: 'kumo.bump_config_epoch',
   validation_failed: 'kumo.validation_failed',
+  shaping_automation: 'policy-extras.shaping',
 };
 
 /**

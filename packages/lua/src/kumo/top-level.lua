@@ -52,3 +52,7 @@ kumo.bump_config_epoch = function()
   H.configure('config_epoch_bump', {}):await()
 end
 kumo.validation_failed = function() H.configure('validation_failed', {}):await() end
+
+-- Sterna's own (not KumoMTA's): policy-extras.shaping hands the automation rules it read to the
+-- daemon with this; the leading underscores mark it internal to the helpers.
+kumo.__configure_shaping_automation = configure('shaping_automation')
