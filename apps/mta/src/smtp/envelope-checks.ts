@@ -2,7 +2,7 @@ import { cidrSet } from '@sterna/core/engine';
 import { connectionMetaArg } from '@sterna/lua';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import type { EsmtpListenerParams } from './params.js';
-import { connectionMeta, senderOf } from './session-meta.js';
+import { authzOf, connectionMeta, senderOf } from './session-meta.js';
 import type { SessionPolicy } from './session-policy.js';
 
 /**
@@ -87,6 +87,7 @@ export class EnvelopeChecks {
     if ('error' in from) return from.error;
     try {
       if (listed(from.domain?.relay_from, session.remoteAddress)) return undefined;
+      if (authorized(from.domain?.relay_from_authz, authzOf(session))) return undefined;
     } catch (error) {
       // A relay_from entry that is not an address or CIDR block: the policy's mistake.
       const rejection = this.#policy.rejectionFor('get_listener_domain', error);
@@ -126,6 +127,15 @@ export class EnvelopeChecks {
   }
 }
 
+/**
+ * True when the session authenticated as one of `relay_from_authz`. In KumoMTA that key belongs
+ * to policy-extras' listener_domains (which turns it into a relay_from of the peer); Sterna's
+ * `make_listener_domain` accepts it too, so it is honoured here rather than ignored.
+ */
+function authorized(list: unknown, authz: string | undefined): boolean {
+  return authz !== undefined && Array.isArray(list) && list.map(String).includes(authz);
+}
+
 /** True when `ip` is in the `relay_from` list (addresses and CIDR blocks); throws on a bad entry. */
 function listed(list: unknown, ip: string): boolean {
   if (!Array.isArray(list) || list.length === 0) return false;
@@ -136,6 +146,7 @@ function listed(list: unknown, ip: string): boolean {
 interface ListenerDomainAnswer {
   readonly relay_to?: unknown;
   readonly relay_from?: unknown;
+  readonly relay_from_authz?: unknown;
 }
 
 /** The domain of an address (`''` for the null sender), lower-cased. */

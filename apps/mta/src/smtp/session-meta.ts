@@ -60,6 +60,11 @@ export function recordAuth(session: SMTPServerSession, authz: string, authn: str
   found.authn = authn;
 }
 
+/** The session's `authz_id`, once it authenticated. */
+export function authzOf(session: SMTPServerSession): string | undefined {
+  return facts.get(session)?.authz;
+}
+
 /** True once the session authenticated. */
 export function isAuthenticated(session: SMTPServerSession): boolean {
   return facts.get(session)?.authn !== undefined;

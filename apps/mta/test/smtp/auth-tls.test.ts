@@ -23,13 +23,17 @@ kumo.on('init', function()
 end)
 kumo.on('smtp_server_auth_plain', function(authz, authc, password, conn_meta)
   if password == 'explode' then error('the password database is down') end
-  return authc == 'daniel' and password == 'tiger' and conn_meta:get_meta 'received_from' ~= nil
+  return (authc == 'daniel' or authc == 'scott') and password == 'tiger'
+    and conn_meta:get_meta 'received_from' ~= nil
 end)
 kumo.on('get_listener_domain', function(domain, listener, conn_meta)
   if domain == 'send.example' then
     return kumo.make_listener_domain { relay_from = { '127.0.0.1' } }
   end
-  if conn_meta:get_meta 'authz_id' then
+  if domain == 'auth-send.example' then
+    return kumo.make_listener_domain { relay_from_authz = { 'scott' } }
+  end
+  if conn_meta:get_meta 'authz_id' == 'daniel' then
     return kumo.make_listener_domain { relay_to = true }
   end
 end)
@@ -246,6 +250,32 @@ describe('SMTP AUTH and TLS on reception', { timeout: 60_000 }, () => {
       daemon.smtp,
       { from: 'news@send.example', to: ['reader@elsewhere.example'] },
       testMessage('relay from'),
+    );
+    expect(sent.response).toMatch(/^250 OK ids=/);
+  });
+
+  it('relays for a sender domain whose relay_from_authz names the authenticated identity', async () => {
+    // relay_to opens only for daniel in this policy, so scott relays only as the sender
+    // domain's relay_from_authz allows: not anonymously, not for another sender domain.
+    const anonymous = sendMail(
+      daemon.smtp,
+      { from: 'news@auth-send.example', to: ['reader@elsewhere.example'] },
+      testMessage('relay from authz, anonymous'),
+      tls,
+    );
+    await expect(anonymous).rejects.toMatchObject({ responseCode: 550 });
+    const otherDomain = sendMail(
+      daemon.smtp,
+      { from: 'news@example.org', to: ['reader@elsewhere.example'] },
+      testMessage('relay from authz, other domain'),
+      { ...tls, auth: { user: 'scott', pass: 'tiger' } },
+    );
+    await expect(otherDomain).rejects.toMatchObject({ responseCode: 550 });
+    const sent = await sendMail(
+      daemon.smtp,
+      { from: 'news@auth-send.example', to: ['reader@elsewhere.example'] },
+      testMessage('relay from authz'),
+      { ...tls, auth: { user: 'scott', pass: 'tiger' } },
     );
     expect(sent.response).toMatch(/^250 OK ids=/);
   });
