@@ -1,7 +1,12 @@
 import { Resolver } from 'node:dns/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyRuntime, parseEgressPool, parseListenerDomain } from '../../src/index.js';
+import {
+  PolicyRuntime,
+  parseEgressPool,
+  parseEgressSource,
+  parseListenerDomain,
+} from '../../src/index.js';
 import { startDnsServer } from '../dns-server.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -124,6 +129,19 @@ describe('data as Lua tables, JSON and YAML, several sources merged in order', (
       name: 'lt-1',
       source_address: '127.0.0.2',
       ehlo_domain: 'lt1.example',
+    });
+    // every make_egress_source option passes through, proxies included
+    expect(parseEgressSource((await runtime.call('get_egress_source', ['json-1'])).value)).toEqual({
+      name: 'json-1',
+      source_address: '127.0.0.3',
+      remote_port: 2525,
+      ttl: 300,
+      ha_proxy_server: '127.0.0.1:5000',
+      ha_proxy_source_address: '10.1.1.1',
+      socks5_proxy_server: '127.0.0.1:1080',
+      socks5_proxy_source_address: '10.1.1.2',
+      suspend_when_unplumbed: false,
+      suspend_when_proxy_unhealthy: false,
     });
   });
 
