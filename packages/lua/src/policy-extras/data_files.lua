@@ -1,5 +1,5 @@
 -- Sterna's own support for the policy-extras helpers that read data files (shaping, dkim_sign):
--- loading TOML or JSON, problems named by file and key, a per-context cache with a lifetime.
+-- loading TOML or JSON, problems named by file and key, caches (kumo.memoize) of what they read.
 -- Not a KumoMTA module; `require 'policy-extras.data_files'` is how the helpers share it.
 local kumo = require 'kumo'
 
@@ -90,43 +90,30 @@ function M.known_keys(problems, file, section, tbl, allowed)
   end
 end
 
-local UNITS = {
-  ms = 0.001, msec = 0.001, millis = 0.001, millisecond = 0.001, milliseconds = 0.001,
-  s = 1, sec = 1, secs = 1, second = 1, seconds = 1,
-  m = 60, min = 60, mins = 60, minute = 60, minutes = 60,
-  h = 3600, hr = 3600, hrs = 3600, hour = 3600, hours = 3600,
-  d = 86400, day = 86400, days = 86400,
-  w = 604800, wk = 604800, week = 604800, weeks = 604800,
-}
+local caches = 0
 
---- Seconds of a duration (`'1 minute'`, `'90s'`, `'1h 30m'`, or a number); nil when unreadable.
---- For the helpers' own cache lifetimes; durations handed to `kumo.make_*` are checked there.
-function M.seconds(value)
-  if type(value) == 'number' then return value end
-  if type(value) ~= 'string' then return nil end
-  local total, seen = 0, false
-  for number, unit in value:gmatch('(%d+%.?%d*)%s*(%a+)') do
-    local scale = UNITS[unit:lower()]
-    if scale == nil then return nil end
-    total = total + tonumber(number) * scale
-    seen = true
-  end
-  if not seen then return tonumber(value) end
-  return total
+--- `make()`'s value, kept for `ttl` (a duration) in a kumo.memoize cache that a config epoch
+--- bump also empties: changed data files are read again then, or once the value expires.
+--- Errors are not kept, so a file fixed after a failed load is read on the next call.
+function M.cached(name, ttl, make)
+  caches = caches + 1
+  return kumo.memoize(make, {
+    name = format('%s #%d', name, caches),
+    ttl = ttl,
+    capacity = 1,
+    invalidate_with_epoch = true,
+  })
 end
 
---- A value computed by `make()` and kept for `ttl` seconds (per Lua context, as KumoMTA's
---- kumo.memoize caches are per process): changed data files are read again once it expires.
-function M.cached(ttl, make)
-  local value, until_time
-  return function()
-    local now = os.time()
-    if value == nil or now >= until_time then
-      value = make()
-      until_time = now + ttl
-    end
-    return value
-  end
+--- `fn(arg)` memoized per argument for `ttl`, up to `capacity` arguments.
+function M.memoized(name, ttl, capacity, fn)
+  caches = caches + 1
+  return kumo.memoize(fn, {
+    name = format('%s #%d', name, caches),
+    ttl = ttl,
+    capacity = capacity,
+    invalidate_with_epoch = true,
+  })
 end
 
 --- Copies `from`'s entries over `into` (one level) and returns `into`.

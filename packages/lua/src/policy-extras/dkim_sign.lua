@@ -224,8 +224,7 @@ function mod:setup(sources, options)
   -- The single-table form: `dkim_sign:setup { base = …, domain = … }`.
   if sources.base ~= nil or sources.domain ~= nil or sources.signature ~= nil then sources = { sources } end
 
-  local ttl = data_files.seconds(options.cache_ttl or '5 minutes') or 300
-  local data = data_files.cached(ttl, function()
+  local data = data_files.cached('policy-extras.dkim_sign', options.cache_ttl or '5 minutes', function()
     local loaded, problems = load_all(sources)
     data_files.raise('dkim_sign', problems)
     return loaded

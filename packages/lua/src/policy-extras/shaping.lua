@@ -295,21 +295,16 @@ end
 
 -- MX host names of a domain, sorted (false when the look-up fails), cached per context.
 local function mx_cache(ttl)
-  local cache = {}
-  return function(domain)
-    local now = os.time()
-    local hit = cache[domain]
-    if hit and now < hit.until_time then return hit.hosts end
-    local hosts = false
+  return data_files.memoized('policy-extras.shaping mx', ttl, 4096, function(domain)
     local ok, mx = pcall(kumo.dns.lookup_mx, domain)
-    if ok and type(mx) == 'table' and type(mx.hosts) == 'table' and #mx.hosts > 0 then
-      hosts = {}
-      for i, h in ipairs(mx.hosts) do hosts[i] = tostring(h):lower():gsub('%.$', '') end
-      table.sort(hosts)
+    if not ok or type(mx) ~= 'table' or type(mx.hosts) ~= 'table' or #mx.hosts == 0 then
+      return false
     end
-    cache[domain] = { hosts = hosts, until_time = now + ttl }
+    local hosts = {}
+    for i, h in ipairs(mx.hosts) do hosts[i] = (tostring(h):lower():gsub('%.$', '')) end
+    table.sort(hosts)
     return hosts
-  end
+  end)
 end
 
 local function ends_with(s, suffix) return suffix == '' or s:sub(-#suffix) == suffix end
@@ -410,9 +405,9 @@ end
 
 -- What both setups share: the cached data, the handler, and the validate_config check.
 local function make_shaper(files, options)
-  local ttl = data_files.seconds(options.cache_ttl or '1 minute') or 60
+  local ttl = options.cache_ttl or '1 minute'
   local lookup = mx_cache(ttl)
-  local data = data_files.cached(ttl, function()
+  local data = data_files.cached('policy-extras.shaping', ttl, function()
     local compiled, problems = load_all(files)
     data_files.raise('shaping', problems)
     return compiled
