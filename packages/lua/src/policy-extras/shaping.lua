@@ -67,8 +67,9 @@ local function check_rule(rule, file, section, problems)
   data_files.known_keys(problems, file, section, rule, RULE_KEYS)
   if type(rule.regex) ~= 'string' then
     problems.add(file, key(section, 'regex'), 'required string is missing')
-  elseif kumo.regex and kumo.regex.new then
-    local ok, err = pcall(kumo.regex.new, rule.regex)
+  elseif kumo.regex and kumo.regex.compile then
+    -- Rust regex syntax, as the daemon will match it (kumo.regex translates and refuses).
+    local ok, err = pcall(kumo.regex.compile, rule.regex)
     if not ok then
       problems.add(file, key(section, 'regex'), format('invalid regex %q: %s', rule.regex, data_files.reason(err)))
     end

@@ -248,6 +248,11 @@ regex = "x"
 action = "Suspnd"
 duration = "2 fortnights"
 
+[["typo.example".automation]]
+regex = "(unclosed"
+action = "Suspend"
+duration = "1h"
+
 [provider."p"]
 max_deliveries_per_connection = 5
 `;
@@ -272,6 +277,9 @@ max_deliveries_per_connection = 5
             `${file}: "typo.example".automation[1].duration: invalid duration "2 fortnights"`,
           ),
           expect.stringContaining(`${file}: provider.p.match: a provider block needs a match list`),
+          expect.stringContaining(
+            `${file}: "typo.example".automation[2].regex: invalid regex "(unclosed"`,
+          ),
         ]),
       );
       expect(p.configured.some(([kind]) => kind === 'validation_failed')).toBe(true);
