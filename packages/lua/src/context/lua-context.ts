@@ -14,6 +14,7 @@ import { cidrFunctions } from '../kumo/cidr.js';
 import { codecFunctions } from '../kumo/codec-functions.js';
 import { dkimFunctions } from '../kumo/dkim-functions.js';
 import { hostFunctions } from '../kumo/host-functions.js';
+import { regexFunctions } from '../kumo/regex-functions.js';
 import { serdeFunctions } from '../kumo/serde-functions.js';
 import { messageFunctions } from '../message/message-functions.js';
 import {
@@ -113,6 +114,7 @@ export class LuaContext {
         ...hostFunctions(),
         ...codecFunctions(),
         ...serdeFunctions(),
+        ...regexFunctions(),
         ...cidrFunctions(fromLua, toLua),
         ...messageFunctions(this.messages),
         ...dkimFunctions(this.messages, (name) => host.ask('dns_lookup_txt', [name])),

@@ -33,6 +33,17 @@ export type MakeKind =
 /** The formats of `kumo.serde.<format>_{load,parse,encode}`. */
 export type SerdeFormat = 'json' | 'toml' | 'yaml';
 
+/** The operations of `kumo.regex` (a compiled pattern's methods, and `escape`). */
+export type RegexOp =
+  | 'compile'
+  | 'escape'
+  | 'is_match'
+  | 'find'
+  | 'find_all'
+  | 'captures'
+  | 'replace'
+  | 'split';
+
 /** The signers of `kumo.dkim`. */
 export type DkimKind = 'rsa_sha256' | 'ed25519';
 
@@ -103,6 +114,11 @@ export const HOST_CALLS = {
   serde_parse: context<(format: SerdeFormat, text: string) => unknown>(),
   serde_load: context<(format: SerdeFormat, path: string) => unknown>(),
   serde_encode: context<(format: Exclude<SerdeFormat, 'json'>, value: unknown) => string>(),
+  // kumo/regex.lua
+  regex:
+    context<
+      (op: RegexOp, pattern: string, haystack?: unknown, a?: unknown, b?: unknown) => unknown
+    >(),
   // kumo/dns.lua
   dns_lookup_mx: daemon<(domain: string) => Promise<MxTable>>({
     args: dnsName,

@@ -9,6 +9,7 @@ export { codecFunctions } from './codec-functions.js';
 export { dkimFunctions } from './dkim-functions.js';
 export { hostFunctions, noteConfigEpochBump } from './host-functions.js';
 export { lookupAddresses, lookupMxTable } from './mx-table.js';
+export { regexFunctions } from './regex-functions.js';
 export { serdeFunctions } from './serde-functions.js';
 
 /** The Lua side of the kumo modules, in the order a context runs them (io last). */
@@ -25,6 +26,7 @@ export const KUMO_LUA: readonly URL[] = [
   'secrets',
   'cidr',
   'domain-map',
+  'regex',
   'dkim',
   'tuning',
   'traceback',

@@ -178,4 +178,5 @@ package.loaded['kumo.cidr'] = kumo.cidr
 package.loaded['kumo.secrets'] = kumo.secrets
 package.loaded['kumo.encode'] = kumo.encode
 package.loaded['kumo.domain_map'] = kumo.domain_map
+package.loaded['kumo.regex'] = kumo.regex
 _G.kumo = kumo
