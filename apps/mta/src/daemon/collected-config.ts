@@ -8,13 +8,25 @@ export interface CollectedConfig {
   localLogs?: ConfigParams['local_logs'];
   readonly logHooks: ConfigParams['log_hook'][];
   dnsResolver?: ConfigParams['dns_resolver'];
+  /**
+   * The traffic shaping automation rules `policy-extras.shaping` read from its files, kept for
+   * the daemon to enforce (not enforced yet: docs/policy-api.md).
+   */
+  readonly shapingAutomation: ConfigParams['shaping_automation']['rules'];
   /** Configuration mistakes found while init ran (reported, not thrown into the policy). */
   readonly problems: string[];
 }
 
 /** A fresh, empty collection. */
 export function emptyConfig(): CollectedConfig {
-  return { esmtpListeners: [], httpListeners: [], spools: new Map(), logHooks: [], problems: [] };
+  return {
+    esmtpListeners: [],
+    httpListeners: [],
+    spools: new Map(),
+    logHooks: [],
+    shapingAutomation: [],
+    problems: [],
+  };
 }
 
 /**
@@ -50,6 +62,9 @@ export function collector(
         break;
       case 'dns_resolver':
         config.dnsResolver = params as ConfigParams['dns_resolver'];
+        break;
+      case 'shaping_automation':
+        config.shapingAutomation.push(...(params as ConfigParams['shaping_automation']).rules);
         break;
       default:
         // bounce classifiers, accounting, diagnostic filters: accepted, not used yet (docs/policy-api.md).
