@@ -30,7 +30,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('Sterna: a mail transfer agent that runs KumoMTA Lua policies')
     .option('--policy <file>', 'the Lua policy to run', DEFAULT_POLICY)
     .option('--config <file>', 'the daemon config (default: sterna.config.* beside the policy)')
-    .option('--validate', 'load the policy, run init in check mode, report problems and exit')
+    .option(
+      '--validate',
+      'load the policy, run init in check mode and fire validate_config; report problems and exit',
+    )
     .option(
       '--log-level <level>',
       'diagnostic log level: debug, info, warn, error',

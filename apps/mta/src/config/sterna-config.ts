@@ -52,6 +52,11 @@ export const sternaConfigSchema = z.strictObject({
   shutdown_grace: duration.default(10),
   /** Seconds a single delivery may run before the watchdog abandons it. @default 600 */
   delivery_watchdog: duration.default(600),
+  /**
+   * Seconds between two looks of the config monitor at the files its globs match (KumoMTA
+   * polls every 10 s); a changed file starts a new config epoch. @default 10
+   */
+  config_monitor_interval: duration.default(10),
 });
 
 /** The daemon's own settings. */

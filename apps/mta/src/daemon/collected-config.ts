@@ -9,6 +9,13 @@ export interface CollectedConfig {
   readonly logHooks: ConfigParams['log_hook'][];
   dnsResolver?: ConfigParams['dns_resolver'];
   /**
+   * `kumo.set_config_monitor_globs`: the files whose change starts a new config epoch. Unset:
+   * KumoMTA's default, the policy folder's `*.{lua,json,toml,yaml}` (config-monitor.ts).
+   */
+  monitorGlobs?: string[];
+  /** How many times a `validate_config` handler called `kumo.validation_failed()`. */
+  validationFailures: number;
+  /**
    * The traffic shaping automation rules `policy-extras.shaping` read from its files, kept for
    * the daemon to enforce (not enforced yet: docs/policy-api.md).
    */
@@ -17,6 +24,19 @@ export interface CollectedConfig {
   readonly problems: string[];
 }
 
+/** What the daemon does about the calls that may come from any event, not only `init`. */
+export interface ConfigEvents {
+  /** `kumo.bump_config_epoch()`: a new config epoch (the policy is loaded again). */
+  bumpEpoch?(): void;
+}
+
+// Accepted from any event (and at the policy's top level), not only in init.
+const ANY_TIME = new Set<string>([
+  'config_monitor_globs',
+  'config_epoch_bump',
+  'validation_failed',
+]);
+
 /** A fresh, empty collection. */
 export function emptyConfig(): CollectedConfig {
   return {
@@ -24,6 +44,7 @@ export function emptyConfig(): CollectedConfig {
     httpListeners: [],
     spools: new Map(),
     logHooks: [],
+    validationFailures: 0,
     shapingAutomation: [],
     problems: [],
   };
@@ -31,13 +52,17 @@ export function emptyConfig(): CollectedConfig {
 
 /**
  * The `configure` member of the runtime host: records each configuration call. Calls after
- * `init` (from another event) are refused, as KumoMTA allows them only during init.
+ * `init` (from another event) are refused, as KumoMTA allows them only during init — except
+ * the config monitor's globs, an epoch bump and `kumo.validation_failed()`, which come from
+ * `validate_config` handlers and tasks.
  */
 export function collector(
   config: CollectedConfig,
   isInit: () => boolean,
+  events: ConfigEvents = {},
 ): NonNullable<RuntimeHost['configure']> {
   return <K extends ConfigKind>(kind: K, params: ConfigParams[K]) => {
+    if (ANY_TIME.has(kind)) return anyTime(config, events, kind, params);
     if (!isInit()) throw new Error(`${kind} can only be configured in the init event`);
     switch (kind) {
       case 'esmtp_listener':
@@ -71,4 +96,18 @@ export function collector(
         break;
     }
   };
+}
+
+function anyTime(config: CollectedConfig, events: ConfigEvents, kind: string, params: unknown) {
+  switch (kind) {
+    case 'config_monitor_globs':
+      config.monitorGlobs = [...(params as { globs: string[] }).globs];
+      break;
+    case 'config_epoch_bump':
+      events.bumpEpoch?.();
+      break;
+    case 'validation_failed':
+      config.validationFailures++;
+      break;
+  }
 }

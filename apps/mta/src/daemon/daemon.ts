@@ -12,6 +12,8 @@ import type { DaemonParts } from './boot/parts.js';
 import { startListeners } from './boot/start-listeners.js';
 import { startQueues } from './boot/start-queues.js';
 import { emptyConfig } from './collected-config.js';
+import { ConfigEpochs } from './config-epoch.js';
+import { ConfigMonitor, defaultMonitorGlobs } from './config-monitor.js';
 import { SwitchableResolver } from './resolver.js';
 
 /** How to start a daemon. */
@@ -45,8 +47,13 @@ export class Daemon {
   }
 
   /**
-   * Loads the policy and runs `init` without starting anything. Problems make the policy unfit
-   * to run; warnings (a driver not installed, which only matters to queues that use it) do not.
+   * `sterna --validate`, as KumoMTA's: loads the policy, runs `pre_init` and `init` without
+   * starting anything (a task `init` spawns is not run), then fires `validate_config` (every
+   * handler: the helpers check their data files there). Problems make the policy unfit to run:
+   * a configuration call refused, an error raised by a `validate_config` handler (its file and
+   * line), a handler calling `kumo.validation_failed()`. Warnings do not: a driver not
+   * installed, no spool or no listener (a documentation fragment or one file of a split policy
+   * validates; the daemon itself needs the `data` spool to start).
    */
   static async validate(
     options: Omit<DaemonOptions, 'announce'>,
@@ -60,6 +67,7 @@ export class Daemon {
     );
     const warnings = driverProblems.map((p) => `driver ${p.name}: ${p.reason}`);
     const collected = emptyConfig();
+    const spawned: string[] = [];
     const runtime = await startRuntime(
       options.policy,
       config,
@@ -67,14 +75,30 @@ export class Daemon {
       new SwitchableResolver(),
       options.log,
       false,
+      { calls: { spawn_task: (event) => void spawned.push(event) } },
     );
     try {
       problems.push(...collected.problems);
       if (!collected.spools.has('data'))
-        problems.push("no spool named 'data' (kumo.define_spool{ name = 'data', path = … })");
+        warnings.push(
+          "no spool named 'data' is defined (kumo.define_spool{ name = 'data', path = … }): the daemon needs one to start",
+        );
       if (collected.esmtpListeners.length + collected.httpListeners.length === 0)
-        problems.push('no listener is started in init');
+        warnings.push('no listener is started in init: the daemon would receive no mail');
       if (collected.localLogs) parseLocalLogsConfig(collected.localLogs);
+      for (const event of new Set(spawned)) {
+        if (!runtime.hasEvent(event))
+          problems.push(`kumo.spawn_task: the policy has no handler for the event ${event}`);
+      }
+      if (runtime.hasEvent('validate_config')) {
+        await runtime.call('validate_config', []).catch((error: unknown) => {
+          problems.push(`validate_config: ${errorText(error)}`);
+        });
+      }
+      if (collected.validationFailures > 0)
+        problems.push(
+          'validation failed: kumo.validation_failed() was called by a validate_config handler (its errors are logged above)',
+        );
     } finally {
       await runtime.close();
     }
@@ -117,7 +141,32 @@ export class Daemon {
       },
       parts,
     );
+    await this.#watchConfig(options, loaded, started.queues);
     options.announce('initialization complete');
+  }
+
+  // KumoMTA's config epochs: a changed watched file, or kumo.bump_config_epoch(), reloads the
+  // policy (validate_config is not fired: only --validate fires it, as in KumoMTA).
+  async #watchConfig(
+    options: DaemonOptions,
+    loaded: Awaited<ReturnType<typeof loadPolicy>>,
+    queues: QueueManager,
+  ): Promise<void> {
+    const { log } = options;
+    const epochs = new ConfigEpochs({
+      runtime: loaded.runtime,
+      invalidate: () => queues.invalidateConfigs(),
+      log,
+    });
+    this.#parts.epochs = epochs;
+    loaded.events.bumpEpoch = () => epochs.bump('kumo.bump_config_epoch');
+    this.#parts.monitor = await ConfigMonitor.start({
+      policy: options.policy,
+      globs: () => loaded.collected.monitorGlobs ?? defaultMonitorGlobs(options.policy),
+      intervalMs: loaded.config.config_monitor_interval * 1000,
+      onChange: () => epochs.bump('a watched file changed'),
+      log,
+    });
   }
 
   /**
@@ -126,7 +175,10 @@ export class Daemon {
    */
   stop(graceMs = 10_000): Promise<void> {
     this.#stopping ??= (async () => {
-      const { listeners, shutdown, queues, hooks, logs, spool, runtime } = this.#parts;
+      const { listeners, shutdown, queues, hooks, logs, spool, runtime, monitor, epochs } =
+        this.#parts;
+      monitor?.stop();
+      await epochs?.stop();
       await Promise.allSettled(listeners.map((l) => l.close()));
       shutdown?.abort(new Error('shutting down'));
       await queues?.stop(graceMs);

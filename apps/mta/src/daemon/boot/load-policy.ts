@@ -1,10 +1,15 @@
 import { resolve } from 'node:path';
 import { type Logger, SternaError } from '@sterna/core';
 import type { DriverRegistry } from '@sterna/core/engine';
-import { PolicyRuntime } from '@sterna/lua';
+import { PolicyRuntime, type RuntimeHost } from '@sterna/lua';
 import { loadDrivers } from '../../config/load-drivers.js';
 import { loadSternaConfig, type SternaConfig } from '../../config/sterna-config.js';
-import { type CollectedConfig, collector, emptyConfig } from '../collected-config.js';
+import {
+  type CollectedConfig,
+  type ConfigEvents,
+  collector,
+  emptyConfig,
+} from '../collected-config.js';
 import { SwitchableResolver } from '../resolver.js';
 import type { DaemonParts } from './parts.js';
 
@@ -15,6 +20,8 @@ export interface LoadedPolicy {
   readonly resolver: SwitchableResolver;
   /** Everything the policy's `init` configured. */
   readonly collected: CollectedConfig;
+  /** Where the calls the policy may make from any event go (set once the daemon runs). */
+  readonly events: ConfigEvents;
   readonly runtime: PolicyRuntime;
 }
 
@@ -38,17 +45,22 @@ export async function loadPolicy(
   // terminated (a policy that never runs away never pays for it).
   const spare =
     config.lua.spare !== 'auto' ? config.lua.spare : config.lua.contexts < 2 || 'after-loss';
-  const runtime = await startRuntime(options.policy, config, collected, resolver, log, spare);
+  const events: ConfigEvents = {};
+  const runtime = await startRuntime(options.policy, config, collected, resolver, log, spare, {
+    events,
+  });
   parts.runtime = runtime;
   if (collected.problems.length > 0)
     throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
   if (collected.dnsResolver) resolver.configure(collected.dnsResolver);
-  return { config, registry, resolver, collected, runtime };
+  return { config, registry, resolver, collected, events, runtime };
 }
 
 /**
  * Starts the policy runtime and runs `pre_init` and `init`, collecting what they configure into
- * `collected`; the runtime is closed again if either fails.
+ * `collected`; the runtime is closed again if either fails. `more.events` receives the calls
+ * a policy may make from any event (an epoch bump); `more.calls` answers host calls in place of
+ * the runtime (`--validate` records `kumo.spawn_task` instead of starting the task).
  */
 export async function startRuntime(
   policyPath: string,
@@ -57,6 +69,7 @@ export async function startRuntime(
   resolver: SwitchableResolver,
   log: Logger,
   spare: boolean | 'after-loss' = true,
+  more: { events?: ConfigEvents; calls?: RuntimeHost['calls'] } = {},
 ): Promise<PolicyRuntime> {
   let inInit = false;
   const runtime = await PolicyRuntime.start({
@@ -68,7 +81,8 @@ export async function startRuntime(
     loadDeadlineMs: 120_000,
     memoryMaxBytes: config.lua.memory_limit,
     host: {
-      configure: collector(collected, () => inInit),
+      configure: collector(collected, () => inInit, more.events),
+      calls: more.calls,
       resolver,
       print: (text) => process.stdout.write(`${text}\n`),
       log: (level, text) => log[level](text),

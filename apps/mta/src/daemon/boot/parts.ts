@@ -3,6 +3,8 @@ import type { LocalLogWriter } from '../../logs/index.js';
 import type { QueueManager } from '../../queue/queue-manager.js';
 import type { LogHooks } from '../../reception/log-hooks.js';
 import type { Spool } from '../../spool/index.js';
+import type { ConfigEpochs } from '../config-epoch.js';
+import type { ConfigMonitor } from '../config-monitor.js';
 
 /** Something the daemon closes when it stops. */
 export interface Closable {
@@ -20,6 +22,9 @@ export interface DaemonParts {
   hooks?: LogHooks;
   spool?: Spool;
   runtime?: PolicyRuntime;
+  /** The config monitor (stopped first at shutdown) and the epochs it starts. */
+  monitor?: ConfigMonitor;
+  epochs?: ConfigEpochs;
   /** Aborted when shutdown begins; every driver handshake listens to it. */
   shutdown?: AbortController;
 }
