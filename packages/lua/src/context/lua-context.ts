@@ -16,6 +16,7 @@ import { dkimFunctions } from '../kumo/dkim-functions.js';
 import { hostFunctions } from '../kumo/host-functions.js';
 import { regexFunctions } from '../kumo/regex-functions.js';
 import { serdeFunctions } from '../kumo/serde-functions.js';
+import { stringFunctions } from '../kumo/string-functions.js';
 import { messageFunctions } from '../message/message-functions.js';
 import {
   isConnectionMetaArg,
@@ -115,6 +116,7 @@ export class LuaContext {
         ...codecFunctions(),
         ...serdeFunctions(),
         ...regexFunctions(),
+        ...stringFunctions(),
         ...cidrFunctions(fromLua, toLua),
         ...messageFunctions(this.messages),
         ...dkimFunctions(this.messages, (name) => host.ask('dns_lookup_txt', [name])),

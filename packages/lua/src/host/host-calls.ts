@@ -114,6 +114,11 @@ export const HOST_CALLS = {
   serde_parse: context<(format: SerdeFormat, text: string) => unknown>(),
   serde_load: context<(format: SerdeFormat, path: string) => unknown>(),
   serde_encode: context<(format: Exclude<SerdeFormat, 'json'>, value: unknown) => string>(),
+  // kumo/string.lua
+  eval_template: context<(name: string, source: string, context: unknown) => string>(),
+  psl: context<
+    (what: 'domain' | 'suffix' | 'domain_known' | 'suffix_known', text: string) => unknown
+  >(),
   // kumo/regex.lua
   regex:
     context<

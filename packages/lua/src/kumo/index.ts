@@ -11,6 +11,7 @@ export { hostFunctions, noteConfigEpochBump } from './host-functions.js';
 export { lookupAddresses, lookupMxTable } from './mx-table.js';
 export { regexFunctions } from './regex-functions.js';
 export { serdeFunctions } from './serde-functions.js';
+export { stringFunctions } from './string-functions.js';
 
 /** The Lua side of the kumo modules, in the order a context runs them (io last). */
 export const KUMO_LUA: readonly URL[] = [

@@ -1,5 +1,5 @@
 -- kumo.string: literal (not pattern) matching, like Rust's str methods.
-local _, kumo = ...
+local H, kumo = ...
 local concat, find, sub = table.concat, string.find, string.sub
 
 local S = {}
@@ -63,5 +63,19 @@ function S.wrap(text, soft, hard)
   end
   if line ~= '' then lines[#lines + 1] = line end
   return concat(lines, '\r\n\t')
+end
+-- MiniJinja templates (the name's extension chooses the escaping: .html, .json, …) and the
+-- Public Suffix List, in TypeScript (kumo/string-functions.ts).
+function S.eval_template(name, source, context)
+  if type(name) ~= 'string' then error('kumo.string.eval_template: name: expected a string, got ' .. type(name), 2) end
+  if type(source) ~= 'string' then error('kumo.string.eval_template: source: expected a string, got ' .. type(source), 2) end
+  return H.eval_template(name, source, context)
+end
+for _, what in ipairs({ 'domain', 'suffix', 'domain_known', 'suffix_known' }) do
+  local name = 'psl_' .. what:gsub('_known$', '_is_known')
+  S[name] = function(s)
+    if type(s) ~= 'string' then error('kumo.string.' .. name .. ': expected a string, got ' .. type(s), 2) end
+    return H.psl(what, s)
+  end
 end
 kumo.string = S
