@@ -25,15 +25,17 @@ export const lmtpDriver = defineProtocolDriver<LmtpOptions>({
     // One ready queue per server, whatever the domain: the server decides per mailbox.
     return { site: { name: endpointName(endpointOf(options)), service: 'lmtp' } };
   },
-  async connect(site, options, ctx, path) {
+  // `source` is the ready queue's egress source (the `unspecified` one, which sets nothing, when
+  // the queue names no egress pool): its address is bound and its EHLO name used after the path's.
+  async connect(site, options, ctx, path, source) {
     try {
       const session = await LmtpSession.open({
         endpoint: endpointOf(options),
-        lhloName: options.lmtp.lhlo_name ?? path.ehlo_domain ?? ctx.hostname,
+        lhloName: options.lmtp.lhlo_name ?? path.ehlo_domain ?? source?.ehlo_domain ?? ctx.hostname,
         connectTimeout: path.connect_timeout,
         bannerTimeout: path.banner_timeout,
         lhloTimeout: path.ehlo_timeout,
-        localAddress: path.source_address,
+        localAddress: source?.source_address,
       });
       return new LmtpConnection(
         session,

@@ -1,5 +1,6 @@
 import type { DriverContext } from './context.js';
 import type { EgressPathConfig } from './egress-path.js';
+import type { EgressSource } from './egress-source.js';
 import { SternaError } from './errors.js';
 import type { Message } from './message.js';
 import type { DeliveryFailure, Outcome } from './outcome.js';
@@ -107,13 +108,18 @@ export interface ProtocolDriverSpec<Options> {
   ): SiteResolution | Promise<SiteResolution>;
   /**
    * Opens a connection to a site, or says why none could be opened. `path` is the ready queue's
-   * egress path (`get_egress_path_config`): ports, TLS, timeouts, prohibited hosts.
+   * egress path (`get_egress_path_config`): ports, TLS, timeouts, prohibited hosts. `source` is
+   * the ready queue's egress source (`get_egress_source`): the address to bind, the EHLO name
+   * when the path names none, a port override. The engine always passes it (the `unspecified`
+   * source, which sets nothing, when the queue names no pool); callers outside the engine may
+   * leave it out, which means the same.
    */
   connect(
     site: Site,
     options: Options,
     ctx: DriverContext,
     path: EgressPathConfig,
+    source?: EgressSource,
   ): Promise<Connection | DeliveryFailure>;
 }
 

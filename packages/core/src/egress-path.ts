@@ -19,8 +19,9 @@ export type ReconnectStrategy = 'ConnectNextHost' | 'TerminateSession' | 'Reconn
 
 /**
  * The egress path of a ready queue: what `get_egress_path_config` returned through
- * `kumo.make_egress_path{…}` (with the egress source's address, EHLO name and port folded in),
- * validated, with durations in seconds. Keys are KumoMTA's.
+ * `kumo.make_egress_path{…}`, validated, with durations in seconds. Keys are KumoMTA's. The
+ * egress source (address to bind, its EHLO name, a port override) comes to `connect` beside it
+ * as an `EgressSource`.
  *
  * The engine reads the queueing fields (`connection_limit`, `max_deliveries_per_connection`,
  * `idle_timeout`, …); drivers read the rest, each what applies to it.
@@ -45,7 +46,7 @@ export interface EgressPathConfig {
   readonly enable_rset: boolean;
   /** @default 25 */
   readonly smtp_port: number;
-  /** The EHLO name; the host name when absent. */
+  /** The EHLO name; when absent the egress source's `ehlo_domain`, then the host name. */
   readonly ehlo_domain?: string | undefined;
   /** CIDRs never connected to; a match bounces (550 5.4.4). @default loopback and unspecified addresses */
   readonly prohibited_hosts: readonly string[];
@@ -68,10 +69,6 @@ export interface EgressPathConfig {
   /** Client certificate and key, PEM. */
   readonly tls_certificate?: string | undefined;
   readonly tls_private_key?: string | undefined;
-  /** Local address to bind outbound connections to (egress source `source_address`). */
-  readonly source_address?: string | undefined;
-  /** Port override from the egress source; beats `mx_list` ports and `smtp_port`. */
-  readonly remote_port?: number | undefined;
   readonly provider_name?: string | undefined;
   /** Seconds. @default 60 */
   readonly connect_timeout: number;

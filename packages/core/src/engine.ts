@@ -24,7 +24,6 @@ export {
   type LogRecord,
   type LogRecordInput,
   type LogRecordType,
-  type SourceAddress,
 } from './log-record.js';
 export { ManagedConnection, openConnection } from './managed-connection.js';
 export { formatQueueName, formatReadyQueueName } from './queue-name.js';

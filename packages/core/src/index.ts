@@ -37,6 +37,12 @@ export type {
   ReconnectStrategy,
   TlsMode,
 } from './egress-path.js';
+export {
+  type EgressSource,
+  egressProxyOf,
+  UNSPECIFIED_EGRESS,
+  UNSPECIFIED_EGRESS_SOURCE,
+} from './egress-source.js';
 export type { Envelope, MetaValue } from './envelope.js';
 export {
   ERROR_CODES,
@@ -62,6 +68,7 @@ export {
   type OutcomeExtras,
   outcomeFor,
   type PeerAddress,
+  type SourceAddress,
   type TlsInfo,
 } from './outcome.js';
 export { parseQueueName, type QueueNameParts } from './queue-name.js';

@@ -7,10 +7,9 @@ import {
   type LogRecord,
   type LogRecordInput,
   type LogRecordType,
-  type SourceAddress,
 } from './log-record.js';
 import { assembleRecord, compileRecordBuilder, type RecordField } from './log-record-fields.js';
-import type { PeerAddress } from './outcome.js';
+import type { PeerAddress, SourceAddress } from './outcome.js';
 import { makeResponse } from './response.js';
 
 // The record as it was declared by hand before the table; the derived type must stay exactly it.

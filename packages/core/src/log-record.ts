@@ -7,7 +7,7 @@ import {
   type RecordOf,
   type RecordSources,
 } from './log-record-fields.js';
-import type { PeerAddress, TlsInfo } from './outcome.js';
+import type { PeerAddress, SourceAddress, TlsInfo } from './outcome.js';
 import type { Response } from './response.js';
 
 /** The kinds of log record KumoMTA writes. */
@@ -26,13 +26,6 @@ export type LogRecordType =
   | 'Delayed'
   | 'XferOut'
   | 'XferIn';
-
-/** `source_address` of an SMTP delivery. */
-export interface SourceAddress {
-  readonly address: string;
-  readonly server?: string;
-  readonly protocol?: 'haproxy' | 'socks5';
-}
 
 /**
  * What {@link buildLogRecord} needs; the rest defaults as KumoMTA's records do. A value that

@@ -1,6 +1,7 @@
 import type { DriverContext } from './context.js';
 import type { AnyProtocolDriver, Connection, SendOptions, Site } from './driver.js';
 import { DEFAULT_EGRESS_PATH, type EgressPathConfig } from './egress-path.js';
+import { type EgressSource, UNSPECIFIED_EGRESS_SOURCE } from './egress-source.js';
 import { errorText, SternaError } from './errors.js';
 import type { Message } from './message.js';
 import { type DeliveryFailure, failAll, isDeliveryFailure, type Outcome } from './outcome.js';
@@ -144,9 +145,10 @@ export async function openConnection(
   options: unknown,
   ctx: DriverContext,
   path: EgressPathConfig = DEFAULT_EGRESS_PATH,
+  source: EgressSource = UNSPECIFIED_EGRESS_SOURCE,
 ): Promise<ManagedConnection | DeliveryFailure> {
   try {
-    const result = await driver.connect(site, options, ctx, path);
+    const result = await driver.connect(site, options, ctx, path, source);
     if (isDeliveryFailure(result)) return result;
     if (typeof result?.send !== 'function' || typeof result.close !== 'function') {
       return internalFailure(

@@ -15,6 +15,16 @@ export interface TlsInfo {
   readonly peerSubjectName?: readonly string[] | undefined;
 }
 
+/**
+ * The local end of an outbound connection, as logged in `source_address`: `address` is the
+ * bound `ip:port`; `protocol` and `server` name the proxy when one carried the connection.
+ */
+export interface SourceAddress {
+  readonly address: string;
+  readonly server?: string;
+  readonly protocol?: 'haproxy' | 'socks5';
+}
+
 /** The result of one delivery attempt for one recipient. Expected failures are data. */
 export interface Outcome {
   readonly recipient: string;
@@ -27,6 +37,8 @@ export interface Outcome {
   readonly retryAfter?: number | undefined;
   readonly peer?: PeerAddress | null | undefined;
   readonly tls?: TlsInfo | undefined;
+  /** The local address the connection was made from (SMTP), logged as `source_address`. */
+  readonly source_address?: SourceAddress | undefined;
 }
 
 /** A failure that ends an attempt before any message was sent (site resolution, connect). */
@@ -38,7 +50,7 @@ export interface DeliveryFailure {
 }
 
 /** Extra fields an outcome may carry. */
-export type OutcomeExtras = Pick<Outcome, 'retryAfter' | 'peer' | 'tls'>;
+export type OutcomeExtras = Pick<Outcome, 'retryAfter' | 'peer' | 'tls' | 'source_address'>;
 
 /** An outcome whose kind follows the response code (see {@link classifyResponse}). */
 export function outcomeFor(

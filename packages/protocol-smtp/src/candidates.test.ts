@@ -10,8 +10,9 @@ const ctx = testContext();
 async function addresses(
   plan: ReturnType<typeof makePlan>,
   path = egressPath({ prohibited_hosts: [] }),
+  remotePort?: number,
 ) {
-  const list = await planCandidates(plan, path, ctx);
+  const list = await planCandidates(plan, path, ctx, remotePort);
   if (isDeliveryFailure(list)) throw new Error(list.response.content);
   return list.candidates.map((c: Candidate) => `${c.address}:${c.port}`);
 }
@@ -59,9 +60,10 @@ it('gives remote_port precedence over the entry port, and the entry port over sm
     '192.0.2.9:2025',
     '192.0.2.10:26',
   ]);
-  expect(
-    await addresses(plan, egressPath({ prohibited_hosts: [], smtp_port: 26, remote_port: 2626 })),
-  ).toEqual(['192.0.2.9:2626', '192.0.2.10:2626']);
+  expect(await addresses(plan, egressPath({ prohibited_hosts: [], smtp_port: 26 }), 2626)).toEqual([
+    '192.0.2.9:2626',
+    '192.0.2.10:2626',
+  ]);
 });
 
 it('drops skip_hosts silently and says so when nothing is left', async () => {

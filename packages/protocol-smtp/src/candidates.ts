@@ -56,6 +56,7 @@ function byStrategy(addresses: readonly string[], path: EgressPathConfig): strin
 /**
  * Expands a site's plan into the ordered list of addresses to try, as KumoMTA's connection plan
  * does: groups in order, addresses shuffled within an MX preference level, `skip_hosts` dropped.
+ * The port is the egress source's `remote_port`, else the entry's own, else `smtp_port`.
  * Any address in `prohibited_hosts` fails the whole site permanently (`550 5.4.4`), so that an
  * MX pointing at ourselves bounces instead of looping.
  *
@@ -65,6 +66,7 @@ export async function planCandidates(
   plan: SmtpPlan,
   path: EgressPathConfig,
   ctx: DriverContext,
+  remotePort?: number,
 ): Promise<CandidateList | DeliveryFailure> {
   const prohibited = hostFilter(path.prohibited_hosts, 'prohibited_hosts');
   const skip = hostFilter(path.skip_hosts, 'skip_hosts');
@@ -81,7 +83,7 @@ export async function planCandidates(
       } else {
         addresses = byStrategy(addresses, path);
       }
-      const port = path.remote_port ?? host.port ?? path.smtp_port;
+      const port = remotePort ?? host.port ?? path.smtp_port;
       for (const address of addresses) members.push({ name: host.name, address, port });
     }
     candidates.push(...(group.shuffle ? shuffled(members) : members));

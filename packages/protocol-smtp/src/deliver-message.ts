@@ -55,6 +55,7 @@ export async function deliverMessage(
       siteName,
       peer,
       tls: open.tls,
+      source_address: open.sourceAddress,
     });
     transportError ||= result.transportError;
     const retry = new Set(

@@ -1,12 +1,14 @@
 import {
   type DeliveryFailure,
   defineProtocolDriver,
+  egressProxyOf,
   internalFailure,
   isDeliveryFailure,
   type ProtocolDriver,
+  UNSPECIFIED_EGRESS_SOURCE,
 } from '@sterna/core';
 import { planCandidates } from './candidates.js';
-import { handshake } from './handshake.js';
+import { HandshakeError, handshake } from './handshake.js';
 import { formatAddr } from './host-spec.js';
 import { type SmtpOptions, smtpOptionsSchema } from './options.js';
 import { planOf } from './plan.js';
@@ -30,12 +32,27 @@ export const smtpDriver: ProtocolDriver<SmtpOptions> = defineProtocolDriver<Smtp
     readyQueue: true,
   },
   site: resolveSite,
-  async connect(site, _options, ctx, path): Promise<SmtpConnection | DeliveryFailure> {
+  async connect(
+    site,
+    _options,
+    ctx,
+    path,
+    source = UNSPECIFIED_EGRESS_SOURCE,
+  ): Promise<SmtpConnection | DeliveryFailure> {
+    const proxy = egressProxyOf(source);
+    if (proxy) {
+      // Connecting directly instead would send from an address the operator did not choose.
+      return internalFailure(
+        `failed to connect to any candidate hosts: egress source '${source.name}' sends through a ${proxy.protocol} proxy (${proxy.server}), which Sterna's smtp driver does not support yet`,
+      );
+    }
     const plan = planOf(site);
-    const list = await planCandidates(plan, path, ctx);
+    const list = await planCandidates(plan, path, ctx, source.remote_port);
     if (isDeliveryFailure(list)) return list;
     const errors = [...list.errors];
-    const settings = { path, ehloName: path.ehlo_domain ?? ctx.hostname, signal: ctx.signal };
+    // KumoMTA's order: the egress path's EHLO name, then the source's, then the host name.
+    const ehloName = path.ehlo_domain ?? source.ehlo_domain ?? ctx.hostname;
+    const settings = { path, source, ehloName, signal: ctx.signal };
     const queue = [...list.candidates];
     while (queue.length > 0 && !ctx.signal.aborted) {
       const candidate = queue.shift()!;
@@ -44,6 +61,10 @@ export const smtpDriver: ProtocolDriver<SmtpOptions> = defineProtocolDriver<Smtp
         return new SmtpConnection(open, queue, site.name, path, ctx, settings);
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
+        // A local address that cannot be bound fails every host alike: say so, once.
+        if (error instanceof HandshakeError && error.bindFailed) {
+          return internalFailure(`failed to connect to any candidate hosts: ${why}`);
+        }
         errors.push(`${candidate.name} ${formatAddr(candidate.address, candidate.port)}: ${why}`);
         ctx.logger.debug('smtp candidate failed', { site: site.name, reason: why });
       }

@@ -1,8 +1,9 @@
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { EgressPathConfig, TlsInfo } from '@sterna/core';
+import type { EgressPathConfig, EgressSource, SourceAddress, TlsInfo } from '@sterna/core';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Candidate } from './candidates.js';
+import { formatAddr } from './host-spec.js';
 import { type ClientError, SmtpSession } from './smtp-session.js';
 import { formatTimeout } from './transcript.js';
 
@@ -11,21 +12,28 @@ export interface OpenSession {
   readonly session: SmtpSession;
   readonly candidate: Candidate;
   readonly tls?: TlsInfo | undefined;
+  /** The local end of the connection (`ip:port`), logged as `source_address`. */
+  readonly sourceAddress?: SourceAddress | undefined;
 }
 
 /** Why a candidate could not be used; the text goes into the "all candidates failed" reply. */
 export class HandshakeError extends Error {
   /** The TLS handshake itself failed (so a clear-text retry may apply). */
   readonly tlsFailed: boolean;
-  constructor(message: string, tlsFailed = false) {
+  /** The egress source's address could not be bound: no other host will fare better. */
+  readonly bindFailed: boolean;
+  constructor(message: string, tlsFailed = false, bindFailed = false) {
     super(message);
     this.tlsFailed = tlsFailed;
+    this.bindFailed = bindFailed;
   }
 }
 
 /** What the handshake needs besides the candidate. */
 export interface HandshakeSettings {
   readonly path: EgressPathConfig;
+  /** The ready queue's egress source: the address to bind. */
+  readonly source: EgressSource;
   readonly ehloName: string;
   readonly signal: AbortSignal;
 }
@@ -66,7 +74,7 @@ export function clientOptions(
     host: candidate.address,
     port: candidate.port,
     name: settings.ehloName,
-    localAddress: path.source_address,
+    localAddress: settings.source.source_address,
     lmtp: path.use_lmtp,
     servername,
     ignoreTLS: mode === 'Disabled',
@@ -87,6 +95,19 @@ export function clientOptions(
 
 // nodemailer keeps the socket (a TLSSocket after STARTTLS) in `_socket`, typed public but named
 // private, and exposes the cipher and certificate no other way. The only read of it.
+function socketOf(client: SMTPConnection): Socket | undefined {
+  const socket = client._socket as Socket | false | null;
+  return socket || undefined;
+}
+
+/** The local `ip:port` of the session's socket, as KumoMTA logs `source_address`. */
+function sourceAddressOf(client: SMTPConnection): SourceAddress | undefined {
+  const socket = socketOf(client);
+  const address = socket?.localAddress;
+  if (!address || socket.localPort === undefined) return undefined;
+  return { address: formatAddr(address.replace(/^::ffff:/, ''), socket.localPort) };
+}
+
 function tlsInfoOf(client: SMTPConnection): TlsInfo | undefined {
   if (!client.secure) return undefined;
   const socket = client._socket as TLSSocket | false | null;
@@ -122,6 +143,14 @@ function setupFailure(
   }
   if (session.timedOut) return new HandshakeError(session.timedOut.message);
   if (session.reason) return new HandshakeError(session.reason.message);
+  if (error.syscall === 'bind') {
+    const source = settings.source;
+    return new HandshakeError(
+      `egress source '${source.name}' cannot bind source_address ${source.source_address}: ${error.originalCode ?? error.code} (is the address configured on this host?)`,
+      false,
+      true,
+    );
+  }
   const reply = oneLine(error.response);
   switch (error.timeoutType) {
     case 'CONNECT_TIMEOUT':
@@ -202,7 +231,7 @@ export async function handshake(
       const login = await session.call<boolean>((done) => session.client.login(auth, done));
       if (login.error) throw setupFailure(login.error, session, settings);
     }
-    return { session, candidate, tls };
+    return { session, candidate, tls, sourceAddress: sourceAddressOf(session.client) };
   } catch (error) {
     // Say goodbye politely when the peer still listens, without waiting long for it.
     void session.quit(Math.min(path.rset_timeout, 2));

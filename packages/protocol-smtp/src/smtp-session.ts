@@ -12,6 +12,9 @@ export interface ClientError extends Error {
   timeoutType?: string;
   rejectedErrors?: ClientError[];
   recipient?: string;
+  /** For a socket error: the system call that failed (`bind`, `connect`) and its code. */
+  syscall?: string;
+  originalCode?: string;
 }
 
 /** What a nodemailer call left: its value, or why it failed. */

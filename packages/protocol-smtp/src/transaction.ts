@@ -9,6 +9,7 @@ import {
   type PeerAddress,
   parseSmtpReply,
   type Response,
+  type SourceAddress,
   type TlsInfo,
 } from '@sterna/core';
 import type { OpenSession } from './handshake.js';
@@ -22,6 +23,7 @@ export interface TransactionContext {
   readonly siteName: string;
   readonly peer: PeerAddress;
   readonly tls?: TlsInfo | undefined;
+  readonly source_address?: SourceAddress | undefined;
 }
 
 /** The outcomes of one MAIL…DATA transaction and the state it left the session in. */
@@ -167,7 +169,11 @@ export async function runTransaction(
 ): Promise<TransactionResult> {
   const { session } = open;
   const { transcript } = session;
-  const d = new Decisions(recipients, { peer: tx.peer, tls: tx.tls });
+  const d = new Decisions(recipients, {
+    peer: tx.peer,
+    tls: tx.tls,
+    source_address: tx.source_address,
+  });
   if (UNSAFE.test(message.sender)) {
     d.rest(refusal(message.sender));
     return d.finish();

@@ -6,6 +6,7 @@ import {
   type DeliveryTarget,
   type DriverContext,
   type EgressPathConfig,
+  type EgressSource,
   isDeliveryFailure,
   type Message,
   type Site,
@@ -93,9 +94,10 @@ export async function connect(
   path: EgressPathConfig,
   target: Partial<DeliveryTarget> = {},
   ctx: DriverContext = testContext(),
+  source?: EgressSource,
 ): Promise<Connection | DeliveryFailure> {
   const site = await siteFor(table, target, ctx);
-  const result = await smtpDriver.connect(site, options(table), ctx, path);
+  const result = await smtpDriver.connect(site, options(table), ctx, path, source);
   if (!isDeliveryFailure(result)) later(() => result.close());
   return result;
 }
@@ -106,8 +108,9 @@ export async function mustConnect(
   path: EgressPathConfig,
   target: Partial<DeliveryTarget> = {},
   ctx: DriverContext = testContext(),
+  source?: EgressSource,
 ): Promise<Connection> {
-  const result = await connect(table, path, target, ctx);
+  const result = await connect(table, path, target, ctx, source);
   if (isDeliveryFailure(result)) throw new Error(`connect failed: ${result.response.content}`);
   return result;
 }

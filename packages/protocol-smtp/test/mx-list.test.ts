@@ -127,7 +127,10 @@ describe('mx_list', () => {
     });
     const connection = await mustConnect(
       { smtp: { mx_list: [`127.0.0.2:${s.port}`] } },
-      loopbackPath({ source_address: '127.0.0.5' }),
+      loopbackPath(),
+      {},
+      testContext(),
+      { name: 'ip-5', source_address: '127.0.0.5' },
     );
     const outcomes = await connection.send(message(['a@example.com']), { signal: signal() });
     expect(outcomes[0]!.kind).toBe('delivered');

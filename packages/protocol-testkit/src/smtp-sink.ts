@@ -14,6 +14,10 @@ export interface SinkMessage {
   readonly data: Buffer;
   /** Whether the session was under TLS when the message arrived. */
   readonly secure: boolean;
+  /** The client's address as the sink saw it (IPv4-mapped IPv6 prefix removed). */
+  readonly remoteAddress: string;
+  /** The name the client gave in EHLO/HELO/LHLO. */
+  readonly heloName: string;
   /** One id per connection: messages sharing it came over one session. */
   readonly sessionId: string;
 }
@@ -142,6 +146,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
           recipients,
           data: Buffer.concat(chunks),
           secure: session.secure,
+          remoteAddress: session.remoteAddress.replace(/^::ffff:/, ''),
+          heloName: session.hostNameAppearsAs,
         };
         const custom = options.onData?.(received);
         const scripted = recipients.map((r) => scriptedDataReply(r));

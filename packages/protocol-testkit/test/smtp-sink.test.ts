@@ -65,9 +65,9 @@ describe('startSmtpSink', () => {
     expect(s.messages).toHaveLength(1);
   });
 
-  it('records messages with envelope, bytes, TLS state and session', async () => {
+  it('records messages with envelope, bytes, TLS state, client address, EHLO name and session', async () => {
     const s = await sink();
-    const c = await client(s);
+    const c = await client(s, { name: 'client.test', localAddress: '127.0.0.3' });
     await send(c, 'a@example.org', ['x@example.com', 'y@example.com'], BODY);
     await send(c, 'b@example.org', ['z@example.com'], BODY);
     c.quit();
@@ -76,6 +76,8 @@ describe('startSmtpSink', () => {
       sender: 'a@example.org',
       recipients: ['x@example.com', 'y@example.com'],
       secure: true,
+      remoteAddress: '127.0.0.3',
+      heloName: 'client.test',
     });
     expect(messages[0]!.data.toString()).toBe(BODY);
     expect(messages[1]!.sessionId).toBe(messages[0]!.sessionId);
