@@ -1,5 +1,5 @@
 import { cidrSet } from '@sterna/core/engine';
-import { connectionMetaArg } from '@sterna/lua';
+import { connectionMetaArg, envelopeAddress } from '@sterna/lua';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import type { EsmtpListenerParams } from './params.js';
 import { authzOf, connectionMeta, senderOf } from './session-meta.js';
@@ -41,7 +41,7 @@ export class EnvelopeChecks {
     const fired = await this.#policy.fire(
       session,
       'smtp_server_mail_from',
-      [address.address, meta],
+      [envelopeAddress(address.address), meta],
       command,
     );
     return fired && 'error' in fired ? fired.error : undefined;
@@ -67,7 +67,7 @@ export class EnvelopeChecks {
     const fired = await this.#policy.fire(
       session,
       'smtp_server_rcpt_to',
-      [rcpt, meta],
+      [envelopeAddress(rcpt), meta],
       command,
       rcpt,
     );

@@ -27,12 +27,12 @@ kumo.on('get_queue_config', function(domain)
     protocol = { maildir_path = DIR .. '/maildir' } }
 end)
 kumo.on('smtp_server_mail_from', function(sender)
-  if sender == 'loop@example.org' then while true do end end -- @mail-loop
-  if sender == 'error@example.org' then error('mail_from refused') end -- @mail-error
+  if sender.email == 'loop@example.org' then while true do end end -- @mail-loop
+  if sender.email == 'error@example.org' then error('mail_from refused') end -- @mail-error
 end)
 kumo.on('smtp_server_rcpt_to', function(rcpt)
-  if rcpt:find('^rcpterror') then error('rcpt_to refused') end -- @rcpt-error
-  if rcpt:find('^rcptalloc') then local s = 'x' while true do s = s .. s end end -- @rcpt-alloc
+  if rcpt.user == 'rcpterror' then error('rcpt_to refused') end -- @rcpt-error
+  if rcpt.email:find('^rcptalloc') then local s = 'x' while true do s = s .. s end end -- @rcpt-alloc
 end)
 kumo.on('smtp_server_message_received', function(msg)
   local subject = msg:get_first_named_header_value('Subject')

@@ -37,6 +37,10 @@ kumo.on('get_listener_domain', function(domain, listener, conn_meta)
     return kumo.make_listener_domain { relay_to = true }
   end
 end)
+kumo.on('smtp_server_mail_from', function(sender, conn_meta)
+  -- KumoMTA passes an EnvelopeAddress
+  if sender.domain == 'refused.example' then kumo.reject(550, '5.7.1 not from ' .. sender.domain) end
+end)
 kumo.on('smtp_server_message_received', function(msg, conn_meta)
   msg:set_meta('x_authz_seen', conn_meta:get_meta 'authz_id' or 'none')
   msg:set_meta('x_cipher_seen', conn_meta:get_meta 'tls_cipher' or 'none')
@@ -278,6 +282,17 @@ describe('SMTP AUTH and TLS on reception', { timeout: 60_000 }, () => {
       { ...tls, auth: { user: 'scott', pass: 'tiger' } },
     );
     expect(sent.response).toMatch(/^250 OK ids=/);
+  });
+
+  it('gives smtp_server_mail_from the sender as an EnvelopeAddress', async () => {
+    const refused = sendMail(
+      daemon.smtp,
+      { from: 'someone@refused.example', to: ['reader@elsewhere.example'] },
+      testMessage('envelope address'),
+    );
+    await expect(refused).rejects.toMatchObject({
+      response: '550 5.7.1 not from refused.example',
+    });
   });
 
   it('offers a self-signed certificate naming the listener’s hostname', async () => {

@@ -21,7 +21,7 @@ import { eventually, sendMail, testMessage } from '../support/mail.js';
 const POLICY = `
 local kumo = require 'kumo'
 kumo.on('smtp_server_rcpt_to', function(rcpt, meta)
-  if rcpt:find('^blocked@') then kumo.reject(550, '5.7.1 not this one') end
+  if tostring(rcpt):find('^blocked@') then kumo.reject(550, '5.7.1 not this one') end
 end)
 kumo.on('smtp_server_message_received', function(msg, meta)
   msg:set_meta('tenant', 'from-lua')
