@@ -1,6 +1,6 @@
 /**
  * The pool, on the daemon's thread: `PolicyRuntime` and its worker slots, warm spares and
- * replacements, the protocol to each worker, and the marshalling of messages across the thread
+ * replacements, reloads (a config epoch) and tasks (`kumo.spawn_task`), the protocol to each worker, and the marshalling of messages across the thread
  * boundary. (`worker.ts` is the worker's entry and is not re-exported: importing it starts one.)
  * @module
  */
