@@ -2,7 +2,7 @@ import { cidrSet } from '@sterna/core/engine';
 import { connectionMetaArg, envelopeAddress } from '@sterna/lua';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import type { EsmtpListenerParams } from './params.js';
-import { authzOf, connectionMeta, senderOf } from './session-meta.js';
+import { authzOf, connectionMeta, senderOf, socketAddress } from './session-meta.js';
 import type { SessionPolicy } from './session-policy.js';
 
 /**
@@ -96,7 +96,7 @@ export class EnvelopeChecks {
     const to = await this.#listenerDomain(domainOf(rcpt), session, command, rcpt);
     if ('error' in to) return to.error;
     if (to.domain?.relay_to === true) return undefined;
-    const peer = `${session.remoteAddress}:${session.remotePort}`;
+    const peer = socketAddress(session.remoteAddress, session.remotePort);
     return this.#policy.refuse(
       session,
       { code: 550, text: `5.7.1 relaying not permitted for ${peer}` },

@@ -84,8 +84,8 @@ export function connectionMeta(
   const tls = known?.tls;
   return {
     ...(params.meta as Record<string, MetaValue>),
-    received_from: `${session.remoteAddress}:${session.remotePort}`,
-    received_via: `${session.localAddress}:${session.localPort}`,
+    received_from: socketAddress(session.remoteAddress, session.remotePort),
+    received_via: socketAddress(session.localAddress, session.localPort),
     hostname: params.hostname,
     reception_protocol: 'ESMTP',
     ...(session.hostNameAppearsAs ? { ehlo_domain: session.hostNameAppearsAs } : {}),
@@ -98,6 +98,11 @@ export function connectionMeta(
       : {}),
     ...(known?.authn !== undefined ? { authz_id: known.authz ?? '', authn_id: known.authn } : {}),
   };
+}
+
+/** `ip:port`, with an IPv6 address in brackets (`[::1]:25`), as KumoMTA writes socket addresses. */
+export function socketAddress(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 /** The client as log records name it: the EHLO name and the IP address. */
