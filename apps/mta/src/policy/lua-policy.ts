@@ -3,9 +3,16 @@ import {
   type MessageSnapshot,
   type PolicyRuntime,
   parseEgressPath,
+  parseEgressPool,
+  parseEgressSource,
   parseQueueConfig,
 } from '@sterna/lua';
-import type { EnginePolicy, EngineQueueConfig } from '../queue/types.js';
+import type {
+  EgressPoolConfig,
+  EgressSourceConfig,
+  EnginePolicy,
+  EngineQueueConfig,
+} from '../queue/types.js';
 import type { PolicyMessage, ReceptionPolicy } from './types.js';
 
 /**
@@ -67,5 +74,21 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
       ? await this.call('get_egress_path_config', [routingDomain, source, siteName])
       : undefined;
     return parseEgressPath(table ?? {});
+  }
+
+  async egressPool(name: string): Promise<EgressPoolConfig> {
+    return parseEgressPool(await this.#describe('get_egress_pool', name));
+  }
+
+  async egressSource(name: string): Promise<EgressSourceConfig> {
+    return parseEgressSource(await this.#describe('get_egress_source', name));
+  }
+
+  // A pool or source the policy must describe: no handler, or nil, is a mistake to report.
+  async #describe(event: string, name: string): Promise<unknown> {
+    if (!this.hasEvent(event)) throw new Error(`the policy defines no ${event} handler`);
+    const table = await this.call(event, [name]);
+    if (table === undefined || table === null) throw new Error(`${event} returned nil`);
+    return table;
   }
 }

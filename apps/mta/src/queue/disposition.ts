@@ -84,7 +84,12 @@ export class Dispositions {
     const headers = await this.#headersOf(message, info);
     const groups = new Map<string, Outcome[]>();
     for (const outcome of outcomes) {
-      const key = JSON.stringify([outcome.kind, outcome.response, outcome.peer ?? null]);
+      const key = JSON.stringify([
+        outcome.kind,
+        outcome.response,
+        outcome.peer ?? null,
+        outcome.source_address ?? null,
+      ]);
       const group = groups.get(key);
       if (group) group.push(outcome);
       else groups.set(key, [outcome]);
@@ -177,7 +182,7 @@ export class Dispositions {
     type: LogRecordType,
     message: QueuedMessage,
     recipients: readonly string[],
-    outcome: Pick<Outcome, 'response' | 'peer' | 'tls'>,
+    outcome: Pick<Outcome, 'response' | 'peer' | 'tls' | 'source_address'>,
     info: AttemptInfo,
   ): void {
     this.#log(type, message, recipients, outcome, info, []);
@@ -187,7 +192,7 @@ export class Dispositions {
     type: LogRecordType,
     message: QueuedMessage,
     recipients: readonly string[],
-    outcome: Pick<Outcome, 'response' | 'peer' | 'tls'>,
+    outcome: Pick<Outcome, 'response' | 'peer' | 'tls' | 'source_address'>,
     info: AttemptInfo,
     headers: readonly HeaderField[],
   ): void {
@@ -206,6 +211,7 @@ export class Dispositions {
       num_attempts: message.num_attempts,
       egress_pool: info.egress_pool,
       egress_source: info.egress_source,
+      source_address: outcome.source_address ?? null,
       delivery_protocol: info.delivery_protocol,
       reception_protocol:
         typeof message.meta.reception_protocol === 'string'

@@ -1,4 +1,9 @@
-import { type EgressPathConfig, errorText, internalFailure } from '@sterna/core';
+import {
+  type EgressPathConfig,
+  errorText,
+  internalFailure,
+  UNSPECIFIED_EGRESS_SOURCE,
+} from '@sterna/core';
 import {
   DEFAULT_EGRESS_PATH,
   DEFAULT_RETRY_POLICY,
@@ -7,6 +12,7 @@ import {
 } from '@sterna/core/engine';
 import type { EngineStats } from './admin-types.js';
 import { Dispositions, scheduledAttempt } from './disposition.js';
+import { type EgressChoice, EgressSources } from './egress-sources.js';
 import { QueueAdmin } from './queue-admin.js';
 import {
   deliveryTarget,
@@ -17,9 +23,6 @@ import {
 import { ReadyQueue } from './ready-queue.js';
 import { TimerHeap } from './timer-heap.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
-
-/** The default egress source and pool, as KumoMTA names them. */
-const UNSPECIFIED = 'unspecified';
 
 /** Options of the engine. */
 export interface QueueManagerOptions {
@@ -46,6 +49,7 @@ export class QueueManager {
   readonly #heap: TimerHeap<QueuedMessage>;
   readonly #dispositions: Dispositions;
   readonly #states: QueueStates;
+  readonly #egress: EgressSources;
   readonly #reaper: NodeJS.Timeout;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #ready = new Map<string, ReadyQueue>();
@@ -69,6 +73,7 @@ export class QueueManager {
       this.counters,
     );
     this.#states = new QueueStates(deps);
+    this.#egress = new EgressSources(deps.policy, now, deps.random);
     this.#reaper = setInterval(() => this.#reap(), 60_000).unref();
     this.admin = new QueueAdmin(
       {
@@ -210,16 +215,23 @@ export class QueueManager {
       return;
     }
     const { site } = resolution;
-    const name = formatReadyQueueName(UNSPECIFIED, site.name, site.service);
-    // Queues share a ready queue when they deliver the same way: same site and same options
-    // (maildir names no site, so its queues are told apart by their options alone).
-    const key = `${name}\u0000${JSON.stringify(options)}`;
+    const usesReadyQueue = driver.capabilities.readyQueue;
+    // Each message picks its source from the queue's pool as it moves on (maildir delivers
+    // inline, with no pool and no source, as in KumoMTA).
+    const egress: EgressChoice | undefined = usesReadyQueue
+      ? await this.#egress.choose(message.queue, config.egress_pool)
+      : undefined;
+    const source = egress?.source ?? UNSPECIFIED_EGRESS_SOURCE;
+    const name = formatReadyQueueName(source.name, site.name, site.service);
+    // Queues share a ready queue when they deliver the same way: same source, site and options
+    // (maildir names no site, so its queues are told apart by their options alone). A source
+    // whose settings changed gets a fresh ready queue under the same name.
+    const key = `${name}\u0000${JSON.stringify(options)}\u0000${JSON.stringify(source)}`;
     let ready = this.#ready.get(key);
     if (!ready) {
       const target = deliveryTarget(message.queue);
-      const usesReadyQueue = driver.capabilities.readyQueue;
       const path = usesReadyQueue
-        ? await this.#path(target.routingDomain ?? target.domain, site.name)
+        ? await this.#path(target.routingDomain ?? target.domain, source.name, site.name)
         : DEFAULT_EGRESS_PATH;
       ready = this.#ready.get(key);
       if (!ready) {
@@ -231,8 +243,9 @@ export class QueueManager {
             options,
             site,
             path,
-            egress_pool: usesReadyQueue ? (config.egress_pool ?? UNSPECIFIED) : null,
-            egress_source: usesReadyQueue ? UNSPECIFIED : null,
+            source,
+            egress_pool: egress?.pool ?? null,
+            egress_source: egress ? source.name : null,
             watchdogMs: this.#watchdogMs,
           },
           this.#deps,
@@ -246,11 +259,12 @@ export class QueueManager {
 
   // The egress path is read when a ready queue is made; idle ready queues are reaped, so a
   // changed policy takes effect once a queue has been quiet for a minute.
-  #path(routingDomain: string, siteName: string): Promise<EgressPathConfig> {
-    return this.#deps.policy.egressPath(routingDomain, UNSPECIFIED, siteName);
+  #path(routingDomain: string, source: string, siteName: string): Promise<EgressPathConfig> {
+    return this.#deps.policy.egressPath(routingDomain, source, siteName);
   }
 
   #reap(): void {
     for (const [name, queue] of this.#ready) if (queue.idle) this.#ready.delete(name);
+    this.#egress.reap();
   }
 }

@@ -4,6 +4,7 @@ import {
   type AnyProtocolDriver,
   createMessage,
   type EgressPathConfig,
+  type EgressSource,
   errorText,
   internalFailure,
   isDeliveryFailure,
@@ -34,6 +35,8 @@ export interface ReadyQueueSpec {
   readonly options: unknown;
   readonly site: Site;
   readonly path: EgressPathConfig;
+  /** The egress source connections leave from (`unspecified`, setting nothing, by default). */
+  readonly source: EgressSource;
   /** The log records' `egress_pool` and `egress_source` (null for drivers without ready queues). */
   readonly egress_pool: string | null;
   readonly egress_source: string | null;
@@ -212,7 +215,7 @@ export class ReadyQueue {
   }
 
   async #dispatch(): Promise<void> {
-    const { driver, site, options, path } = this.spec;
+    const { driver, site, options, path, source } = this.spec;
     let connection: ManagedConnection | undefined;
     let sessionId = randomUUID();
     let sent = 0;
@@ -229,6 +232,7 @@ export class ReadyQueue {
             options,
             this.#deps.driverContext,
             path,
+            source,
           );
           if (isDeliveryFailure(opened)) {
             for (const each of items) await this.#connectFailed(each, opened, sessionId);

@@ -1,6 +1,7 @@
 import type {
   DriverContext,
   EgressPathConfig,
+  EgressSource,
   Envelope,
   HeaderField,
   MetaValue,
@@ -46,10 +47,29 @@ export interface EngineQueueConfig extends RetryPolicy {
   readonly provider_name?: string | undefined;
 }
 
+/** An egress pool (`kumo.make_egress_pool`): weighted source names, `ttl` in seconds. */
+export interface EgressPoolConfig {
+  readonly name: string;
+  readonly entries: readonly { readonly name: string; readonly weight: number }[];
+  readonly ttl: number;
+}
+
+/** An egress source (`kumo.make_egress_source`), `ttl` in seconds. */
+export interface EgressSourceConfig extends EgressSource {
+  readonly ttl: number;
+}
+
 /** What the engine asks of the operator's policy. */
 export interface EnginePolicy {
   queueConfig(queue: string, parts: QueueNameParts): Promise<EngineQueueConfig>;
   egressPath(routingDomain: string, source: string, siteName: string): Promise<EgressPathConfig>;
+  /**
+   * `get_egress_pool(name)`. Never asked for `unspecified`. Without it, a queue naming any
+   * other pool cannot be delivered (a transient failure naming the pool).
+   */
+  egressPool?(name: string): Promise<EgressPoolConfig>;
+  /** `get_egress_source(name)`. Never asked for `unspecified`. */
+  egressSource?(name: string): Promise<EgressSourceConfig>;
   /** Drivers that call back into the policy (custom_lua) use this. */
   readonly host?: PolicyHost | undefined;
 }
