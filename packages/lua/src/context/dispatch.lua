@@ -82,17 +82,26 @@ end
 local function exit(...) depth = depth - 1 return ... end
 
 -- KumoMTA's connection metadata object: get_meta / set_meta, and the keys readable as fields.
+-- A set_meta marks the object, so the call hands the whole meta back to the daemon, which keeps
+-- it for the connection's later events (each call runs on its own coroutine, so the mark is on
+-- the object, not in a shared variable).
 local rawset = rawset
 local ConnMeta = { __name = 'ConnectionMetaData' }
+local changed_meta = setmetatable({}, { __mode = 'k' })
 ConnMeta.__index = {
   get_meta = function(self, name) return rawget(self, name) end,
-  set_meta = function(self, name, value) rawset(self, name, value) end,
+  set_meta = function(self, name, value)
+    rawset(self, name, value)
+    changed_meta[self] = true
+  end,
 }
 local function make_conn_meta(t) return setmetatable(t, ConnMeta) end
 
 local new_message, make_address = internal.new_message, internal.make_address
-local function wrap_messages(n, ...)
-  local args = pack(...)
+-- Turns the marked arguments of `args` into message, address and conn_meta objects in place;
+-- returns the conn_meta object, if there is one.
+local function wrap_args(args, n)
+  local conn
   for i = 1, n do
     local a = args[i]
     if type(a) == 'table' then
@@ -101,13 +110,29 @@ local function wrap_messages(n, ...)
       elseif a.__sterna_address ~= nil then
         args[i] = make_address(a.__sterna_address)
       elseif type(a.__sterna_conn_meta) == 'table' then
-        args[i] = make_conn_meta(a.__sterna_conn_meta)
+        conn = make_conn_meta(a.__sterna_conn_meta)
+        args[i] = conn
       elseif type(a[1]) == 'table' and a[1].__sterna_message ~= nil then
         for j = 1, #a do a[j] = new_message(a[j].__sterna_message) end
       end
     end
   end
+  return conn
+end
+
+local function wrap_messages(n, ...)
+  local args = pack(...)
+  wrap_args(args, n)
   return unpack(args, 1, n)
+end
+
+-- After a call that changed its conn_meta: 'ok_conn_meta', the meta as a plain table, values...
+local function with_conn_meta(conn, status, ...)
+  if status ~= 'ok' or not changed_meta[conn] then return status, ... end
+  changed_meta[conn] = nil
+  local plain = {}
+  for k, v in pairs(conn) do plain[k] = v end
+  return 'ok_conn_meta', plain, ...
 end
 
 -- dispatch(name, nargs_with_messages_or_0, ...) -> status, values...
@@ -115,8 +140,11 @@ function internal.dispatch(name, wrap, ...)
   local list = handlers[name]
   if list == nil then return 'none' end
   depth = depth + 1
-  if wrap > 0 then return exit(finish(run_list(list, wrap_messages(wrap, ...)))) end
-  return exit(finish(run_list(list, ...)))
+  if wrap == 0 then return exit(finish(run_list(list, ...))) end
+  local args = pack(...)
+  local conn = wrap_args(args, wrap)
+  if conn == nil then return exit(finish(run_list(list, unpack(args, 1, wrap)))) end
+  return exit(with_conn_meta(conn, finish(run_list(list, unpack(args, 1, wrap)))))
 end
 
 local objects, next_object = {}, 0

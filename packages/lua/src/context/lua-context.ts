@@ -40,6 +40,11 @@ export type CallOutcome =
        * the call changed it.
        */
       readonly messages: (MessageSnapshot | undefined)[];
+      /**
+       * The connection meta passed in (`connectionMetaArg`) as the call left it, whole, when a
+       * handler called `conn_meta:set_meta`; absent otherwise.
+       */
+      readonly connMeta?: Record<string, unknown> | undefined;
     }
   | {
       readonly status: 'reject';
@@ -349,12 +354,17 @@ export class LuaContext {
     const values: unknown[] = [];
     for (let i = 2; i <= top; i++) values.push(readLuaValue(thread, i));
     switch (status) {
-      case 'ok': {
+      case 'ok':
+      case 'ok_conn_meta': {
         const messages = handles.map((h) => {
           const state = this.messages.get(h);
           return state?.changed ? state.snapshot() : undefined;
         });
-        return { status: 'ok', values, messages };
+        if (status === 'ok') return { status: 'ok', values, messages };
+        const [meta, ...rest] = values;
+        // An emptied meta reads back as an empty array.
+        const connMeta = Array.isArray(meta) ? {} : (meta as Record<string, unknown>);
+        return { status: 'ok', values: rest, messages, connMeta };
       }
       case 'reject':
         return values[2] === undefined

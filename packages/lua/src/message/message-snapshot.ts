@@ -57,7 +57,8 @@ export function isEnvelopeAddress(value: unknown): value is EnvelopeAddressArg {
  * Connection metadata as an event argument (`smtp_server_mail_from(sender, conn_meta)`): in Lua
  * it is KumoMTA's connection metadata object, `conn_meta:get_meta(name)` and
  * `conn_meta:set_meta(name, value)`, and its keys can also be read as fields
- * (`conn_meta.received_from`). A `set_meta` lasts for that event call only.
+ * (`conn_meta.received_from`). After a `set_meta` the call's result carries the whole meta back
+ * (`EventResult.connMeta`), for the caller to keep for the connection's later events.
  */
 export interface ConnectionMetaArg {
   readonly __sterna_conn_meta: Readonly<Record<string, unknown>>;

@@ -69,6 +69,12 @@ export interface EventResult {
    * policy changed it (meta, envelope, data or headers), else `undefined`.
    */
   readonly messages: readonly (MessageSnapshot | undefined)[];
+  /**
+   * The connection meta passed (`connectionMetaArg`) as the handler left it, whole, when it
+   * called `conn_meta:set_meta`; `undefined` otherwise. KumoMTA's connection meta lasts for the
+   * connection: the caller keeps it for the connection's later events.
+   */
+  readonly connMeta?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /**
@@ -174,7 +180,13 @@ export class PolicyRuntime implements PolicyHost {
     const ok = settle(outcome, event);
     restoreUnchangedData(sent, ok.messages);
     applyBack(args, ok.messages);
-    return { value: ok.values[0], values: ok.values, handled: true, messages: ok.messages };
+    return {
+      value: ok.values[0],
+      values: ok.values,
+      handled: true,
+      messages: ok.messages,
+      ...(ok.connMeta ? { connMeta: ok.connMeta } : {}),
+    };
   }
 
   /**
