@@ -77,6 +77,12 @@ export class EgressSources {
     return { pool, source: sourceOf(source, entry.name) };
   }
 
+  /** Forgets the pools and sources kept (a new config epoch): the next message asks again. */
+  clear(): void {
+    this.#pools.clear();
+    this.#sources.clear();
+  }
+
   /** Forgets rotations of scheduled queues that sent nothing for ten minutes. */
   reap(): void {
     const before = this.#now() - ROTATION_IDLE_MS;

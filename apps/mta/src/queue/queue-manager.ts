@@ -111,12 +111,14 @@ export class QueueManager {
   }
 
   /**
-   * A new config epoch: queue configs are asked of the policy again at their next use, and idle
-   * ready queues are dropped so the next one made reads its egress path again (a busy one keeps
-   * the path it was made with until it idles out).
+   * A new config epoch: queue configs, egress pools and egress sources are asked of the policy
+   * again at their next use, and idle ready queues are dropped so the next one made reads its
+   * egress path again (a busy one keeps the path and source it was made with until it idles out;
+   * a message whose source changed goes to a fresh ready queue).
    */
   invalidateConfigs(): void {
     this.#states.clear();
+    this.#egress.clear();
     this.#reap();
   }
 
