@@ -5,10 +5,13 @@
 -- `match_sub_domains = true`) and with the `[signature."…"]` blocks named by
 -- `base.additional_signatures`.
 local kumo = require 'kumo'
-local data_files = require 'policy-extras.data_files'
+local support = require 'policy-extras.helper_support'
+local utils = require 'policy-extras.policy_utils'
 
 local format, type, tostring, pairs, ipairs = string.format, type, tostring, pairs, ipairs
-local key, quote = data_files.key, data_files.quote
+local key = support.key
+
+local WHAT = 'dkim_sign helper'
 
 local mod = {}
 
@@ -54,16 +57,22 @@ local function sorted_keys(t)
   return names
 end
 
--- Merges one file's data over what earlier files gave, block by block.
-local function merge_file(data, target)
-  if type(data.base) == 'table' then data_files.merge_into(data.base, target.base) end
+-- Merges one file's data over what earlier files gave, block by block; `target.origin` names
+-- the file each block (and base.additional_signatures) came from first.
+local function merge_file(data, file, target)
+  if type(data.base) == 'table' then
+    utils.merge_into(data.base, target.base)
+    if data.base.additional_signatures ~= nil then target.origin.additional_signatures = file end
+  end
   for _, section in ipairs({ 'domain', 'signature' }) do
     if type(data[section]) == 'table' then
       for name, params in pairs(data[section]) do
         if type(params) == 'table' then
           local lname = section == 'domain' and tostring(name):lower() or name
-          target[section][lname] = data_files.merge_into(params, target[section][lname] or {})
-          target.origin[section .. ':' .. lname] = target.origin[section .. ':' .. lname] or data.__file
+          local block = target[section][lname] or {}
+          utils.merge_into(params, block)
+          target[section][lname] = block
+          target.origin[section .. ':' .. lname] = target.origin[section .. ':' .. lname] or file
         end
       end
     end
@@ -85,9 +94,9 @@ end
 
 -- Checks one block's keys and values; `kind` is 'base', 'domain' or 'signature'.
 local function check_block(kind, name, block, file, problems, base)
-  local section = kind == 'base' and 'base' or key(kind, name)
+  local section = kind == 'base' and 'base' or support.entry(kind, name)
   local allowed = kind == 'base' and BASE_KEYS or kind == 'domain' and DOMAIN_KEYS or SIGNATURE_KEYS
-  data_files.known_keys(problems, file, section, block, allowed)
+  support.known_keys(problems, file, section, block, allowed)
   if block.vault_mount ~= nil or block.vault_path_prefix ~= nil then
     problems.add(file, key(section, block.vault_mount ~= nil and 'vault_mount' or 'vault_path_prefix'),
       'HashiCorp Vault key sources are not supported by Sterna yet; give key files instead')
@@ -121,7 +130,7 @@ local function check_block(kind, name, block, file, problems, base)
     return
   end
   local path = key_path(settings, domain, settings.selector)
-  if not data_files.exists(path) then
+  if not support.exists(path) then
     problems.add(file, key(section, block.filename and 'filename' or 'selector'),
       format('the key file %s does not exist', path))
   end
@@ -131,46 +140,41 @@ local function check_block(kind, name, block, file, problems, base)
     key = { key_data = 'unused' } }
   for _, k in ipairs(SIGNER_KEYS) do params[k] = settings[k] end
   local ok, err = pcall(kumo.dkim.rsa_sha256_signer, params)
-  if not ok then problems.add(file, section, data_files.reason(err)) end
+  if not ok then problems.add(file, section, support.reason(err)) end
 end
 
 --- Loads the data sources (files or tables) and checks them: the merged data and the problems.
 local function load_all(sources)
-  local problems = data_files.problems()
+  local problems = support.problems()
   local target = { base = {}, domain = {}, signature = {}, origin = {} }
-  for _, source in ipairs(sources) do
-    local ok, data, file = pcall(data_files.load, source)
-    if not ok then
-      problems.list[#problems.list + 1] = data_files.reason(data)
-    else
-      data_files.known_keys(problems, file, '', data, { base = true, domain = true, signature = true })
-      if data.base ~= nil then
-        if type(data.base) ~= 'table' then
-          problems.add(file, 'base', 'expected a table')
-        else
-          check_block('base', 'base', data.base, file, problems, {})
-        end
+  for _, loaded in ipairs(support.load_all(sources, problems)) do
+    local data, file = loaded.data, loaded.label
+    support.known_keys(problems, file, '', data, { base = true, domain = true, signature = true })
+    if data.base ~= nil then
+      if type(data.base) ~= 'table' then
+        problems.add(file, 'base', 'expected a table')
+      else
+        check_block('base', 'base', data.base, file, problems, {})
       end
-      for _, section in ipairs({ 'domain', 'signature' }) do
-        if data[section] ~= nil and type(data[section]) ~= 'table' then
-          problems.add(file, section, 'expected a table')
-        end
-      end
-      local copy = { base = data.base, domain = data.domain, signature = data.signature, __file = file }
-      merge_file(copy, target)
     end
+    for _, section in ipairs({ 'domain', 'signature' }) do
+      if data[section] ~= nil and type(data[section]) ~= 'table' then
+        problems.add(file, section, 'expected a table')
+      end
+    end
+    merge_file(data, file, target)
   end
   -- Blocks are checked once merged, against the merged [base], naming the file they came from.
   for _, section in ipairs({ 'domain', 'signature' }) do
     for _, name in ipairs(sorted_keys(target[section])) do
-      local file = target.origin[section .. ':' .. name] or '<dkim data>'
+      local file = target.origin[section .. ':' .. name]
       check_block(section, name, target[section][name], file, problems, target.base)
     end
   end
   for i, name in ipairs(target.base.additional_signatures or {}) do
     if target.signature[name] == nil then
-      problems.add('dkim data', format('base.additional_signatures[%d]', i),
-        format('no [signature.%q] block', tostring(name)))
+      problems.add(target.origin.additional_signatures, format('base.additional_signatures[%d]', i),
+        format('no [%s] block', support.entry('signature', name)))
     end
   end
   return target, problems.list
@@ -220,19 +224,10 @@ end
 --- in .toml, else JSON) or a table in the same shape; later ones merge over earlier ones.
 function mod:setup(sources, options)
   options = options or {}
-  if type(sources) ~= 'table' then error('dkim_sign:setup: expected a list of data files', 2) end
-  -- The single-table form: `dkim_sign:setup { base = …, domain = … }`.
-  if sources.base ~= nil or sources.domain ~= nil or sources.signature ~= nil then sources = { sources } end
-
-  local data = data_files.cached('policy-extras.dkim_sign', options.cache_ttl or '5 minutes', function()
-    local loaded, problems = load_all(sources)
-    data_files.raise('dkim_sign', problems)
-    return loaded
-  end)
-  kumo.on('validate_config', function()
-    local _, problems = load_all(sources)
-    data_files.report('dkim_sign', problems)
-  end)
+  -- One data table alone is accepted too: `dkim_sign:setup { base = …, domain = … }`.
+  sources = support.file_list(sources, 'dkim_sign')
+  local data = support.data_source(WHAT, 'policy-extras.dkim_sign', sources, load_all,
+    { ttl = options.cache_ttl })
 
   return function(msg)
     local d = data()

@@ -1,41 +1,185 @@
 -- policy-extras.helper_support: what Sterna's data-file helpers (queue, sources,
--- listener_domains) share. Not a KumoMTA module: policies have no reason to require it.
+-- listener_domains, shaping, dkim_sign) share. Not a KumoMTA module: policies have no reason to
+-- require it.
 --
--- A helper reads its data files into plain tables (memoized, so a changed file is seen once the
--- cache entry expires) and records each mistake as a problem naming the file and the key.
--- `validate_config` reports every problem (kumo.log_error, then kumo.validation_failed()); at
--- run time a problem in what a call needs raises a Lua error with the same text.
+-- A helper reads its data files (TOML, JSON, YAML, or Lua tables in their place) into plain
+-- tables, kept with kumo.memoize, and records each mistake as a problem naming the file and the
+-- key. `validate_config` reports every problem (kumo.log_error, then kumo.validation_failed());
+-- at run time a problem in what a call needs raises a Lua error with the same text:
+--
+--   <helper>: <file>: <key path>: <what is wrong>
+--
+-- Key paths are written as TOML writes dotted keys: fixed keys bare (`max_age`), names the data
+-- defines (domains, tenants, sources, pools, providers, signatures, listeners) always quoted, as
+-- the documentation writes them (`queue.'gmail.com'.max_age`). A Lua table given in place of a
+-- file is named by its place in the setup list: `<Lua table #2>`.
 local kumo = require 'kumo'
 local utils = require 'policy-extras.policy_utils'
 
 local mod = {}
 
-local type, pairs, ipairs, tostring, pcall, error = type, pairs, ipairs, tostring, pcall, error
-local format, lower, concat = string.format, string.lower, table.concat
+local type, pairs, ipairs, tostring, pcall, error, next = type, pairs, ipairs, tostring, pcall, error, next
+local setmetatable, open = setmetatable, io.open
+local format, concat, sort = string.format, table.concat, table.sort
 
---- How a data file is named in messages: its path, or `(inline table)` for the Lua-table form.
-function mod.file_label(file)
-  if type(file) == 'table' then return '(inline table)' end
-  return tostring(file)
-end
+---------------------------------------------------------------------------------------------------
+-- Key paths
 
---- A key as TOML writes it in a dotted path: bare when it can be, quoted otherwise.
-function mod.quote(key)
+--- A name the data defines, always quoted: `'gmail.com'` (`"it's"` with TOML's escapes when the
+--- name holds a quote or a control character).
+function mod.name(key)
   key = tostring(key)
-  if key:match('^[%w_-]+$') then return key end
+  if key:find("[%c']") then return format('%q', key) end
   return "'" .. key .. "'"
 end
 
---- A name the data defines (a domain, tenant, source, pool, listener), always quoted as the
---- documentation writes them: `'gmail.com'`.
-function mod.name(key)
-  return "'" .. tostring(key) .. "'"
+--- A fixed key: bare when TOML allows it (`max_age`, `pool-1`), else quoted like a name.
+function mod.quote(key)
+  key = tostring(key)
+  if key:match('^[%w_-]+$') then return key end
+  return mod.name(key)
 end
 
---- `queue.'gmail.com'` from `'queue', 'gmail.com'`: a fixed section and a name it defines.
-function mod.path(section, name)
-  return section .. '.' .. mod.name(name)
+--- `path` followed by fixed keys: `key("queue.'x'", 'max_age')` is `queue.'x'.max_age`. An empty
+--- or nil `path` starts the path at the first key.
+function mod.key(path, ...)
+  local parts = { path ~= '' and path or nil }
+  for _, part in ipairs({ ... }) do parts[#parts + 1] = mod.quote(part) end
+  return concat(parts, '.')
 end
+
+--- `path` followed by a name the data defines: `entry('queue', 'gmail.com')` is
+--- `queue.'gmail.com'`. An empty or nil `path` gives the quoted name alone.
+function mod.entry(path, name)
+  if path == nil or path == '' then return mod.name(name) end
+  return path .. '.' .. mod.name(name)
+end
+
+---------------------------------------------------------------------------------------------------
+-- Problems
+
+--- A collector of problems `{ file, path, text }`: `add(file, path, text)` (path may be nil for
+--- the file as a whole), `add_all(list)`, and `list`.
+function mod.problems()
+  local list = {}
+  local p = { list = list }
+  function p.add(file, path, text)
+    list[#list + 1] = { file = file, path = path, text = text }
+  end
+  function p.add_all(other)
+    for _, problem in ipairs(other) do list[#list + 1] = problem end
+  end
+  return p
+end
+
+--- One problem as `<file>: <key path>: <what is wrong>` (`<file>: <what>` without a key path).
+function mod.describe(problem)
+  if problem.path == nil or problem.path == '' then
+    return format('%s: %s', problem.file, problem.text)
+  end
+  return format('%s: %s: %s', problem.file, problem.path, problem.text)
+end
+
+--- Logs each problem, prefixed by `helper`, with `kumo.log_error` and, if there was any, calls
+--- `kumo.validation_failed()`. Returns the number of problems.
+function mod.report(helper, list)
+  for _, problem in ipairs(list) do
+    kumo.log_error(format('%s: %s', helper, mod.describe(problem)))
+  end
+  if #list > 0 then kumo.validation_failed() end
+  return #list
+end
+
+--- Raises one Lua error listing every problem (`helper: a; b`); does nothing for none.
+function mod.raise(helper, list)
+  if #list == 0 then return end
+  local lines = {}
+  for i, problem in ipairs(list) do lines[i] = mod.describe(problem) end
+  error(format('%s: %s', helper, concat(lines, '; ')), 0)
+end
+
+--- The text of an error without what the key path already says: Lua's position prefix, a
+--- Sterna error code and the name of the kumo function that raised it
+--- (`kumo.make_queue_config: unknown field 'x'` gives `unknown field 'x'`).
+function mod.reason(err)
+  local text = tostring(type(err) == 'table' and (err.message or err[1]) or err)
+  text = text:gsub('^[^\n]-:%d+: ', '')
+  text = text:gsub('^STERNA_[%u_]+:%s*', '')
+  text = text:gsub('^kumo%.[%w_.]+:%s*', '')
+  return text
+end
+
+---------------------------------------------------------------------------------------------------
+-- Checking data
+
+--- True for a table holding a Lua sequence (a TOML or JSON array).
+function mod.is_array(value)
+  return type(value) == 'table' and value[1] ~= nil
+end
+
+--- True when `path` names a readable file.
+function mod.exists(path)
+  local f = open(path, 'r')
+  if f == nil then return false end
+  f:close()
+  return true
+end
+
+--- Each key of `tbl` that `allowed` (a set) does not hold is a problem, in sorted order.
+function mod.known_keys(problems, file, path, tbl, allowed)
+  local names = {}
+  for k in pairs(tbl) do names[#names + 1] = tostring(k) end
+  sort(names)
+  for _, k in ipairs(names) do
+    if not allowed[k] then problems.add(file, mod.key(path, k), 'unknown key') end
+  end
+end
+
+--- Checks one key of an entry with `kumo[maker]` (`'make_queue_config'`, …), alone or with
+--- `base` (the keys the maker requires, such as a source's `name`). nil when it is accepted,
+--- else the reason (without the key's name, which the key path gives).
+function mod.check_key(maker, key, value, base)
+  local params = {}
+  for k, v in pairs(base or {}) do params[k] = v end
+  params[key] = value
+  local ok, err = pcall(kumo[maker], params)
+  if ok then return nil end
+  local why = mod.reason(err)
+  local bare = why:sub(#key + 3)
+  if why:sub(1, #key + 2) == key .. ': ' and bare ~= '' then return bare end
+  return why
+end
+
+--- An entry is `{ path, params, origin }`: its key path, its keys, and the file each key came
+--- from. Checks every key with `check_key`; the refused ones are kept in `entry.bad` (key →
+--- reason) and added to `problems`.
+function mod.check_entry(maker, entry, problems, base)
+  entry.bad = {}
+  for key, value in pairs(entry.params) do
+    local why = mod.check_key(maker, key, value, base)
+    if why then
+      entry.bad[key] = why
+      problems.add(entry.origin[key], mod.key(entry.path, key), why)
+    end
+  end
+end
+
+--- Raises naming file and key if any key of `entries` was refused by `check_entry`. With
+--- `params` (the keys merged from those entries), only a key whose value won the merge counts.
+function mod.raise_refused(helper, entries, params)
+  local problems = mod.problems()
+  for _, entry in ipairs(entries) do
+    for key, why in pairs(entry.bad) do
+      if params == nil or params[key] == entry.params[key] then
+        problems.add(entry.origin[key], mod.key(entry.path, key), why)
+      end
+    end
+  end
+  mod.raise(helper, problems.list)
+end
+
+---------------------------------------------------------------------------------------------------
+-- Reading data files
 
 --- The files argument of `setup`: an array of file names and/or tables of data; one file name
 --- or one table of data alone is accepted too.
@@ -54,74 +198,16 @@ function mod.file_list(files, helper)
   return files
 end
 
---- True for a table holding a Lua sequence (a TOML or JSON array).
-function mod.is_array(value)
-  return type(value) == 'table' and value[1] ~= nil
-end
-
--- The message of a failed `kumo.make_*` call without Lua's position prefix.
-local function reason(err)
-  local text = tostring(type(err) == 'table' and (err.message or err[1]) or err)
-  return (text:gsub('^[^\n]-:%d+: ', ''))
-end
-mod.reason = reason
-
---- Checks one key of an entry with `kumo[maker]` (`'make_queue_config'`, …), alone or with
---- `base` (the keys the maker requires, such as a source's `name`). nil when it is accepted,
---- else the reason.
-function mod.check_key(maker, key, value, base)
-  local params = {}
-  for k, v in pairs(base or {}) do params[k] = v end
-  params[key] = value
-  local ok, err = pcall(kumo[maker], params)
-  if ok then return nil end
-  return reason(err)
-end
-
---- A collector of problems: `{ file, path, text }`.
-function mod.problems()
-  local list = {}
-  local p = { list = list }
-  function p.add(file, path, text)
-    list[#list + 1] = { file = file, path = path, text = text }
-  end
-  return p
-end
-
---- One line per problem: `<file>: <key path>: <what is wrong>`.
-function mod.describe(problem)
-  if problem.path == nil or problem.path == '' then
-    return format('%s: %s', problem.file, problem.text)
-  end
-  return format('%s: %s: %s', problem.file, problem.path, problem.text)
-end
-
---- Raises a Lua error listing `problems` (at the caller's caller), prefixed by `what`.
-function mod.raise(what, problems)
-  local lines = {}
-  for i, problem in ipairs(problems) do lines[i] = mod.describe(problem) end
-  error(format('%s: %s', what, concat(lines, '; ')), 0)
-end
-
---- Logs each problem with `kumo.log_error` and, if there was any, calls
---- `kumo.validation_failed()`. Returns the number of problems.
-function mod.report(what, problems)
-  for _, problem in ipairs(problems) do
-    kumo.log_error(format('%s: %s', what, mod.describe(problem)))
-  end
-  if #problems > 0 then kumo.validation_failed() end
-  return #problems
-end
-
---- Reads every data file (`policy_utils.load_json_or_toml_file`); a file that cannot be read or
---- parsed becomes a problem naming it. Returns an array of `{ label, data }`.
+--- Reads every data file of the list (`policy_utils.load_json_or_toml_file`: TOML, YAML or JSON
+--- by extension; a table is the data itself). A file that cannot be read or parsed, or holds no
+--- table, becomes a problem naming it. Returns an array of `{ label, data }`.
 function mod.load_all(files, problems)
   local loaded = {}
-  for _, file in ipairs(files) do
-    local label = mod.file_label(file)
+  for i, file in ipairs(files) do
+    local label = type(file) == 'table' and format('<Lua table #%d>', i) or tostring(file)
     local ok, data = pcall(utils.load_json_or_toml_file, file)
     if not ok then
-      problems.add(label, nil, reason(data))
+      problems.add(label, nil, mod.reason(data))
     elseif type(data) ~= 'table' then
       problems.add(label, nil, format('expected a table at the top level, got %s', type(data)))
     else
@@ -131,38 +217,51 @@ function mod.load_all(files, problems)
   return loaded
 end
 
-local SHARED = { __name = 'policy-extras data' }
+---------------------------------------------------------------------------------------------------
+-- Caching
 
---- `kumo.memoize` around `fn(files)`, the way KumoMTA's helpers cache their data: read once,
---- read again after `ttl` or when the configuration epoch changes (a watched file changed).
---- The data is marked as an object so the cache hands out the same (read-only) table rather
---- than a copy on every call.
-function mod.memoized(name, fn, ttl)
-  local function load(files) return setmetatable(fn(files), SHARED) end
-  return kumo.memoize(load, {
-    name = name,
-    ttl = ttl or '5 minutes',
-    capacity = 10,
+-- What the caches hand out is marked as an object, so kumo.memoize gives every caller the same
+-- (read-only) table rather than a deep copy on every call.
+local SHARED = { __name = 'policy-extras data' }
+local caches = 0
+
+--- `make()`'s value (a table), kept with kumo.memoize for `ttl`; a new configuration epoch
+--- empties the cache, so changed data files are read again at once. An error `make` raises is
+--- not kept: a file fixed after a failed read is read on the next call. Each call makes a cache
+--- of its own (a helper set up twice keeps two).
+function mod.cached(name, ttl, make)
+  caches = caches + 1
+  local cached = kumo.memoize(function() return setmetatable(make(), SHARED) end, {
+    name = format('%s #%d', name, caches),
+    ttl = ttl,
+    capacity = 1,
     invalidate_with_epoch = true,
   })
+  return cached
 end
 
---- The value a domain map gives `domain`: the entry of that exact name, else the nearest
---- wildcard entry above it (`*.example.com` matches `a.example.com` and `a.b.example.com`, not
---- `example.com`). Keys of `map` are lower case; nil when nothing matches.
-function mod.domain_lookup(map, domain)
-  if domain == nil then return nil end
-  domain = lower(tostring(domain))
-  local hit = map[domain]
-  if hit ~= nil then return hit end
-  local rest = domain
-  while true do
-    local dot = rest:find('.', 1, true)
-    if dot == nil then return nil end
-    rest = rest:sub(dot + 1)
-    hit = map['*.' .. rest]
-    if hit ~= nil then return hit end
-  end
+--- What a data-file helper's `setup` does with its files. `compile(files)` reads and checks them:
+--- it returns the data, the problems that stop every use of the helper, and (optionally) the
+--- problems of single entries, which raise only when a call needs that entry. Registers a
+--- `validate_config` handler reporting all of them (and those `check(data, problems)` adds), and
+--- returns a function giving the data (cached for `ttl`, default 5 minutes) or raising the
+--- problems that stop every use.
+function mod.data_source(helper, name, files, compile, options)
+  options = options or {}
+  local data = mod.cached(name, options.ttl or '5 minutes', function()
+    local compiled, fatal = compile(files)
+    mod.raise(helper, fatal)
+    return compiled
+  end)
+  kumo.on('validate_config', function()
+    local compiled, fatal, entries = compile(files)
+    local problems = mod.problems()
+    problems.add_all(fatal)
+    problems.add_all(entries or {})
+    if options.check then options.check(compiled, problems) end
+    mod.report(helper, problems.list)
+  end)
+  return data
 end
 
 return mod

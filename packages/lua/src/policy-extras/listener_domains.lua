@@ -24,22 +24,22 @@ local support = require 'policy-extras.helper_support'
 local mod = {}
 
 local type, pairs, ipairs, tostring, pcall = type, pairs, ipairs, tostring, pcall
-local format, lower = string.format, string.lower
+local lower = string.lower
 
 local WHAT = 'listener_domains helper'
 local GENERAL = '*'
 
-local function add_entries(data, listener, entries, label, prefix, fatal)
+local function add_entries(data, listener, entries, label, path, fatal)
   local set = data.listeners[listener] or {}
   data.listeners[listener] = set
   for domain, params in pairs(entries) do
     domain = tostring(domain)
-    local path = prefix .. support.name(domain)
+    local at = support.entry(path, domain)
     if type(params) ~= 'table' or support.is_array(params) then
-      fatal.add(label, path, 'expected a table of listener-domain options, got ' .. type(params))
+      fatal.add(label, at, 'expected a table of listener-domain options, got ' .. type(params))
     else
       local key = lower(domain)
-      local entry = set[key] or { path = path, params = {}, origin = {} }
+      local entry = set[key] or { path = at, params = {}, origin = {} }
       set[key] = entry
       for k, v in pairs(params) do
         k = tostring(k)
@@ -49,9 +49,10 @@ local function add_entries(data, listener, entries, label, prefix, fatal)
   end
 end
 
--- Reads and merges the data files into plain tables (the result is memoized):
--- { listeners = { ['*' or listener] = { domain = { path, params, origin, bad } } },
---   fatal = {…}, entry_problems = {…} }
+-- Reads and merges the data files: { listeners = { ['*' or listener] = { domain = entry } },
+-- maps = { ['*' or listener] = (a kumo.domain_map of those entries) } } (an entry is
+-- { path, params, origin, bad }), the problems that stop every use, and the problems of single
+-- keys.
 local function compile(files)
   local fatal = support.problems()
   local data = { listeners = {} }
@@ -63,39 +64,33 @@ local function compile(files)
       if key == 'listener' and type(value) == 'table' and not support.is_array(value) then
         for listener, entries in pairs(value) do
           listener = tostring(listener)
-          local prefix = support.path('listener', listener) .. '.'
+          local path = support.entry('listener', listener)
           if type(entries) ~= 'table' or support.is_array(entries) then
-            fatal.add(label, support.path('listener', listener), 'expected a table of domains')
+            fatal.add(label, path, 'expected a table of domains')
           else
-            add_entries(data, listener, entries, label, prefix, fatal)
+            add_entries(data, listener, entries, label, path, fatal)
           end
         end
       else
         general[key] = value
       end
     end
-    add_entries(data, GENERAL, general, label, '', fatal)
+    add_entries(data, GENERAL, general, label, nil, fatal)
   end
   local entries = support.problems()
-  for _, set in pairs(data.listeners) do
-    for _, entry in pairs(set) do
-      entry.bad = {}
-      for key, value in pairs(entry.params) do
-        local why = support.check_key('make_listener_domain', key, value)
-        if why then
-          entry.bad[key] = why
-          entries.add(entry.origin[key], entry.path .. '.' .. support.quote(key), why)
-        end
-      end
-    end
+  data.maps = {}
+  for listener, set in pairs(data.listeners) do
+    for _, entry in pairs(set) do support.check_entry('make_listener_domain', entry, entries) end
+    data.maps[listener] = kumo.domain_map.new(set)
   end
-  data.fatal, data.entry_problems = fatal.list, entries.list
-  return data
+  return data, fatal.list, entries.list
 end
 
-local function find(set, domain)
-  if set == nil then return nil end
-  return support.domain_lookup(set, domain) or set[GENERAL]
+-- The entry for `domain` among one listener's (or the general) entries: the exact name, the
+-- nearest `*.` wildcard, else `'*'`.
+local function find(map, domain)
+  if map == nil then return nil end
+  return map[domain] or map[GENERAL]
 end
 
 --- Reads `files` (when first needed; cached for 5 minutes), registers `validate_config`, and
@@ -103,34 +98,17 @@ end
 --- `kumo.make_listener_domain` object, or nil for a domain the data does not name.
 function mod:setup(files)
   files = support.file_list(files, 'listener_domains')
-  local load = support.memoized('policy-extras.listener_domains', compile)
-
-  kumo.on('validate_config', function()
-    local data = compile(files)
-    local problems = support.problems()
-    for _, p in ipairs(data.fatal) do problems.add(p.file, p.path, p.text) end
-    for _, p in ipairs(data.entry_problems) do problems.add(p.file, p.path, p.text) end
-    support.report(WHAT, problems.list)
-  end)
+  local load = support.data_source(WHAT, 'policy-extras.listener_domains', files, compile)
 
   return function(domain, listener, _conn_meta)
-    local data = load(files)
-    if #data.fatal > 0 then support.raise(WHAT, data.fatal) end
+    local data = load()
     local entry
     if listener ~= nil and tostring(listener) ~= GENERAL then
-      entry = find(data.listeners[tostring(listener)], domain)
+      entry = find(data.maps[tostring(listener)], domain)
     end
-    entry = entry or find(data.listeners[GENERAL], domain)
+    entry = entry or find(data.maps[GENERAL], domain)
     if entry == nil then return nil end
-    local problems = {}
-    for key, why in pairs(entry.bad) do
-      problems[#problems + 1] = {
-        file = entry.origin[key],
-        path = entry.path .. '.' .. support.quote(key),
-        text = why,
-      }
-    end
-    if #problems > 0 then support.raise(WHAT, problems) end
+    support.raise_refused(WHAT, { entry })
     local params = {}
     for k, v in pairs(entry.params) do params[k] = v end
     local ok, result = pcall(kumo.make_listener_domain, params)

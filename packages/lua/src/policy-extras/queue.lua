@@ -67,19 +67,20 @@ local function merge_entry(node, entry, label, depth, problems)
       if ok then
         node.require_authz = value
       else
-        problems.add(label, node.path .. '.require_authz', 'expected an array of strings')
+        problems.add(label, support.key(node.path, 'require_authz'), 'expected an array of strings')
       end
     elseif depth >= 1 and key == 'routing_domain' then
       if type(value) == 'string' then
         node.routing_domain, node.routing_origin = value, label
       else
-        problems.add(label, node.path .. '.routing_domain', 'expected a string, got ' .. type(value))
+        problems.add(label, support.key(node.path, 'routing_domain'),
+          'expected a string, got ' .. type(value))
       end
     elseif depth >= 1 and depth <= 2 and type(value) == 'table' and not TABLE_PARAMS[key]
       and not support.is_array(value) then
       local child = node.children[key]
       if child == nil then
-        child = new_node(node.path .. '.' .. support.name(key))
+        child = new_node(support.entry(node.path, key))
         node.children[key] = child
       end
       merge_entry(child, value, label, depth + 1, problems)
@@ -93,20 +94,13 @@ end
 -- Checks every queue config key of a node (and its children) on its own with
 -- kumo.make_queue_config; a refused key is kept in node.bad and listed in `problems`.
 local function check_node(node, problems)
-  node.bad = {}
-  for key, value in pairs(node.params) do
-    local why = support.check_key('make_queue_config', key, value)
-    if why then
-      node.bad[key] = why
-      problems.add(node.origin[key], node.path .. '.' .. support.quote(key), why)
-    end
-  end
+  support.check_entry('make_queue_config', node, problems)
   for _, child in pairs(node.children) do check_node(child, problems) end
 end
 
--- Reads and merges the data files. Plain tables only (the result is memoized):
--- { options, option_origin, tenants = {name = node}, queues = {domain = node},
---   fatal = {problems that stop every use}, entry_problems = {problems of single keys} }
+-- Reads and merges the data files: { options, option_origin, tenants = {name = node},
+-- queues = {domain = node}, by_domain = (a kumo.domain_map of queues) }, the problems that stop
+-- every use, and the problems of single keys.
 local function compile(files)
   local fatal = support.problems()
   local data = {
@@ -131,7 +125,7 @@ local function compile(files)
         else
           for name, entry in pairs(value) do
             name = tostring(name)
-            local path = support.path(key, name)
+            local path = support.entry(key, name)
             if type(entry) ~= 'table' or support.is_array(entry) then
               fatal.add(label, path, 'expected a table of queue config keys')
             elseif key == 'tenant' then
@@ -152,8 +146,9 @@ local function compile(files)
   local entries = support.problems()
   for _, node in pairs(data.tenants) do check_node(node, entries) end
   for _, node in pairs(data.queues) do check_node(node, entries) end
-  data.fatal, data.entry_problems = fatal.list, entries.list
-  return data
+  -- `queue.'*.example.com'` answers for every name below example.com.
+  data.by_domain = kumo.domain_map.new(data.queues)
+  return data, fatal.list, entries.list
 end
 
 local function child(node, name)
@@ -166,7 +161,7 @@ local function resolve(data, domain, tenant, campaign)
   if tenant == '' then tenant = nil end
   if campaign == '' then campaign = nil end
   local default = data.queues['default']
-  local by_domain = support.domain_lookup(data.queues, domain)
+  local by_domain = data.by_domain[domain]
   if by_domain == default then by_domain = nil end
   local default_t, domain_t = child(default, tenant), child(by_domain, tenant)
   local layers = {
@@ -190,26 +185,9 @@ local function resolve(data, domain, tenant, campaign)
   return params, routing_domain, used
 end
 
--- Raises naming file and key if any key taken from `used` entries was refused.
-local function check_used(used, params)
-  local problems = {}
-  for _, node in ipairs(used) do
-    for key, why in pairs(node.bad) do
-      -- only the key that won the merge matters
-      if params[key] == node.params[key] then
-        problems[#problems + 1] = {
-          file = node.origin[key],
-          path = node.path .. '.' .. support.quote(key),
-          text = why,
-        }
-      end
-    end
-  end
-  if #problems > 0 then support.raise(WHAT, problems) end
-end
-
 local function make_config(used, params)
-  check_used(used, params)
+  -- Only a refused key that won the merge stops this queue.
+  support.raise_refused(WHAT, used, params)
   local ok, config = pcall(kumo.make_queue_config, params)
   if ok then return config end
   local names = {}
@@ -259,7 +237,7 @@ local function cross_check(data, problems)
   local function check_pool(node)
     local pool = node.params.egress_pool
     if pools and type(pool) == 'string' and not pools[pool] then
-      problems.add(node.origin.egress_pool, node.path .. '.egress_pool',
+      problems.add(node.origin.egress_pool, support.key(node.path, 'egress_pool'),
         format("egress pool '%s' is not defined by the sources helper", pool))
     end
   end
@@ -282,28 +260,14 @@ end
 --- scheduling and routing domain from the message.
 function mod:setup(files)
   files = support.file_list(files, 'queue')
-  local load = support.memoized('policy-extras.queue', compile)
-
-  local function data_or_raise()
-    local data = load(files)
-    if #data.fatal > 0 then support.raise(WHAT, data.fatal) end
-    return data
-  end
+  local data_or_raise = support.data_source(WHAT, 'policy-extras.queue', files, compile,
+    { check = cross_check })
 
   kumo.on('get_queue_config', function(domain, tenant, campaign, _routing_domain)
     local data = data_or_raise()
     if not handles(data, domain) then return nil end
     local params, _, used = resolve(data, domain, tenant, campaign)
     return make_config(used, params)
-  end)
-
-  kumo.on('validate_config', function()
-    local data = compile(files)
-    local problems = support.problems()
-    for _, p in ipairs(data.fatal) do problems.add(p.file, p.path, p.text) end
-    for _, p in ipairs(data.entry_problems) do problems.add(p.file, p.path, p.text) end
-    cross_check(data, problems)
-    support.report(WHAT, problems.list)
   end)
 
   local helper = {}

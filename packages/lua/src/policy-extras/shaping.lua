@@ -6,10 +6,13 @@
 -- Automation rules are checked here and handed to the daemon (configure kind
 -- `shaping_automation`); Sterna runs them itself, so no TSA daemon is needed.
 local kumo = require 'kumo'
-local data_files = require 'policy-extras.data_files'
+local support = require 'policy-extras.helper_support'
+local utils = require 'policy-extras.policy_utils'
 
 local format, type, tostring, pairs, ipairs = string.format, type, tostring, pairs, ipairs
-local key, quote = data_files.key, data_files.quote
+local key = support.key
+
+local WHAT = 'shaping helper'
 
 local _, MODULE_PATH = ...
 local HERE = type(MODULE_PATH) == 'string' and MODULE_PATH:match('^(.*)[/\\][^/\\]*$') or '.'
@@ -48,13 +51,13 @@ end
 -- Every per-path key goes through kumo.make_egress_path, whose error names the bad key.
 local function check_path(params, file, section, problems)
   local ok, err = pcall(kumo.make_egress_path, copy(params))
-  if not ok then problems.add(file, section, data_files.reason(err)) end
+  if not ok then problems.add(file, section, support.reason(err)) end
 end
 
 local function check_duration(value, file, section, problems)
   local ok, err = pcall(kumo.make_queue_config, { retry_interval = value })
   if not ok then
-    local why = data_files.reason(err):gsub('^retry_interval:%s*', ''):gsub('^duration:%s*', '')
+    local why = support.reason(err):gsub('^retry_interval:%s*', ''):gsub('^duration:%s*', '')
     problems.add(file, section, format('invalid duration %q (%s)', tostring(value), why))
   end
 end
@@ -64,14 +67,14 @@ local function check_rule(rule, file, section, problems)
     problems.add(file, section, 'expected an automation rule table')
     return nil
   end
-  data_files.known_keys(problems, file, section, rule, RULE_KEYS)
+  support.known_keys(problems, file, section, rule, RULE_KEYS)
   if type(rule.regex) ~= 'string' then
     problems.add(file, key(section, 'regex'), 'required string is missing')
-  elseif kumo.regex and kumo.regex.compile then
+  else
     -- Rust regex syntax, as the daemon will match it (kumo.regex translates and refuses).
     local ok, err = pcall(kumo.regex.compile, rule.regex)
     if not ok then
-      problems.add(file, key(section, 'regex'), format('invalid regex %q: %s', rule.regex, data_files.reason(err)))
+      problems.add(file, key(section, 'regex'), format('invalid regex %q: %s', rule.regex, support.reason(err)))
     end
   end
   local action = rule.action
@@ -88,7 +91,7 @@ local function check_rule(rule, file, section, problems)
     elseif type(body) ~= 'table' or type(body.name) ~= 'string' or body.value == nil then
       problems.add(file, key(section, 'action', kind), 'expected {name=..., value=...}')
     else
-      data_files.known_keys(problems, file, key(section, 'action', kind), body, { name = true, value = true })
+      support.known_keys(problems, file, key(section, 'action', kind), body, { name = true, value = true })
       check_path({ [body.name] = body.value }, file, key(section, 'action', kind), problems)
     end
   else
@@ -99,10 +102,10 @@ local function check_rule(rule, file, section, problems)
     if type(trigger) ~= 'table' or type(trigger.Threshold) ~= 'string' then
       problems.add(file, key(section, 'trigger'), "expected 'Immediate' or {Threshold='10/hr'}")
     else
-      data_files.known_keys(problems, file, key(section, 'trigger'), trigger, { Threshold = true })
+      support.known_keys(problems, file, key(section, 'trigger'), trigger, { Threshold = true })
       local ok, err = pcall(kumo.make_egress_path, { max_message_rate = trigger.Threshold })
       if not ok then
-        problems.add(file, key(section, 'trigger', 'Threshold'), data_files.reason(err))
+        problems.add(file, key(section, 'trigger', 'Threshold'), support.reason(err))
       end
     end
   end
@@ -146,7 +149,7 @@ end
 
 -- One section of a file (`["gmail.com"]`, `["default"]`, `[provider."google"]`) as an entry.
 local function parse_block(kind, name, block, file, problems, entries)
-  local section = kind == 'provider' and key('provider', name) or quote(name)
+  local section = support.entry(kind == 'provider' and 'provider' or nil, name)
   if type(block) ~= 'table' then
     problems.add(file, section, 'expected a table')
     return
@@ -174,7 +177,7 @@ local function parse_block(kind, name, block, file, problems, entries)
       else
         for _, source in ipairs(sorted_keys(v)) do
           local sblock = v[source]
-          local ssection = key(section, 'sources', source)
+          local ssection = support.entry(key(section, 'sources'), source)
           if type(sblock) ~= 'table' then
             problems.add(file, ssection, 'expected a table')
           else
@@ -221,7 +224,7 @@ local function parse_file(data, file, problems, entries)
   for _, name in ipairs(sorted_keys(data)) do
     local block = data[name]
     if type(name) ~= 'string' then
-      problems.add(file, tostring(name), 'expected a domain name')
+      problems.add(file, support.entry(nil, name), 'expected a domain name')
     elseif name == 'provider' then
       if type(block) ~= 'table' then
         problems.add(file, 'provider', 'expected a table of provider blocks')
@@ -245,10 +248,10 @@ local function file_list(extra, with_default)
     has_default = true
   end
   for _, f in ipairs(extra or {}) do
-    if f == KUMO_DEFAULT and not data_files.exists(f) then
+    if f == KUMO_DEFAULT and not support.exists(f) then
       if not has_default then list[#list + 1] = mod.DEFAULT_FILE end
       has_default = true
-    elseif f == KUMO_COMMUNITY and not data_files.exists(f) then
+    elseif f == KUMO_COMMUNITY and not support.exists(f) then
       kumo.log_warn(format('shaping: %s is not installed (Sterna does not ship it); skipped', f))
     else
       list[#list + 1] = f
@@ -259,16 +262,10 @@ end
 
 --- Loads and checks every file; returns the compiled data and the list of problems.
 local function load_all(files)
-  local problems = data_files.problems()
+  local problems = support.problems()
   local entries = {}
-  for _, f in ipairs(files) do
-    local ok, data, name = pcall(data_files.load, f)
-    if not ok then
-      -- The loader's text starts with the file name already.
-      problems.list[#problems.list + 1] = data_files.reason(data)
-    else
-      parse_file(data, name, problems, entries)
-    end
+  for _, file in ipairs(support.load_all(files, problems)) do
+    parse_file(file.data, file.label, problems, entries)
   end
   local compiled = { entries = entries, rollup = {} }
   for _, e in ipairs(entries) do
@@ -296,7 +293,7 @@ end
 
 -- MX host names of a domain, sorted (false when the look-up fails), cached per context.
 local function mx_cache(ttl)
-  return data_files.memoized('policy-extras.shaping mx', ttl, 4096, function(domain)
+  return kumo.memoize(function(domain)
     local ok, mx = pcall(kumo.dns.lookup_mx, domain)
     if not ok or type(mx) ~= 'table' or type(mx.hosts) ~= 'table' or #mx.hosts == 0 then
       return false
@@ -305,7 +302,7 @@ local function mx_cache(ttl)
     for i, h in ipairs(mx.hosts) do hosts[i] = (tostring(h):lower():gsub('%.$', '')) end
     table.sort(hosts)
     return hosts
-  end)
+  end, { name = 'policy-extras.shaping mx', ttl = ttl, capacity = 4096, invalidate_with_epoch = true })
 end
 
 local function ends_with(s, suffix) return suffix == '' or s:sub(-#suffix) == suffix end
@@ -347,7 +344,9 @@ function mod.resolve(compiled, domain, source, lookup)
     if replace then params = {} end
     for k, v in pairs(block) do
       if MERGED_MAPS[k] and type(v) == 'table' and type(params[k]) == 'table' then
-        params[k] = data_files.merge_into(v, copy(params[k]))
+        local merged = copy(params[k])
+        utils.merge_into(v, merged)
+        params[k] = merged
       else
         params[k] = v
       end
@@ -408,15 +407,7 @@ end
 local function make_shaper(files, options)
   local ttl = options.cache_ttl or '1 minute'
   local lookup = mx_cache(ttl)
-  local data = data_files.cached('policy-extras.shaping', ttl, function()
-    local compiled, problems = load_all(files)
-    data_files.raise('shaping', problems)
-    return compiled
-  end)
-  kumo.on('validate_config', function()
-    local _, problems = load_all(files)
-    data_files.report('shaping', problems)
-  end)
+  local data = support.data_source(WHAT, 'policy-extras.shaping', files, load_all, { ttl = ttl })
   local function get_egress_path_config(domain, egress_source, site_name)
     local params = mod.resolve(data(), domain, egress_source, lookup)
     return kumo.make_egress_path(params)

@@ -25,10 +25,9 @@ local format, sort = string.format, table.sort
 
 local WHAT = 'sources helper'
 
--- Reads and merges the data files into plain tables (the result is memoized):
--- { sources = { name = { params, origin, bad } },
---   pools = { name = { file, members = { source = { weight, file } } } },
---   fatal = {…}, entry_problems = {…} }
+-- Reads and merges the data files: { sources = { name = { path, params, origin, bad } },
+-- pools = { name = { path, file, members = { source = { weight, file, path } } } } }, the
+-- problems that stop every use, and the problems of single source keys.
 local function compile(files)
   local fatal = support.problems()
   local data = { sources = {}, pools = {} }
@@ -43,7 +42,7 @@ local function compile(files)
       elseif key == 'source' then
         for name, params in pairs(value) do
           name = tostring(name)
-          local path = support.path('source', name)
+          local path = support.entry('source', name)
           if type(params) ~= 'table' or support.is_array(params) then
             fatal.add(label, path, 'expected a table of egress source options')
           else
@@ -52,7 +51,8 @@ local function compile(files)
             for k, v in pairs(params) do
               k = tostring(k)
               if k == 'name' then
-                fatal.add(label, path .. '.name', 'the source name is the table name; remove name')
+                fatal.add(label, support.key(path, 'name'),
+                  'the source name is the table name; remove name')
               else
                 entry.params[k], entry.origin[k] = v, label
               end
@@ -62,7 +62,7 @@ local function compile(files)
       else
         for pool, members in pairs(value) do
           pool = tostring(pool)
-          local path = support.path('pool', pool)
+          local path = support.entry('pool', pool)
           if type(members) ~= 'table' or support.is_array(members) then
             fatal.add(label, path, 'expected a table of sources')
           else
@@ -71,7 +71,7 @@ local function compile(files)
             entry.file = label
             for source, options in pairs(members) do
               source = tostring(source)
-              local at = path .. '.' .. support.name(source)
+              local at = support.entry(path, source)
               if type(options) ~= 'table' or support.is_array(options) then
                 fatal.add(label, at, 'expected a table (weight = n), got ' .. type(options))
               else
@@ -81,9 +81,9 @@ local function compile(files)
                 for k, v in pairs(options) do
                   k = tostring(k)
                   if k ~= 'weight' then
-                    fatal.add(label, at .. '.' .. support.quote(k), 'unknown key (expected weight)')
+                    fatal.add(label, support.key(at, k), 'unknown key (expected weight)')
                   elseif math.type(v) ~= 'integer' or v < 0 then
-                    fatal.add(label, at .. '.weight', 'expected a whole number 0 or more')
+                    fatal.add(label, support.key(at, 'weight'), 'expected a whole number 0 or more')
                   else
                     member.weight = v
                   end
@@ -97,17 +97,13 @@ local function compile(files)
   end
   local entries = support.problems()
   for name, entry in pairs(data.sources) do
-    entry.bad = {}
-    for key, value in pairs(entry.params) do
-      local why = support.check_key('make_egress_source', key, value, { name = name })
-      if why then
-        entry.bad[key] = why
-        entries.add(entry.origin[key], entry.path .. '.' .. support.quote(key), why)
-      end
-    end
+    support.check_entry('make_egress_source', entry, entries, { name = name })
   end
-  data.fatal, data.entry_problems = fatal.list, entries.list
-  return data
+  return data, fatal.list, entries.list
+end
+
+local function undefined_source(name)
+  return format('source %s is not defined (no [%s])', support.name(name), support.entry('source', name))
 end
 
 local function undefined_member(data, source)
@@ -129,6 +125,19 @@ local function pool_entries(pool)
   return entries
 end
 
+-- For validate_config: every pool through kumo.make_egress_pool, every member defined.
+local function check_pools(data, problems)
+  for name, pool in pairs(data.pools) do
+    local ok, err = pcall(kumo.make_egress_pool, { name = name, entries = pool_entries(pool) })
+    if not ok then problems.add(pool.file, pool.path, support.reason(err)) end
+    for source, member in pairs(pool.members) do
+      if data.sources[source] == nil then
+        problems.add(member.file, member.path, undefined_source(source))
+      end
+    end
+  end
+end
+
 local configured_files
 
 --- Reads `files` (when first needed; cached for 5 minutes) and registers `get_egress_source`,
@@ -136,13 +145,8 @@ local configured_files
 function mod:setup(files)
   files = support.file_list(files, 'sources')
   configured_files = files
-  local load = support.memoized('policy-extras.sources', compile)
-
-  local function data_or_raise()
-    local data = load(files)
-    if #data.fatal > 0 then support.raise(WHAT, data.fatal) end
-    return data
-  end
+  local data_or_raise = support.data_source(WHAT, 'policy-extras.sources', files, compile,
+    { check = check_pools })
 
   kumo.on('get_egress_source', function(name)
     local data = data_or_raise()
@@ -153,20 +157,12 @@ function mod:setup(files)
         support.raise(WHAT, { {
           file = member.file,
           path = member.path,
-          text = format("source '%s' is not defined (no [source.'%s'])", tostring(name), tostring(name)),
+          text = undefined_source(name),
         } })
       end
       error(format("%s: no source named '%s' in the sources data", WHAT, tostring(name)), 0)
     end
-    local problems = {}
-    for key, why in pairs(entry.bad) do
-      problems[#problems + 1] = {
-        file = entry.origin[key],
-        path = entry.path .. '.' .. support.quote(key),
-        text = why,
-      }
-    end
-    if #problems > 0 then support.raise(WHAT, problems) end
+    support.raise_refused(WHAT, { entry })
     local params = { name = name }
     for k, v in pairs(entry.params) do params[k] = v end
     return kumo.make_egress_source(params)
@@ -179,24 +175,6 @@ function mod:setup(files)
       error(format("%s: no pool named '%s' in the sources data", WHAT, tostring(name)), 0)
     end
     return kumo.make_egress_pool { name = name, entries = pool_entries(pool) }
-  end)
-
-  kumo.on('validate_config', function()
-    local data = compile(files)
-    local problems = support.problems()
-    for _, p in ipairs(data.fatal) do problems.add(p.file, p.path, p.text) end
-    for _, p in ipairs(data.entry_problems) do problems.add(p.file, p.path, p.text) end
-    for name, pool in pairs(data.pools) do
-      local ok, err = pcall(kumo.make_egress_pool, { name = name, entries = pool_entries(pool) })
-      if not ok then problems.add(pool.file, pool.path, support.reason(err)) end
-      for source, member in pairs(pool.members) do
-        if data.sources[source] == nil then
-          problems.add(member.file, member.path,
-            format("source '%s' is not defined (no [source.'%s'])", source, source))
-        end
-      end
-    end
-    support.report(WHAT, problems.list)
   end)
 end
 

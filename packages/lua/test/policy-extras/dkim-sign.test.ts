@@ -157,9 +157,9 @@ policy = "Sometimes"
     const errors = bad.logged.filter(([level]) => level === 'error').map(([, text]) => text);
     expect(errors).toEqual(
       expect.arrayContaining([
-        `dkim_sign: ${file}: base.selectr: unknown key`,
-        expect.stringContaining(`${file}: domain."example.com".policy: unknown policy "Sometimes"`),
-        `dkim_sign: ${file}: domain."example.com".filename: the key file ${bad.dir}/missing.key does not exist`,
+        `dkim_sign helper: ${file}: base.selectr: unknown key`,
+        expect.stringContaining(`${file}: domain.'example.com'.policy: unknown policy "Sometimes"`),
+        `dkim_sign helper: ${file}: domain.'example.com'.filename: the key file ${bad.dir}/missing.key does not exist`,
       ]),
     );
     expect(bad.configured.some(([kind]) => kind === 'validation_failed')).toBe(true);

@@ -269,16 +269,20 @@ max_deliveries_per_connection = 5
       const file = `${p.dir}/shaping.toml`;
       expect(errors).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(new RegExp(`${file}: "typo\\.example": .*connection_limt`)),
-          expect.stringContaining(
-            `${file}: "typo.example".automation[1].action: unknown action "Suspnd"`,
+          expect.stringMatching(
+            new RegExp(`^shaping helper: ${file}: 'typo\\.example': .*connection_limt`),
           ),
           expect.stringContaining(
-            `${file}: "typo.example".automation[1].duration: invalid duration "2 fortnights"`,
+            `${file}: 'typo.example'.automation[1].action: unknown action "Suspnd"`,
           ),
-          expect.stringContaining(`${file}: provider.p.match: a provider block needs a match list`),
           expect.stringContaining(
-            `${file}: "typo.example".automation[2].regex: invalid regex "(unclosed"`,
+            `${file}: 'typo.example'.automation[1].duration: invalid duration "2 fortnights"`,
+          ),
+          expect.stringContaining(
+            `${file}: provider.'p'.match: a provider block needs a match list`,
+          ),
+          expect.stringContaining(
+            `${file}: 'typo.example'.automation[2].regex: invalid regex "(unclosed"`,
           ),
         ]),
       );
@@ -291,8 +295,10 @@ max_deliveries_per_connection = 5
         kumo.on('get_egress_path_config', shaping:setup({ '{{dir}}/shaping.toml' }))
       `);
       const text = await p.fail('get_egress_path_config', 'a.example', 'src', 's');
-      expect(text).toContain('shaping.toml: \\"typo.example\\"');
-      expect(text).toContain('connection_limt');
+      expect(text).toContain('"message":"shaping helper: ');
+      expect(text).toContain(
+        `${p.dir}/shaping.toml: 'typo.example': unknown field 'connection_limt'`,
+      );
     });
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyRuntime } from '../../src/index.js';
+import { dataPolicy } from './data-policy.js';
 
 /** Data files with one mistake each (and a policy using them), in a fresh folder. */
 function writeFiles(files: Record<string, string>): string {
@@ -191,5 +192,30 @@ describe('a mistake in a data file is reported naming the file and the key', () 
     } finally {
       await runtime.close();
     }
+  });
+});
+
+describe('every data-file helper reports a mistake the same way', () => {
+  it('<helper>: <file>: <key path>: <what>, a Lua table named by its place in the list', async () => {
+    const p = await dataPolicy(
+      `
+      require('policy-extras.queue'):setup {
+        '{{dir}}/queues.toml',
+        { queue = { ['x.example'] = { max_age = '3 fortnights' } } },
+      }
+      require('policy-extras.dkim_sign'):setup {
+        { base = { selector = 's' } },
+        { domain = { ['d.example'] = { algo = 'md5', filename = '{{dir}}/d.key' } } },
+      }
+    `,
+      { 'queues.toml': "[queue.'ok.example']\nmax_age = '1 hour'\n", 'd.key': 'unused' },
+    );
+    await p.run('validate_config');
+    const errors = p.logged.filter(([level]) => level === 'error').map(([, text]) => text);
+    expect(errors).toEqual([
+      "queue helper: <Lua table #2>: queue.'x.example'.max_age: duration: cannot parse '3 fortnights': unknown unit 'fortnights' (e.g. '10s', '5m', '1 hour', '7 days')",
+      `dkim_sign helper: <Lua table #2>: domain.'d.example'.algo: expected 'sha256' or 'ed25519', got "md5"`,
+    ]);
+    expect(p.configured.some(([kind]) => kind === 'validation_failed')).toBe(true);
   });
 });
