@@ -60,9 +60,15 @@ describe('policy_utils and docker_utils', () => {
   });
 
   it('assert_eq and assert_ne raise at the caller with both values as JSON', async () => {
-    const result = (await call('asserts')) as { eq: string; ne: string };
+    const result = (await call('asserts')) as Record<string, string>;
     expect(result.eq).toBe('numbers differ. expected\n1\n == \n2');
     expect(result.ne).toBe('expected\n[1]\n != \n[1]');
+  });
+
+  it('assert_matches matches a Rust-syntax regex through kumo.regex', async () => {
+    const result = (await call('asserts')) as Record<string, string>;
+    expect(result.matches).toBe('no number. expected\n "mx.example.com"\n to match\n "^mx\\d"');
+    expect(result.bad_pattern).toContain('(unclosed');
   });
 
   it('strings, addresses and dumps', async () => {
