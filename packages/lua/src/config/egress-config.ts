@@ -161,7 +161,7 @@ export const egressPathSchema = z
 /**
  * Turns what `get_egress_path_config` returned (a `kumo.make_egress_path` table, or nil) into
  * core's {@link EgressPathConfig}, with KumoMTA's code defaults and durations in seconds.
- * Fold the egress source's `source_address`, `ehlo_domain` and `remote_port` in afterwards.
+ * The egress source (`parseEgressSource`) reaches drivers beside it, not folded in.
  *
  * @throws SternaError `STERNA_LUA_CONFIG_INVALID` naming the bad key.
  */
