@@ -19,10 +19,13 @@ import type {
 
 /** The policy events a listener fires; the thread is told which ones the policy defines. */
 export const RECEPTION_EVENTS = [
+  'smtp_server_connection_accepted',
+  'smtp_server_ehlo',
   'smtp_server_auth_plain',
   'smtp_server_mail_from',
   'get_listener_domain',
   'smtp_server_rcpt_to',
+  'smtp_server_data',
   'smtp_server_message_received',
 ] as const;
 
@@ -77,8 +80,11 @@ export async function startEsmtpListenerThread(
 
   // What the thread asks for, answered here where the policy, the spool and the queues live.
   const handle = byOperation<ListenerRequests>({
-    call: (event, args) => deps.policy.call(event, args),
-    callWithMessage: (event, message, args) => deps.policy.callWithMessage(event, message, args),
+    // Only what the thread reads crosses back (not every value the handler returned).
+    call: async (event, args) => {
+      const { value, messages, connMeta } = await deps.policy.call(event, args);
+      return { value, messages, ...(connMeta ? { connMeta } : {}) };
+    },
     accept: (messages, peer) => deps.receiver.accept(messages, peer),
   } satisfies Handlers<ListenerRequests>);
 

@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorText, type Logger } from '@sterna/core';
 import { isReply, onCloseRequest, Requester } from '@sterna/lua/threads';
-import type { ReceptionPolicy } from '../policy/types.js';
 import { type EsmtpListener, startEsmtpListener } from './listener.js';
+import type { ListenerPolicy } from './listener-types.js';
 import type {
   FromListenerThread,
   ListenerRequests,
@@ -41,10 +41,9 @@ const log: Logger = {
 };
 
 const events = new Set(init.events);
-const policy: ReceptionPolicy = {
+const policy: ListenerPolicy = {
   hasEvent: (event) => events.has(event),
   call: (event, args) => requests.ask('call', event, args),
-  callWithMessage: (event, message, args) => requests.ask('callWithMessage', event, message, args),
 };
 
 let listener: EsmtpListener | undefined;

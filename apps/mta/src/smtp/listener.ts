@@ -5,11 +5,13 @@ import { errorText } from '@sterna/core';
 import { cidrSet } from '@sterna/core/engine';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import { installKumoAuth, SmtpAuth } from './auth.js';
+import { installKumoEhlo } from './ehlo.js';
 import { EnvelopeChecks } from './envelope-checks.js';
 import { installGreetingDelay, installKumoReplies } from './greeting.js';
 import type { EsmtpListener, EsmtpListenerDeps } from './listener-types.js';
 import { MessageReception } from './message-reception.js';
 import { type EsmtpListenerParams, formatBound, parseListen } from './params.js';
+import { SessionEvents } from './session-events.js';
 import { recordTls } from './session-meta.js';
 import { SessionPolicy } from './session-policy.js';
 
@@ -18,11 +20,13 @@ export type { EsmtpListener, EsmtpListenerDeps } from './listener-types.js';
 type Done = (error?: Error | null, message?: string) => void;
 
 /**
- * Starts an ESMTP listener with KumoMTA's semantics: relaying only for `relay_hosts` or domains
- * the policy opens (`get_listener_domain`), `AUTH PLAIN` after STARTTLS when the policy handles
- * `smtp_server_auth_plain`, one message per recipient, trace headers, the reception events with
- * `kumo.reject`, `250 OK ids=…` only after the spool has every copy, and a `Rejection` record for
- * every 4xx/5xx.
+ * Starts an ESMTP listener with KumoMTA's semantics: `smtp_server_connection_accepted` before the
+ * banner, `smtp_server_ehlo`, relaying only for `relay_hosts` or domains the policy opens
+ * (`get_listener_domain`), `AUTH PLAIN` after STARTTLS when the policy handles
+ * `smtp_server_auth_plain`, `smtp_server_data` once per transaction, then one message per
+ * recipient, trace headers, the reception events with `kumo.reject`, `250 OK ids=…` only after
+ * the spool has every copy, and a `Rejection` record for every 4xx/5xx. What the policy sets
+ * with `conn_meta:set_meta` lasts for the connection.
  */
 export async function startEsmtpListener(
   params: EsmtpListenerParams,
@@ -32,6 +36,7 @@ export async function startEsmtpListener(
   const policy = new SessionPolicy(deps);
   const envelope = new EnvelopeChecks(params, policy, cidrSet(params.relay_hosts, 'relay_hosts'));
   const reception = new MessageReception(params, { ...deps, session: policy });
+  const events = new SessionEvents(params, policy);
   const auth = deps.policy.hasEvent('smtp_server_auth_plain')
     ? new SmtpAuth(params, policy)
     : undefined;
@@ -41,6 +46,7 @@ export async function startEsmtpListener(
   installGreetingDelay();
   installKumoReplies();
   installKumoAuth();
+  installKumoEhlo();
   const server = new SMTPServer({
     name: params.hostname,
     banner: params.banner,
@@ -54,12 +60,17 @@ export async function startEsmtpListener(
     // Without a smtp_server_auth_plain handler there is nothing to authenticate against.
     disabledCommands: auth ? [] : ['AUTH'],
     kumoAuth: auth?.handle,
+    kumoEhlo: deps.policy.hasEvent('smtp_server_ehlo') ? events.ehlo : undefined,
     disableReverseLookup: true,
     hide8BITMIME: false,
     hideSMTPUTF8: false,
     logger: false,
     key: params.tls_private_key ?? deps.tls.key,
     cert: params.tls_certificate ?? deps.tls.cert,
+
+    onConnect(session, done: Done) {
+      events.connectionAccepted(session).then(done, done);
+    },
 
     onClose(session) {
       accepted.delete(session.id);

@@ -2,26 +2,32 @@ import { errorText, type Logger, type MetaValue } from '@sterna/core';
 import { newSpoolId } from '@sterna/core/engine';
 import { connectionMetaArg } from '@sterna/lua';
 import type { SMTPServerSession } from 'smtp-server';
-import type { ReceptionPolicy } from '../policy/types.js';
 import type { AcceptedMessage, Receiver } from '../reception/receiver.js';
 import { prependHeader, receivedHeader, supplementalHeader } from '../reception/trace-headers.js';
 import { checkMessageData } from './data-checks.js';
 import type { EsmtpListenerParams } from './params.js';
-import { connectionMeta, isAuthenticated, peerOf, senderOf, tlsOf } from './session-meta.js';
+import {
+  applyMetaChanges,
+  connectionMeta,
+  isAuthenticated,
+  peerOf,
+  senderOf,
+  tlsOf,
+} from './session-meta.js';
 import type { SessionPolicy } from './session-policy.js';
 
 /** What {@link MessageReception} needs besides the listener's params. */
 export interface MessageReceptionDeps {
-  readonly policy: ReceptionPolicy;
   readonly receiver: Pick<Receiver, 'accept'>;
   readonly log: Logger;
   readonly session: SessionPolicy;
 }
 
 /**
- * What happens after the final dot: the data is checked, one message is made per recipient
- * (KumoMTA's BifurcateAlways) with its trace headers and `smtp_server_message_received`, and
- * every copy is spooled before the client hears `250`.
+ * What happens after the final dot, in KumoMTA's order: the data is checked,
+ * `smtp_server_data` sees the whole transaction once (every recipient, the data as sent), then
+ * one message is made per recipient (KumoMTA's BifurcateAlways) with its trace headers and
+ * `smtp_server_message_received`, and every copy is spooled before the client hears `250`.
  */
 export class MessageReception {
   readonly #params: EsmtpListenerParams;
@@ -40,10 +46,10 @@ export class MessageReception {
   async receive(session: SMTPServerSession, raw: Buffer): Promise<string[]> {
     const checked = checkMessageData(raw, this.#params);
     if ('rejection' in checked) throw this.#deps.session.refuse(session, checked.rejection, 'DATA');
-    const meta = connectionMeta(this.#params, session);
+    const transaction = await this.#transaction(session, checked.data);
     const accepted: AcceptedMessage[] = [];
-    for (const rcpt of session.envelope.rcptTo.map((r) => r.address)) {
-      accepted.push(await this.#copyFor(session, rcpt, checked.data, meta));
+    for (const rcpt of transaction.recipients) {
+      accepted.push(await this.#copyFor(session, rcpt, transaction));
     }
     try {
       await this.#deps.receiver.accept(accepted, peerOf(session));
@@ -55,21 +61,45 @@ export class MessageReception {
     return accepted.map((m) => m.id);
   }
 
+  // The whole transaction as one message, the connection meta copied into its meta, through
+  // smtp_server_data (which may change the data, the meta and the recipient list).
+  async #transaction(session: SMTPServerSession, data: Uint8Array): Promise<AcceptedMessage> {
+    const meta = connectionMeta(this.#params, session);
+    const message: AcceptedMessage = {
+      id: newSpoolId(),
+      sender: senderOf(session),
+      recipients: session.envelope.rcptTo.map((r) => r.address),
+      meta: { ...meta },
+      data,
+    };
+    const fired = await this.#deps.session.fire(
+      session,
+      'smtp_server_data',
+      [message, connectionMetaArg(meta)],
+      'DATA',
+    );
+    if (!fired) return message;
+    if ('error' in fired) throw fired.error;
+    const after = fired.message ?? message;
+    // What the handler set in the connection meta reaches this message's meta too, as KumoMTA
+    // copies the connection meta into the message after the event.
+    const changed = applyMetaChanges(after.meta as Record<string, MetaValue>, fired.metaChanges);
+    return { ...after, meta: changed };
+  }
+
   // One recipient's copy: Received, the reception event, then the supplemental header.
   async #copyFor(
     session: SMTPServerSession,
     rcpt: string,
-    data: Uint8Array,
-    meta: Record<string, MetaValue>,
+    transaction: AcceptedMessage,
   ): Promise<AcceptedMessage> {
     const { trace_headers: trace, hostname } = this.#params;
     const id = newSpoolId();
     let message: AcceptedMessage = {
+      ...transaction,
       id,
-      sender: senderOf(session),
       recipients: [rcpt],
-      meta: { ...meta },
-      data,
+      meta: { ...transaction.meta },
     };
     if (trace.received_header) {
       const header = receivedHeader({
@@ -85,20 +115,15 @@ export class MessageReception {
       });
       message = { ...message, data: prependHeader(message.data, header) };
     }
-    if (this.#deps.policy.hasEvent('smtp_server_message_received')) {
-      const event = 'smtp_server_message_received';
-      try {
-        const after = await this.#deps.policy.callWithMessage(event, message, [
-          connectionMetaArg(meta),
-        ]);
-        message = {
-          ...after.message,
-          meta: { ...after.message.meta } as Record<string, MetaValue>,
-        };
-      } catch (error) {
-        const rejection = this.#deps.session.rejectionFor(event, error);
-        throw this.#deps.session.refuse(session, rejection, 'DATA');
-      }
+    const fired = await this.#deps.session.fire(
+      session,
+      'smtp_server_message_received',
+      [message, connectionMetaArg(connectionMeta(this.#params, session))],
+      'DATA',
+    );
+    if (fired && 'error' in fired) throw fired.error;
+    if (fired?.message) {
+      message = { ...fired.message, meta: { ...fired.message.meta } as Record<string, MetaValue> };
     }
     if (trace.supplemental_header) {
       const header = supplementalHeader(

@@ -10,6 +10,11 @@ interface SessionFacts {
   authz?: string;
   /** `authn_id`: the authentication identity. */
   authn?: string;
+  /**
+   * What the policy's `conn_meta:set_meta` calls changed, kept for the rest of the connection
+   * (`undefined`: a key the policy removed).
+   */
+  policy?: Record<string, MetaValue | undefined>;
 }
 
 // smtp-server keeps one session object per connection (reset in place by EHLO, RSET and
@@ -71,16 +76,61 @@ export function isAuthenticated(session: SMTPServerSession): boolean {
 }
 
 /**
+ * Keeps what a policy event changed in the connection meta: `sent` is the meta the event got,
+ * `returned` the whole meta as its handler left it. Only the keys that differ are kept (so a
+ * fact that changes later, a second EHLO's `ehlo_domain`, is not pinned to its old value).
+ * Returns those changes.
+ */
+export function recordPolicyMeta(
+  session: SMTPServerSession,
+  sent: Readonly<Record<string, unknown>>,
+  returned: Readonly<Record<string, unknown>>,
+): Record<string, MetaValue | undefined> {
+  const changes: Record<string, MetaValue | undefined> = {};
+  for (const [key, value] of Object.entries(returned)) {
+    if (!(key in sent) || JSON.stringify(sent[key]) !== JSON.stringify(value))
+      changes[key] = value as MetaValue;
+  }
+  for (const key of Object.keys(sent)) if (!(key in returned)) changes[key] = undefined;
+  const found = factsOf(session);
+  found.policy = { ...found.policy, ...changes };
+  return changes;
+}
+
+/** Applies changes as {@link recordPolicyMeta} returns them to a meta object. */
+export function applyMetaChanges(
+  meta: Record<string, MetaValue>,
+  changes: Readonly<Record<string, MetaValue | undefined>> | undefined,
+): Record<string, MetaValue> {
+  if (!changes) return meta;
+  const out = { ...meta };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) delete out[key];
+    else out[key] = value;
+  }
+  return out;
+}
+
+/**
  * The connection's meta, as KumoMTA gives it to the SMTP events and to every message received
  * on it: the listener's `meta`, then `received_from`, `received_via`, `hostname`,
  * `reception_protocol`, (after EHLO) `ehlo_domain`, (after STARTTLS) `tls_cipher`,
- * `tls_protocol_version`, `tls_peer_subject_name` and (after AUTH) `authz_id`, `authn_id`.
+ * `tls_protocol_version`, `tls_peer_subject_name` and (after AUTH) `authz_id`, `authn_id`;
+ * then what the policy's `conn_meta:set_meta` calls changed on this connection.
  */
 export function connectionMeta(
   params: EsmtpListenerParams,
   session: SMTPServerSession,
 ): Record<string, MetaValue> {
   const known = facts.get(session);
+  return applyMetaChanges(factMeta(params, session, known), known?.policy);
+}
+
+function factMeta(
+  params: EsmtpListenerParams,
+  session: SMTPServerSession,
+  known: SessionFacts | undefined,
+): Record<string, MetaValue> {
   const tls = known?.tls;
   return {
     ...(params.meta as Record<string, MetaValue>),

@@ -1,12 +1,22 @@
-import { errorText, type Logger, makeResponse } from '@sterna/core';
+import { errorText, type Logger, type MetaValue, makeResponse } from '@sterna/core';
 import { buildLogRecord } from '@sterna/core/engine';
+import type { ConnectionMetaArg } from '@sterna/lua';
 import type { SMTPServerSession } from 'smtp-server';
-import { type PolicyRejection, rejectionOf } from '../policy/types.js';
+import { type PolicyMessage, type PolicyRejection, rejectionOf } from '../policy/types.js';
 import type { EsmtpListenerDeps } from './listener-types.js';
-import { peerOf, senderOf } from './session-meta.js';
+import { peerOf, recordPolicyMeta, senderOf } from './session-meta.js';
 
-/** What a policy event gave: its result, or the error smtp-server replies with. */
-export type EventOutcome = { readonly result: unknown } | { readonly error: Error };
+/**
+ * What a policy event gave: its result (with the message passed first, as the policy left it,
+ * and what it changed in the connection meta), or the error smtp-server replies with.
+ */
+export type EventOutcome =
+  | {
+      readonly result: unknown;
+      readonly message?: PolicyMessage | undefined;
+      readonly metaChanges?: Readonly<Record<string, MetaValue | undefined>> | undefined;
+    }
+  | { readonly error: Error };
 
 /**
  * How an ESMTP listener answers for its policy: every 4xx/5xx it sends is logged as a
@@ -26,7 +36,7 @@ export class SessionPolicy {
   refuse(
     session: SMTPServerSession,
     rejection: PolicyRejection,
-    command: string,
+    command: string | null,
     recipient = '',
   ): Error {
     const record = buildLogRecord({
@@ -44,18 +54,23 @@ export class SessionPolicy {
 
   /**
    * Runs a policy event, if the policy handles it (else `undefined`). A `kumo.reject` becomes
-   * that reply; any other failure a 451.
+   * that reply; any other failure a 451. What the handler set with `conn_meta:set_meta` is kept
+   * for the connection's later events (and the messages it receives), as in KumoMTA.
    */
   async fire(
     session: SMTPServerSession,
     event: string,
     args: unknown[],
-    command: string,
+    command: string | null,
     recipient?: string,
   ): Promise<EventOutcome | undefined> {
     if (!this.#deps.policy.hasEvent(event)) return undefined;
     try {
-      return { result: await this.#deps.policy.call(event, args) };
+      const called = await this.#deps.policy.call(event, args);
+      const sent = args.find(isConnMeta)?.__sterna_conn_meta;
+      const metaChanges =
+        sent && called.connMeta ? recordPolicyMeta(session, sent, called.connMeta) : undefined;
+      return { result: called.value, message: called.messages[0], metaChanges };
     } catch (error) {
       return { error: this.refuse(session, this.rejectionFor(event, error), command, recipient) };
     }
@@ -70,4 +85,8 @@ export class SessionPolicy {
 function internalError(log: Logger, event: string, error: unknown): PolicyRejection {
   log.error(`policy event ${event} failed`, { error: errorText(error) });
   return { code: 451, text: `4.3.0 technical difficulties: ${event} failed` };
+}
+
+function isConnMeta(value: unknown): value is ConnectionMetaArg {
+  return typeof value === 'object' && value !== null && '__sterna_conn_meta' in value;
 }

@@ -6,9 +6,9 @@ import type {
   ReplyMessage,
   RequestMessage,
 } from '@sterna/lua/threads';
-import type { PolicyMessage } from '../policy/types.js';
 import type { RecordContext } from '../queue/types.js';
 import type { AcceptedMessage } from '../reception/receiver.js';
+import type { ListenerEventResult } from './listener-types.js';
 import type { EsmtpListenerParams } from './params.js';
 
 /**
@@ -29,12 +29,7 @@ export interface ListenerThreadInit {
 
 /** What the thread asks of the main thread (a policy rejection keeps its code and text). */
 export interface ListenerRequests {
-  call(event: string, args: readonly unknown[]): unknown;
-  callWithMessage(
-    event: string,
-    message: PolicyMessage,
-    args: readonly unknown[],
-  ): { readonly result: unknown; readonly message: PolicyMessage };
+  call(event: string, args: readonly unknown[]): ListenerEventResult;
   accept(messages: readonly AcceptedMessage[], peer: PeerAddress | null): void;
 }
 

@@ -8,7 +8,6 @@ import type { LogRecord } from '@sterna/core/engine';
 import { PolicyRuntime } from '@sterna/lua';
 import { selfSignedPair } from '@sterna/protocol-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LuaPolicy } from '../../src/policy/lua-policy.js';
 import type { AcceptedMessage } from '../../src/reception/receiver.js';
 import type { EsmtpListener } from '../../src/smtp/listener.js';
 import { startEsmtpListenerThread } from '../../src/smtp/listener-thread.js';
@@ -94,7 +93,7 @@ function start(
   return startEsmtpListenerThread(
     PARAMS,
     {
-      policy: new LuaPolicy(runtime),
+      policy: runtime,
       receiver: {
         accept: async (messages, peer) => {
           if (acceptError) throw acceptError;

@@ -41,7 +41,8 @@ export async function startListeners(
   const startEsmtp = inThread ? startEsmtpListenerThread : startEsmtpListener;
   for (const params of loaded.collected.esmtpListeners) {
     const listener = await startEsmtp(await withKeys(params), {
-      policy,
+      // The runtime itself: the listener needs what a call changed in the connection meta.
+      policy: loaded.runtime,
       receiver,
       logs: records,
       nodeId,
