@@ -155,9 +155,15 @@ describe('sources, pools, listener domains', () => {
       relay_to: true,
       relay_from: [],
       relay_from_authz: [],
-      log_oob: false,
-      log_arf: false,
+      log_oob: 'Ignore',
+      log_arf: 'Ignore',
     });
+    // KumoMTA's newer string modes, and the booleans of its earlier releases.
+    expect(parseListenerDomain({ log_oob: 'LogThenDrop', log_arf: true })).toMatchObject({
+      log_oob: 'LogThenDrop',
+      log_arf: 'LogThenRelay',
+    });
+    expect(() => parseListenerDomain({ log_oob: 'Drop' })).toThrow(/log_oob/);
     expect(() => parseEgressSource({})).toThrow(/name/);
   });
 });

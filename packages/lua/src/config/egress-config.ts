@@ -209,13 +209,22 @@ export function parseEgressPool(table: unknown): EgressPool {
   return parseWith(egressPoolSchema, table, 'make_egress_pool');
 }
 
+/**
+ * `log_oob` / `log_arf`: KumoMTA's `'Ignore'`, `'LogThenRelay'`, `'LogThenDrop'`, or the
+ * booleans of its earlier releases (`false` is `'Ignore'`, `true` is `'LogThenRelay'`).
+ */
+const reportHandling = z
+  .union([z.boolean(), z.enum(['Ignore', 'LogThenRelay', 'LogThenDrop'])])
+  .default(false)
+  .transform((v) => (v === true ? 'LogThenRelay' : v === false ? 'Ignore' : v));
+
 /** `kumo.make_listener_domain{…}`: what `get_listener_domain` returns. */
 export const listenerDomainSchema = z.strictObject({
   relay_to: z.boolean().default(false),
   relay_from: luaArray(z.string()).default([]),
   relay_from_authz: luaArray(z.string()).default([]),
-  log_oob: z.boolean().default(false),
-  log_arf: z.boolean().default(false),
+  log_oob: reportHandling,
+  log_arf: reportHandling,
 });
 
 /** A listener domain's relay and feedback settings. */
