@@ -15,6 +15,7 @@ import { emptyConfig } from './collected-config.js';
 import { ConfigEpochs } from './config-epoch.js';
 import { ConfigMonitor, defaultMonitorGlobs } from './config-monitor.js';
 import { SwitchableResolver } from './resolver.js';
+import { unfiredEventWarnings } from './unfired-events.js';
 
 /** How to start a daemon. */
 export interface DaemonOptions {
@@ -79,6 +80,7 @@ export class Daemon {
     );
     try {
       problems.push(...collected.problems);
+      warnings.push(...unfiredEventWarnings((event) => runtime.hasEvent(event)));
       if (!collected.spools.has('data'))
         warnings.push(
           "no spool named 'data' is defined (kumo.define_spool{ name = 'data', path = … }): the daemon needs one to start",

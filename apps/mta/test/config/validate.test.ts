@@ -35,6 +35,25 @@ end)
     expect(code).toBe(0);
   });
 
+  it('warns about each handled event the daemon does not fire yet, and still passes', async () => {
+    const file = await policy(`
+local kumo = require 'kumo'
+kumo.on('smtp_server_mail_from', function(sender, conn_meta) end)
+kumo.on('requeue_message', function(msg) end)
+kumo.on('smtp_server_rewrite_response', function(status, response, command, conn_meta) end)
+`);
+    const { code, output } = await validate(file);
+    expect(output).toContain(
+      'warning: policy handles requeue_message, which Sterna does not fire yet (docs/policy-api.md)',
+    );
+    expect(output).toContain(
+      'warning: policy handles smtp_server_rewrite_response, which Sterna does not fire yet (docs/policy-api.md)',
+    );
+    expect(output).not.toContain('policy handles smtp_server_mail_from');
+    expect(output).toContain(`${file}: OK`);
+    expect(code).toBe(0);
+  });
+
   it('fires every validate_config handler after init; kumo.validation_failed() makes it fail', async () => {
     const file = await policy(`
 local kumo = require 'kumo'

@@ -11,6 +11,7 @@ import {
   emptyConfig,
 } from '../collected-config.js';
 import { SwitchableResolver } from '../resolver.js';
+import { unfiredEventWarnings } from '../unfired-events.js';
 import type { DaemonParts } from './parts.js';
 
 /** What the first boot stage found: the daemon's config, its drivers and the running policy. */
@@ -50,6 +51,7 @@ export async function loadPolicy(
     events,
   });
   parts.runtime = runtime;
+  for (const warning of unfiredEventWarnings((event) => runtime.hasEvent(event))) log.warn(warning);
   if (collected.problems.length > 0)
     throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
   if (collected.dnsResolver) resolver.configure(collected.dnsResolver);
