@@ -117,6 +117,34 @@ function mod.is_array(value)
   return type(value) == 'table' and value[1] ~= nil
 end
 
+--- True for a table of keys (a TOML table), as opposed to an array or a scalar.
+function mod.is_table(value)
+  return type(value) == 'table' and not mod.is_array(value)
+end
+
+--- Calls `fn(name, value, entry_path)` for each entry of `tbl`, a table of named entries at
+--- `path` (for `[pool.'p']`, the table under `pool`), in name order. `tbl` itself not being a
+--- table of keys, or an entry not being one, is a problem (`expected <what>, got <type>` for an
+--- entry) instead.
+function mod.each_entry(tbl, path, label, problems, what, fn)
+  if not mod.is_table(tbl) then
+    problems.add(label, path, 'expected a table of entries, got ' .. type(tbl))
+    return
+  end
+  local names = {}
+  for key, value in pairs(tbl) do names[#names + 1] = { tostring(key), value } end
+  sort(names, function(a, b) return a[1] < b[1] end)
+  for _, pair in ipairs(names) do
+    local name, value = pair[1], pair[2]
+    local at = mod.entry(path, name)
+    if mod.is_table(value) then
+      fn(name, value, at)
+    else
+      problems.add(label, at, format('expected %s, got %s', what, type(value)))
+    end
+  end
+end
+
 --- True when `path` names a readable file.
 function mod.exists(path)
   local f = open(path, 'r')

@@ -32,12 +32,8 @@ local GENERAL = '*'
 local function add_entries(data, listener, entries, label, path, fatal)
   local set = data.listeners[listener] or {}
   data.listeners[listener] = set
-  for domain, params in pairs(entries) do
-    domain = tostring(domain)
-    local at = support.entry(path, domain)
-    if type(params) ~= 'table' or support.is_array(params) then
-      fatal.add(label, at, 'expected a table of listener-domain options, got ' .. type(params))
-    else
+  support.each_entry(entries, path, label, fatal, 'a table of listener-domain options',
+    function(domain, params, at)
       local key = lower(domain)
       local entry = set[key] or { path = at, params = {}, origin = {} }
       set[key] = entry
@@ -45,8 +41,7 @@ local function add_entries(data, listener, entries, label, path, fatal)
         k = tostring(k)
         entry.params[k], entry.origin[k] = v, label
       end
-    end
-  end
+    end)
 end
 
 -- Reads and merges the data files: { listeners = { ['*' or listener] = { domain = entry } },
@@ -61,16 +56,9 @@ local function compile(files)
     local general = {}
     for key, value in pairs(file.data) do
       key = tostring(key)
-      if key == 'listener' and type(value) == 'table' and not support.is_array(value) then
-        for listener, entries in pairs(value) do
-          listener = tostring(listener)
-          local path = support.entry('listener', listener)
-          if type(entries) ~= 'table' or support.is_array(entries) then
-            fatal.add(label, path, 'expected a table of domains')
-          else
-            add_entries(data, listener, entries, label, path, fatal)
-          end
-        end
+      if key == 'listener' and support.is_table(value) then
+        support.each_entry(value, 'listener', label, fatal, 'a table of domains',
+          function(listener, entries, path) add_entries(data, listener, entries, label, path, fatal) end)
       else
         general[key] = value
       end

@@ -120,15 +120,9 @@ local function compile(files)
           fatal.add(label, key, format('expected a %s, got %s', OPTIONS[key], type(value)))
         end
       elseif key == 'tenant' or key == 'queue' then
-        if type(value) ~= 'table' or support.is_array(value) then
-          fatal.add(label, key, 'expected a table of entries')
-        else
-          for name, entry in pairs(value) do
-            name = tostring(name)
-            local path = support.entry(key, name)
-            if type(entry) ~= 'table' or support.is_array(entry) then
-              fatal.add(label, path, 'expected a table of queue config keys')
-            elseif key == 'tenant' then
+        support.each_entry(value, key, label, fatal, 'a table of queue config keys',
+          function(name, entry, path)
+            if key == 'tenant' then
               data.tenants[name] = data.tenants[name] or new_node(path)
               merge_entry(data.tenants[name], entry, label, 0, fatal)
             else
@@ -136,8 +130,7 @@ local function compile(files)
               data.queues[domain] = data.queues[domain] or new_node(path)
               merge_entry(data.queues[domain], entry, label, 1, fatal)
             end
-          end
-        end
+          end)
       else
         fatal.add(label, support.quote(key), 'unknown key')
       end

@@ -35,17 +35,9 @@ local function compile(files)
     local label = file.label
     for key, value in pairs(file.data) do
       key = tostring(key)
-      if key ~= 'source' and key ~= 'pool' then
-        fatal.add(label, support.quote(key), 'unknown key (expected source or pool)')
-      elseif type(value) ~= 'table' or support.is_array(value) then
-        fatal.add(label, key, 'expected a table of entries')
-      elseif key == 'source' then
-        for name, params in pairs(value) do
-          name = tostring(name)
-          local path = support.entry('source', name)
-          if type(params) ~= 'table' or support.is_array(params) then
-            fatal.add(label, path, 'expected a table of egress source options')
-          else
+      if key == 'source' then
+        support.each_entry(value, 'source', label, fatal, 'a table of egress source options',
+          function(name, params, path)
             local entry = data.sources[name] or { path = path, params = {}, origin = {} }
             data.sources[name] = entry
             for k, v in pairs(params) do
@@ -57,24 +49,15 @@ local function compile(files)
                 entry.params[k], entry.origin[k] = v, label
               end
             end
-          end
-        end
-      else
-        for pool, members in pairs(value) do
-          pool = tostring(pool)
-          local path = support.entry('pool', pool)
-          if type(members) ~= 'table' or support.is_array(members) then
-            fatal.add(label, path, 'expected a table of sources')
-          else
+          end)
+      elseif key == 'pool' then
+        support.each_entry(value, 'pool', label, fatal, 'a table of sources',
+          function(pool, members, path)
             local entry = data.pools[pool] or { path = path, members = {} }
             data.pools[pool] = entry
             entry.file = label
-            for source, options in pairs(members) do
-              source = tostring(source)
-              local at = support.entry(path, source)
-              if type(options) ~= 'table' or support.is_array(options) then
-                fatal.add(label, at, 'expected a table (weight = n), got ' .. type(options))
-              else
+            support.each_entry(members, path, label, fatal, 'a table (weight = n)',
+              function(source, options, at)
                 local member = entry.members[source] or { weight = 1 }
                 entry.members[source] = member
                 member.file, member.path = label, at
@@ -88,10 +71,10 @@ local function compile(files)
                     member.weight = v
                   end
                 end
-              end
-            end
-          end
-        end
+              end)
+          end)
+      else
+        fatal.add(label, support.quote(key), 'unknown key (expected source or pool)')
       end
     end
   end

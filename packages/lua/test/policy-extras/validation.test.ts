@@ -207,6 +207,7 @@ describe('every data-file helper reports a mistake the same way', () => {
         { base = { selector = 's' } },
         { domain = { ['d.example'] = { algo = 'md5', filename = '{{dir}}/d.key' } } },
       }
+      require('policy-extras.sources'):setup { { pool = { p = { s1 = 3 } } } }
     `,
       { 'queues.toml': "[queue.'ok.example']\nmax_age = '1 hour'\n", 'd.key': 'unused' },
     );
@@ -215,6 +216,7 @@ describe('every data-file helper reports a mistake the same way', () => {
     expect(errors).toEqual([
       "queue helper: <Lua table #2>: queue.'x.example'.max_age: duration: cannot parse '3 fortnights': unknown unit 'fortnights' (e.g. '10s', '5m', '1 hour', '7 days')",
       `dkim_sign helper: <Lua table #2>: domain.'d.example'.algo: expected 'sha256' or 'ed25519', got "md5"`,
+      "sources helper: <Lua table #1>: pool.'p'.'s1': expected a table (weight = n), got number",
     ]);
     expect(p.configured.some(([kind]) => kind === 'validation_failed')).toBe(true);
   });
