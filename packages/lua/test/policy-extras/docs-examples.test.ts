@@ -183,9 +183,12 @@ describe("the docs' example data files through the helpers", () => {
       const { value } = await runtime.call('get_listener_domain', [name, listener, {}]);
       return value === undefined ? undefined : parseListenerDomain(value);
     };
-    expect(await domain('example.com')).toMatchObject({ relay_to: true, log_oob: false });
+    expect(await domain('example.com')).toMatchObject({ relay_to: true, log_oob: 'Ignore' });
     expect(await domain('EXAMPLE.com')).toMatchObject({ relay_to: true });
-    expect(await domain('bounce.example.com')).toMatchObject({ relay_to: false, log_oob: true });
+    expect(await domain('bounce.example.com')).toMatchObject({
+      relay_to: false,
+      log_oob: 'LogThenRelay',
+    });
     expect(await domain('send.example.com')).toMatchObject({ relay_from: ['10.0.0.0/24'] });
     expect(await domain('auth-send.example.com')).toMatchObject({
       relay_from_authz: ['username1', 'username2'],
@@ -194,22 +197,22 @@ describe("the docs' example data files through the helpers", () => {
       relay_to: true,
       relay_from: [],
       relay_from_authz: [],
-      log_oob: true,
-      log_arf: true,
+      log_oob: 'LogThenRelay',
+      log_arf: 'LogThenRelay',
     });
-    expect(await domain('www.example.com')).toMatchObject({ relay_to: false, log_arf: false });
+    expect(await domain('www.example.com')).toMatchObject({ relay_to: false, log_arf: 'Ignore' });
     expect(await domain('elsewhere.org')).toMatchObject({
       relay_to: false,
-      log_oob: true,
-      log_arf: true,
+      log_oob: 'LogThenRelay',
+      log_arf: 'LogThenRelay',
     });
     // on 127.0.0.1:25 the listener's own wildcard entry is used whole
     expect(await domain('mail.example.com', '127.0.0.1:25')).toEqual({
       relay_to: false,
       relay_from: [],
       relay_from_authz: [],
-      log_oob: false,
-      log_arf: false,
+      log_oob: 'Ignore',
+      log_arf: 'Ignore',
     });
     expect(await domain('example.com', '127.0.0.1:25')).toMatchObject({ relay_to: true });
   });

@@ -177,8 +177,8 @@ describe('data as Lua tables, JSON and YAML, several sources merged in order', (
   it('listener_domains: a JSON file and a table', async () => {
     const domain = async (name: string) =>
       parseListenerDomain((await runtime.call('get_listener_domain', [name, '', {}])).value);
-    expect(await domain('json.example')).toMatchObject({ relay_to: true, log_oob: true });
-    expect(await domain('table.example')).toMatchObject({ relay_to: true, log_oob: false });
+    expect(await domain('json.example')).toMatchObject({ relay_to: true, log_oob: 'LogThenRelay' });
+    expect(await domain('table.example')).toMatchObject({ relay_to: true, log_oob: 'Ignore' });
     expect((await runtime.call('get_listener_domain', ['other.example', '', {}])).value).toBe(
       undefined,
     );
