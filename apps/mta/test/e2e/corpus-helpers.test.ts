@@ -51,9 +51,8 @@ describe('corpus policies built on policy-extras', { timeout: 180_000 }, () => {
       'pass',
     ]);
     const records = await run.outcomes(1);
+    // Tenant and campaign live in the queue name, as in KumoMTA's records.
     expect(records.find((r) => r.type === 'Delivery')).toMatchObject({
-      tenant: 'mytenant',
-      campaign: 'welcome',
       egress_pool: 'mytenant-pool',
       egress_source: 'ip-2',
       queue: 'welcome:mytenant@dest.test',
@@ -164,8 +163,8 @@ describe('corpus policies built on policy-extras', { timeout: 180_000 }, () => {
     expect(
       records.find((r) => r.type === 'Delivery' && r.recipient === 'acme-reader@dest.test'),
     ).toMatchObject({
-      tenant: 'acme',
-      campaign: 'spring-sale',
+      queue: 'spring-sale:acme@dest.test',
+      meta: { tenant: 'acme', campaign: 'spring-sale' }, // configure_local_logs' meta list
       egress_pool: 'acme',
       egress_source: 'acme-1',
     });

@@ -287,12 +287,13 @@ export class CorpusRun {
     expect(lines.filter((l) => /"level":50|STERNA_LUA/.test(l))).toEqual([]);
   }
 
-  /** The log records once `n` of them are outcomes (not Reception). */
+  /** The log records once `n` of them are delivery outcomes (not Reception, not Rejection). */
   outcomes(n: number): Promise<LogRecord[]> {
     return eventually(
       async () => {
         const records = await readLogRecords(this.paths!.logs);
-        return records.filter((r) => r.type !== 'Reception').length >= n ? records : undefined;
+        const done = records.filter((r) => r.type !== 'Reception' && r.type !== 'Rejection');
+        return done.length >= n ? records : undefined;
       },
       60_000,
       `${n} outcome records`,
