@@ -1,11 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Logger, PeerAddress } from '@sterna/core';
 import type { LogRecord } from '@sterna/core/engine';
-import { PolicyRuntime } from '@sterna/lua';
+import type { PolicyRuntime } from '@sterna/lua';
 import { selfSignedPair } from '@sterna/protocol-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AcceptedMessage } from '../../src/reception/receiver.js';
@@ -13,6 +10,7 @@ import type { EsmtpListener } from '../../src/smtp/listener.js';
 import { startEsmtpListenerThread } from '../../src/smtp/listener-thread.js';
 import type { EsmtpListenerParams } from '../../src/smtp/params.js';
 import { eventually, sendMail, testMessage } from '../support/mail.js';
+import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
 
 // The listener thread's transport: policy events, spooling and records cross to the main
 // thread and back with their meaning intact, and a thread that dies comes back on its port.
@@ -55,23 +53,15 @@ interface Seen {
   logs: string[];
 }
 
-let dir: string;
+let test: TestRuntime | undefined;
 let runtime: PolicyRuntime;
 let tls: { key: string; cert: string };
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sterna-thread-'));
-  await writeFile(join(dir, 'policy.lua'), POLICY);
-  runtime = await PolicyRuntime.start({
-    policy: join(dir, 'policy.lua'),
-    poolSize: 1,
-    spare: false,
-  });
+  test = await startTestRuntime(POLICY, 'sterna-thread-');
+  runtime = test.runtime;
   tls = await selfSignedPair();
 }, 120_000);
-afterAll(async () => {
-  await runtime?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => test?.close());
 
 let listener: EsmtpListener | undefined;
 afterEach(async () => {

@@ -1,16 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from '@sterna/core';
 import type { LogRecord } from '@sterna/core/engine';
-import { PolicyRuntime } from '@sterna/lua';
+import type { PolicyRuntime } from '@sterna/lua';
 import { selfSignedPair } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcceptedMessage } from '../../src/reception/receiver.js';
 import { type EsmtpListener, startEsmtpListener } from '../../src/smtp/listener.js';
 import { startEsmtpListenerThread } from '../../src/smtp/listener-thread.js';
 import type { EsmtpListenerParams } from '../../src/smtp/params.js';
+import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
 
 // KumoMTA's connection-level events on the ESMTP listener — smtp_server_connection_accepted,
 // smtp_server_ehlo, smtp_server_data — and conn_meta:set_meta lasting for the connection, on a
@@ -77,23 +75,15 @@ function params(meta: Record<string, unknown> = {}): EsmtpListenerParams {
   };
 }
 
-let dir: string;
+let test: TestRuntime | undefined;
 let runtime: PolicyRuntime;
 let tls: { key: string; cert: string };
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sterna-session-events-'));
-  await writeFile(join(dir, 'policy.lua'), POLICY);
-  runtime = await PolicyRuntime.start({
-    policy: join(dir, 'policy.lua'),
-    poolSize: 1,
-    spare: false,
-  });
+  test = await startTestRuntime(POLICY, 'sterna-session-events-');
+  runtime = test.runtime;
   tls = await selfSignedPair();
 }, 120_000);
-afterAll(async () => {
-  await runtime?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => test?.close());
 
 interface Running {
   listener: EsmtpListener;
