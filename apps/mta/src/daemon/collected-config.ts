@@ -20,6 +20,8 @@ export interface CollectedConfig {
    * the daemon to enforce (not enforced yet: docs/policy-api.md).
    */
   readonly shapingAutomation: ConfigParams['shaping_automation']['rules'];
+  /** Configuration calls accepted and not used yet, in call order (not-acted-on.ts warns). */
+  readonly acceptedOnly: ConfigKind[];
   /** Configuration mistakes found while init ran (reported, not thrown into the policy). */
   readonly problems: string[];
 }
@@ -46,6 +48,7 @@ export function emptyConfig(): CollectedConfig {
     logHooks: [],
     validationFailures: 0,
     shapingAutomation: [],
+    acceptedOnly: [],
     problems: [],
   };
 }
@@ -92,7 +95,9 @@ export function collector(
         config.shapingAutomation.push(...(params as ConfigParams['shaping_automation']).rules);
         break;
       default:
-        // bounce classifiers, accounting, diagnostic filters: accepted, not used yet (docs/policy-api.md).
+        // bounce classifiers, accounting, diagnostic filters: accepted, not used yet
+        // (docs/policy-api.md); the daemon warns about each (not-acted-on.ts).
+        config.acceptedOnly.push(kind);
         break;
     }
   };

@@ -14,6 +14,7 @@ import { startQueues } from './boot/start-queues.js';
 import { emptyConfig } from './collected-config.js';
 import { ConfigEpochs } from './config-epoch.js';
 import { ConfigMonitor, defaultMonitorGlobs } from './config-monitor.js';
+import { notActedOnWarnings } from './not-acted-on.js';
 import { SwitchableResolver } from './resolver.js';
 import { unfiredEventWarnings } from './unfired-events.js';
 
@@ -81,6 +82,7 @@ export class Daemon {
     try {
       problems.push(...collected.problems);
       warnings.push(...unfiredEventWarnings((event) => runtime.hasEvent(event)));
+      warnings.push(...notActedOnWarnings(collected));
       if (!collected.spools.has('data'))
         warnings.push(
           "no spool named 'data' is defined (kumo.define_spool{ name = 'data', path = … }): the daemon needs one to start",

@@ -10,6 +10,7 @@ import {
   collector,
   emptyConfig,
 } from '../collected-config.js';
+import { notActedOnWarnings } from '../not-acted-on.js';
 import { SwitchableResolver } from '../resolver.js';
 import { unfiredEventWarnings } from '../unfired-events.js';
 import type { DaemonParts } from './parts.js';
@@ -52,6 +53,7 @@ export async function loadPolicy(
   });
   parts.runtime = runtime;
   for (const warning of unfiredEventWarnings((event) => runtime.hasEvent(event))) log.warn(warning);
+  for (const warning of notActedOnWarnings(collected)) log.warn(warning);
   if (collected.problems.length > 0)
     throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
   if (collected.dnsResolver) resolver.configure(collected.dnsResolver);
