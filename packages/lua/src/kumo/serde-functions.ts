@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { errorText } from '@sterna/core';
-import { parse as parseToml, stringify as stringifyToml, TomlDate, TomlError } from 'smol-toml';
-import { parse as parseYaml, stringify as stringifyYaml, YAMLError } from 'yaml';
 import type { ContextImplementations, SerdeFormat } from '../host/host-calls.js';
 import { fromLua, stripJsonComments, toLua } from '../shared/json-text.js';
 import { setOwn } from '../shared/own-key.js';
 import { jsonErrorOffset } from './json-position.js';
+
+// The TOML and YAML parsers load on first use: yaml alone costs each Lua worker ~10 MB, and a
+// policy that reads no such file should not pay for it.
+const require = createRequire(import.meta.url);
+let tomlModule: typeof import('smol-toml') | undefined;
+let yamlModule: typeof import('yaml') | undefined;
+const toml = () => (tomlModule ??= require('smol-toml') as typeof import('smol-toml'));
+const yaml = () => (yamlModule ??= require('yaml') as typeof import('yaml'));
 
 /** Where in the text a parser stopped, when it says. */
 interface Position {
@@ -17,10 +24,10 @@ interface Position {
 function describe(format: SerdeFormat, error: unknown, text: string): string {
   let position: Position | undefined;
   let why = errorText(error);
-  if (error instanceof TomlError) {
+  if (tomlModule && error instanceof tomlModule.TomlError) {
     position = { line: error.line, column: error.column };
     why = why.replace(/^Invalid TOML document: /, '');
-  } else if (error instanceof YAMLError) {
+  } else if (yamlModule && error instanceof yamlModule.YAMLError) {
     const at = error.linePos?.[0];
     if (at) position = { line: at.line, column: at.col };
     why = why.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
@@ -41,7 +48,7 @@ function describe(format: SerdeFormat, error: unknown, text: string): string {
 
 /** Parsed data as Lua reads it: TOML dates and times as their TOML text, null as nil. */
 function toLuaData(value: unknown): unknown {
-  if (value instanceof TomlDate) return value.toISOString();
+  if (tomlModule && value instanceof tomlModule.TomlDate) return value.toISOString();
   if (Array.isArray(value)) return value.map(toLuaData);
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
@@ -54,9 +61,9 @@ function toLuaData(value: unknown): unknown {
 function parseText(format: SerdeFormat, text: string): unknown {
   switch (format) {
     case 'toml':
-      return parseToml(text);
+      return toml().parse(text);
     case 'yaml':
-      return parseYaml(text);
+      return yaml().parse(text);
     case 'json':
       return JSON.parse(stripJsonComments(text));
   }
@@ -85,13 +92,13 @@ function sorted(value: unknown): unknown {
 /** A Lua value as TOML or YAML text; TOML needs a table of keys at the top. */
 function encode(format: 'toml' | 'yaml', value: unknown): string {
   const data = sorted(fromLua(value ?? null));
-  if (format === 'yaml') return stringifyYaml(data);
+  if (format === 'yaml') return yaml().stringify(data);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new Error(
       'TOML can only encode a table of keys (a TOML document), not a list or a value',
     );
   }
-  return stringifyToml(data);
+  return toml().stringify(data);
 }
 
 /**

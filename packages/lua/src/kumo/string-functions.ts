@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { errorText } from '@sterna/core';
 import type { Environment } from 'minijinja-js';
-import { parse as parseDomain } from 'tldts';
 import type { ContextImplementations } from '../host/host-calls.js';
 import { fromLua } from '../shared/json-text.js';
 
@@ -26,6 +25,13 @@ function engine(): Environment {
 
 // The whole Public Suffix List, private section included, as the Rust psl crate KumoMTA uses.
 const PSL = { allowPrivateDomains: true } as const;
+let tldts: typeof import('tldts') | undefined;
+
+/** tldts, loaded on first use: its list costs each worker ~12 MB that most policies never use. */
+function parseDomain(text: string) {
+  tldts ??= require('tldts') as typeof import('tldts');
+  return tldts.parse(text, PSL);
+}
 
 /**
  * The host functions behind kumo/string.lua's `eval_template` and `psl_*`: MiniJinja through
@@ -44,7 +50,7 @@ export function stringFunctions() {
       }
     },
     psl: (what: 'domain' | 'suffix' | 'domain_known' | 'suffix_known', text: string) => {
-      const parsed = parseDomain(String(text), PSL);
+      const parsed = parseDomain(String(text));
       const known = parsed.isIcann === true || parsed.isPrivate === true;
       switch (what) {
         case 'domain':
