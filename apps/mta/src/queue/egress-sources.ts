@@ -22,6 +22,8 @@ interface Cached<T> {
 }
 
 interface Rotation {
+  /** The pool config the entries were last compared for (the cache hands out one per ttl). */
+  pool: EgressPoolConfig;
   readonly entries: string;
   readonly rotation: SourceRotation;
   used: number;
@@ -92,11 +94,15 @@ export class EgressSources {
   // A changed pool (other entries or weights) starts a new rotation.
   #rotation(queue: string, pool: EgressPoolConfig): SourceRotation {
     const key = `${queue}\u0000${pool.name}`;
-    const entries = JSON.stringify(pool.entries);
     let r = this.#rotations.get(key);
-    if (!r || r.entries !== entries) {
-      r = { entries, rotation: new SourceRotation(pool.entries, this.#random), used: 0 };
-      this.#rotations.set(key, r);
+    // The entries are compared only when the cache gave a new pool config (once per ttl).
+    if (!r || r.pool !== pool) {
+      const entries = JSON.stringify(pool.entries);
+      if (!r || r.entries !== entries) {
+        r = { pool, entries, rotation: new SourceRotation(pool.entries, this.#random), used: 0 };
+        this.#rotations.set(key, r);
+      }
+      r.pool = pool;
     }
     r.used = this.#now();
     return r.rotation;
@@ -123,8 +129,13 @@ export class EgressSources {
   }
 }
 
+// One EgressSource per cached source config, so the per-message path makes no new object.
+const SOURCES = new WeakMap<EgressSourceConfig, EgressSource>();
+
 // Only the fields drivers read, under the name the pool used.
 function sourceOf(config: EgressSourceConfig, name: string): EgressSource {
+  const made = SOURCES.get(config);
+  if (made?.name === name) return made;
   const source: Record<string, unknown> = { name };
   for (const key of [
     'source_address',
@@ -137,5 +148,7 @@ function sourceOf(config: EgressSourceConfig, name: string): EgressSource {
   ] as const) {
     if (config[key] !== undefined) source[key] = config[key];
   }
-  return Object.freeze(source) as unknown as EgressSource;
+  const frozen = Object.freeze(source) as unknown as EgressSource;
+  SOURCES.set(config, frozen);
+  return frozen;
 }

@@ -1,5 +1,6 @@
 import {
   type EgressPathConfig,
+  type EgressSource,
   errorText,
   internalFailure,
   UNSPECIFIED_EGRESS_SOURCE,
@@ -228,7 +229,7 @@ export class QueueManager {
     // Queues share a ready queue when they deliver the same way: same source, site and options
     // (maildir names no site, so its queues are told apart by their options alone). A source
     // whose settings changed gets a fresh ready queue under the same name.
-    const key = `${name}\u0000${JSON.stringify(options)}\u0000${JSON.stringify(source)}`;
+    const key = `${name}\u0000${JSON.stringify(options)}\u0000${sourceKey(source)}`;
     let ready = this.#ready.get(key);
     if (!ready) {
       const target = deliveryTarget(message.queue);
@@ -269,4 +270,16 @@ export class QueueManager {
     for (const [name, queue] of this.#ready) if (queue.idle) this.#ready.delete(name);
     this.#egress.reap();
   }
+}
+
+// A source's settings as text, for the ready-queue key: computed once per source object (the
+// egress cache hands out one per ttl), not once per message.
+const SOURCE_KEYS = new WeakMap<EgressSource, string>();
+function sourceKey(source: EgressSource): string {
+  let key = SOURCE_KEYS.get(source);
+  if (key === undefined) {
+    key = JSON.stringify(source);
+    SOURCE_KEYS.set(source, key);
+  }
+  return key;
 }
