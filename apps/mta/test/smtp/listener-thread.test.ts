@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AcceptedMessage } from '../../src/reception/receiver.js';
 import type { EsmtpListener } from '../../src/smtp/listener.js';
 import { startEsmtpListenerThread } from '../../src/smtp/listener-thread.js';
-import type { EsmtpListenerParams } from '../../src/smtp/params.js';
+import { testListenerParams } from '../support/listener-params.js';
 import { eventually, sendMail, testMessage } from '../support/mail.js';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
 
@@ -26,26 +26,7 @@ kumo.on('smtp_server_message_received', function(msg, meta)
 end)
 `;
 
-const PARAMS: EsmtpListenerParams = {
-  listen: '127.0.0.1:0',
-  hostname: 'sterna.test',
-  relay_hosts: ['127.0.0.1'],
-  banner: 'KumoMTA',
-  max_message_size: 1024 * 1024,
-  max_recipients_per_message: 1024,
-  max_messages_per_connection: 10_000,
-  max_connections: 100,
-  client_timeout: 60,
-  line_length_hard_limit: 998,
-  invalid_line_endings: 'Deny',
-  trace_headers: {
-    received_header: true,
-    supplemental_header: true,
-    header_name: 'X-KumoRef',
-    include_meta_names: [],
-  },
-  meta: {},
-};
+const PARAMS = testListenerParams();
 
 interface Seen {
   accepted: { messages: readonly AcceptedMessage[]; peer: PeerAddress | null }[];

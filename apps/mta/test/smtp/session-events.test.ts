@@ -8,6 +8,7 @@ import type { AcceptedMessage } from '../../src/reception/receiver.js';
 import { type EsmtpListener, startEsmtpListener } from '../../src/smtp/listener.js';
 import { startEsmtpListenerThread } from '../../src/smtp/listener-thread.js';
 import type { EsmtpListenerParams } from '../../src/smtp/params.js';
+import { testListenerParams } from '../support/listener-params.js';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
 
 // KumoMTA's connection-level events on the ESMTP listener — smtp_server_connection_accepted,
@@ -53,26 +54,8 @@ end)
 `;
 
 function params(meta: Record<string, unknown> = {}): EsmtpListenerParams {
-  return {
-    listen: '127.0.0.1:0',
-    hostname: 'sterna.test',
-    relay_hosts: ['127.0.0.1'],
-    banner: 'KumoMTA',
-    max_message_size: 1024 * 1024,
-    max_recipients_per_message: 1024,
-    max_messages_per_connection: 10_000,
-    max_connections: 100,
-    client_timeout: 60,
-    line_length_hard_limit: 998,
-    invalid_line_endings: 'Deny',
-    trace_headers: {
-      received_header: true,
-      supplemental_header: false,
-      header_name: 'X-KumoRef',
-      include_meta_names: [],
-    },
-    meta,
-  };
+  const base = testListenerParams();
+  return { ...base, trace_headers: { ...base.trace_headers, supplemental_header: false }, meta };
 }
 
 let test: TestRuntime | undefined;
