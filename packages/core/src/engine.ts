@@ -46,3 +46,15 @@ export {
 } from './retry.js';
 export { formatIssuePath, validateOptions } from './schema.js';
 export { isSpoolId, newSpoolId, spoolIdTime } from './spool-id.js';
+export {
+  type ConnectionLimiter,
+  gcra,
+  type Lease,
+  LocalConnectionLimits,
+  LocalThrottles,
+  parseThrottleSpec,
+  type ThrottleResult,
+  type ThrottleSpec,
+  type ThrottleStore,
+  throttleSpecProblem,
+} from './throttle.js';
