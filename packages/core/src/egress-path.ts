@@ -35,9 +35,23 @@ export interface EgressPathConfig {
   readonly max_recipients_per_batch: number;
   /** @default 1024 */
   readonly max_ready: number;
-  /** A throttle such as `'100/s'`; none by default. */
+  /**
+   * A throttle (`'100/s'`, `'1,000/h,max_burst=10'`) on messages sent from this source to this
+   * site; none by default.
+   */
   readonly max_message_rate?: string | undefined;
+  /** A throttle on new connections from this source to this site; none by default. */
   readonly max_connection_rate?: string | undefined;
+  /** Named connection limits, each shared by every ready queue that names it. */
+  readonly additional_connection_limits?: Readonly<Record<string, number>> | undefined;
+  /** Named message-rate throttles, each shared by every ready queue that names it. */
+  readonly additional_message_rate_throttles?: Readonly<Record<string, string>> | undefined;
+  /** A throttle on how often this source may be picked for this site (IP warm-up). */
+  readonly source_selection_rate?: string | undefined;
+  /** Named selection throttles, each shared by every path that names it. */
+  readonly additional_source_selection_rates?: Readonly<Record<string, string>> | undefined;
+  /** Seconds before the policy is asked for this path again. @default 60 */
+  readonly refresh_interval?: number | undefined;
   /** @default 'Opportunistic' */
   readonly enable_tls: TlsMode;
   /** @default true */

@@ -6,6 +6,10 @@ import type {
   AdminRule,
   BounceRequest,
   InspectedMessage,
+  QueueView,
+  ReadyQueueSuspension,
+  RebindRequest,
+  SuspendReadyQueueRequest,
   SuspendRequest,
 } from './admin-types.js';
 import { type Dispositions, scheduledAttempt } from './disposition.js';
@@ -115,6 +119,26 @@ export class QueueAdmin implements AdminApi {
         num_attempts: message.num_attempts,
       },
     };
+  }
+
+  get view(): QueueView {
+    throw new Error('not implemented yet');
+  }
+
+  suspendReadyQueue(_request: SuspendReadyQueueRequest): { id: string } {
+    throw new Error('not implemented yet');
+  }
+
+  listReadyQueueSuspensions(): ReadyQueueSuspension[] {
+    throw new Error('not implemented yet');
+  }
+
+  cancelReadyQueueSuspension(_id: string): boolean {
+    throw new Error('not implemented yet');
+  }
+
+  rebind(_request: RebindRequest): Promise<{ rebound: number }> {
+    throw new Error('not implemented yet');
   }
 
   /** The first live bounce rule matching a scheduled queue. */
