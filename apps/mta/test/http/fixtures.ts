@@ -1,5 +1,5 @@
 import { type MetaValue, silentLogger } from '@sterna/core';
-import type { LogRecord } from '@sterna/core/engine';
+import { egressPath, type LogRecord } from '@sterna/core/engine';
 import {
   type HttpListener,
   type HttpListenerDeps,
@@ -13,7 +13,14 @@ import type {
   BounceRequest,
   EngineStats,
   InspectedMessage,
+  QueueView,
+  ReadyQueueSuspension,
+  ReadyQueueView,
+  RebindRequest,
+  ResolvedEgressPath,
+  SuspendReadyQueueRequest,
   SuspendRequest,
+  ViewedMessage,
 } from '../../src/queue/admin-types.js';
 import type { RecordContext } from '../../src/queue/types.js';
 import type { AcceptedMessage } from '../../src/reception/receiver.js';
@@ -85,13 +92,50 @@ export class TestPolicy implements ReceptionPolicy {
   }
 }
 
-/** An admin engine kept in memory: rules with ids, one inspectable message. */
+/** Queue views a test fills in: scheduled queues with their messages, ready queues, resolved paths. */
+export class TestQueueView implements QueueView {
+  /** Waiting messages per scheduled queue, soonest due first. */
+  readonly scheduled = new Map<string, ViewedMessage[]>();
+  readonly ready: ReadyQueueView[] = [];
+  /** `resolveEgressPath` calls, as `[domain, source]`. */
+  readonly resolved: [string, string][] = [];
+  /** What `resolveEgressPath` answers; the default names the domain's own site and default path. */
+  resolve: (domain: string, source: string) => ResolvedEgressPath = (domain, source) => ({
+    domain,
+    source,
+    queue_name: `${source}->${domain}@smtp_client`,
+    site_name: domain,
+    queue_config: { max_age: 604_800 },
+    path_config: egressPath(),
+  });
+
+  scheduledQueues(): ReadonlyMap<string, number> {
+    return new Map([...this.scheduled].map(([name, messages]) => [name, messages.length]));
+  }
+  scheduledMessages(queue: string, limit: number): ViewedMessage[] {
+    return (this.scheduled.get(queue) ?? []).slice(0, limit);
+  }
+  readyQueues(): readonly ReadyQueueView[] {
+    return this.ready;
+  }
+  async resolveEgressPath(domain: string, source: string): Promise<ResolvedEgressPath> {
+    this.resolved.push([domain, source]);
+    return this.resolve(domain, source);
+  }
+}
+
+/** An admin engine kept in memory: rules with ids, one inspectable message, filled-in views. */
 export class TestAdmin implements AdminApi {
   readonly bounces = new Map<string, AdminRule>();
   readonly suspensions = new Map<string, AdminRule>();
-  readonly requests: (BounceRequest | SuspendRequest)[] = [];
+  readonly readySuspensions = new Map<string, ReadyQueueSuspension>();
+  readonly requests: (BounceRequest | SuspendRequest | SuspendReadyQueueRequest)[] = [];
+  readonly rebinds: RebindRequest[] = [];
+  readonly view = new TestQueueView();
   #next = 1;
   queued: InspectedMessage | undefined;
+  /** The clock the ready-queue suspensions' `expires` is computed from. */
+  now: () => number = Date.now;
 
   bounce(request: BounceRequest) {
     this.requests.push(request);
@@ -121,6 +165,30 @@ export class TestAdmin implements AdminApi {
     if (!this.queued || this.queued.id !== id) return undefined;
     const { data, ...message } = this.queued.message;
     return { id, message: wantBody ? { ...message, data } : message };
+  }
+  suspendReadyQueue(request: SuspendReadyQueueRequest) {
+    this.requests.push(request);
+    const id = `r${this.#next++}`;
+    const duration = request.duration ?? 300;
+    const expires = new Date(this.now() + duration * 1000).toISOString();
+    this.readySuspensions.set(id, {
+      id,
+      name: request.name,
+      reason: request.reason,
+      duration,
+      expires,
+    });
+    return { id };
+  }
+  listReadyQueueSuspensions() {
+    return [...this.readySuspensions.values()];
+  }
+  cancelReadyQueueSuspension(id: string) {
+    return this.readySuspensions.delete(id);
+  }
+  async rebind(request: RebindRequest) {
+    this.rebinds.push(request);
+    return { rebound: 0 };
   }
 }
 
