@@ -83,6 +83,47 @@ export function createMetrics(
         for (const [service, q] of Object.entries(current().ready)) this.set({ service }, q[pick]);
       },
     });
+  // Throttle and limit delays: KumoMTA's name for the scheduled queue's max_message_rate,
+  // Sterna's own for the egress path's throttles and limits (KumoMTA has none for those).
+  const delays: [string, string, string, keyof NonNullable<EngineStats['delays']>][] = [
+    [
+      'delayed_due_to_message_rate_throttle',
+      "number of times a message was delayed by its scheduled queue's max_message_rate",
+      'queue',
+      'messageRate',
+    ],
+    [
+      'ready_queue_message_rate_throttled',
+      "number of times a ready queue waited on its egress path's max_message_rate or additional_message_rate_throttles (Sterna)",
+      'service',
+      'readyMessageRate',
+    ],
+    [
+      'ready_queue_connection_rate_throttled',
+      "number of times a ready queue waited on its egress path's max_connection_rate (Sterna)",
+      'service',
+      'connectionRate',
+    ],
+    [
+      'ready_queue_connection_limited',
+      "number of times a ready queue waited on one of its egress path's additional_connection_limits (Sterna)",
+      'service',
+      'connectionLimited',
+    ],
+  ];
+  for (const [name, help, label, key] of delays) {
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [value, count] of Object.entries(current().delays?.[key] ?? {}))
+          this.inc({ [label]: value }, count);
+      },
+    });
+  }
   ready('ready_count', 'number of messages in the ready queue', 'messages');
   ready('connection_count', 'number of active connections', 'connections');
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });

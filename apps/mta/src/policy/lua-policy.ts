@@ -12,6 +12,7 @@ import type {
   EgressSourceConfig,
   EnginePolicy,
   EngineQueueConfig,
+  QueuedMessage,
 } from '../queue/types.js';
 import type { PolicyMessage, ReceptionPolicy } from './types.js';
 
@@ -62,7 +63,30 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
       egress_pool: config.egress_pool,
       refresh_interval: config.refresh_interval,
       provider_name: config.provider_name,
+      max_message_rate: config.max_message_rate,
     };
+  }
+
+  async rebindMessage(
+    message: QueuedMessage,
+    data: Readonly<Record<string, string>>,
+    bytes: Uint8Array,
+  ): Promise<Pick<QueuedMessage, 'sender' | 'recipients' | 'meta'>> {
+    const { message: after } = await this.callWithMessage(
+      'rebind_message',
+      {
+        id: message.id,
+        sender: message.sender,
+        recipients: message.recipients,
+        meta: message.meta,
+        data: bytes,
+        queue: message.queue,
+        num_attempts: message.num_attempts,
+        created: message.created,
+      },
+      [data],
+    );
+    return { sender: after.sender, recipients: [...after.recipients], meta: { ...after.meta } };
   }
 
   async egressPath(

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { parseQueueName } from '@sterna/core';
 import type { AdminRule, QueueSelector } from './admin-types.js';
 
-interface Rule extends QueueSelector {
+/** A live rule: what it selects, why, and when it lapses (epoch ms). */
+export interface Rule extends QueueSelector {
   readonly id: string;
   readonly reason: string;
   readonly expires: number;
@@ -31,9 +32,28 @@ export function selects(selector: QueueSelector, queue: string): boolean {
 export class RuleSet {
   readonly #rules = new Map<string, Rule>();
   readonly #now: () => number;
+  readonly #changed: () => void;
 
-  constructor(now: () => number) {
+  /** `changed` is told of every rule added or cancelled (to persist the set). */
+  constructor(now: () => number, changed: () => void = () => {}) {
     this.#now = now;
+    this.#changed = changed;
+  }
+
+  /** True when no rule is held (the per-message check can be skipped). */
+  get empty(): boolean {
+    return this.#rules.size === 0;
+  }
+
+  /** The live rules as stored, for persistence. */
+  rules(): Rule[] {
+    const now = this.#now();
+    return [...this.#rules.values()].filter((r) => r.expires > now);
+  }
+
+  /** Puts back a rule kept from an earlier run (ignored once lapsed). */
+  restore(rule: Rule): void {
+    if (rule.expires > this.#now()) this.#rules.set(rule.id, rule);
   }
 
   add(
@@ -50,11 +70,19 @@ export class RuleSet {
       suppressLogging,
     };
     this.#rules.set(rule.id, rule);
+    this.#changed();
     return rule;
+  }
+
+  /** The live rule with this id. */
+  get(id: string): Rule | undefined {
+    const rule = this.#rules.get(id);
+    return rule && rule.expires > this.#now() ? rule : undefined;
   }
 
   /** The first live rule matching the queue. */
   match(queue: string): Rule | undefined {
+    if (this.#rules.size === 0) return undefined;
     const now = this.#now();
     for (const [id, rule] of this.#rules) {
       if (rule.expires <= now) {
@@ -77,6 +105,8 @@ export class RuleSet {
   }
 
   cancel(id: string): boolean {
-    return this.#rules.delete(id);
+    const had = this.#rules.delete(id);
+    if (had) this.#changed();
+    return had;
   }
 }

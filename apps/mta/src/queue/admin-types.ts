@@ -194,4 +194,11 @@ export interface EngineStats {
   readonly ready: Readonly<
     Record<string, { readonly messages: number; readonly connections: number }>
   >;
+  /** Delays by throttles and limits: per scheduled queue (messageRate) or per ready queue. */
+  readonly delays?: {
+    readonly messageRate: Readonly<Record<string, number>>;
+    readonly readyMessageRate: Readonly<Record<string, number>>;
+    readonly connectionRate: Readonly<Record<string, number>>;
+    readonly connectionLimited: Readonly<Record<string, number>>;
+  };
 }

@@ -153,6 +153,23 @@ export class Dispositions {
     this.#requeue(message);
   }
 
+  /**
+   * Logs a TransientFailure for every recipient and holds the message until `due` without
+   * counting an attempt (a suspension: the message did not try, and must not back off).
+   */
+  async hold(
+    message: QueuedMessage,
+    failure: DeliveryFailure,
+    info: AttemptInfo,
+    due: number,
+  ): Promise<void> {
+    const headers = await this.#headersOf(message, info);
+    this.#log('TransientFailure', message, message.recipients, failure, info, headers);
+    this.#counters.transientFailures += message.recipients.length;
+    message.due = due;
+    this.#requeue(message);
+  }
+
   async #remove(id: string): Promise<void> {
     await this.#deps.spool.remove(id);
     this.#removed(id);

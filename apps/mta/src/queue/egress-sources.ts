@@ -52,31 +52,56 @@ export class EgressSources {
 
   /**
    * The pool (the queue config's `egress_pool`, `unspecified` when absent) and the source to use
-   * for the next message of `queue`.
+   * for the next message of `queue`. With `eligible`, a source it refuses (over its selection
+   * rate) is passed over for the next one the rotation gives; when every source is refused,
+   * `source` is undefined.
    *
    * @throws Error naming the pool or source when the policy cannot describe it.
    */
-  async choose(queue: string, poolName: string | undefined): Promise<EgressChoice> {
+  async choose(
+    queue: string,
+    poolName: string | undefined,
+    eligible?: (source: string) => boolean | Promise<boolean>,
+  ): Promise<{ readonly pool: string; readonly source: EgressSource | undefined }> {
     const pool = poolName ?? UNSPECIFIED_EGRESS;
-    if (pool === UNSPECIFIED_EGRESS) return { pool, source: UNSPECIFIED_EGRESS_SOURCE };
+    if (pool === UNSPECIFIED_EGRESS) {
+      if (!eligible) return { pool, source: UNSPECIFIED_EGRESS_SOURCE };
+      const ok = eligible(UNSPECIFIED_EGRESS);
+      return {
+        pool,
+        source: ok === true || (ok !== false && (await ok)) ? UNSPECIFIED_EGRESS_SOURCE : undefined,
+      };
+    }
     const config = await this.#cached(this.#pools, pool, async () => {
       if (!this.#policy.egressPool) throw new Error('the policy answers no get_egress_pool');
       return this.#policy.egressPool(pool);
     }).catch((error: unknown) => {
       throw new Error(`egress pool '${pool}': ${errorText(error)}`);
     });
-    const entry = this.#rotation(queue, config).next();
-    if (!entry) {
+    const first = this.#rotation(queue, config).next();
+    if (!first) {
       throw new Error(`egress pool '${pool}' has no source with a weight above zero`);
     }
-    if (entry.name === UNSPECIFIED_EGRESS) return { pool, source: UNSPECIFIED_EGRESS_SOURCE };
-    const source = await this.#cached(this.#sources, entry.name, async () => {
-      if (!this.#policy.egressSource) throw new Error('the policy answers no get_egress_source');
-      return this.#policy.egressSource(entry.name);
-    }).catch((error: unknown) => {
-      throw new Error(`egress source '${entry.name}' of pool '${pool}': ${errorText(error)}`);
-    });
-    return { pool, source: sourceOf(source, entry.name) };
+    // The rotation's pick first; if it is refused, the pool's other sources in order.
+    const order = [
+      first.name,
+      ...config.entries.filter((e) => e.weight > 0 && e.name !== first.name).map((e) => e.name),
+    ];
+    for (const name of eligible ? order : [first.name]) {
+      if (eligible) {
+        const ok = eligible(name);
+        if (!(ok === true || (ok !== false && (await ok)))) continue;
+      }
+      if (name === UNSPECIFIED_EGRESS) return { pool, source: UNSPECIFIED_EGRESS_SOURCE };
+      const source = await this.#cached(this.#sources, name, async () => {
+        if (!this.#policy.egressSource) throw new Error('the policy answers no get_egress_source');
+        return this.#policy.egressSource(name);
+      }).catch((error: unknown) => {
+        throw new Error(`egress source '${name}' of pool '${pool}': ${errorText(error)}`);
+      });
+      return { pool, source: sourceOf(source, name) };
+    }
+    return { pool, source: undefined };
   }
 
   /** Forgets the pools and sources kept (a new config epoch): the next message asks again. */

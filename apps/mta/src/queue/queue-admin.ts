@@ -1,6 +1,7 @@
-import { makeResponse } from '@sterna/core';
+import { errorText, makeResponse } from '@sterna/core';
 import { DEFAULT_RETRY_POLICY } from '@sterna/core/engine';
-import { RuleSet, selects } from './admin-rules.js';
+import { queueOf } from '../reception/receiver.js';
+import { type Rule, RuleSet, selects } from './admin-rules.js';
 import type {
   AdminApi,
   AdminRule,
@@ -12,13 +13,25 @@ import type {
   SuspendReadyQueueRequest,
   SuspendRequest,
 } from './admin-types.js';
-import { type Dispositions, scheduledAttempt } from './disposition.js';
+import { type Dispositions, scheduledAttempt, toSpoolEntry } from './disposition.js';
+import { describeSuspension, type ReadyQueueSuspensions } from './shaping.js';
+import type { ShapingSnapshot } from './shaping-state.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
 /** What the admin operations need from the queue engine: the messages it holds. */
 export interface AdminQueues {
   /** Takes the waiting messages `pick` selects out of the scheduled and ready queues. */
   takeWhere(pick: (message: QueuedMessage) => boolean): QueuedMessage[];
+  /** The same, out of the scheduled queues only (rebind works on scheduled queues). */
+  takeScheduledWhere(pick: (message: QueuedMessage) => boolean): QueuedMessage[];
+  /** Queues a message for its due time. */
+  schedule(message: QueuedMessage): void;
+  /** Told when a rule was added or cancelled (the state file is written again). */
+  changed(): void;
+  /** Told when a scheduled-queue suspension was cancelled: its held messages go now. */
+  suspensionLifted(id: string): void;
+  readonly readySuspensions: ReadyQueueSuspensions;
+  readonly view: QueueView;
   /** The message with this id, wherever it is: scheduled, ready or in an attempt. */
   find(id: string): QueuedMessage | undefined;
   /** Told when a message has left the spool. */
@@ -46,6 +59,7 @@ export class QueueAdmin implements AdminApi {
   readonly #counters: EngineCounters;
   readonly #bounces: RuleSet;
   readonly #suspensions: RuleSet;
+  readonly #now: () => number;
 
   constructor(
     queues: AdminQueues,
@@ -58,8 +72,24 @@ export class QueueAdmin implements AdminApi {
     this.#deps = deps;
     this.#dispositions = dispositions;
     this.#counters = counters;
-    this.#bounces = new RuleSet(now);
-    this.#suspensions = new RuleSet(now);
+    this.#now = now;
+    this.#bounces = new RuleSet(now, queues.changed);
+    this.#suspensions = new RuleSet(now, queues.changed);
+  }
+
+  get view(): QueueView {
+    return this.#queues.view;
+  }
+
+  /** The live rules, for the state file. */
+  snapshot(): Pick<ShapingSnapshot, 'suspensions' | 'bounces'> {
+    return { suspensions: this.#suspensions.rules(), bounces: this.#bounces.rules() };
+  }
+
+  /** Puts back the rules an earlier run kept. */
+  restore(snapshot: Pick<ShapingSnapshot, 'suspensions' | 'bounces'>): void {
+    for (const rule of snapshot.suspensions) this.#suspensions.restore(rule);
+    for (const rule of snapshot.bounces) this.#bounces.restore(rule);
   }
 
   bounce(request: BounceRequest): {
@@ -99,7 +129,9 @@ export class QueueAdmin implements AdminApi {
   }
 
   cancelSuspension(id: string): boolean {
-    return this.#suspensions.cancel(id);
+    if (!this.#suspensions.cancel(id)) return false;
+    this.#queues.suspensionLifted(id);
+    return true;
   }
 
   async inspectMessage(id: string, wantBody: boolean): Promise<InspectedMessage | undefined> {
@@ -121,24 +153,83 @@ export class QueueAdmin implements AdminApi {
     };
   }
 
-  get view(): QueueView {
-    throw new Error('not implemented yet');
-  }
-
-  suspendReadyQueue(_request: SuspendReadyQueueRequest): { id: string } {
-    throw new Error('not implemented yet');
+  suspendReadyQueue(request: SuspendReadyQueueRequest): { id: string } {
+    const rule = this.#queues.readySuspensions.add(
+      request.name,
+      request.reason,
+      request.duration ?? 300,
+    );
+    return { id: rule.id };
   }
 
   listReadyQueueSuspensions(): ReadyQueueSuspension[] {
-    throw new Error('not implemented yet');
+    return this.#queues.readySuspensions.list();
   }
 
-  cancelReadyQueueSuspension(_id: string): boolean {
-    throw new Error('not implemented yet');
+  cancelReadyQueueSuspension(id: string): boolean {
+    return this.#queues.readySuspensions.cancel(id);
   }
 
-  rebind(_request: RebindRequest): Promise<{ rebound: number }> {
-    throw new Error('not implemented yet');
+  /** The live suspension of a ready queue, as the list shows it. */
+  readyQueueSuspension(name: string): ReadyQueueSuspension | undefined {
+    const rule = this.#queues.readySuspensions.of(name);
+    return rule ? describeSuspension(rule, this.#now()) : undefined;
+  }
+
+  async rebind(request: RebindRequest): Promise<{ rebound: number }> {
+    const victims = this.#queues.takeScheduledWhere((m) => selects(request, m.queue));
+    for (const message of victims) await this.#rebindOne(message, request);
+    return { rebound: victims.length };
+  }
+
+  // KumoMTA's rebind: `data` into the meta (or the rebind_message event), the queue worked out
+  // again; a message whose queue changed is due now and logged as AdminRebind.
+  async #rebindOne(message: QueuedMessage, request: RebindRequest): Promise<void> {
+    const from = message.queue;
+    try {
+      if (request.trigger_rebind_event) {
+        if (!this.#deps.policy.rebindMessage)
+          throw new Error('the policy cannot run rebind_message');
+        const bytes = await this.#deps.spool.read(message.id);
+        const changed = await this.#deps.policy.rebindMessage(message, request.data, bytes);
+        message.sender = changed.sender;
+        message.recipients = [...changed.recipients];
+        message.meta = { ...changed.meta };
+      } else {
+        message.meta = { ...message.meta, ...request.data };
+      }
+      message.queue = queueOf(message);
+    } catch (error) {
+      this.#deps.driverContext.logger.error(`rebind of ${message.id} failed; it stays in ${from}`, {
+        error: errorText(error),
+      });
+      this.#queues.schedule(message);
+      return;
+    }
+    const moved = message.queue !== from;
+    if (moved || request.always_flush) message.due = this.#now();
+    if (moved && !request.suppress_logging)
+      this.#dispositions.log(
+        'AdminRebind',
+        message,
+        message.recipients,
+        {
+          response: makeResponse(
+            250,
+            `Rebound from ${from} to ${message.queue}: ${request.reason}`,
+          ),
+        },
+        scheduledAttempt(DEFAULT_RETRY_POLICY),
+      );
+    await this.#deps.spool.update(toSpoolEntry(message)).catch((error: unknown) =>
+      this.#deps.driverContext.logger.error(
+        `rebind of ${message.id}: the spool kept the old meta`,
+        {
+          error: errorText(error),
+        },
+      ),
+    );
+    this.#queues.schedule(message);
   }
 
   /** The first live bounce rule matching a scheduled queue. */
@@ -147,7 +238,7 @@ export class QueueAdmin implements AdminApi {
   }
 
   /** The first live suspension matching a scheduled queue. */
-  suspensionFor(queue: string): { readonly reason: string } | undefined {
+  suspensionFor(queue: string): Rule | undefined {
     return this.#suspensions.match(queue);
   }
 

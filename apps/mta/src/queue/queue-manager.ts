@@ -3,6 +3,8 @@ import {
   type EgressSource,
   errorText,
   internalFailure,
+  makeResponse,
+  UNSPECIFIED_EGRESS,
   UNSPECIFIED_EGRESS_SOURCE,
 } from '@sterna/core';
 import {
@@ -11,9 +13,11 @@ import {
   formatReadyQueueName,
   type RetryPolicy,
 } from '@sterna/core/engine';
-import type { EngineStats } from './admin-types.js';
+import type { EngineStats, QueueView } from './admin-types.js';
 import { Dispositions, scheduledAttempt } from './disposition.js';
+import { EgressPaths } from './egress-paths.js';
 import { type EgressChoice, EgressSources } from './egress-sources.js';
+import { EngineView } from './engine-view.js';
 import { QueueAdmin } from './queue-admin.js';
 import {
   deliveryTarget,
@@ -21,7 +25,10 @@ import {
   QueueStates,
   type ResolvedState,
 } from './queue-states.js';
-import { ReadyQueue } from './ready-queue.js';
+import { RateGates } from './rate-gates.js';
+import { ReadyQueue, type ReadyQueueSpec } from './ready-queue.js';
+import { PathOverrides, ReadyQueueSuspensions, Shaping } from './shaping.js';
+import type { ShapingSnapshot } from './shaping-state.js';
 import { TimerHeap } from './timer-heap.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
@@ -51,6 +58,14 @@ export class QueueManager {
   readonly #dispositions: Dispositions;
   readonly #states: QueueStates;
   readonly #egress: EgressSources;
+  readonly #paths: EgressPaths;
+  readonly #shaping: Shaping;
+  readonly #readySuspensions: ReadyQueueSuspensions;
+  readonly #overrides: PathOverrides;
+  /** Scheduled queues held back by their `max_message_rate`. */
+  readonly #gates: RateGates;
+  /** Messages held by a scheduled-queue suspension: message id → suspension id. */
+  readonly #held = new Map<string, string>();
   readonly #reaper: NodeJS.Timeout;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #ready = new Map<string, ReadyQueue>();
@@ -75,23 +90,79 @@ export class QueueManager {
     );
     this.#states = new QueueStates(deps);
     this.#egress = new EgressSources(deps.policy, now, deps.random);
+    this.#shaping = new Shaping(deps.shapingStores, now);
+    const persist = () => this.#persist();
+    this.#readySuspensions = new ReadyQueueSuspensions(
+      now,
+      (name) => {
+        for (const q of this.#ready.values()) if (q.spec.name === name) q.wake();
+      },
+      persist,
+    );
+    this.#overrides = new PathOverrides(now, () => {
+      for (const q of this.#ready.values()) q.setPath(this.#effectivePath(q.spec));
+      persist();
+    });
+    this.#paths = new EgressPaths(deps.policy, now);
+    this.#gates = new RateGates(this.#shaping, now, (message) =>
+      this.#track(this.#promote(message, true)),
+    );
     this.#reaper = setInterval(() => this.#reap(), 60_000).unref();
     this.admin = new QueueAdmin(
       {
-        takeWhere: (pick) => [
-          ...this.#heap.removeWhere(pick),
-          ...[...this.#ready.values()].flatMap((q) =>
-            q.removeWhere((item) => pick(item.message)).map((i) => i.message),
-          ),
-        ],
+        takeWhere: (pick) => this.#takeWhere(pick, true),
+        takeScheduledWhere: (pick) => this.#takeWhere(pick, false),
         find: (id) => this.#messages.get(id),
         removed: (id) => this.#messages.delete(id),
         track: (work) => this.#track(work),
+        schedule: (message) => this.schedule(message),
+        changed: persist,
+        suspensionLifted: (id) => this.#release(id),
+        readySuspensions: this.#readySuspensions,
+        view: new EngineView({
+          heap: this.#heap,
+          gates: this.#gates,
+          ready: () => this.#ready.values(),
+          suspension: (name) => this.#readySuspensions.of(name),
+          resolve: (domain, source) => this.#resolveEgressPath(domain, source),
+          now,
+        }),
       },
       deps,
       this.#dispositions,
       this.counters,
     );
+  }
+
+  /** The engine's throttle and limit stores, delay counters, and path overrides. */
+  get shaping(): Shaping {
+    return this.#shaping;
+  }
+
+  /** Automation's egress path overrides (SetConfig, SetDomainConfig). */
+  get overrides(): PathOverrides {
+    return this.#overrides;
+  }
+
+  /** Live views of the queues for the inspection endpoints. */
+  get view(): QueueView {
+    return this.admin.view;
+  }
+
+  /** What to keep across a restart: every live suspension, bounce rule and override. */
+  snapshot(): ShapingSnapshot {
+    return {
+      ...this.admin.snapshot(),
+      readySuspensions: this.#readySuspensions.rules(),
+      overrides: this.#overrides.list(),
+    };
+  }
+
+  /** Puts back what an earlier run kept (before the spool is queued again). */
+  restore(snapshot: ShapingSnapshot): void {
+    this.admin.restore(snapshot);
+    for (const rule of snapshot.readySuspensions) this.#readySuspensions.restore(rule);
+    for (const override of snapshot.overrides) this.#overrides.restore(override);
   }
 
   /** Messages waiting for their due time. */
@@ -111,6 +182,33 @@ export class QueueManager {
     this.#heap.push(message);
   }
 
+  // Takes waiting messages out of the timer heap, the rate gates and (unless only scheduled
+  // ones are wanted) the ready queues.
+  #takeWhere(pick: (message: QueuedMessage) => boolean, ready: boolean): QueuedMessage[] {
+    const taken = [...this.#heap.removeWhere(pick), ...this.#gates.removeWhere(pick)];
+    for (const message of taken) this.#held.delete(message.id);
+    if (!ready) return taken;
+    for (const q of this.#ready.values())
+      taken.push(...q.removeWhere((item) => pick(item.message)).map((i) => i.message));
+    return taken;
+  }
+
+  // A scheduled-queue suspension ended early (cancelled): its held messages are due now.
+  #release(suspension: string): void {
+    const ids = new Set<string>();
+    for (const [id, by] of this.#held) if (by === suspension) ids.add(id);
+    if (ids.size === 0) return;
+    const now = (this.#deps.now ?? Date.now)();
+    for (const message of this.#takeWhere((m) => ids.has(m.id), false)) {
+      message.due = now;
+      this.schedule(message);
+    }
+  }
+
+  #persist(): void {
+    this.#deps.stateFile?.schedule(() => this.snapshot());
+  }
+
   /**
    * A new config epoch: queue configs, egress pools and egress sources are asked of the policy
    * again at their next use, and idle ready queues are dropped so the next one made reads its
@@ -120,6 +218,7 @@ export class QueueManager {
   invalidateConfigs(): void {
     this.#states.clear();
     this.#egress.clear();
+    this.#paths.clear();
     this.#reap();
   }
 
@@ -127,7 +226,11 @@ export class QueueManager {
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopped = true;
     this.#heap.stop();
+    this.#gates.stop();
+    this.#readySuspensions.stop();
+    this.#overrides.stop();
     clearInterval(this.#reaper);
+    await this.#deps.stateFile?.flush();
     const grace = new Promise((r) => setTimeout(r, graceMs).unref());
     await Promise.race([Promise.allSettled([...this.#inFlight]), grace]);
     await Promise.all([...this.#ready.values()].map((q) => q.stop(graceMs)));
@@ -137,6 +240,8 @@ export class QueueManager {
   stats(): EngineStats {
     const scheduled: Record<string, number> = {};
     for (const m of this.#heap.values()) scheduled[m.queue] = (scheduled[m.queue] ?? 0) + 1;
+    for (const [queue, count] of this.#gates.counts())
+      scheduled[queue] = (scheduled[queue] ?? 0) + count;
     const ready: Record<string, { messages: number; connections: number }> = {};
     // Keyed by the ready queue's name (queues told apart only by options are summed).
     for (const q of this.#ready.values()) {
@@ -147,7 +252,19 @@ export class QueueManager {
       };
     }
     const messages = this.#deps.spool.stats().messages;
-    return { counters: { ...this.counters }, messages, scheduled, ready };
+    const { delays } = this.#shaping;
+    return {
+      counters: { ...this.counters },
+      messages,
+      scheduled,
+      ready,
+      delays: {
+        messageRate: Object.fromEntries(delays.messageRate),
+        readyMessageRate: Object.fromEntries(delays.readyMessageRate),
+        connectionRate: Object.fromEntries(delays.connectionRate),
+        connectionLimited: Object.fromEntries(delays.connectionLimited),
+      },
+    };
   }
 
   // Promotions in progress (policy calls, site resolution) finish before the spool closes.
@@ -162,10 +279,11 @@ export class QueueManager {
     this.#inFlight.add(tracked);
   }
 
-  // A due message: bounced by an admin rule, held by a broken config or a suspension, or on to
-  // its ready queue.
-  async #promote(message: QueuedMessage): Promise<void> {
+  // A due message: bounced by an admin rule, held by a broken config, a suspension or its
+  // queue's max_message_rate, or on to its ready queue. `gated`: it comes out of its rate gate.
+  async #promote(message: QueuedMessage, gated = false): Promise<void> {
     if (this.#stopped) return;
+    this.#held.delete(message.id);
     const bounce = this.admin.bounceRuleFor(message.queue);
     if (bounce) {
       await this.admin.bounceMessage(message, bounce);
@@ -186,15 +304,12 @@ export class QueueManager {
     }
     const suspension = this.admin.suspensionFor(message.queue);
     if (suspension) {
-      const failure = internalFailure(`scheduled queue is suspended: ${suspension.reason}`, 451);
-      await this.#dispositions.fail(
-        message,
-        {
-          ...failure,
-          response: { ...failure.response, enhanced_code: { class: 4, subject: 4, detail: 4 } },
-        },
-        scheduledAttempt(state.config),
-      );
+      await this.#hold(message, suspension, state.config);
+      return;
+    }
+    const rate = state.config.max_message_rate;
+    if (rate && !gated && !(await this.#gates.admit(message, rate))) {
+      this.#delayed(message, rate);
       return;
     }
     try {
@@ -202,6 +317,45 @@ export class QueueManager {
     } catch (error) {
       await this.#failResolving(message, error, state.config);
     }
+  }
+
+  // KumoMTA's record for a suspended scheduled queue (451 4.4.4), but no backoff: the message
+  // waits for the suspension's end, or goes at once when it is cancelled.
+  async #hold(
+    message: QueuedMessage,
+    suspension: { readonly id: string; readonly reason: string; readonly expires: number },
+    config: RetryPolicy,
+  ): Promise<void> {
+    const failure = internalFailure(`scheduled queue is suspended: ${suspension.reason}`, 451);
+    this.#held.set(message.id, suspension.id);
+    await this.#dispositions.hold(
+      message,
+      {
+        ...failure,
+        response: { ...failure.response, enhanced_code: { class: 4, subject: 4, detail: 4 } },
+      },
+      scheduledAttempt(config),
+      suspension.expires,
+    );
+  }
+
+  // KumoMTA's `Delayed` record for a message its queue's max_message_rate holds back.
+  #delayed(message: QueuedMessage, rate: string): void {
+    this.#shaping.delayed('messageRate', message.queue);
+    const due = this.#gates.dueOf(message.queue);
+    const seconds = Math.max(0, Math.round((due - (this.#deps.now ?? Date.now)()) / 1000));
+    this.#dispositions.log(
+      'Delayed',
+      message,
+      message.recipients,
+      {
+        response: makeResponse(
+          400,
+          `Context: max_message_rate ${rate} of scheduled queue ${message.queue}. Next due in ${seconds}s at ${new Date(due).toISOString()}`,
+        ),
+      },
+      scheduledAttempt(DEFAULT_RETRY_POLICY),
+    );
   }
 
   #failResolving(message: QueuedMessage, error: unknown, retry: RetryPolicy): Promise<void> {
@@ -219,11 +373,33 @@ export class QueueManager {
     }
     const { site } = resolution;
     const usesReadyQueue = driver.capabilities.readyQueue;
+    const target = deliveryTarget(message.queue);
+    const domain = target.routingDomain ?? target.domain;
     // Each message picks its source from the queue's pool as it moves on (maildir delivers
-    // inline, with no pool and no source, as in KumoMTA).
-    const egress: EgressChoice | undefined = usesReadyQueue
-      ? await this.#egress.choose(message.queue, config.egress_pool)
-      : undefined;
+    // inline, with no pool and no source, as in KumoMTA); a source whose path limits how often
+    // it may be picked (source_selection_rate) is skipped while over its rate.
+    let egress: EgressChoice | undefined;
+    if (usesReadyQueue) {
+      const choice = await this.#egress.choose(message.queue, config.egress_pool, (source) =>
+        this.#eligible(domain, source, site.name),
+      );
+      if (!choice.source) {
+        const failure = internalFailure(
+          `no sources for ${message.queue} pool=\`${choice.pool}\` are eligible for selection at this time`,
+          451,
+        );
+        await this.#dispositions.fail(
+          message,
+          {
+            ...failure,
+            response: { ...failure.response, enhanced_code: { class: 4, subject: 4, detail: 4 } },
+          },
+          { ...scheduledAttempt(config), egress_pool: choice.pool },
+        );
+        return;
+      }
+      egress = { pool: choice.pool, source: choice.source };
+    }
     const source = egress?.source ?? UNSPECIFIED_EGRESS_SOURCE;
     const name = formatReadyQueueName(source.name, site.name, site.service);
     // Queues share a ready queue when they deliver the same way: same source, site and options
@@ -232,27 +408,29 @@ export class QueueManager {
     const key = `${name}\u0000${JSON.stringify(options)}\u0000${sourceKey(source)}`;
     let ready = this.#ready.get(key);
     if (!ready) {
-      const target = deliveryTarget(message.queue);
       const path = usesReadyQueue
-        ? await this.#path(target.routingDomain ?? target.domain, source.name, site.name)
+        ? await this.#paths.get(domain, source.name, site.name)
         : DEFAULT_EGRESS_PATH;
       ready = this.#ready.get(key);
       if (!ready) {
+        const spec = {
+          name,
+          logSite: usesReadyQueue ? name : '',
+          driver,
+          options,
+          site,
+          path,
+          pathDomain: domain,
+          source,
+          egress_pool: egress?.pool ?? null,
+          egress_source: egress ? source.name : null,
+          watchdogMs: this.#watchdogMs,
+        };
         ready = new ReadyQueue(
-          {
-            name,
-            logSite: usesReadyQueue ? name : '',
-            driver,
-            options,
-            site,
-            path,
-            source,
-            egress_pool: egress?.pool ?? null,
-            egress_source: egress ? source.name : null,
-            watchdogMs: this.#watchdogMs,
-          },
+          { ...spec, path: this.#effectivePath(spec) },
           this.#deps,
           this.#dispositions,
+          { shaping: this.#shaping, suspension: (n) => this.#readySuspensions.of(n) },
         );
         this.#ready.set(key, ready);
       }
@@ -260,15 +438,84 @@ export class QueueManager {
     ready.enqueue({ message, retry: config, provider_name: config.provider_name });
   }
 
-  // The egress path is read when a ready queue is made; idle ready queues are reaped, so a
-  // changed policy takes effect once a queue has been quiet for a minute.
-  #path(routingDomain: string, source: string, siteName: string): Promise<EgressPathConfig> {
-    return this.#deps.policy.egressPath(routingDomain, source, siteName);
+  // The policy's path for a ready queue, with automation's overrides laid over it.
+  #effectivePath(spec: ReadyQueueSpec): EgressPathConfig {
+    const source = spec.egress_source ?? UNSPECIFIED_EGRESS;
+    return this.#overrides.apply(spec.path, source, spec.site.name, spec.pathDomain);
+  }
+
+  // Whether `source` may be picked for `site` now: its path's source_selection_rate and
+  // additional_source_selection_rates, smallest rate first; the first one over its rate makes
+  // the source ineligible for this pick (KumoMTA's rule).
+  #eligible(domain: string, source: string, site: string): boolean | Promise<boolean> {
+    const cached = this.#paths.peek(domain, source, site);
+    if (cached) return this.#eligibleOn(cached, domain, source, site);
+    return this.#paths
+      .get(domain, source, site)
+      .then((path) => this.#eligibleOn(path, domain, source, site));
+  }
+
+  #eligibleOn(
+    policyPath: EgressPathConfig,
+    domain: string,
+    source: string,
+    site: string,
+  ): boolean | Promise<boolean> {
+    const path = this.#overrides.apply(policyPath, source, site, domain);
+    if (!path.source_selection_rate && !path.additional_source_selection_rates) return true;
+    const checks: [string, string][] = [];
+    if (path.source_selection_rate)
+      checks.push([`source-selection:${source}->${site}`, path.source_selection_rate]);
+    for (const [name, spec] of Object.entries(path.additional_source_selection_rates ?? {}))
+      checks.push([`source-selection:${name}`, spec]);
+    const perSecond = (text: string) => {
+      const spec = this.#shaping.spec(text);
+      return spec.limit / spec.period;
+    };
+    checks.sort((a, b) => perSecond(a[1]) - perSecond(b[1]));
+    return (async () => {
+      for (const [key, spec] of checks) {
+        if ((await this.#shaping.check(key, spec)).throttled) return false;
+      }
+      return true;
+    })();
+  }
+
+  // resolve-egress-path: what a message for `domain` leaving from `source` would get.
+  async #resolveEgressPath(domain: string, source: string) {
+    const queue = domain;
+    const state = await this.#states.get(queue);
+    if ('error' in state.protocol) throw new Error(errorText(state.protocol.error));
+    const resolution = await this.#states.site(queue, state as ResolvedState);
+    if ('failure' in resolution) throw new Error(resolution.failure.response.content);
+    const { site } = resolution;
+    const path = this.#overrides.apply(
+      await this.#paths.get(domain, source, site.name),
+      source,
+      site.name,
+      domain,
+    );
+    return {
+      domain,
+      source,
+      queue_name: formatReadyQueueName(source, site.name, site.service),
+      site_name: site.name,
+      queue_config: { ...state.config } as Record<string, unknown>,
+      path_config: path,
+    };
   }
 
   #reap(): void {
     for (const [name, queue] of this.#ready) if (queue.idle) this.#ready.delete(name);
     this.#egress.reap();
+    this.#paths.reap();
+    // Delay counters of queues that went away are dropped, as KumoMTA prunes idle series.
+    const scheduled = new Set(this.#heap.values().map((m) => m.queue));
+    for (const [queue] of this.#gates.counts()) scheduled.add(queue);
+    const ready = new Set([...this.#ready.values()].map((q) => q.spec.name));
+    this.#shaping.prune((kind, label) =>
+      kind === 'messageRate' ? scheduled.has(label) : ready.has(label),
+    );
   }
 }
 

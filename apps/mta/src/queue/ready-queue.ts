@@ -13,8 +13,14 @@ import {
   type Outcome,
   type Site,
 } from '@sterna/core';
-import { type ManagedConnection, openConnection, type RetryPolicy } from '@sterna/core/engine';
+import {
+  type Lease,
+  type ManagedConnection,
+  openConnection,
+  type RetryPolicy,
+} from '@sterna/core/engine';
 import type { AttemptInfo, Dispositions } from './disposition.js';
+import type { ReadySuspensionRule, Shaping } from './shaping.js';
 import type { EngineDeps, QueuedMessage } from './types.js';
 
 /** A message in a ready queue, with the settings of the scheduled queue it came from. */
@@ -34,7 +40,10 @@ export interface ReadyQueueSpec {
   readonly driver: AnyProtocolDriver;
   readonly options: unknown;
   readonly site: Site;
+  /** The egress path as the policy gave it (automation's overrides are laid over it). */
   readonly path: EgressPathConfig;
+  /** The routing domain the path was asked for (domain-scoped overrides match it). */
+  readonly pathDomain: string;
   /** The egress source connections leave from (`unspecified`, setting nothing, by default). */
   readonly source: EgressSource;
   /** The log records' `egress_pool` and `egress_source` (null for drivers without ready queues). */
@@ -44,8 +53,24 @@ export interface ReadyQueueSpec {
   readonly watchdogMs: number;
 }
 
+/** What a ready queue consults beyond its spec: throttles, limits and its suspension. */
+export interface ReadyQueueShaping {
+  readonly shaping: Shaping;
+  /** The live suspension of a ready queue name, if any. */
+  suspension(name: string): ReadySuspensionRule | undefined;
+}
+
+/** Since when (epoch ms) and why new connections wait. */
+export interface WaitState {
+  readonly since: number;
+  readonly context: string;
+}
+
 /** KumoMTA's consecutive_connection_failures_before_delay. */
 const FAILURES_BEFORE_BULK_DELAY = 100;
+
+/** How often a queue blocked on a shared connection limit looks again without being told. */
+const LIMIT_RECHECK_MS = 5000;
 
 /**
  * The messages bound for one site, delivered by up to `connection_limit` dispatchers, each
@@ -56,20 +81,66 @@ export class ReadyQueue {
   readonly spec: ReadyQueueSpec;
   readonly #deps: EngineDeps;
   readonly #dispositions: Dispositions;
+  readonly #shaping: ReadyQueueShaping;
   readonly #items: ReadyItem[] = [];
   #head = 0;
-  readonly #waiters: ((item: ReadyItem | undefined) => void)[] = [];
+  readonly #waiters: ((more: boolean) => void)[] = [];
   readonly #running = new Set<Promise<void>>();
   readonly #abort = new AbortController();
+  #path: EgressPathConfig;
   #connections = 0;
   #consecutiveFailures = 0;
+  /** No dispatcher starts before this time (epoch ms): a throttle or limit holds the queue. */
+  #blockedUntil = 0;
+  #wake: NodeJS.Timeout | undefined;
+  #unlisten: (() => void) | undefined;
+  #connectionLimited: WaitState | undefined;
+  #connectionRateThrottled: WaitState | undefined;
 
-  constructor(spec: ReadyQueueSpec, deps: EngineDeps, dispositions: Dispositions) {
+  constructor(
+    spec: ReadyQueueSpec,
+    deps: EngineDeps,
+    dispositions: Dispositions,
+    shaping: ReadyQueueShaping,
+  ) {
     // Every dispatcher's send listens to this signal while it runs.
     setMaxListeners(0, this.#abort.signal);
     this.spec = spec;
+    this.#path = spec.path;
     this.#deps = deps;
     this.#dispositions = dispositions;
+    this.#shaping = shaping;
+  }
+
+  /** The egress path in effect (the policy's, with automation's overrides). */
+  get path(): EgressPathConfig {
+    return this.#path;
+  }
+
+  /** Replaces the path in effect (an override came or went); new connections use it. */
+  setPath(path: EgressPathConfig): void {
+    this.#path = path;
+    this.wake();
+  }
+
+  /** Why new connections wait on a shared limit, if they do. */
+  get connectionLimited(): WaitState | undefined {
+    return this.#connectionLimited;
+  }
+
+  /** Why new connections wait on max_connection_rate, if they do. */
+  get connectionRateThrottled(): WaitState | undefined {
+    return this.#connectionRateThrottled;
+  }
+
+  /** Looks again for work it may start now (a suspension lifted, a limit freed, a path changed). */
+  wake(): void {
+    this.#blockedUntil = 0;
+    clearTimeout(this.#wake);
+    this.#wake = undefined;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+    if (this.size > 0) this.#maybeSpawn();
   }
 
   /** Messages waiting for a dispatcher. */
@@ -93,19 +164,18 @@ export class ReadyQueue {
    * (its body stays in the spool), so overflow simply waits its turn in order.
    */
   enqueue(item: ReadyItem): void {
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      waiter(item);
-      return;
-    }
     this.#items.push(item);
-    this.#maybeSpawn();
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter(true);
+    else this.#maybeSpawn();
   }
 
   /** Stops dispatching: waiting dispatchers end, in-flight sends get `graceMs` to finish. */
   async stop(graceMs: number): Promise<void> {
     this.#abort.abort(new Error('shutting down'));
-    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+    clearTimeout(this.#wake);
+    this.#unlisten?.();
+    for (const waiter of this.#waiters.splice(0)) waiter(false);
     const all = Promise.allSettled([...this.#running]);
     await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
   }
@@ -138,7 +208,10 @@ export class ReadyQueue {
   // KumoMTA's ramp: ceil(limit · (1 − e^(−0.023 · ready))), at most one per waiting message.
   #maybeSpawn(): void {
     if (this.#abort.signal.aborted) return;
-    const limit = this.spec.path.connection_limit;
+    if (this.#blockedUntil > Date.now()) return;
+    // A suspended queue starts nothing; the suspension's end wakes it.
+    if (this.#shaping.suspension(this.spec.name)) return;
+    const limit = this.#path.connection_limit;
     const ready = this.size;
     const wanted = Math.min(ready, Math.ceil(limit * (1 - Math.exp(-0.023 * ready))));
     while (this.#running.size < Math.max(1, wanted) && this.#running.size < limit) {
@@ -166,39 +239,132 @@ export class ReadyQueue {
     return item;
   }
 
-  // The next message, waiting up to `idleMs` for one when none is queued.
-  #next(idleMs: number): Promise<ReadyItem | undefined> {
-    const item = this.#take();
-    if (item || idleMs <= 0 || this.#abort.signal.aborted) return Promise.resolve(item);
+  // Resolves true once a message is waiting, false after `idleMs` without one (or at stop).
+  #waitForWork(idleMs: number): Promise<boolean> {
+    if (this.size > 0) return Promise.resolve(true);
+    if (idleMs <= 0 || this.#abort.signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const waiter = (next: ReadyItem | undefined) => {
+      const waiter = (more: boolean) => {
         clearTimeout(timer);
-        resolve(next);
+        resolve(more);
       };
       const timer = setTimeout(() => {
         const at = this.#waiters.indexOf(waiter);
         if (at >= 0) this.#waiters.splice(at, 1);
-        resolve(undefined);
+        resolve(false);
       }, idleMs);
       this.#waiters.push(waiter);
     });
   }
 
-  // With site batching: up to maxSize messages, waiting up to maxLatency to gather minSize.
-  async #nextBatch(idleMs: number): Promise<ReadyItem[]> {
-    const first = await this.#next(idleMs);
+  // With site batching (and no message throttle, which counts one message at a time): up to
+  // maxSize messages, waiting up to maxLatency to gather minSize.
+  async #nextBatch(throttled: boolean): Promise<ReadyItem[]> {
+    const first = this.#take();
     if (!first) return [];
     const batch = this.spec.site.batch;
-    if (!batch || batch.maxSize <= 1) return [first];
+    if (!batch || batch.maxSize <= 1 || throttled) return [first];
     const items = [first];
     const deadline = Date.now() + batch.maxLatency * 1000;
     while (items.length < batch.maxSize) {
       const waitMs = items.length < batch.minSize ? deadline - Date.now() : 0;
-      const next = await this.#next(Math.max(0, waitMs));
-      if (!next) break;
+      if (!(await this.#waitForWork(Math.max(0, waitMs)))) break;
+      const next = this.#take();
+      if (!next) continue;
       items.push(next);
     }
     return items;
+  }
+
+  // Holds new dispatchers until `ms` from now (a throttle), then looks again.
+  #blockFor(ms: number): void {
+    this.#blockedUntil = Date.now() + ms;
+    clearTimeout(this.#wake);
+    this.#wake = setTimeout(() => this.wake(), ms);
+    this.#wake.unref();
+  }
+
+  // Holds new dispatchers until a shared limit frees a lease (or a periodic look, for limits
+  // kept elsewhere whose releases this process is not told of).
+  #blockOnLimit(): void {
+    this.#blockFor(LIMIT_RECHECK_MS);
+    this.#unlisten ??= this.#shaping.shaping.limits.onRelease(() => this.wake());
+  }
+
+  // The connection gates, in KumoMTA's order: the shared limits (leases held for the
+  // connection's life), then max_connection_rate. Undefined when the queue must wait.
+  async #connectionGate(): Promise<Lease[] | undefined> {
+    const path = this.#path;
+    const { shaping } = this.#shaping;
+    const leases: Lease[] = [];
+    const release = () => {
+      for (const lease of leases) lease.release();
+    };
+    for (const [name, limit] of Object.entries(path.additional_connection_limits ?? {})) {
+      const lease = await shaping.limits.acquire(name, limit);
+      if (!lease) {
+        release();
+        this.#connectionLimited ??= { since: Date.now(), context: `TooManyLeases for ${name}` };
+        shaping.delayed('connectionLimited', this.spec.name);
+        this.#blockOnLimit();
+        return undefined;
+      }
+      leases.push(lease);
+    }
+    this.#connectionLimited = undefined;
+    if (path.max_connection_rate) {
+      const result = await shaping.check(
+        `connection-rate:${this.spec.name}`,
+        path.max_connection_rate,
+      );
+      if (result.throttled) {
+        release();
+        this.#connectionRateThrottled ??= {
+          since: Date.now(),
+          context: `max_connection_rate ${path.max_connection_rate}`,
+        };
+        shaping.delayed('connectionRate', this.spec.name);
+        this.#blockFor((result.retryAfter ?? 1) * 1000);
+        return undefined;
+      }
+    }
+    this.#connectionRateThrottled = undefined;
+    return leases;
+  }
+
+  // The message throttles: 0 when the next message may go now (and is counted), else the
+  // milliseconds to wait. The path's own first, then the shared ones, smallest rate first.
+  async #messageGate(): Promise<number> {
+    const path = this.#path;
+    const named = path.additional_message_rate_throttles;
+    if (!path.max_message_rate && !named) return 0;
+    const { shaping } = this.#shaping;
+    const checks: [string, string][] = [];
+    if (path.max_message_rate)
+      checks.push([`message-rate:${this.spec.name}`, path.max_message_rate]);
+    for (const [name, spec] of Object.entries(named ?? {}))
+      checks.push([`message-rate:${name}`, spec]);
+    for (const [key, spec] of checks) {
+      const result = await shaping.check(key, spec);
+      if (result.throttled) {
+        shaping.delayed('readyMessageRate', this.spec.name);
+        return Math.max(1, Math.ceil((result.retryAfter ?? 1) * 1000));
+      }
+    }
+    return 0;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   #info(item: ReadyItem, sessionId: string | undefined, message?: Message): AttemptInfo {
@@ -215,16 +381,44 @@ export class ReadyQueue {
   }
 
   async #dispatch(): Promise<void> {
-    const { driver, site, options, path, source } = this.spec;
+    const { driver, site, options, source } = this.spec;
     let connection: ManagedConnection | undefined;
+    let leases: Lease[] = [];
     let sessionId = randomUUID();
     let sent = 0;
+    const close = async () => {
+      const open = connection;
+      connection = undefined;
+      for (const lease of leases) lease.release();
+      leases = [];
+      if (open) {
+        this.#connections--;
+        await open.close();
+      }
+    };
     try {
       for (;;) {
         if (this.#abort.signal.aborted) break;
-        const items = await this.#nextBatch(connection ? path.idle_timeout * 1000 : 0);
-        const item = items[0];
-        if (!item) break;
+        // A suspension stops the queue's dispatchers after the message in hand.
+        if (this.#shaping.suspension(this.spec.name)) break;
+        const path = this.#path;
+        if (!(await this.#waitForWork(connection ? path.idle_timeout * 1000 : 0))) break;
+        if (!connection) {
+          const gate = await this.#connectionGate();
+          if (!gate) break;
+          leases = gate;
+        }
+        const wait = await this.#messageGate();
+        if (wait > 0) {
+          // A short wait keeps the connection; a longer one than idle_timeout closes it and
+          // holds the queue until the throttle allows the next message (KumoMTA's rule).
+          if (connection && wait <= path.idle_timeout * 1000) {
+            await this.#sleep(wait);
+            continue;
+          }
+          this.#blockFor(wait);
+          break;
+        }
         if (!connection) {
           const opened = await openConnection(
             driver,
@@ -235,28 +429,29 @@ export class ReadyQueue {
             source,
           );
           if (isDeliveryFailure(opened)) {
-            for (const each of items) await this.#connectFailed(each, opened, sessionId);
+            for (const lease of leases) lease.release();
+            leases = [];
+            for (const each of await this.#nextBatch(false))
+              await this.#connectFailed(each, opened, sessionId);
             break;
           }
           this.#consecutiveFailures = 0;
           this.#connections++;
           connection = opened;
         }
+        const throttled = Boolean(path.max_message_rate || path.additional_message_rate_throttles);
+        const items = await this.#nextBatch(throttled);
+        if (items.length === 0) continue;
         await this.#deliver(connection, items, sessionId);
         sent += items.length;
         if (!connection.isUsable() || sent >= path.max_deliveries_per_connection) {
-          this.#connections--;
-          await connection.close();
-          connection = undefined;
+          await close();
           sessionId = randomUUID();
           sent = 0;
         }
       }
     } finally {
-      if (connection) {
-        this.#connections--;
-        await connection.close();
-      }
+      await close();
     }
   }
 

@@ -10,6 +10,8 @@ import type {
 } from '@sterna/core';
 import type { DriverRegistry, LogRecord, RetryPolicy } from '@sterna/core/engine';
 import type { Spool } from '../spool/index.js';
+import type { ShapingStores } from './shaping.js';
+import type { ShapingStateFile } from './shaping-state.js';
 
 /**
  * A message waiting in a queue: core's {@link Envelope} (its recipients the ones still to be
@@ -45,6 +47,8 @@ export interface EngineQueueConfig extends RetryPolicy {
   /** Seconds the config stays valid. */
   readonly refresh_interval: number;
   readonly provider_name?: string | undefined;
+  /** A throttle on moving this queue's messages to their ready queue (`'100/h'`). */
+  readonly max_message_rate?: string | undefined;
 }
 
 /** An egress pool (`kumo.make_egress_pool`): weighted source names, `ttl` in seconds. */
@@ -72,6 +76,15 @@ export interface EnginePolicy {
   egressSource?(name: string): Promise<EgressSourceConfig>;
   /** Drivers that call back into the policy (custom_lua) use this. */
   readonly host?: PolicyHost | undefined;
+  /**
+   * `rebind_message(msg, data)` for an admin rebind with `trigger_rebind_event`: the message as
+   * the policy left it (its meta, sender, recipients). Without it, such a rebind fails.
+   */
+  rebindMessage?(
+    message: QueuedMessage,
+    data: Readonly<Record<string, string>>,
+    bytes: Uint8Array,
+  ): Promise<Pick<QueuedMessage, 'sender' | 'recipients' | 'meta'>>;
 }
 
 /** Headers and meta a log writer may copy into a record. */
@@ -111,4 +124,8 @@ export interface EngineDeps {
   readonly recordHeaders?: boolean;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Where throttles and connection limits are kept. @default this process's memory */
+  readonly shapingStores?: Partial<ShapingStores> | undefined;
+  /** Where suspensions, bounce rules and path overrides are kept across restarts. */
+  readonly stateFile?: ShapingStateFile | undefined;
 }

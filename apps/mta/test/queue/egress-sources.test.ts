@@ -54,8 +54,8 @@ describe('egress pools and sources from the policy', () => {
     });
     const picked = [await egress.choose('q', 'p'), await egress.choose('q', 'p')];
     // Equal weights alternate; the entry named unspecified is the default source, not asked for.
-    expect(picked.map((c) => c.source.name).sort()).toEqual(['s1', 'unspecified']);
-    expect(picked.find((c) => c.source.name === 's1')).toEqual({
+    expect(picked.map((c) => c.source?.name).sort()).toEqual(['s1', 'unspecified']);
+    expect(picked.find((c) => c.source?.name === 's1')).toEqual({
       pool: 'p',
       source: { name: 's1', source_address: '10.0.0.1', ehlo_domain: 'mta.example' },
     });

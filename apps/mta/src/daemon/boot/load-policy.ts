@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type Logger, SternaError } from '@sterna/core';
 import type { DriverRegistry } from '@sterna/core/engine';
+import { LocalThrottles, type ThrottleStore } from '@sterna/core/engine';
 import { PolicyRuntime, type RuntimeHost } from '@sterna/lua';
 import { loadDrivers } from '../../config/load-drivers.js';
 import { loadSternaConfig, type SternaConfig } from '../../config/sterna-config.js';
@@ -25,6 +26,8 @@ export interface LoadedPolicy {
   /** Where the calls the policy may make from any event go (set once the daemon runs). */
   readonly events: ConfigEvents;
   readonly runtime: PolicyRuntime;
+  /** The throttles policies (`kumo.make_throttle`) and egress paths share. */
+  readonly throttles: LocalThrottles;
 }
 
 /**
@@ -48,8 +51,10 @@ export async function loadPolicy(
   const spare =
     config.lua.spare !== 'auto' ? config.lua.spare : config.lua.contexts < 2 || 'after-loss';
   const events: ConfigEvents = {};
+  const throttles = new LocalThrottles();
   const runtime = await startRuntime(options.policy, config, collected, resolver, log, spare, {
     events,
+    throttles,
   });
   parts.runtime = runtime;
   for (const warning of unfiredEventWarnings((event) => runtime.hasEvent(event))) log.warn(warning);
@@ -57,7 +62,7 @@ export async function loadPolicy(
   if (collected.problems.length > 0)
     throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
   if (collected.dnsResolver) resolver.configure(collected.dnsResolver);
-  return { config, registry, resolver, collected, events, runtime };
+  return { config, registry, resolver, collected, events, runtime, throttles };
 }
 
 /**
@@ -73,7 +78,7 @@ export async function startRuntime(
   resolver: SwitchableResolver,
   log: Logger,
   spare: boolean | 'after-loss' = true,
-  more: { events?: ConfigEvents; calls?: RuntimeHost['calls'] } = {},
+  more: { events?: ConfigEvents; calls?: RuntimeHost['calls']; throttles?: ThrottleStore } = {},
 ): Promise<PolicyRuntime> {
   let inInit = false;
   const runtime = await PolicyRuntime.start({
@@ -87,6 +92,7 @@ export async function startRuntime(
     host: {
       configure: collector(collected, () => inInit, more.events),
       calls: more.calls,
+      throttles: more.throttles,
       resolver,
       print: (text) => process.stdout.write(`${text}\n`),
       log: (level, text) => log[level](text),

@@ -9,6 +9,8 @@ import type { DaemonParts } from './parts.js';
 export interface OpenedSpool {
   readonly spool: Spool;
   readonly nodeId: string;
+  /** The folder beside the spools where the node id and the shaping state are kept. */
+  readonly stateDir: string;
 }
 
 /**
@@ -38,8 +40,7 @@ export async function openDaemonSpool(
     logger: log,
   });
   parts.spool = spool;
-  const nodeId = await loadNodeId(
-    process.env.STERNA_NODE_ID_PATH ?? join(dirname(resolve(meta.path)), 'nodeid'),
-  );
-  return { spool, nodeId };
+  const stateDir = dirname(resolve(meta.path));
+  const nodeId = await loadNodeId(process.env.STERNA_NODE_ID_PATH ?? join(stateDir, 'nodeid'));
+  return { spool, nodeId, stateDir };
 }

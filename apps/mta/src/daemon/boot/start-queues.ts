@@ -1,9 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { DriverContext, Logger } from '@sterna/core';
 import { inferNumAttempts, spoolIdTime } from '@sterna/core/engine';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
 import { QueueManager } from '../../queue/queue-manager.js';
+import { ShapingStateFile } from '../../queue/shaping-state.js';
 import { queueOf, Receiver } from '../../reception/receiver.js';
 import type { Spool } from '../../spool/index.js';
 import type { LoadedPolicy } from './load-policy.js';
@@ -23,7 +25,7 @@ export interface StartedQueues {
 export async function startQueues(
   loaded: LoadedPolicy,
   policy: LuaPolicy,
-  spooled: { readonly spool: Spool; readonly nodeId: string },
+  spooled: { readonly spool: Spool; readonly nodeId: string; readonly stateDir: string },
   sinks: RecordSinks,
   log: Logger,
   parts: DaemonParts,
@@ -43,6 +45,7 @@ export async function startQueues(
     hostname: loaded.collected.esmtpListeners[0]?.hostname ?? hostname(),
     policy: loaded.runtime,
   };
+  const stateFile = new ShapingStateFile(join(spooled.stateDir, 'shaping-state.json'), log);
   const queues = new QueueManager(
     {
       spool,
@@ -52,10 +55,14 @@ export async function startQueues(
       driverContext,
       nodeId,
       recordHeaders,
+      shapingStores: { throttles: loaded.throttles },
+      stateFile,
     },
     { watchdogMs: loaded.config.delivery_watchdog * 1000 },
   );
   parts.queues = queues;
+  // Suspensions, bounce rules and overrides of the last run hold again before any mail moves.
+  queues.restore(await stateFile.load());
   const receiver = new Receiver({ spool, queues, logs: records, nodeId, recordHeaders });
   await restoreSpool(spool, queues, log);
   return { queues, receiver };
