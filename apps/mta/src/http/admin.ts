@@ -1,9 +1,9 @@
-import { errorText, parseDuration } from '@sterna/core';
 import { isSpoolId } from '@sterna/core/engine';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AdminApi } from '../queue/admin-types.js';
-import { describeIssues } from './inject-request.js';
+import { type LeverOptions, registerLeverRoutes } from './admin-levers.js';
+import { badRequest, lifetime, notFound, parseOr400 as parse } from './admin-parse.js';
 
 const selector = {
   domain: z.string().optional(),
@@ -29,40 +29,21 @@ const inspectQuery = z.strictObject({
   want_body: z.enum(['true', 'false']).optional(),
 });
 
-/** The rule's lifetime in seconds: `expires` wins, else `duration`, else KumoMTA's 5 minutes. */
-function lifetime(
-  body: { duration?: string | number | undefined; expires?: string | undefined },
-  now: number,
-): number {
-  if (body.expires !== undefined) {
-    const at = Date.parse(body.expires);
-    if (Number.isNaN(at)) throw new Error(`expires: '${body.expires}' is not an RFC 3339 time`);
-    return Math.max(0, (at - now) / 1000);
-  }
-  return parseDuration(body.duration ?? '5m', 'duration');
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, reply: FastifyReply): T | undefined {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  void reply.code(400).type('text/plain; charset=utf-8').send(describeIssues(result.error));
-  return undefined;
-}
-
-const badRequest = (reply: FastifyReply, error: unknown) =>
-  reply.code(400).type('text/plain; charset=utf-8').send(errorText(error));
-
 /**
- * Registers the admin endpoints (bounce, suspend, inspect-message) on `app`, each behind
- * `guard` (trusted hosts only). Bodies are validated strictly: an unknown key is a 400.
+ * Registers the admin endpoints on `app`, each behind `guard` (trusted hosts only): bounce,
+ * suspend and inspect-message here, the shaping levers (ready-queue suspensions, rebind, the
+ * inspection views, bump-config-epoch) through {@link registerLeverRoutes}. Bodies and queries
+ * are validated strictly: an unknown key is a 400.
  */
 export function registerAdminRoutes(
   app: FastifyInstance,
   admin: AdminApi,
   guard: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>,
   now: () => number,
+  levers: Omit<LeverOptions, 'now'> = {},
 ): void {
   const opts = { onRequest: guard };
+  registerLeverRoutes(app, admin, guard, { ...levers, now });
 
   app.post('/api/admin/bounce/v1', opts, async (request, reply) => {
     const body = parse(bounceSchema, request.body, reply);
@@ -78,11 +59,7 @@ export function registerAdminRoutes(
   app.delete('/api/admin/bounce/v1', opts, async (request, reply) => {
     const body = parse(cancelSchema, request.body, reply);
     if (!body) return reply;
-    if (!admin.cancelBounce(body.id))
-      return reply
-        .code(404)
-        .type('text/plain; charset=utf-8')
-        .send(`no bounce rule with id ${body.id}`);
+    if (!admin.cancelBounce(body.id)) return notFound(reply, `no bounce rule with id ${body.id}`);
     return {};
   });
 
@@ -101,10 +78,7 @@ export function registerAdminRoutes(
     const body = parse(cancelSchema, request.body, reply);
     if (!body) return reply;
     if (!admin.cancelSuspension(body.id))
-      return reply
-        .code(404)
-        .type('text/plain; charset=utf-8')
-        .send(`no suspension with id ${body.id}`);
+      return notFound(reply, `no suspension with id ${body.id}`);
     return {};
   });
 
@@ -117,11 +91,7 @@ export function registerAdminRoutes(
         .type('text/plain; charset=utf-8')
         .send(`id: '${query.id}' is not a spool id`);
     const found = await admin.inspectMessage(query.id, query.want_body === 'true');
-    if (!found)
-      return reply
-        .code(404)
-        .type('text/plain; charset=utf-8')
-        .send(`no message with id ${query.id} is queued`);
+    if (!found) return notFound(reply, `no message with id ${query.id} is queued`);
     return found;
   });
 }

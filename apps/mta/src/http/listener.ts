@@ -33,6 +33,10 @@ export interface HttpListenerDeps {
   readonly log: Logger;
   /** The certificate for `use_tls` when the params name none (the daemon's self-signed pair). */
   readonly tls?: TlsPair | undefined;
+  /** Starts a new config epoch, for `POST /api/admin/bump-config-epoch` (501 without it). */
+  readonly bumpConfigEpoch?: (() => void) | undefined;
+  /** The delivery watchdog in seconds, as the inspection endpoints report it. @default 600 */
+  readonly deliveryWatchdog?: number | undefined;
   /** Node process metrics (`process_*`, `nodejs_*`) on `/metrics`. @default true */
   readonly processMetrics?: boolean | undefined;
   readonly now?: (() => number) | undefined;
@@ -86,7 +90,10 @@ export async function startHttpListener(
     hostname: params.hostname,
     now,
   });
-  registerAdminRoutes(app, deps.admin, access.trustedOnly, now);
+  registerAdminRoutes(app, deps.admin, access.trustedOnly, now, {
+    bumpConfigEpoch: deps.bumpConfigEpoch,
+    deliveryWatchdog: deps.deliveryWatchdog,
+  });
 
   await app.listen({ host, port });
   let closing: Promise<void> | undefined;

@@ -58,6 +58,9 @@ export async function startListeners(
       receiver,
       admin: queues.admin,
       stats: () => queues.stats(),
+      // Read at call time: the daemon sets bumpEpoch once the listeners are up.
+      bumpConfigEpoch: () => loaded.events.bumpEpoch?.(),
+      deliveryWatchdog: loaded.config.delivery_watchdog,
       logs: records,
       nodeId,
       log,

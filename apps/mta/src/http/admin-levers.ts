@@ -1,0 +1,185 @@
+import { errorText } from '@sterna/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { AdminApi } from '../queue/admin-types.js';
+import {
+  inspectReadyQueue,
+  inspectScheduledQueue,
+  readyQueueStates,
+  resolveEgressPathReply,
+  suspensionEntry,
+} from '../queue/queue-inspect.js';
+import { badRequest, lifetime, notFound, parseOr400 as parse } from './admin-parse.js';
+import { TEXT } from './error-replies.js';
+
+/** What the lever endpoints need beyond the engine. */
+export interface LeverOptions {
+  readonly now: () => number;
+  /**
+   * Starts a new config epoch (`POST /api/admin/bump-config-epoch`). Without it that endpoint
+   * answers 501.
+   */
+  readonly bumpConfigEpoch?: (() => void) | undefined;
+  /** The delivery watchdog in seconds, reported as `watchdog_threshold`. @default 600 */
+  readonly deliveryWatchdog?: number | undefined;
+}
+
+// serde's reading of a query boolean.
+const flag = z.enum(['true', 'false']).optional();
+const nullableText = z.string().nullish();
+
+const suspendReadyQueueSchema = z.strictObject({
+  name: z.string().min(1),
+  reason: z.string().min(1),
+  /** Humantime text (`'5m'`) or seconds; KumoMTA's 5 minutes when absent. */
+  duration: z.union([z.string(), z.number()]).nullish(),
+  /** RFC 3339 end time, instead of `duration`. */
+  expires: z.string().nullish(),
+});
+const cancelSchema = z.strictObject({ id: z.string().min(1) });
+const rebindSchema = z.strictObject({
+  domain: nullableText,
+  routing_domain: nullableText,
+  tenant: nullableText,
+  campaign: nullableText,
+  reason: z.string().min(1),
+  data: z.record(z.string(), z.string()),
+  always_flush: z.boolean().optional(),
+  suppress_logging: z.boolean().optional(),
+  trigger_rebind_event: z.boolean().optional(),
+});
+const inspectSchedQuery = z.strictObject({
+  queue_name: z.string().min(1),
+  want_body: flag,
+  limit: z.string().regex(/^\d+$/, 'expected a whole number of messages').optional(),
+});
+const inspectReadyQuery = z.strictObject({
+  queue_name: z.string().min(1),
+  include_scheduled_queues: flag,
+});
+const readyStatesQuery = z.strictObject({
+  /** Repeat the key for several queues. */
+  queues: z.union([z.string(), z.array(z.string())]).optional(),
+});
+const resolveQuery = z.strictObject({
+  domain: z.string().min(1),
+  /** KumoMTA's default source. */
+  source: z.string().min(1).optional(),
+});
+const emptyBody = z.strictObject({});
+
+/** Drops null values (KumoMTA's optional nullable fields) so they read as absent. */
+function withoutNulls<T extends Record<string, unknown>>(
+  value: T,
+): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) as {
+    [K in keyof T]: Exclude<T[K], null>;
+  };
+}
+
+/**
+ * Registers KumoMTA's shaping levers behind `guard`: `suspend-ready-q/v1` (POST/GET/DELETE),
+ * `rebind/v1`, `inspect-sched-q/v1`, `inspect-ready-q/v1`, `ready-q-states/v1`,
+ * `resolve-egress-path/v1` and `bump-config-epoch`, with KumoMTA's bodies, queries and replies.
+ */
+export function registerLeverRoutes(
+  app: FastifyInstance,
+  admin: AdminApi,
+  guard: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>,
+  options: LeverOptions,
+): void {
+  const opts = { onRequest: guard };
+  const { now } = options;
+  const watchdog = options.deliveryWatchdog ?? 600;
+
+  app.post('/api/admin/suspend-ready-q/v1', opts, async (request, reply) => {
+    const body = parse(suspendReadyQueueSchema, request.body, reply);
+    if (!body) return reply;
+    let duration: number;
+    try {
+      duration = lifetime(body, now());
+    } catch (error) {
+      return badRequest(reply, error);
+    }
+    return admin.suspendReadyQueue({ name: body.name, reason: body.reason, duration });
+  });
+  app.get('/api/admin/suspend-ready-q/v1', opts, async () =>
+    admin.listReadyQueueSuspensions().map(suspensionEntry),
+  );
+  app.delete('/api/admin/suspend-ready-q/v1', opts, async (request, reply) => {
+    const body = parse(cancelSchema, request.body, reply);
+    if (!body) return reply;
+    if (!admin.cancelReadyQueueSuspension(body.id))
+      return notFound(reply, `no ready-queue suspension with id ${body.id}`);
+    return {};
+  });
+
+  app.post('/api/admin/rebind/v1', opts, async (request, reply) => {
+    const body = parse(rebindSchema, request.body, reply);
+    if (!body) return reply;
+    await admin.rebind(withoutNulls(body));
+    return {};
+  });
+
+  app.get('/api/admin/inspect-sched-q/v1', opts, async (request, reply) => {
+    const query = parse(inspectSchedQuery, request.query, reply);
+    if (!query) return reply;
+    const count = admin.view.scheduledQueues().get(query.queue_name);
+    if (count === undefined)
+      return notFound(reply, `no scheduled queue named '${query.queue_name}'`);
+    const limit = query.limit === undefined ? count : Number(query.limit);
+    const messages = admin.view.scheduledMessages(query.queue_name, limit);
+    const bodies = new Map<string, string>();
+    if (query.want_body === 'true') {
+      for (const message of messages) {
+        const found = await admin.inspectMessage(message.id, true);
+        if (found?.message.data !== undefined) bodies.set(message.id, found.message.data);
+      }
+    }
+    return inspectScheduledQueue(query.queue_name, count, messages, { now: now(), bodies });
+  });
+
+  app.get('/api/admin/inspect-ready-q/v1', opts, async (request, reply) => {
+    const query = parse(inspectReadyQuery, request.query, reply);
+    if (!query) return reply;
+    const view = admin.view.readyQueues().find((q) => q.name === query.queue_name);
+    if (!view) return notFound(reply, `no ready queue named '${query.queue_name}'`);
+    return inspectReadyQueue(view, {
+      now: now(),
+      watchdog,
+      includeScheduledQueues: query.include_scheduled_queues === 'true',
+    });
+  });
+
+  app.get('/api/admin/ready-q-states/v1', opts, async (request, reply) => {
+    const query = parse(readyStatesQuery, request.query, reply);
+    if (!query) return reply;
+    const names = query.queues === undefined ? [] : [query.queues].flat();
+    return readyQueueStates(admin.view.readyQueues(), names);
+  });
+
+  app.get('/api/admin/resolve-egress-path/v1', opts, async (request, reply) => {
+    const query = parse(resolveQuery, request.query, reply);
+    if (!query) return reply;
+    const source = query.source ?? 'unspecified';
+    try {
+      return resolveEgressPathReply(await admin.view.resolveEgressPath(query.domain, source));
+    } catch (error) {
+      // The policy's own failure (a get_egress_path_config error): the operator needs its text.
+      return reply
+        .code(500)
+        .type(TEXT)
+        .send(
+          `cannot resolve the egress path for ${query.domain} from ${source}: ${errorText(error)}`,
+        );
+    }
+  });
+
+  app.post('/api/admin/bump-config-epoch', opts, async (request, reply) => {
+    if (!parse(emptyBody, request.body, reply)) return reply;
+    if (!options.bumpConfigEpoch)
+      return reply.code(501).type(TEXT).send('this listener was started without config epochs');
+    options.bumpConfigEpoch();
+    return reply.code(200).send();
+  });
+}
