@@ -8,7 +8,7 @@ import {
   duration,
   keySource,
   luaArray,
-  luaTable,
+  namedMap,
   parseWith,
   throttle,
 } from './schema-helpers.js';
@@ -42,7 +42,9 @@ const keyText = keySource.transform((k, ctx) => {
 
 /**
  * `kumo.make_egress_path{…}`: every key KumoMTA accepts (kumo-reference §9); keys Sterna does
- * not act on yet are accepted and dropped (docs/policy-api.md lists them).
+ * not act on yet are accepted and dropped (docs/policy-api.md lists them). Throttles
+ * (`max_message_rate`, `max_connection_rate`, `source_selection_rate` and the values of the
+ * `additional_*` maps) are checked with core's `parseThrottleSpec` and kept as written.
  */
 export const egressPathSchema = z
   .strictObject({
@@ -52,10 +54,10 @@ export const egressPathSchema = z
     max_ready: count.default(D.max_ready),
     max_message_rate: throttle.optional(),
     max_connection_rate: throttle.optional(),
-    additional_connection_limits: luaTable.optional(),
-    additional_message_rate_throttles: luaTable.optional(),
+    additional_connection_limits: namedMap(count, 'connection limits').optional(),
+    additional_message_rate_throttles: namedMap(throttle, 'throttle specs').optional(),
     source_selection_rate: throttle.optional(),
-    additional_source_selection_rates: luaTable.optional(),
+    additional_source_selection_rates: namedMap(throttle, 'throttle specs').optional(),
     enable_tls: z
       .enum(['Opportunistic', 'OpportunisticInsecure', 'Required', 'RequiredInsecure', 'Disabled'])
       .default(D.enable_tls),
@@ -125,6 +127,11 @@ export const egressPathSchema = z
       max_ready: p.max_ready,
       max_message_rate: p.max_message_rate,
       max_connection_rate: p.max_connection_rate,
+      additional_connection_limits: p.additional_connection_limits,
+      additional_message_rate_throttles: p.additional_message_rate_throttles,
+      source_selection_rate: p.source_selection_rate,
+      additional_source_selection_rates: p.additional_source_selection_rates,
+      refresh_interval: p.refresh_interval,
       enable_tls: p.enable_tls,
       enable_pipelining: p.enable_pipelining,
       enable_rset: p.enable_rset,
