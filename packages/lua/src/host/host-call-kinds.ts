@@ -22,8 +22,9 @@ export interface DaemonCall<F extends Fn, A extends 'runtime' | 'host' = 'runtim
   readonly runs: 'daemon';
   /**
    * Who answers it on the daemon's thread: the policy runtime itself, from the `RuntimeHost`'s
-   * `configure`, `resolver`, `print` and `log` (`runtime`, in pool/daemon-handlers.ts), or the
-   * daemon's own handler in `RuntimeHost.calls` (`host`: what only the daemon holds).
+   * `configure`, `resolver`, `print`, `log` and `throttles` (`runtime`, in
+   * pool/daemon-handlers.ts), or the daemon's own handler in `RuntimeHost.calls` (`host`: what
+   * only the daemon holds).
    */
   readonly answeredBy: A;
   /**

@@ -7,6 +7,7 @@
  * are derived from its `daemon` entries; test/host-calls.test.ts checks the .lua files against
  * it. Adding a `kumo.*` function: see "Host calls" in the package README.
  */
+import { parseThrottleSpec, type ThrottleResult, type ThrottleSpec } from '@sterna/core/engine';
 import type { decorateFunction } from 'wasmoon';
 import {
   CONFIG_FUNCTIONS,
@@ -87,6 +88,46 @@ function spawnTaskArgs(params: unknown): [event: string, args: unknown] {
   return [event_name, args];
 }
 
+/**
+ * `kumo.make_throttle(name, spec)`'s arguments checked, the spec parsed: on the worker, so a
+ * bad one raises in Lua (`kumo.make_throttle: invalid throttle '…': …`) without asking the
+ * daemon.
+ */
+export function throttleArgs(name: unknown, spec: unknown): [name: string, spec: ThrottleSpec] {
+  // Lua's string coercion, as KumoMTA's binding has it: a number is a name too.
+  if (typeof name === 'number') name = String(name);
+  if (typeof name !== 'string')
+    throw new Error(`kumo.make_throttle: the name must be a string, got ${luaType(name)}`);
+  if (typeof spec !== 'string') {
+    throw new Error(
+      `kumo.make_throttle: the spec must be a string such as '10/s', got ${luaType(spec)}`,
+    );
+  }
+  try {
+    return [name, parseThrottleSpec(spec)];
+  } catch (error) {
+    throw new Error(`kumo.make_throttle: ${(error as Error).message}`);
+  }
+}
+
+const luaType = (value: unknown): string =>
+  value === undefined || value === null
+    ? 'nil'
+    : typeof value === 'object'
+      ? 'table'
+      : typeof value;
+
+/** A throttle check's answer as Lua reads it: KumoMTA's field names, durations in seconds. */
+function throttleTable(result: ThrottleResult) {
+  return toLua({
+    throttled: result.throttled,
+    limit: result.limit,
+    remaining: result.remaining,
+    reset_after: result.resetAfter,
+    retry_after: result.retryAfter,
+  });
+}
+
 /** The declaration. Grouped by the .lua file that calls them. */
 export const HOST_CALLS = {
   // kumo/top-level.lua
@@ -147,6 +188,14 @@ export const HOST_CALLS = {
     args: (params: unknown) => spawnTaskArgs(fromLua(params)),
     failure: () => 'kumo.spawn_task',
   }),
+  // kumo/throttle.lua (the check runs on the daemon's thread: one state for every context)
+  throttle_spec: context<(name: unknown, spec: unknown) => void>(),
+  throttle_check: daemon<(name: string, spec: ThrottleSpec) => Promise<ThrottleResult>>({
+    args: throttleArgs,
+    result: throttleTable,
+    failure: (name) => `kumo.make_throttle '${name}'`,
+  }),
+  msg_delay_by: context<(h: Handle, seconds: number) => void>(),
   // kumo/uuid.lua
   uuid: context<(kind: string) => string>(),
   uuid_parse: context<(text: string) => string>(),

@@ -1,4 +1,5 @@
 import type { DnsResolver } from '@sterna/core';
+import type { ThrottleStore } from '@sterna/core/engine';
 import type { ConfigKind, ConfigParams } from '../config/config-params.js';
 import type { DaemonHandlers, LogLevel } from './host-calls.js';
 
@@ -25,6 +26,14 @@ export interface RuntimeHost {
    * `lookup_ptr` need its optional `resolveTxt` and `reverse`. @default none: they raise
    */
   resolver?: PolicyResolver | undefined;
+  /**
+   * Where `kumo.make_throttle` throttles keep their state, checked on the daemon's thread so
+   * every Lua context shares it. The daemon passes the store its egress paths use, so policies
+   * and paths share one (and, with a fleet's shared store, one across nodes). A policy's
+   * throttle `name` is the key `lua-user-throttle-<name>`, as in KumoMTA.
+   * @default a `LocalThrottles` of the runtime's own (one per `PolicyRuntime`)
+   */
+  throttles?: ThrottleStore | undefined;
   /** Where `print(...)` goes. @default a line on standard output */
   print?(text: string): void;
   /** Where `kumo.log_*` go. @default a line on standard error */

@@ -13,7 +13,7 @@ import {
 } from '../config/egress-config.js';
 import { queueConfigSchema } from '../config/queue-config.js';
 import { parseWith } from '../config/schema-helpers.js';
-import type { ContextImplementations, MakeKind } from '../host/host-calls.js';
+import { type ContextImplementations, type MakeKind, throttleArgs } from '../host/host-calls.js';
 import { fromLua, stripJsonComments, toLua } from '../shared/json-text.js';
 import { pushBytes, readBytes } from '../shared/lua-bytes.js';
 import { readLuaValue } from '../shared/lua-values.js';
@@ -90,6 +90,9 @@ export function hostFunctions() {
       }),
       { receiveThread: true, receiveArgsQuantity: true },
     ),
+    throttle_spec: plain((name: unknown, spec: unknown) => {
+      throttleArgs(name, spec);
+    }),
     json_encode: plain((value: unknown, pretty: boolean) =>
       JSON.stringify(fromLua(value ?? null), null, pretty ? 2 : undefined),
     ),

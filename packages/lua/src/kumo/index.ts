@@ -32,5 +32,6 @@ export const KUMO_LUA: readonly URL[] = [
   'tuning',
   'traceback',
   'tasks',
+  'throttle',
   'io',
 ].map((name) => new URL(`./${name}.lua`, import.meta.url));

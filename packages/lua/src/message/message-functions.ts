@@ -122,6 +122,13 @@ export function messageFunctions(messages: MessageTable) {
       }
       state.changed = true;
     },
+    // throttle:delay_message_if_throttled(msg): due now + the delay, without jitter (KumoMTA's
+    // choice: a throttle's delays should keep the flow smooth).
+    msg_delay_by: (h: number, seconds: number) => {
+      const state = get(h);
+      state.due = Date.now() + Math.ceil(Math.max(0, Number(seconds) * 1000));
+      state.changed = true;
+    },
     msg_header_json: (h: number, name: string, remove: boolean) => {
       const state = get(h);
       const text = state.header(name);

@@ -1,13 +1,19 @@
+import { LocalThrottles } from '@sterna/core/engine';
 import type { ContextHost } from '../host/context-host.js';
 import type { DaemonCalls, DaemonHandlers, RuntimeHandlers } from '../host/host-calls.js';
 import type { RuntimeHost } from '../host/runtime-host.js';
 import { lookupAddresses, lookupMxTable } from '../kumo/mx-table.js';
 import { byOperation } from '../threads/requests.js';
 
+// The prefix of a policy throttle's key in the store: KumoMTA's, so a policy's names never
+// collide with the daemon's own.
+const POLICY_THROTTLE_PREFIX = 'lua-user-throttle-';
+
 /**
  * The answers to the daemon host calls, on the daemon's thread: the runtime's own (print,
- * logs, configuration and `kumo.dns`, from the {@link RuntimeHost}'s members; tasks, from the
- * `pool` that runs them), and the
+ * logs, configuration, `kumo.dns` and `kumo.make_throttle`'s checks, from the
+ * {@link RuntimeHost}'s members — a store of this runtime's own when `throttles` is not given;
+ * tasks, from the `pool` that runs them), and the
  * daemon's handlers in `host.calls` (which answer the `daemonHost()` entries and may replace
  * the runtime's own). Returns `handle(op, args)` for the requests a worker posts.
  */
@@ -19,6 +25,7 @@ export function daemonHandlers(
     if (!host.resolver) throw new Error('no DNS resolver was given to the policy runtime');
     return host.resolver;
   };
+  const throttles = host.throttles ?? new LocalThrottles();
   const own: RuntimeHandlers = {
     print: (text) => {
       if (host.print) host.print(text);
@@ -45,6 +52,7 @@ export function daemonHandlers(
       if (!ptr.reverse) throw new Error('the DNS resolver cannot look up PTR records');
       return ptr.reverse(name);
     },
+    throttle_check: (name, spec) => throttles.check(`${POLICY_THROTTLE_PREFIX}${name}`, spec),
     spawn_task: (event, args) => {
       if (!pool.spawn_task) throw new Error('tasks run only in a pool of Lua workers');
       return pool.spawn_task(event, args);
