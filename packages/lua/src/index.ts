@@ -18,7 +18,10 @@ export {
   parseEgressSource,
   parseListenerDomain,
   parseQueueConfig,
+  parseShapingAutomationRules,
   type QueueConfig,
+  type ShapingAutomationRule,
+  shapingAutomationRuleSchema,
 } from './config/index.js';
 export type {
   DaemonCalls,
@@ -27,6 +30,7 @@ export type {
   PolicyResolver,
   RuntimeHost,
 } from './host/index.js';
+export { RegexUnsupported, type TranslatedRegex, translateRegex } from './kumo/regex-translate.js';
 export {
   type ConnectionMetaArg,
   connectionMetaArg,

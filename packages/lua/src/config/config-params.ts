@@ -170,6 +170,20 @@ export const shapingAutomationRuleSchema = z.strictObject({
   match_internal: z.boolean().default(false),
 });
 
+/** One traffic shaping automation rule, its `duration` in seconds. */
+export type ShapingAutomationRule = z.output<typeof shapingAutomationRuleSchema>;
+
+/**
+ * The rules the policy's `sterna.shaping_automation_rules` event returned (a Lua list, `{}`
+ * when empty), validated as at `pre_init`, durations in seconds. The daemon calls the event
+ * after each configuration reload.
+ *
+ * @throws SternaError `STERNA_LUA_CONFIG_INVALID` naming the bad rule and key.
+ */
+export function parseShapingAutomationRules(value: unknown): ShapingAutomationRule[] {
+  return parseWith(luaArray(shapingAutomationRuleSchema), value ?? [], 'policy-extras.shaping');
+}
+
 /** The schema of each configuration call the runtime hands to the daemon. */
 export const CONFIG_SCHEMAS = {
   esmtp_listener: esmtpListenerSchema,

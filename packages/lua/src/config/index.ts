@@ -9,6 +9,9 @@ export {
   type ConfigKind,
   type ConfigParams,
   parseConfigParams,
+  parseShapingAutomationRules,
+  type ShapingAutomationRule,
+  shapingAutomationRuleSchema,
 } from './config-params.js';
 export {
   type EgressPool,

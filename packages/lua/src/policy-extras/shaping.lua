@@ -4,7 +4,9 @@
 --   default -> provider -> provider+source -> site-name (mx_rollup) -> domain (mx_rollup=false)
 --   -> site-name+source -> domain+source, each step in file order, `replace_base` restarting.
 -- Automation rules are checked here and handed to the daemon (configure kind
--- `shaping_automation`); Sterna runs them itself, so no TSA daemon is needed.
+-- `shaping_automation` at pre_init, and the event `sterna.shaping_automation_rules` after a
+-- reload); Sterna runs them itself, so no TSA daemon is needed. A provider's provider_* limits
+-- become entries of the additional_* maps, which merge key by key as in KumoMTA.
 local kumo = require 'kumo'
 local support = require 'policy-extras.helper_support'
 local utils = require 'policy-extras.policy_utils'
@@ -27,7 +29,18 @@ mod.DEFAULT_FILE = HERE .. '/shaping.toml'
 local KUMO_DEFAULT = '/opt/kumomta/share/policy-extras/shaping.toml'
 local KUMO_COMMUNITY = '/opt/kumomta/share/community/shaping.toml'
 
-local MERGED_MAPS = { additional_connection_limits = true, additional_message_rate_throttles = true }
+-- KumoMTA merges these maps key by key across blocks and files; every other key replaces.
+local MERGED_MAPS = {
+  additional_connection_limits = true,
+  additional_message_rate_throttles = true,
+  additional_source_selection_rates = true,
+}
+-- A provider's own keys, each checked as the egress path key it becomes.
+local PROVIDER_KEYS = {
+  provider_connection_limit = 'connection_limit',
+  provider_max_message_rate = 'max_message_rate',
+  provider_source_selection_rate = 'source_selection_rate',
+}
 local ACTIONS = {
   Suspend = true, SuspendTenant = true, SuspendCampaign = true,
   Bounce = true, BounceTenant = true, BounceCampaign = true,
@@ -52,6 +65,16 @@ end
 local function check_path(params, file, section, problems)
   local ok, err = pcall(kumo.make_egress_path, copy(params))
   if not ok then problems.add(file, section, support.reason(err)) end
+end
+
+-- A provider key checked as the path key it stands for; the problem names the key as written.
+local function check_provider_key(name, value, file, section, problems)
+  local as = PROVIDER_KEYS[name]
+  local ok, err = pcall(kumo.make_egress_path, { [as] = value })
+  if not ok then
+    local why = support.reason(err):gsub('^' .. as .. ':%s*', '')
+    problems.add(file, key(section, name), why)
+  end
 end
 
 local function check_duration(value, file, section, problems)
@@ -187,8 +210,19 @@ local function parse_block(kind, name, block, file, problems, entries)
             if replace ~= nil and type(replace) ~= 'boolean' then
               problems.add(file, key(ssection, 'replace_base'), 'expected a boolean')
             end
+            -- A provider's source block may cap that source across the provider's sites.
+            local selection = nil
+            if kind == 'provider' and params.provider_source_selection_rate ~= nil then
+              selection = params.provider_source_selection_rate
+              params.provider_source_selection_rate = nil
+              check_provider_key('provider_source_selection_rate', selection, file, ssection, problems)
+            end
             check_path(params, file, ssection, problems)
-            entry.sources[source] = { params = params, replace_base = replace == true }
+            entry.sources[source] = {
+              params = params,
+              replace_base = replace == true,
+              provider_source_selection_rate = selection,
+            }
           end
         end
       end
@@ -203,12 +237,9 @@ local function parse_block(kind, name, block, file, problems, entries)
       end
     elseif k == 'match' and kind == 'provider' then
       entry.match = check_match(v, file, key(section, k), problems)
-    elseif kind == 'provider' and k == 'provider_connection_limit' then
-      check_path({ connection_limit = v }, file, section, problems)
-      entry.provider_connection_limit = v
-    elseif kind == 'provider' and k == 'provider_max_message_rate' then
-      check_path({ max_message_rate = v }, file, section, problems)
-      entry.provider_max_message_rate = v
+    elseif kind == 'provider' and PROVIDER_KEYS[k] then
+      check_provider_key(k, v, file, section, problems)
+      entry[k] = v
     else
       entry.params[k] = v
     end
@@ -359,23 +390,36 @@ function mod.resolve(compiled, domain, source, lookup)
     if e.kind == 'default' then apply(e.params, e.replace_base) end
   end
   local providers = {}
+  -- What a matching provider adds over its block (again after its source block): its name, and
+  -- its provider_* limits as entries of the additional_* maps, named for the provider and the
+  -- source, so they cap this source across every site of the provider.
+  local function provider_limits(e, selection)
+    local scope = format('shaping-provider-%s-%s', e.name, tostring(source))
+    local implied = { provider_name = e.name }
+    if e.provider_connection_limit ~= nil then
+      implied.additional_connection_limits = { [scope .. '-limit'] = e.provider_connection_limit }
+    end
+    if e.provider_max_message_rate ~= nil then
+      implied.additional_message_rate_throttles = { [scope .. '-rate'] = e.provider_max_message_rate }
+    end
+    if selection ~= nil then
+      implied.additional_source_selection_rates = { [scope .. '-selection-rate'] = selection }
+    end
+    apply(implied)
+  end
   for _, e in ipairs(entries) do
     if e.kind == 'provider' and provider_matches(e, domain, hosts) then
       providers[#providers + 1] = e
       apply(e.params, e.replace_base)
-      params.provider_name = params.provider_name or e.name
-      local scope = format('shaping-provider-%s-%s', e.name, tostring(source))
-      if e.provider_connection_limit ~= nil then
-        apply({ additional_connection_limits = { [scope .. '-limit'] = e.provider_connection_limit } })
-      end
-      if e.provider_max_message_rate ~= nil then
-        apply({ additional_message_rate_throttles = { [scope .. '-rate'] = e.provider_max_message_rate } })
-      end
+      provider_limits(e, e.provider_source_selection_rate)
     end
   end
   for _, e in ipairs(providers) do
     local s = e.sources[source]
-    if s then apply(s.params, s.replace_base) end
+    if s then
+      apply(s.params, s.replace_base)
+      provider_limits(e, s.provider_source_selection_rate or e.provider_source_selection_rate)
+    end
   end
   -- A domain block applies to its site (every domain sharing its MX hosts) unless mx_rollup=false.
   local function site_block(e)
@@ -422,13 +466,33 @@ function mod:setup(extra_files)
   return handler
 end
 
+-- The data of every setup_with_automation in this policy, in call order.
+local automated = {}
+
+--- Sterna's own event (not KumoMTA's): the daemon calls it after each configuration reload for
+--- the automation rules as they are now, in the shape handed at pre_init (the files are read
+--- again once the config epoch has moved on). Raises, naming the file and key, when the files
+--- no longer load.
+mod.RULES_EVENT = 'sterna.shaping_automation_rules'
+
+local function current_rules()
+  local rules = {}
+  for _, data in ipairs(automated) do
+    for _, rule in ipairs(automation_rules(data())) do rules[#rules + 1] = rule end
+  end
+  return rules
+end
+
 --- `shaping:setup_with_automation{publish, subscribe, extra_files, no_default_files, cache_ttl}`.
 --- Returns the shaper object of KumoMTA's helper. Automation rules are handed to the daemon
---- at pre_init; `publish`/`subscribe` (the TSA daemon's URLs) are accepted and not used.
+--- at pre_init, and answer the daemon's `sterna.shaping_automation_rules` event after a reload;
+--- `publish`/`subscribe` (the TSA daemon's URLs) are accepted and not used.
 function mod:setup_with_automation(options)
   options = options or {}
   local files = file_list(options.extra_files, not options.no_default_files)
   local handler, data = make_shaper(files, options)
+  automated[#automated + 1] = data
+  if #automated == 1 then kumo.on(mod.RULES_EVENT, current_rules) end
 
   kumo.on('pre_init', function()
     local ok, compiled = pcall(data)
