@@ -60,13 +60,14 @@ export class TimerHeap<T extends { due: number }> {
     const top = items[0];
     const last = items.pop();
     if (items.length === 0 || last === undefined) return top;
+    // Sift `last` down from the root: every comparison is against `last`, the item being
+    // placed, never against the child just moved up into the hole.
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
       const right = left + 1;
       let smallest = i;
-      const current = i === 0 ? last : items[i]!;
-      let smallestDue = current.due;
+      let smallestDue = last.due;
       if (left < items.length && items[left]!.due < smallestDue) {
         smallest = left;
         smallestDue = items[left]!.due;
