@@ -20,6 +20,8 @@ export interface SinkMessage {
   readonly heloName: string;
   /** One id per connection: messages sharing it came over one session. */
   readonly sessionId: string;
+  /** When the sink accepted it (epoch ms). */
+  readonly receivedAt: number;
 }
 
 /** Options of {@link startSmtpSink}. */
@@ -39,7 +41,7 @@ export interface SmtpSinkOptions {
   /** Overrides the reply to RCPT TO; undefined keeps the scripted default. */
   onRcpt?(address: string, session: SMTPServerSession): SinkReply | undefined;
   /** Overrides the reply after DATA; undefined keeps the scripted default. */
-  onData?(message: Omit<SinkMessage, 'sessionId'>): SinkReply | undefined;
+  onData?(message: Omit<SinkMessage, 'sessionId' | 'receivedAt'>): SinkReply | undefined;
 }
 
 /** A real SMTP (or LMTP) server on loopback that records what it accepts. */
@@ -50,6 +52,8 @@ export interface SmtpSink {
   readonly messages: SinkMessage[];
   /** Connections accepted so far. */
   sessions(): number;
+  /** The most connections that were open at the same moment. */
+  peakConnections(): number;
   /** Resolves once `n` messages were accepted; rejects after `timeoutMs`. */
   waitForMessages(n: number, timeoutMs?: number): Promise<SinkMessage[]>;
   close(): Promise<void>;
@@ -94,6 +98,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const sessionIds = new Map<string, string>();
   const waiters = new Set<() => void>();
   let connections = 0;
+  let open = 0;
+  let peak = 0;
 
   // Resolves a scripted reply into the callback smtp-server expects; 'drop' destroys the socket.
   const answer = (
@@ -151,13 +157,13 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         };
         const custom = options.onData?.(received);
         const scripted = recipients.map((r) => scriptedDataReply(r));
-        const record = (message: Omit<SinkMessage, 'sessionId'>) => {
+        const record = (message: Omit<SinkMessage, 'sessionId' | 'receivedAt'>) => {
           let sessionId = sessionIds.get(session.id);
           if (!sessionId) {
             sessionId = randomUUID();
             sessionIds.set(session.id, sessionId);
           }
-          messages.push({ ...message, sessionId });
+          messages.push({ ...message, sessionId, receivedAt: Date.now() });
           for (const wake of waiters) wake();
         };
         if (custom === undefined && scripted.every((r) => r === undefined)) {
@@ -186,7 +192,28 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       });
     },
   });
-  server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  // Open connections are counted from accept to the client's QUIT (the session is over for
+  // both sides then; the sockets' teardown may overlap the client's next connection), or to the
+  // socket's close for a client that leaves without QUIT.
+  server.server.on('connection', (socket: Socket) => {
+    socket.setNoDelay(true);
+    open++;
+    peak = Math.max(peak, open);
+    let counted = true;
+    const over = () => {
+      if (!counted) return;
+      counted = false;
+      open = Math.max(0, open - 1);
+    };
+    const watch = (chunk: Buffer) => {
+      if (/(^|\n)QUIT\r?\n/i.test(chunk.toString('latin1'))) {
+        over();
+        socket.off('data', watch);
+      }
+    };
+    socket.on('data', watch);
+    socket.once('close', over);
+  });
   // smtp-server re-emits a peer's reset inside a transaction on the server; unheard, that is an
   // uncaught exception in the process hosting the sink. A peer that vanishes is not our error.
   server.on('error', () => {});
@@ -201,6 +228,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     port,
     messages,
     sessions: () => connections,
+    peakConnections: () => peak,
     waitForMessages(n, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

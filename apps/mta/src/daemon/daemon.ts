@@ -5,10 +5,12 @@ import { parseLocalLogsConfig } from '../logs/index.js';
 import { LuaPolicy } from '../policy/lua-policy.js';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { Receiver } from '../reception/receiver.js';
+import type { ShapingAutomation } from '../shaping/automation.js';
 import { loadPolicy, startRuntime } from './boot/load-policy.js';
 import { openRecordSinks } from './boot/open-records.js';
 import { openDaemonSpool } from './boot/open-spool.js';
 import type { DaemonParts } from './boot/parts.js';
+import { reloadAutomationRules, startAutomation } from './boot/start-automation.js';
 import { startListeners } from './boot/start-listeners.js';
 import { startQueues } from './boot/start-queues.js';
 import { emptyConfig } from './collected-config.js';
@@ -129,9 +131,18 @@ export class Daemon {
     const spooled = await openDaemonSpool(loaded.collected, log, parts);
     const policy = new LuaPolicy(loaded.runtime);
     let receiver: Receiver | undefined;
-    const sinks = await openRecordSinks(loaded.collected, policy, () => receiver, log, parts);
+    let automation: ShapingAutomation | undefined;
+    const sinks = await openRecordSinks(
+      loaded.collected,
+      policy,
+      () => receiver,
+      log,
+      parts,
+      () => automation?.observe.bind(automation),
+    );
     const started = await startQueues(loaded, policy, spooled, sinks, log, parts);
     receiver = started.receiver;
+    automation = startAutomation(loaded, started.queues, log);
     await startListeners(
       loaded,
       {
@@ -145,7 +156,9 @@ export class Daemon {
       },
       parts,
     );
-    await this.#watchConfig(options, loaded, started.queues);
+    await this.#watchConfig(options, loaded, started.queues, () =>
+      reloadAutomationRules(policy, automation!, log),
+    );
     options.announce('initialization complete');
   }
 
@@ -155,11 +168,15 @@ export class Daemon {
     options: DaemonOptions,
     loaded: Awaited<ReturnType<typeof loadPolicy>>,
     queues: QueueManager,
+    reloaded: () => Promise<void>,
   ): Promise<void> {
     const { log } = options;
     const epochs = new ConfigEpochs({
       runtime: loaded.runtime,
-      invalidate: () => queues.invalidateConfigs(),
+      invalidate: () => {
+        queues.invalidateConfigs();
+        void reloaded();
+      },
       log,
     });
     this.#parts.epochs = epochs;

@@ -50,9 +50,5 @@ export function notActedOnWarnings(config: CollectedConfig): string[] {
     const text = ACCEPTED_ONLY[kind];
     if (text) warnings.push(text);
   }
-  if (config.shapingAutomation.length > 0)
-    warnings.push(
-      `traffic shaping automation: ${config.shapingAutomation.length} rule(s) read and checked, not enforced yet`,
-    );
   return warnings;
 }

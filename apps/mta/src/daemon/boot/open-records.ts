@@ -1,4 +1,5 @@
 import { errorText, type Logger } from '@sterna/core';
+import type { LogRecord } from '@sterna/core/engine';
 import { LocalLogWriter, parseLocalLogsConfig } from '../../logs/index.js';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
 import type { RecordSink } from '../../queue/types.js';
@@ -17,7 +18,7 @@ export interface RecordSinks {
 
 /**
  * Boot stage 3: opens the local log files (`configure_local_logs`) and the log hooks
- * (`configure_log_hook`), fanned out into one sink. Hooked records become messages, so the hooks
+ * (`configure_log_hook`), fanned out into one sink with `observer` (automation). Hooked records become messages, so the hooks
  * reach the receiver through `receiver`, which the next stage makes.
  */
 export async function openRecordSinks(
@@ -26,8 +27,10 @@ export async function openRecordSinks(
   receiver: () => Receiver | undefined,
   log: Logger,
   parts: DaemonParts,
+  observer: () => ((record: LogRecord) => void) | undefined = () => undefined,
 ): Promise<RecordSinks> {
-  const sinks: RecordSink[] = [];
+  // Traffic shaping automation watches every record (it is made once the queues exist).
+  const sinks: RecordSink[] = [{ write: (record) => observer()?.(record) }];
   if (collected.localLogs) {
     const logs = await LocalLogWriter.open(parseLocalLogsConfig(collected.localLogs), {
       logger: log,
