@@ -15,7 +15,7 @@ import { type PolicyDir, writePolicy } from '../support/policy.js';
 
 // The shaping helper with automation, as a KumoMTA operator writes it; the rules live in the
 // shaping file, and the daemon acts on them itself (no TSA daemon).
-const POLICY = (port: number, dns: string) => `
+const POLICY = (port: number) => `
 local shaping = require 'policy-extras.shaping'
 local shaper = shaping:setup_with_automation {
   no_default_files = true,
@@ -75,7 +75,7 @@ describe('traffic shaping automation, in the daemon', { timeout: 240_000 }, () =
         return { code: 421, message: '4.7.28 Our system has detected an unusual rate' };
       },
     });
-    dir = await writePolicy(POLICY(sink.port, dns.servers[0]!), INIT(dns.servers[0]!));
+    dir = await writePolicy(POLICY(sink.port), INIT(dns.servers[0]!));
     await writeFile(join(dir.dir, 'shaping.toml'), SHAPING);
     await writeFile(join(dir.dir, 'sterna.config.json'), '{ "config_monitor_interval": 0.2 }\n');
     daemon = await startDaemon(dir.policy, { env: { STERNA_LOG: 'info' } });
