@@ -11,8 +11,6 @@ export const UNFIRED_EVENTS: readonly string[] = [
   'smtp_server_message_deferred_inject',
   'smtp_client_rewrite_delivery_status',
   'requeue_message',
-  'rebind_message',
-  'throttle_insert_ready_queue',
   'spool_message_enumerated',
   'get_acl_definition',
 ];

@@ -93,6 +93,12 @@ export function createMetrics(
       'messageRate',
     ],
     [
+      'delayed_due_to_throttle_insert_ready',
+      'number of times a message was delayed by the throttle_insert_ready_queue event',
+      'queue',
+      'throttleInsert',
+    ],
+    [
       'ready_queue_message_rate_throttled',
       "number of times a ready queue waited on its egress path's max_message_rate or additional_message_rate_throttles (Sterna)",
       'service',

@@ -67,6 +67,21 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
     };
   }
 
+  throttleInsertReadyQueue(
+    message: QueuedMessage,
+    read: () => Promise<Uint8Array>,
+  ): Promise<number | undefined> | undefined {
+    if (!this.hasEvent('throttle_insert_ready_queue')) return undefined;
+    return (async () => {
+      const { message: after } = await this.callWithMessage(
+        'throttle_insert_ready_queue',
+        this.#snapshot(message, await read()),
+        [],
+      );
+      return typeof after.due === 'number' ? after.due : undefined;
+    })();
+  }
+
   async rebindMessage(
     message: QueuedMessage,
     data: Readonly<Record<string, string>>,
@@ -74,16 +89,7 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
   ): Promise<Pick<QueuedMessage, 'sender' | 'recipients' | 'meta'>> {
     const { message: after } = await this.callWithMessage(
       'rebind_message',
-      {
-        id: message.id,
-        sender: message.sender,
-        recipients: message.recipients,
-        meta: message.meta,
-        data: bytes,
-        queue: message.queue,
-        num_attempts: message.num_attempts,
-        created: message.created,
-      },
+      this.#snapshot(message, bytes),
       [data],
     );
     return { sender: after.sender, recipients: [...after.recipients], meta: { ...after.meta } };
@@ -106,6 +112,20 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
 
   async egressSource(name: string): Promise<EgressSourceConfig> {
     return parseEgressSource(await this.#describe('get_egress_source', name));
+  }
+
+  // A queued message as the policy sees it.
+  #snapshot(message: QueuedMessage, data: Uint8Array): PolicyMessage {
+    return {
+      id: message.id,
+      sender: message.sender,
+      recipients: message.recipients,
+      meta: message.meta,
+      data,
+      queue: message.queue,
+      num_attempts: message.num_attempts,
+      created: message.created,
+    };
   }
 
   // A pool or source the policy must describe: no handler, or nil, is a mistake to report.

@@ -197,6 +197,7 @@ export interface EngineStats {
   /** Delays by throttles and limits: per scheduled queue (messageRate) or per ready queue. */
   readonly delays?: {
     readonly messageRate: Readonly<Record<string, number>>;
+    readonly throttleInsert: Readonly<Record<string, number>>;
     readonly readyMessageRate: Readonly<Record<string, number>>;
     readonly connectionRate: Readonly<Record<string, number>>;
     readonly connectionLimited: Readonly<Record<string, number>>;

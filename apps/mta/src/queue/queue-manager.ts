@@ -260,6 +260,7 @@ export class QueueManager {
       ready,
       delays: {
         messageRate: Object.fromEntries(delays.messageRate),
+        throttleInsert: Object.fromEntries(delays.throttleInsert),
         readyMessageRate: Object.fromEntries(delays.readyMessageRate),
         connectionRate: Object.fromEntries(delays.connectionRate),
         connectionLimited: Object.fromEntries(delays.connectionLimited),
@@ -309,8 +310,30 @@ export class QueueManager {
     }
     const rate = state.config.max_message_rate;
     if (rate && !gated && !(await this.#gates.admit(message, rate))) {
-      this.#delayed(message, rate);
+      const due = this.#gates.dueOf(message.queue);
+      this.#shaping.delayed('messageRate', message.queue);
+      this.#delayed(message, `max_message_rate ${rate} of scheduled queue ${message.queue}`, due);
       return;
+    }
+    // The policy's own throttle on the move (throttle_insert_ready_queue), if it has one.
+    const insert = this.#deps.policy.throttleInsertReadyQueue?.(message, () =>
+      this.#deps.spool.read(message.id),
+    );
+    if (insert) {
+      const due = await insert.catch((error: unknown) => {
+        this.#deps.driverContext.logger.error(
+          `throttle_insert_ready_queue failed for ${message.id}; it moves on undelayed`,
+          { error: errorText(error) },
+        );
+        return undefined;
+      });
+      if (due !== undefined && due > (this.#deps.now ?? Date.now)()) {
+        this.#shaping.delayed('throttleInsert', message.queue);
+        this.#delayed(message, 'throttle_insert_ready_queue', due);
+        message.due = due;
+        this.schedule(message);
+        return;
+      }
     }
     try {
       await this.#toReadyQueue(message, state as ResolvedState);
@@ -339,10 +362,8 @@ export class QueueManager {
     );
   }
 
-  // KumoMTA's `Delayed` record for a message its queue's max_message_rate holds back.
-  #delayed(message: QueuedMessage, rate: string): void {
-    this.#shaping.delayed('messageRate', message.queue);
-    const due = this.#gates.dueOf(message.queue);
+  // KumoMTA's `Delayed` record: a throttle holds the message back until about `due`.
+  #delayed(message: QueuedMessage, context: string, due: number): void {
     const seconds = Math.max(0, Math.round((due - (this.#deps.now ?? Date.now)()) / 1000));
     this.#dispositions.log(
       'Delayed',
@@ -351,7 +372,7 @@ export class QueueManager {
       {
         response: makeResponse(
           400,
-          `Context: max_message_rate ${rate} of scheduled queue ${message.queue}. Next due in ${seconds}s at ${new Date(due).toISOString()}`,
+          `Context: ${context}. Next due in ${seconds}s at ${new Date(due).toISOString()}`,
         ),
       },
       scheduledAttempt(DEFAULT_RETRY_POLICY),
@@ -514,7 +535,7 @@ export class QueueManager {
     for (const [queue] of this.#gates.counts()) scheduled.add(queue);
     const ready = new Set([...this.#ready.values()].map((q) => q.spec.name));
     this.#shaping.prune((kind, label) =>
-      kind === 'messageRate' ? scheduled.has(label) : ready.has(label),
+      kind === 'messageRate' || kind === 'throttleInsert' ? scheduled.has(label) : ready.has(label),
     );
   }
 }

@@ -21,6 +21,8 @@ export interface ShapingStores {
 export interface DelayCounters {
   /** `delayed_due_to_message_rate_throttle{queue}`: the scheduled queue's max_message_rate. */
   readonly messageRate: Map<string, number>;
+  /** `delayed_due_to_throttle_insert_ready{queue}`: the throttle_insert_ready_queue event delayed it. */
+  readonly throttleInsert: Map<string, number>;
   /** Sterna's `ready_queue_message_rate_throttled{service}`: a dispatcher waited on a path's message throttle. */
   readonly readyMessageRate: Map<string, number>;
   /** Sterna's `ready_queue_connection_rate_throttled{service}`: a connection waited on max_connection_rate. */
@@ -41,6 +43,7 @@ export class Shaping {
   readonly limits: ConnectionLimiter;
   readonly delays: DelayCounters = {
     messageRate: new Map(),
+    throttleInsert: new Map(),
     readyMessageRate: new Map(),
     connectionRate: new Map(),
     connectionLimited: new Map(),

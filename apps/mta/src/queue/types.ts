@@ -80,6 +80,15 @@ export interface EnginePolicy {
    * `rebind_message(msg, data)` for an admin rebind with `trigger_rebind_event`: the message as
    * the policy left it (its meta, sender, recipients). Without it, such a rebind fails.
    */
+  /**
+   * `throttle_insert_ready_queue(msg)` as a message moves to its ready queue: the due time the
+   * policy set (`msg:set_due`, e.g. `throttle:delay_message_if_throttled(msg)`), if it set one.
+   * Undefined, without reading the message, when the policy has no such handler.
+   */
+  throttleInsertReadyQueue?(
+    message: QueuedMessage,
+    read: () => Promise<Uint8Array>,
+  ): Promise<number | undefined> | undefined;
   rebindMessage?(
     message: QueuedMessage,
     data: Readonly<Record<string, string>>,
