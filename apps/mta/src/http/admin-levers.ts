@@ -114,6 +114,10 @@ export function registerLeverRoutes(
     return {};
   });
 
+  // Sterna's own: what automation's SetConfig / SetDomainConfig changed, for how long (its
+  // suspensions and bounces are in the suspend, suspend-ready-q and bounce lists).
+  app.get('/api/admin/shaping-overrides/v1', opts, async () => admin.listPathOverrides());
+
   app.post('/api/admin/rebind/v1', opts, async (request, reply) => {
     const body = parse(rebindSchema, request.body, reply);
     if (!body) return reply;
@@ -136,7 +140,13 @@ export function registerLeverRoutes(
         if (found?.message.data !== undefined) bodies.set(message.id, found.message.data);
       }
     }
-    return inspectScheduledQueue(query.queue_name, count, messages, { now: now(), bodies });
+    const info = admin.view.scheduledQueueInfo(query.queue_name);
+    return inspectScheduledQueue(query.queue_name, count, messages, {
+      now: now(),
+      bodies,
+      queueConfig: info?.queue_config,
+      lastChanged: info?.last_changed,
+    });
   });
 
   app.get('/api/admin/inspect-ready-q/v1', opts, async (request, reply) => {

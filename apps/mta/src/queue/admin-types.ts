@@ -135,6 +135,12 @@ export interface ResolvedEgressPath {
 export interface QueueView {
   /** Scheduled queue names with their message counts. */
   scheduledQueues(): ReadonlyMap<string, number>;
+  /** The config a scheduled queue last resolved to, and when (epoch ms), if it did. */
+  scheduledQueueInfo(
+    queue: string,
+  ):
+    | { readonly queue_config: Readonly<Record<string, unknown>>; readonly last_changed: number }
+    | undefined;
   /** The waiting messages of one scheduled queue (up to `limit`), soonest due first. */
   scheduledMessages(queue: string, limit: number): ViewedMessage[];
   /** The ready queues that exist now. */
@@ -144,6 +150,21 @@ export interface QueueView {
    * site, egress path (with automation overrides).
    */
   resolveEgressPath(domain: string, source: string): Promise<ResolvedEgressPath>;
+}
+
+/** An egress path override automation made (`SetConfig`, `SetDomainConfig`), as listed. */
+export interface PathOverrideEntry {
+  readonly id: string;
+  /** The path it changes: one source and site name, or every path to a domain. */
+  readonly scope: { readonly source: string; readonly site: string } | { readonly domain: string };
+  /** The egress path key and its value while the override lasts. */
+  readonly name: string;
+  readonly value: unknown;
+  readonly reason: string;
+  /** Seconds left. */
+  readonly duration: number;
+  /** RFC 3339 end time. */
+  readonly expires: string;
 }
 
 /** What the queue engine offers the admin HTTP endpoints. */
@@ -173,6 +194,8 @@ export interface AdminApi {
    * `rebind_message` event); writes `AdminRebind` records unless suppressed.
    */
   rebind(request: RebindRequest): Promise<{ rebound: number }>;
+  /** The live egress path overrides automation made. */
+  listPathOverrides(): PathOverrideEntry[];
   /** Live views for the inspection endpoints. */
   readonly view: QueueView;
 }

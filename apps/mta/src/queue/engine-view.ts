@@ -17,6 +17,7 @@ export interface EngineParts {
   ready(): Iterable<ReadyQueue>;
   suspension(name: string): ReadySuspensionRule | undefined;
   resolve(domain: string, source: string): Promise<ResolvedEgressPath>;
+  loaded(queue: string): { readonly config: object; readonly at: number } | undefined;
   readonly now: () => number;
 }
 
@@ -48,6 +49,13 @@ export class EngineView implements QueueView {
     for (const [queue, n] of this.#parts.gates.counts())
       counts.set(queue, (counts.get(queue) ?? 0) + n);
     return counts;
+  }
+
+  scheduledQueueInfo(queue: string) {
+    const loaded = this.#parts.loaded(queue);
+    return loaded
+      ? { queue_config: { ...loaded.config } as Record<string, unknown>, last_changed: loaded.at }
+      : undefined;
   }
 
   scheduledMessages(queue: string, limit: number): ViewedMessage[] {

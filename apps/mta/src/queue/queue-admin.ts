@@ -7,6 +7,7 @@ import type {
   AdminRule,
   BounceRequest,
   InspectedMessage,
+  PathOverrideEntry,
   QueueView,
   ReadyQueueSuspension,
   RebindRequest,
@@ -14,7 +15,7 @@ import type {
   SuspendRequest,
 } from './admin-types.js';
 import { type Dispositions, scheduledAttempt, toSpoolEntry } from './disposition.js';
-import { describeSuspension, type ReadyQueueSuspensions } from './shaping.js';
+import { describeSuspension, type PathOverrides, type ReadyQueueSuspensions } from './shaping.js';
 import type { ShapingSnapshot } from './shaping-state.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
@@ -31,6 +32,7 @@ export interface AdminQueues {
   /** Told when a scheduled-queue suspension was cancelled: its held messages go now. */
   suspensionLifted(id: string): void;
   readonly readySuspensions: ReadyQueueSuspensions;
+  readonly overrides: PathOverrides;
   readonly view: QueueView;
   /** The message with this id, wherever it is: scheduled, ready or in an attempt. */
   find(id: string): QueuedMessage | undefined;
@@ -168,6 +170,19 @@ export class QueueAdmin implements AdminApi {
 
   cancelReadyQueueSuspension(id: string): boolean {
     return this.#queues.readySuspensions.cancel(id);
+  }
+
+  listPathOverrides(): PathOverrideEntry[] {
+    const now = this.#now();
+    return this.#queues.overrides.list().map((o) => ({
+      id: o.id,
+      scope: o.scope,
+      name: o.name,
+      value: o.value,
+      reason: o.reason,
+      duration: Math.max(0, Math.round((o.expires - now) / 1000)),
+      expires: new Date(o.expires).toISOString(),
+    }));
   }
 
   /** The live suspension of a ready queue, as the list shows it. */

@@ -119,12 +119,14 @@ export class QueueManager {
         changed: persist,
         suspensionLifted: (id) => this.#release(id),
         readySuspensions: this.#readySuspensions,
+        overrides: this.#overrides,
         view: new EngineView({
           heap: this.#heap,
           gates: this.#gates,
           ready: () => this.#ready.values(),
           suspension: (name) => this.#readySuspensions.of(name),
           resolve: (domain, source) => this.#resolveEgressPath(domain, source),
+          loaded: (queue) => this.#states.loaded(queue),
           now,
         }),
       },
@@ -533,6 +535,7 @@ export class QueueManager {
     // Delay counters of queues that went away are dropped, as KumoMTA prunes idle series.
     const scheduled = new Set(this.#heap.values().map((m) => m.queue));
     for (const [queue] of this.#gates.counts()) scheduled.add(queue);
+    this.#states.reap((queue) => scheduled.has(queue));
     const ready = new Set([...this.#ready.values()].map((q) => q.spec.name));
     this.#shaping.prune((kind, label) =>
       kind === 'messageRate' || kind === 'throttleInsert' ? scheduled.has(label) : ready.has(label),

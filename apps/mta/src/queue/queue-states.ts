@@ -36,6 +36,8 @@ export class QueueStates {
   readonly #deps: EngineDeps;
   readonly #now: () => number;
   readonly #states = new Map<string, Promise<QueueState>>();
+  /** The last config each queue resolved to, and when (for inspection without waiting). */
+  readonly #loaded = new Map<string, { readonly config: EngineQueueConfig; readonly at: number }>();
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
@@ -45,6 +47,17 @@ export class QueueStates {
   /** Forgets every cached config (a new config epoch): the next message asks the policy again. */
   clear(): void {
     this.#states.clear();
+    this.#loaded.clear();
+  }
+
+  /** The config the queue last resolved to and when (epoch ms), if it did. */
+  loaded(queue: string): { readonly config: EngineQueueConfig; readonly at: number } | undefined {
+    return this.#loaded.get(queue);
+  }
+
+  /** Forgets what was loaded for queues that no longer hold mail. */
+  reap(live: (queue: string) => boolean): void {
+    for (const queue of this.#loaded.keys()) if (!live(queue)) this.#loaded.delete(queue);
   }
 
   /** The queue's state, from the cache while it is fresh. */
@@ -76,6 +89,7 @@ export class QueueStates {
       const protocol = await this.#deps.registry
         .resolve(config.protocol)
         .catch((error: unknown) => ({ error }));
+      this.#loaded.set(queue, { config, at: this.#now() });
       return { expires: this.#now() + config.refresh_interval * 1000, config, protocol };
     })();
     this.#states.set(queue, load);

@@ -175,6 +175,12 @@ describe('the admin API’s shaping levers on a running daemon', { timeout: 240_
       'both messages held in moved.example',
     );
     expect(inspected).toMatchObject({ queue_name: 'moved.example', delayed_metric: 2 });
+    // The config the queue resolved to, as KumoMTA reports it.
+    expect(
+      (inspected as unknown as { queue_config: Record<string, unknown> }).queue_config,
+    ).toMatchObject({
+      max_age: 604_800,
+    });
     const { messages } = inspected;
     expect(messages.map((m) => m.message.recipient).sort()).toEqual([
       'a@moved.example',

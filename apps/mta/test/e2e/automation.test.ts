@@ -50,6 +50,14 @@ const BOUNCE_RULE = `
 regex = "4\\\\.2\\\\.0"
 action = "Bounce"
 duration = "10m"
+
+["cfg.shaping.test"]
+mx_rollup = false
+
+[["cfg.shaping.test".automation]]
+regex = "451 4\\\\.3\\\\.0"
+action = { SetConfig = { name = "connection_limit", value = 2 } }
+duration = "10m"
 `;
 
 describe('traffic shaping automation, in the daemon', { timeout: 240_000 }, () => {
@@ -64,6 +72,7 @@ describe('traffic shaping automation, in the daemon', { timeout: 240_000 }, () =
       records: {
         'auto.shaping.test': { MX: [{ exchange: 'mx.auto.shaping.test', priority: 10 }] },
         'mx.auto.shaping.test': { A: ['127.0.0.1'] },
+        'cfg.shaping.test': { MX: [{ exchange: 'mx.auto.shaping.test', priority: 10 }] },
       },
     });
     sink = await startSmtpSink({
@@ -87,14 +96,14 @@ describe('traffic shaping automation, in the daemon', { timeout: 240_000 }, () =
     await dir?.cleanup();
   });
 
-  const inject = async (local: string) => {
+  const inject = async (local: string, domain = 'auto.shaping.test') => {
     const response = await fetch(`${daemon!.http}/api/inject/v1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         envelope_sender: 'sender@example.org',
         content: 'Subject: automated\r\n\r\nhello\r\n',
-        recipients: [{ email: `${local}@auto.shaping.test` }],
+        recipients: [{ email: `${local}@${domain}` }],
       }),
     });
     expect(response.status).toBe(200);
@@ -132,7 +141,7 @@ describe('traffic shaping automation, in the daemon', { timeout: 240_000 }, () =
   it('a changed shaping file brings new rules without a restart, and they act', async () => {
     await writeFile(join(dir.dir, 'shaping.toml'), SHAPING + BOUNCE_RULE);
     await eventually(
-      () => (/rules reloaded \(1 before, 2 now\)/.test(daemon!.output()) ? true : undefined),
+      () => (/rules reloaded \(1 before, 3 now\)/.test(daemon!.output()) ? true : undefined),
       30_000,
       'the rules to reload',
     );
@@ -148,6 +157,21 @@ describe('traffic shaping automation, in the daemon', { timeout: 240_000 }, () =
     );
     const rules = (await get('bounce/v1')) as { domain: string }[];
     expect(rules.map((r) => r.domain)).toEqual(['auto.shaping.test']);
+  });
+
+  it('SetConfig changes the path for a while, listed with what it changed', async () => {
+    // The sink answers a 'data451' recipient 451 4.3.0 after DATA.
+    await inject('data451-setconfig', 'cfg.shaping.test');
+    const overrides = (await eventually(async () => {
+      const list = (await get('shaping-overrides/v1')) as unknown[];
+      return list.length > 0 ? list : undefined;
+    }, 30_000)) as { scope: unknown; name: string; value: unknown; reason: string }[];
+    expect(overrides[0]).toMatchObject({
+      scope: { source: 'unspecified', site: `mx_list:127.0.0.1:${sink.port}` },
+      name: 'connection_limit',
+      value: 2,
+    });
+    expect(overrides[0]!.reason).toMatch(/^automation rule/);
   });
 
   it('suspensions survive a kill -9 and a restart', async () => {

@@ -13,6 +13,7 @@ import type {
   BounceRequest,
   EngineStats,
   InspectedMessage,
+  PathOverrideEntry,
   QueueView,
   ReadyQueueSuspension,
   ReadyQueueView,
@@ -115,6 +116,9 @@ export class TestQueueView implements QueueView {
   scheduledMessages(queue: string, limit: number): ViewedMessage[] {
     return (this.scheduled.get(queue) ?? []).slice(0, limit);
   }
+  scheduledQueueInfo(_queue: string) {
+    return undefined;
+  }
   readyQueues(): readonly ReadyQueueView[] {
     return this.ready;
   }
@@ -189,6 +193,10 @@ export class TestAdmin implements AdminApi {
   async rebind(request: RebindRequest) {
     this.rebinds.push(request);
     return { rebound: 0 };
+  }
+  readonly overrides: PathOverrideEntry[] = [];
+  listPathOverrides() {
+    return this.overrides;
   }
 }
 
