@@ -1,6 +1,7 @@
 import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../../src/logs/index.js';
+import { callJson } from '../http/fixtures.js';
 import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
 import { eventually, maildirMessages, sendMail, testMessage } from '../support/mail.js';
 import { type PolicyDir, writePolicy } from '../support/policy.js';
@@ -56,22 +57,8 @@ describe('the admin API’s shaping levers on a running daemon', { timeout: 240_
     await dir?.cleanup();
   });
 
-  async function api(method: string, path: string, body?: unknown): Promise<Reply> {
-    const response = await fetch(`${daemon.http}/api/admin/${path}`, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, json, text };
-  }
+  const api = (method: string, path: string, body?: unknown): Promise<Reply> =>
+    callJson(method, `${daemon.http}/api/admin/${path}`, body);
   const send = (to: string, subject: string) =>
     sendMail(daemon.smtp, { from: 'tests@example.org', to: [to] }, testMessage(subject));
   const readyQueueName = async (domain: string) => {

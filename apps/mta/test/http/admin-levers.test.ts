@@ -1,7 +1,7 @@
 import { egressPath } from '@sterna/core/engine';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReadyQueueView, ViewedMessage } from '../../src/queue/admin-types.js';
-import { type Answer, type Started, startTestListener, TestAdmin } from './fixtures.js';
+import { type Answer, callJson, type Started, startTestListener, TestAdmin } from './fixtures.js';
 
 let started: Started | undefined;
 afterEach(async () => {
@@ -11,22 +11,8 @@ afterEach(async () => {
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-async function call(method: string, url: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(url, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json, headers: response.headers };
-}
+const call = (method: string, url: string, body?: unknown): Promise<Answer> =>
+  callJson(method, url, body);
 
 function held(id: string, queue: string): ViewedMessage {
   return {

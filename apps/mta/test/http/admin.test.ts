@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Answer, type Started, startTestListener } from './fixtures.js';
+import { type Answer, callJson, type Started, startTestListener } from './fixtures.js';
 
 let started: Started | undefined;
 afterEach(async () => {
@@ -7,22 +7,8 @@ afterEach(async () => {
   started = undefined;
 });
 
-async function call(method: string, url: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(url, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json, headers: response.headers };
-}
+const call = (method: string, url: string, body?: unknown): Promise<Answer> =>
+  callJson(method, url, body);
 
 describe('GET /metrics', () => {
   it('serves Prometheus text with KumoMTA’s names and the engine’s figures at scrape time', async () => {

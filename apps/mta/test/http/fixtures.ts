@@ -272,16 +272,24 @@ export interface Answer {
   readonly headers: Headers;
 }
 
-/** POSTs JSON (or raw bytes, e.g. gzip-compressed) and returns the answer. */
-export async function postJson(
+/**
+ * Calls `url` with `method`, sending `body` as JSON (or raw bytes, e.g. gzip-compressed) when
+ * given, and returns the answer with the body parsed when it is JSON.
+ */
+export async function callJson(
+  method: string,
   url: string,
-  body: unknown,
+  body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
   const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body instanceof Uint8Array ? body : JSON.stringify(body),
+    method,
+    ...(body === undefined
+      ? { headers }
+      : {
+          headers: { 'content-type': 'application/json', ...headers },
+          body: body instanceof Uint8Array ? body : JSON.stringify(body),
+        }),
   });
   const text = await response.text();
   let json: unknown;
@@ -291,6 +299,15 @@ export async function postJson(
     json = undefined;
   }
   return { status: response.status, text, json, headers: response.headers };
+}
+
+/** POSTs JSON (or raw bytes, e.g. gzip-compressed) and returns the answer. */
+export function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  return callJson('POST', url, body, headers);
 }
 
 /** The message bytes as text. */
