@@ -41,6 +41,7 @@ import {
 } from '@sterna/core';
 import { type LogRecord, parseThrottleSpec } from '@sterna/core/engine';
 import { type ConfigParams, translateRegex } from '@sterna/lua';
+import { thresholdWindow, type Window } from './threshold-window.js';
 
 /** One automation rule as the shaping helper hands it to the daemon. */
 export type AutomationRule = ConfigParams['shaping_automation']['rules'][number];
@@ -92,9 +93,6 @@ export interface ShapingAutomationOptions {
 }
 
 const INTERNAL = 'KumoMTA internal: ';
-/** Thresholds up to this count keep each match's time; larger ones count in slices. */
-const EXACT_LIMIT = 256;
-const SLICES = 64;
 const MX_TTL_MS = 5 * 60_000;
 const MX_FAILED_TTL_MS = 60_000;
 const MX_CACHE_SIZE = 4096;
@@ -334,7 +332,7 @@ export class ShapingAutomation {
     let window = this.#windows.get(key);
     if (window) this.#windows.delete(key);
     else {
-      window = threshold.limit <= EXACT_LIMIT ? new ExactWindow() : new SlicedWindow();
+      window = thresholdWindow(threshold.limit);
       if (this.#windows.size >= MAX_KEYS) this.#windows.delete(this.#windows.keys().next().value!);
     }
     // Re-inserted: the map's order is least recently matched first.
@@ -522,46 +520,4 @@ function sameHosts(a: readonly string[], b: readonly string[]): boolean {
 // (a vanity domain mixing providers is none of them), as the shaping helper decides.
 function providerHost(c: Compiled, host: string): boolean {
   return c.mxSuffixes.some((s) => host.endsWith(s)) || c.hostNames.includes(host);
-}
-
-/** Matches within a sliding window, for a threshold. */
-interface Window {
-  /** Counts a match at `now`; true when `limit` matches fell within the last `periodMs`. */
-  hit(now: number, limit: number, periodMs: number): boolean;
-}
-
-/** The times of the last `limit` matches, in a ring. */
-class ExactWindow implements Window {
-  readonly #times: number[] = [];
-  #next = 0;
-
-  hit(now: number, limit: number, periodMs: number): boolean {
-    if (this.#times.length < limit) this.#times.push(now);
-    else {
-      this.#times[this.#next] = now;
-      this.#next = (this.#next + 1) % limit;
-    }
-    // #next is the oldest of a full ring.
-    return this.#times.length >= limit && now - this.#times[this.#next]! < periodMs;
-  }
-}
-
-/** Counts per slice of the period: exact to a 64th of it, for large thresholds. */
-class SlicedWindow implements Window {
-  readonly #counts = new Uint32Array(SLICES);
-  readonly #slices = new Float64Array(SLICES).fill(-1);
-
-  hit(now: number, limit: number, periodMs: number): boolean {
-    const slice = Math.floor(now / (periodMs / SLICES));
-    const at = slice % SLICES;
-    if (this.#slices[at] !== slice) {
-      this.#slices[at] = slice;
-      this.#counts[at] = 0;
-    }
-    this.#counts[at]!++;
-    let total = 0;
-    for (let i = 0; i < SLICES; i++)
-      if (this.#slices[i]! > slice - SLICES) total += this.#counts[i]!;
-    return total >= limit;
-  }
 }
