@@ -24,6 +24,24 @@
 -- Queue config keys are those of kumo.make_queue_config (protocol included). For a queue, the
 -- layers are merged key by key, later winning: queue.default, queue.'domain', tenant.'t',
 -- queue.default.'t', queue.'domain'.'t', queue.default.'t'.'c', queue.'domain'.'t'.'c'.
+--
+-- overall_max_message_rate caps the combined flow of every scheduled queue in the scope of the
+-- entry that sets it, not each queue (KumoMTA's option of that name):
+--
+--   [tenant.'t']                             -- every message of tenant t
+--   [tenant.'t'.campaigns.'c']               -- … of campaign c of tenant t (this entry takes
+--                                            --   only overall_max_message_rate)
+--   [queue.'domain']                         -- every message to the domain (a `*.x` entry is
+--                                            --   one scope for all the names it matches)
+--   [queue.'domain'.'t']                     -- … of tenant t to the domain
+--   [queue.'domain'.'t'.'c']                 -- … of campaign c of tenant t to the domain
+--
+-- queue.default and the entries below it take none: they are defaults for each queue, not a
+-- scope. When the data sets any, setup registers a throttle_insert_ready_queue handler that
+-- checks one kumo.make_throttle per scope the message's queue is in (named
+-- queue-helper-overall-<kind>-<scope>), and holds the message with
+-- throttle:delay_message_if_throttled when one is over its rate. The value also stays in the
+-- queue's make_queue_config table, as KumoMTA's helper leaves it.
 local kumo = require 'kumo'
 local support = require 'policy-extras.helper_support'
 
@@ -33,6 +51,7 @@ local type, pairs, ipairs, tostring, pcall = type, pairs, ipairs, tostring, pcal
 local format, lower = string.format, string.lower
 
 local WHAT = 'queue helper'
+local OVERALL = 'overall_max_message_rate'
 
 -- Top-level keys and their types.
 local OPTIONS = {
@@ -53,13 +72,34 @@ local function new_node(path)
   return { path = path, params = {}, origin = {}, children = {} }
 end
 
+-- `[tenant.'t'.campaigns]`: campaign entries of a tenant, each read for OVERALL only.
+local function merge_campaigns(node, value, label, problems)
+  local path = support.key(node.path, 'campaigns')
+  support.each_entry(value, path, label, problems, 'a table of campaign keys',
+    function(name, entry, at)
+      node.campaigns = node.campaigns or {}
+      local campaign = node.campaigns[name]
+      if campaign == nil then
+        campaign = new_node(at)
+        node.campaigns[name] = campaign
+      end
+      campaign.file = label
+      for key, v in pairs(entry) do
+        key = tostring(key)
+        campaign.params[key], campaign.origin[key] = v, label
+      end
+    end)
+end
+
 -- Merges one entry of one file into `node`. `depth` 1 = domain (children are tenants),
 -- 2 = tenant under a domain (children are campaigns), 3 = campaign, 0 = [tenant.'x'].
 local function merge_entry(node, entry, label, depth, problems)
   node.file = label
   for key, value in pairs(entry) do
     key = tostring(key)
-    if depth == 0 and key == 'require_authz' then
+    if depth == 0 and key == 'campaigns' then
+      merge_campaigns(node, value, label, problems)
+    elseif depth == 0 and key == 'require_authz' then
       local ok = support.is_array(value) or (type(value) == 'table' and next(value) == nil)
       if ok then
         for _, v in ipairs(value) do ok = ok and type(v) == 'string' end
@@ -91,11 +131,44 @@ local function merge_entry(node, entry, label, depth, problems)
   end
 end
 
+local function refuse(node, key, why, problems)
+  node.bad[key] = why
+  problems.add(node.origin[key], support.key(node.path, key), why)
+end
+
 -- Checks every queue config key of a node (and its children) on its own with
--- kumo.make_queue_config; a refused key is kept in node.bad and listed in `problems`.
-local function check_node(node, problems)
+-- kumo.make_queue_config; a refused key is kept in node.bad and listed in `problems`. Under
+-- queue.default (`default` true), overall_max_message_rate names no scope and is refused.
+local function check_node(node, problems, default)
   support.check_entry('make_queue_config', node, problems)
-  for _, child in pairs(node.children) do check_node(child, problems) end
+  if default and node.params[OVERALL] ~= nil and not node.bad[OVERALL] then
+    refuse(node, OVERALL, "not read under queue.default, whose entries are defaults for each "
+      .. "queue: a combined rate needs a scope (tenant.'t', tenant.'t'.campaigns.'c' or "
+      .. "queue.'<domain>')", problems)
+  end
+  for _, child in pairs(node.children) do check_node(child, problems, default) end
+  for _, campaign in pairs(node.campaigns or {}) do
+    campaign.bad = {}
+    for key, value in pairs(campaign.params) do
+      local why
+      if key ~= OVERALL then
+        why = "unknown key (a tenant's campaigns take only overall_max_message_rate; queue "
+          .. "config for a campaign goes in queue.default.'t'.'c' or queue.'<domain>'.'t'.'c')"
+      else
+        why = support.check_key('make_queue_config', key, value)
+      end
+      if why then refuse(campaign, key, why, problems) end
+    end
+  end
+end
+
+-- True when any entry sets overall_max_message_rate.
+local function any_overall(nodes)
+  for _, node in pairs(nodes) do
+    if node.params[OVERALL] ~= nil or any_overall(node.children) then return true end
+    if node.campaigns and any_overall(node.campaigns) then return true end
+  end
+  return false
 end
 
 -- Reads and merges the data files: { options, option_origin, tenants = {name = node},
@@ -128,6 +201,7 @@ local function compile(files)
             else
               local domain = lower(name)
               data.queues[domain] = data.queues[domain] or new_node(path)
+              data.queues[domain].name = domain
               merge_entry(data.queues[domain], entry, label, 1, fatal)
             end
           end)
@@ -138,7 +212,8 @@ local function compile(files)
   end
   local entries = support.problems()
   for _, node in pairs(data.tenants) do check_node(node, entries) end
-  for _, node in pairs(data.queues) do check_node(node, entries) end
+  for name, node in pairs(data.queues) do check_node(node, entries, name == 'default') end
+  data.has_overall = any_overall(data.tenants) or any_overall(data.queues)
   -- `queue.'*.example.com'` answers for every name below example.com.
   data.by_domain = kumo.domain_map.new(data.queues)
   return data, fatal.list, entries.list
@@ -204,6 +279,58 @@ local function handles(data, domain)
   return true
 end
 
+-- A scheduled queue name's domain, tenant and campaign, as the daemon splits it for
+-- get_queue_config: `campaign:tenant@domain!routing_domain`; a name without `@` is all domain.
+local function queue_parts(name)
+  local prefix, rest = name:match('^([^@]*)@(.*)$')
+  if prefix == nil then rest = name end
+  local tenant, campaign
+  if prefix ~= nil then
+    campaign, tenant = prefix:match('^([^:]*):(.*)$')
+    if campaign == nil then tenant = prefix end
+  end
+  if tenant == '' then tenant = nil end
+  if campaign == '' then campaign = nil end
+  return rest:match('^[^!]*'), tenant, campaign
+end
+
+-- The overall_max_message_rate throttles a message of queue `name` is subject to, in the order
+-- they are checked: { name, spec } each. Raises (in the helper's words) when an entry that
+-- applies holds a refused value.
+local function overall_throttles(data, name)
+  local domain, tenant, campaign = queue_parts(name)
+  if not handles(data, domain) then return {} end
+  local list, problems = {}, support.problems()
+  local function add(node, key, throttle_name)
+    if node == nil or node.params[key] == nil then return end
+    if node.bad[key] then
+      problems.add(node.origin[key], support.key(node.path, key), node.bad[key])
+    else
+      list[#list + 1] = { name = 'queue-helper-overall-' .. throttle_name, spec = node.params[key] }
+    end
+  end
+  local t = tenant and data.tenants[tenant]
+  if t then
+    add(t, OVERALL, 'tenant-' .. tenant)
+    local c = campaign and t.campaigns and t.campaigns[campaign]
+    if c then
+      for key in pairs(c.bad) do
+        if key ~= OVERALL then problems.add(c.origin[key], support.key(c.path, key), c.bad[key]) end
+      end
+      add(c, OVERALL, format('campaign-%s:%s', campaign, tenant))
+    end
+  end
+  local d = data.by_domain[domain]
+  if d ~= nil and d ~= data.queues['default'] then
+    add(d, OVERALL, 'domain-' .. d.name)
+    local dt = child(d, tenant)
+    add(dt, OVERALL, format('domain-tenant-%s@%s', tenant, d.name))
+    add(child(dt, campaign), OVERALL, format('domain-campaign-%s:%s@%s', campaign, tenant, d.name))
+  end
+  support.raise(WHAT, problems.list)
+  return list
+end
+
 local function header_value(msg, name, remove)
   local value = msg:get_first_named_header_value(name)
   if remove then msg:remove_all_named_headers(name) end
@@ -248,8 +375,9 @@ local function cross_check(data, problems)
   end
 end
 
---- Reads `files` (when first needed; cached for 5 minutes), registers `get_queue_config` and
---- `validate_config`, and returns the helper whose `:apply(msg)` sets tenant, campaign,
+--- Reads `files` (cached for 5 minutes, and again after a configuration epoch), registers
+--- `get_queue_config`, `validate_config` and, when the data sets any `overall_max_message_rate`,
+--- `throttle_insert_ready_queue`; returns the helper whose `:apply(msg)` sets tenant, campaign,
 --- scheduling and routing domain from the message.
 function mod:setup(files)
   files = support.file_list(files, 'queue')
@@ -262,6 +390,25 @@ function mod:setup(files)
     local params, _, used = resolve(data, domain, tenant, campaign)
     return make_config(used, params)
   end)
+
+  -- The data is read now to decide: without a rate to enforce, the daemon need not call into
+  -- Lua for every message that moves to a ready queue. A configuration epoch loads the policy
+  -- again, so the decision is made again with the file as it then is. Data that does not load
+  -- registers nothing (validate_config and get_queue_config report it).
+  local loaded, data = pcall(data_or_raise)
+  if loaded and data.has_overall then
+    -- Returns nothing, so the handlers registered after this one are called too.
+    kumo.on('throttle_insert_ready_queue', function(msg)
+      local current = data_or_raise()
+      if not current.has_overall then return end
+      for _, throttle in ipairs(overall_throttles(current, msg:queue_name())) do
+        -- Held by one: the others are not counted for a message that does not move now.
+        if kumo.make_throttle(throttle.name, throttle.spec):delay_message_if_throttled(msg) then
+          return
+        end
+      end
+    end)
+  end
 
   local helper = {}
 
