@@ -491,17 +491,7 @@ export class QueueManager {
       checks.push([`source-selection:${source}->${site}`, path.source_selection_rate]);
     for (const [name, spec] of Object.entries(path.additional_source_selection_rates ?? {}))
       checks.push([`source-selection:${name}`, spec]);
-    const perSecond = (text: string) => {
-      const spec = this.#shaping.spec(text);
-      return spec.limit / spec.period;
-    };
-    checks.sort((a, b) => perSecond(a[1]) - perSecond(b[1]));
-    return (async () => {
-      for (const [key, spec] of checks) {
-        if ((await this.#shaping.check(key, spec)).throttled) return false;
-      }
-      return true;
-    })();
+    return this.#shaping.firstRefusal(checks).then((refused) => refused === undefined);
   }
 
   // resolve-egress-path: what a message for `domain` leaving from `source` would get.

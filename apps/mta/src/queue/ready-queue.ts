@@ -333,7 +333,7 @@ export class ReadyQueue {
   }
 
   // The message throttles: 0 when the next message may go now (and is counted), else the
-  // milliseconds to wait. The path's own first, then the shared ones, smallest rate first.
+  // milliseconds to wait. The path's own and the shared ones, smallest rate first.
   async #messageGate(): Promise<number> {
     const path = this.#path;
     const named = path.additional_message_rate_throttles;
@@ -344,14 +344,10 @@ export class ReadyQueue {
       checks.push([`message-rate:${this.spec.name}`, path.max_message_rate]);
     for (const [name, spec] of Object.entries(named ?? {}))
       checks.push([`message-rate:${name}`, spec]);
-    for (const [key, spec] of checks) {
-      const result = await shaping.check(key, spec);
-      if (result.throttled) {
-        shaping.delayed('readyMessageRate', this.spec.name);
-        return Math.max(1, Math.ceil((result.retryAfter ?? 1) * 1000));
-      }
-    }
-    return 0;
+    const refused = await shaping.firstRefusal(checks);
+    if (!refused) return 0;
+    shaping.delayed('readyMessageRate', this.spec.name);
+    return Math.max(1, Math.ceil((refused.retryAfter ?? 1) * 1000));
   }
 
   #sleep(ms: number): Promise<void> {

@@ -71,6 +71,25 @@ export class Shaping {
     return this.throttles.check(key, this.spec(spec));
   }
 
+  /**
+   * Checks several throttles for one operation, the smallest rate first (the likeliest to
+   * refuse, so the others are rarely counted for nothing); stops at the first that refuses and
+   * gives its answer, or undefined when all allowed (each then counted).
+   */
+  async firstRefusal(checks: readonly (readonly [key: string, spec: string])[]) {
+    const perSecond = (text: string) => {
+      const spec = this.spec(text);
+      return spec.limit / spec.period;
+    };
+    const ordered =
+      checks.length > 1 ? [...checks].sort((a, b) => perSecond(a[1]) - perSecond(b[1])) : checks;
+    for (const [key, spec] of ordered) {
+      const result = await this.check(key, spec);
+      if (result.throttled) return result;
+    }
+    return undefined;
+  }
+
   /** Counts a delay for metrics. */
   delayed(kind: keyof DelayCounters, label: string): void {
     bump(this.delays[kind], label);

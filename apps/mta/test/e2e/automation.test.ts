@@ -125,8 +125,14 @@ describe('traffic shaping automation, in the daemon', { timeout: 240_000 }, () =
     }, 10_000)) as { name: string; reason: string; duration: string }[];
     expect(listed[0]!.name).toBe(`unspecified->mx_list:127.0.0.1:${sink.port}@smtp_client`);
     expect(listed[0]!.reason).toMatch(/^automation rule/);
-    // Kept for a restart.
-    const state = JSON.parse(await readFile(join(dir.dir, 'spool', 'shaping-state.json'), 'utf8'));
+    // Kept for a restart (the state file is written a moment after the change).
+    const state = await eventually(async () => {
+      const text = await readFile(join(dir.dir, 'spool', 'shaping-state.json'), 'utf8').catch(
+        () => undefined,
+      );
+      const parsed = text === undefined ? undefined : JSON.parse(text);
+      return parsed?.readySuspensions?.length > 0 ? parsed : undefined;
+    }, 10_000);
     expect(state.readySuspensions).toHaveLength(1);
 
     const delivered = await sink.waitForMessages(3, 60_000);

@@ -19,13 +19,42 @@ export function startAutomation(
   queues: QueueManager,
   log: Logger,
 ): ShapingAutomation {
+  // An effect already in force with more than half its time left (made before a restart, or
+  // by an operator) is not made again: automation remembers only what it did since it started.
+  const inForce = (
+    entries: readonly { readonly reason: string; readonly duration: number }[],
+    reason: string,
+    duration: number,
+  ) => entries.some((e) => e.reason === reason && e.duration > duration / 2);
+  const sameSelector = (
+    rule: {
+      domain?: string | undefined;
+      tenant?: string | undefined;
+      campaign?: string | undefined;
+    },
+    selector: {
+      domain?: string | undefined;
+      tenant?: string | undefined;
+      campaign?: string | undefined;
+    },
+  ) =>
+    rule.domain === selector.domain &&
+    rule.tenant === selector.tenant &&
+    rule.campaign === selector.campaign;
   const levers: AutomationLevers = {
-    suspendReadyQueue: (name, reason, duration) =>
-      void queues.admin.suspendReadyQueue({ name, reason, duration }),
-    suspendScheduled: (selector, reason, duration) =>
-      void queues.admin.suspend({ ...selector, reason, duration }),
-    bounce: (selector, reason, duration) =>
-      void queues.admin.bounce({ ...selector, reason, duration }),
+    suspendReadyQueue: (name, reason, duration) => {
+      const live = queues.admin.listReadyQueueSuspensions().filter((s) => s.name === name);
+      if (!inForce(live, reason, duration))
+        queues.admin.suspendReadyQueue({ name, reason, duration });
+    },
+    suspendScheduled: (selector, reason, duration) => {
+      const live = queues.admin.listSuspensions().filter((r) => sameSelector(r, selector));
+      if (!inForce(live, reason, duration)) queues.admin.suspend({ ...selector, reason, duration });
+    },
+    bounce: (selector, reason, duration) => {
+      const live = queues.admin.listBounces().filter((r) => sameSelector(r, selector));
+      if (!inForce(live, reason, duration)) queues.admin.bounce({ ...selector, reason, duration });
+    },
     setPathConfig: (scope, name, value, reason, duration) =>
       queues.overrides.set(scope, name, value, reason, duration),
   };
