@@ -382,14 +382,20 @@ export class ReadyQueue {
     let leases: Lease[] = [];
     let sessionId = randomUUID();
     let sent = 0;
+    // The connection's leases are released once it has closed (QUIT answered), never before:
+    // a shared limit must not let another queue connect while this one is still saying goodbye.
     const close = async () => {
       const open = connection;
+      const held = leases;
       connection = undefined;
-      for (const lease of leases) lease.release();
       leases = [];
-      if (open) {
-        this.#connections--;
-        await open.close();
+      try {
+        if (open) {
+          this.#connections--;
+          await open.close();
+        }
+      } finally {
+        for (const lease of held) lease.release();
       }
     };
     try {
