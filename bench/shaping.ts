@@ -7,7 +7,10 @@
 // idle, during the burst and while the held messages wait. Then the same without throttles
 // (every message delivered) for context. Loopback only; every loop bounded in count and time.
 //   npx tsx --conditions=@sterna/source bench/shaping.ts [--domains 10000] [--per-domain 3]
-//     [--wait 60] [--idle 10] [--variants throttled,unthrottled] [--timeout 600] [--no-build]
+//     [--wait 60] [--idle 10] [--variants throttled,unthrottled] [--connection-limit N]
+//     [--timeout 600] [--no-build]
+// --connection-limit N adds one additional_connection_limits entry of N that every domain's path
+// shares, as a global outbound limit would be written.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     wait: { type: 'string', default: '60' },
     idle: { type: 'string', default: '10' },
     variants: { type: 'string', default: 'throttled,unthrottled' },
+    'connection-limit': { type: 'string' },
     timeout: { type: 'string', default: '600' },
     'no-build': { type: 'boolean', default: false },
   },
@@ -37,6 +41,8 @@ const SIZE = Number(values.size);
 const WAIT_S = Number(values.wait);
 const IDLE_S = Number(values.idle);
 const TIMEOUT_MS = Number(values.timeout) * 1000;
+// One additional_connection_limits entry every domain's path names (none by default).
+const SHARED_LIMIT = values['connection-limit'] ? Number(values['connection-limit']) : undefined;
 const variants = values.variants!.split(',') as ('throttled' | 'unthrottled')[];
 for (const v of variants)
   if (v !== 'throttled' && v !== 'unthrottled')
@@ -70,6 +76,7 @@ kumo.on('get_egress_path_config', function(domain, source, site)
   return kumo.make_egress_path {
     prohibited_hosts = {},
     enable_tls = 'Disabled',
+    ${SHARED_LIMIT ? `additional_connection_limits = { ['bench-sink'] = ${SHARED_LIMIT} },` : ''}
     ${throttled ? "additional_message_rate_throttles = { [domain] = '1/h' }," : ''}
   }
 end)
@@ -182,9 +189,18 @@ interface Row {
   readonly cpuWaitPercent: number;
   /** CPU % and RSS MB per tenth of the wait. */
   readonly waitSlices: { cpuPercent: number; rssMb: number }[];
+  /** The same each second of the wait (results file only). */
+  readonly waitSeconds: { cpuPercent: number; rssMb: number }[];
   /** One-minute load average at the start and at the end. */
   readonly load: [number, number];
 }
+
+// CPU % and RSS between consecutive readings.
+const steps = (readings: ProcUsage[]) =>
+  readings.slice(1).map((s, i) => ({
+    cpuPercent: usageBetween(readings[i]!, s).cpuPercent,
+    rssMb: s.rssMb,
+  }));
 
 async function runVariant(variant: 'throttled' | 'unthrottled', sink: Sink): Promise<Row> {
   const throttled = variant === 'throttled';
@@ -194,12 +210,12 @@ async function runVariant(variant: 'throttled' | 'unthrottled', sink: Sink): Pro
   const daemon = await startDaemon(root, policy);
   const pid = daemon.child.pid!;
   const since = performance.now();
+  // One reading a second, by phase (for peaks and the per-second results).
   const samples: { phase: string; usage: ProcUsage }[] = [];
   let phase = 'idle';
   const read = () => {
     const usage = readProcUsage(pid, since);
     if (!usage) throw new Error(`the daemon (pid ${pid}) exited`);
-    samples.push({ phase, usage });
     return usage;
   };
   const sampler = setInterval(() => {
@@ -209,6 +225,9 @@ async function runVariant(variant: 'throttled' | 'unthrottled', sink: Sink): Pro
   const elapsed = () => performance.now() - since;
   const loadAtStart = loadavg()[0]!;
   try {
+    // Not idle yet: the daemon still spends ~0.5 s of CPU in bursts over the ~25 s after
+    // 'initialization complete' (measured on its own; after that, ~1 % of a core).
+    await sleep(25_000);
     const idleStart = read();
     await sleep(IDLE_S * 1000);
     const idleEnd = read();
@@ -279,10 +298,8 @@ async function runVariant(variant: 'throttled' | 'unthrottled', sink: Sink): Pro
       cpuIdlePercent: usageBetween(idleStart, idleEnd).cpuPercent,
       cpuBurstSeconds: usageBetween(burstStart, burstEnd).cpuSeconds,
       cpuWaitPercent: usageBetween(waitStart, waitEnd).cpuPercent,
-      waitSlices: slices.slice(1).map((s, i) => ({
-        cpuPercent: usageBetween(slices[i]!, s).cpuPercent,
-        rssMb: s.rssMb,
-      })),
+      waitSlices: steps(slices),
+      waitSeconds: steps(samples.filter((s) => s.phase === 'wait').map((s) => s.usage)),
       load: [loadAtStart, loadavg()[0]!],
     };
   } finally {
@@ -305,7 +322,7 @@ try {
 const mb = (x: number) => Math.round(x);
 const pc = (x: number) => x.toFixed(1);
 console.log(
-  `\n${DOMAINS} domains × ${PER_DOMAIN} messages of ${SIZE} B, waiting ${WAIT_S} s; node ${process.version}, ${cpus().length} cpus`,
+  `\n${DOMAINS} domains × ${PER_DOMAIN} messages of ${SIZE} B, waiting ${WAIT_S} s${SHARED_LIMIT ? `, one shared connection limit of ${SHARED_LIMIT}` : ''}; node ${process.version}, ${cpus().length} cpus`,
 );
 console.log(
   'variant | delivered / expected | inject s (msg/s) | last delivery s | settled s | held after wait: scheduled + ready / spooled | RSS idle MB | RSS peak MB | RSS wait start → end (min–max) MB | CPU idle % | CPU burst s | CPU waiting % | GC s waiting | JS heap used idle → after wait MB | /metrics ms after wait | load 1 min start, end',
@@ -338,6 +355,7 @@ await writeFile(
       perDomain: PER_DOMAIN,
       size: SIZE,
       waitSeconds: WAIT_S,
+      sharedConnectionLimit: SHARED_LIMIT ?? null,
       rows,
     },
     null,
