@@ -264,7 +264,9 @@ async function runVariant(variant: 'throttled' | 'unthrottled', sink: Sink): Pro
     if (!heldAtSettle) log(`${variant}: not settled within --timeout; figures below are partial`);
     const burstEnd = read();
     const settledSeconds = (burstEnd.at - burstStart.at) / 1000;
-    log(`${variant}: settled after ${settledSeconds.toFixed(1)} s; watching for ${WAIT_S} s`);
+    log(
+      `${variant}: ${heldAtSettle ? 'settled' : 'stopped waiting'} after ${settledSeconds.toFixed(1)} s; watching for ${WAIT_S} s`,
+    );
     phase = 'wait';
     const waitStart = read();
     const slices: ProcUsage[] = [waitStart];
@@ -330,7 +332,7 @@ console.log(
 console.log('---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---');
 for (const r of rows) {
   console.log(
-    `${r.variant} | ${r.deliveredAfterWait} / ${r.expected} | ${r.injectSeconds.toFixed(1)} (${Math.round(r.accepted / r.injectSeconds)}) | ${r.lastDeliverySeconds.toFixed(1)} | ${r.settledSeconds.toFixed(1)} | ${r.heldAfterWait.scheduled} + ${r.heldAfterWait.ready} / ${r.heldAfterWait.spooled} | ${mb(r.rssIdleMb)} | ${mb(r.rssPeakMb)} | ${mb(r.rssWaitStartMb)} → ${mb(r.rssWaitEndMb)} (${mb(r.rssWaitMinMb)}–${mb(r.rssWaitMaxMb)}) | ${pc(r.cpuIdlePercent)} | ${r.cpuBurstSeconds.toFixed(1)} | ${pc(r.cpuWaitPercent)} | ${r.heldAtSettle ? (r.heldAfterWait.gcSeconds - r.heldAtSettle.gcSeconds).toFixed(2) : '?'} | ${mb(r.heldIdle.heapUsedMb)} → ${mb(r.heldAfterWait.heapUsedMb)} | ${Math.round(r.heldAfterWait.scrapeMs)} | ${r.load.map((l) => l.toFixed(1)).join(', ')}`,
+    `${r.variant} | ${r.deliveredAfterWait} / ${r.expected} | ${r.injectSeconds.toFixed(1)} (${Math.round(r.accepted / r.injectSeconds)}) | ${Number.isNaN(r.lastDeliverySeconds) ? '—' : r.lastDeliverySeconds.toFixed(1)} | ${r.heldAtSettle ? '' : 'not settled, '}${r.settledSeconds.toFixed(1)} | ${r.heldAfterWait.scheduled} + ${r.heldAfterWait.ready} / ${r.heldAfterWait.spooled} | ${mb(r.rssIdleMb)} | ${mb(r.rssPeakMb)} | ${mb(r.rssWaitStartMb)} → ${mb(r.rssWaitEndMb)} (${mb(r.rssWaitMinMb)}–${mb(r.rssWaitMaxMb)}) | ${pc(r.cpuIdlePercent)} | ${r.cpuBurstSeconds.toFixed(1)} | ${pc(r.cpuWaitPercent)} | ${r.heldAtSettle ? (r.heldAfterWait.gcSeconds - r.heldAtSettle.gcSeconds).toFixed(2) : '—'} | ${mb(r.heldIdle.heapUsedMb)} → ${mb(r.heldAfterWait.heapUsedMb)} | ${Math.round(r.heldAfterWait.scrapeMs)} | ${r.load.map((l) => l.toFixed(1)).join(', ')}`,
   );
 }
 for (const r of rows) {
