@@ -67,10 +67,8 @@ describe('LocalThrottles (GCRA)', () => {
 });
 
 describe('LocalConnectionLimits', () => {
-  it('hands out up to the limit and tells listeners of releases', () => {
+  it('hands out up to the limit, per name', () => {
     const limits = new LocalConnectionLimits();
-    let told = 0;
-    limits.onRelease(() => told++);
     const a = limits.acquire('gmail', 2);
     const b = limits.acquire('gmail', 2);
     expect(a && b).toBeTruthy();
@@ -78,8 +76,36 @@ describe('LocalConnectionLimits', () => {
     expect(limits.acquire('yahoo', 2)).toBeDefined();
     a?.release();
     a?.release();
-    expect(told).toBe(1);
     expect(limits.held('gmail')).toBe(1);
     expect(limits.acquire('gmail', 2)).toBeDefined();
+  });
+
+  it('offers each released lease to one waiter, in line, skipping those that decline', () => {
+    const limits = new LocalConnectionLimits();
+    const lease = limits.acquire('shared', 1)!;
+    const woken: string[] = [];
+    limits.whenReleased('shared', () => {
+      woken.push('idle');
+      return false;
+    });
+    limits.whenReleased('shared', () => {
+      woken.push('first');
+      return true;
+    });
+    limits.whenReleased('shared', () => {
+      woken.push('second');
+      return true;
+    });
+    const leave = limits.whenReleased('shared', () => {
+      woken.push('left');
+      return true;
+    });
+    leave();
+    lease.release();
+    expect(woken).toEqual(['idle', 'first']);
+    limits.acquire('shared', 1)!.release();
+    expect(woken).toEqual(['idle', 'first', 'second']);
+    limits.acquire('shared', 1)!.release();
+    expect(woken).toEqual(['idle', 'first', 'second']);
   });
 });

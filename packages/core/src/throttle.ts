@@ -188,14 +188,29 @@ export interface Lease {
 export interface ConnectionLimiter {
   /** A lease on `name` when fewer than `limit` are held, else undefined. */
   acquire(name: string, limit: number): Lease | undefined | Promise<Lease | undefined>;
-  /** Calls `listener` whenever a lease is released (the waiting may try again). */
-  onRelease(listener: () => void): () => void;
+  /**
+   * Waits, in line, for a lease on `name` to be released: each release offers itself to the
+   * first waiter, whose `wake` says whether it will try for it (false passes it to the next).
+   * Returns a function that leaves the line.
+   */
+  whenReleased(name: string, wake: () => boolean): () => void;
+  /**
+   * True when every release is seen by {@link whenReleased} (this process's own limits); a
+   * store shared with other processes is not told of theirs, so its waiters also look again
+   * from time to time.
+   */
+  readonly seesEveryRelease: boolean;
 }
 
-/** This process's connection limits: a count per name, dropped when it reaches zero. */
+/**
+ * This process's connection limits: a count per name, dropped when it reaches zero, and a line
+ * of waiters per name, woken one per released lease (thousands of queues waiting on one shared
+ * limit cost nothing until a lease is free, and then one wake-up).
+ */
 export class LocalConnectionLimits implements ConnectionLimiter {
+  readonly seesEveryRelease = true;
   readonly #held = new Map<string, number>();
-  readonly #listeners = new Set<() => void>();
+  readonly #waiting = new Map<string, Set<() => boolean>>();
 
   /** Leases held on `name`. */
   held(name: string): number {
@@ -214,13 +229,33 @@ export class LocalConnectionLimits implements ConnectionLimiter {
         const now = (this.#held.get(name) ?? 1) - 1;
         if (now <= 0) this.#held.delete(name);
         else this.#held.set(name, now);
-        for (const listener of this.#listeners) listener();
+        this.#offer(name);
       },
     };
   }
 
-  onRelease(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  whenReleased(name: string, wake: () => boolean): () => void {
+    let line = this.#waiting.get(name);
+    if (!line) {
+      line = new Set();
+      this.#waiting.set(name, line);
+    }
+    line.add(wake);
+    return () => {
+      const current = this.#waiting.get(name);
+      current?.delete(wake);
+      if (current?.size === 0) this.#waiting.delete(name);
+    };
+  }
+
+  // The freed lease goes to the first waiter that will try for it.
+  #offer(name: string): void {
+    const line = this.#waiting.get(name);
+    if (!line) return;
+    for (const wake of line) {
+      line.delete(wake);
+      if (wake()) break;
+    }
+    if (line.size === 0) this.#waiting.delete(name);
   }
 }

@@ -525,7 +525,10 @@ export class QueueManager {
     // Delay counters of queues that went away are dropped, as KumoMTA prunes idle series.
     const scheduled = new Set(this.#heap.values().map((m) => m.queue));
     for (const [queue] of this.#gates.counts()) scheduled.add(queue);
-    this.#states.reap((queue) => scheduled.has(queue));
+    // A queue's config is kept while any of its messages is held (scheduled, ready or in flight).
+    const held = new Set<string>();
+    for (const message of this.#messages.values()) held.add(message.queue);
+    this.#states.reap((queue) => held.has(queue));
     const ready = new Set([...this.#ready.values()].map((q) => q.spec.name));
     this.#shaping.prune((kind, label) =>
       kind === 'messageRate' || kind === 'throttleInsert' ? scheduled.has(label) : ready.has(label),

@@ -55,8 +55,13 @@ export class QueueStates {
     return this.#loaded.get(queue);
   }
 
-  /** Forgets what was loaded for queues that no longer hold mail. */
+  /**
+   * Forgets the configs of queues that no longer hold mail (KumoMTA reaps idle scheduled
+   * queues too): a domain seen once does not keep its state for the daemon's life. A message
+   * that comes later asks the policy again.
+   */
   reap(live: (queue: string) => boolean): void {
+    for (const queue of this.#states.keys()) if (!live(queue)) this.#states.delete(queue);
     for (const queue of this.#loaded.keys()) if (!live(queue)) this.#loaded.delete(queue);
   }
 

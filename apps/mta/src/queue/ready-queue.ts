@@ -284,11 +284,29 @@ export class ReadyQueue {
     this.#wake.unref();
   }
 
-  // Holds new dispatchers until a shared limit frees a lease (or a periodic look, for limits
-  // kept elsewhere whose releases this process is not told of).
-  #blockOnLimit(): void {
-    this.#blockFor(LIMIT_RECHECK_MS);
-    this.#unlisten ??= this.#shaping.shaping.limits.onRelease(() => this.wake());
+  // Holds new dispatchers until the limit `name` frees a lease: the queue waits in that limit's
+  // line and is woken for one freed lease (plus a periodic look when the limits are shared with
+  // other processes, whose releases this one is not told of).
+  #blockOnLimit(name: string): void {
+    const { limits } = this.#shaping.shaping;
+    this.#blockedUntil = Number.POSITIVE_INFINITY;
+    clearTimeout(this.#wake);
+    if (!limits.seesEveryRelease) {
+      this.#blockedUntil = Date.now() + LIMIT_RECHECK_MS;
+      this.#wake = setTimeout(() => this.wake(), LIMIT_RECHECK_MS);
+      this.#wake.unref();
+    }
+    this.#unlisten ??= limits.whenReleased(name, () => {
+      this.#unlisten = undefined;
+      if (this.#abort.signal.aborted) return false;
+      if (this.size === 0) {
+        // Nothing to send now: out of the line, and the next message starts a dispatcher.
+        this.#blockedUntil = 0;
+        return false;
+      }
+      this.wake();
+      return true;
+    });
   }
 
   // The connection gates, in KumoMTA's order: the shared limits (leases held for the
@@ -306,7 +324,7 @@ export class ReadyQueue {
         release();
         this.#connectionLimited ??= { since: Date.now(), context: `TooManyLeases for ${name}` };
         shaping.delayed('connectionLimited', this.spec.name);
-        this.#blockOnLimit();
+        this.#blockOnLimit(name);
         return undefined;
       }
       leases.push(lease);
