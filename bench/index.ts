@@ -3,9 +3,9 @@
 //
 //   pnpm bench [--vs-postfix] [--scenarios relay,maildir,lua,http] [--sizes 4096,32768]
 //              [--modes per-connection,reuse] [--n 20000] [--conc 20] [--timeout 300] [--no-build]
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { cpus, hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ import {
   startPostfix,
   stopPostfix,
 } from './lib/postfix.js';
+import { writeResults } from './lib/results.js';
 import { type Sink, startSink } from './lib/sink.js';
 
 const { values } = parseArgs({
@@ -248,25 +249,8 @@ for (const c of cells) {
     `${c.system} | ${c.scenario} | ${c.mode} | ${c.size} | ${c.delivered}/${c.messages} | ${c.injectRate} | ${c.endToEndRate} | ${ratio} | ${c.dataAckP50} / ${c.dataAckP99} | ${c.peakRssMb}`,
   );
 }
-const out = join(
-  root,
-  'bench/results',
-  `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
-);
-await mkdir(join(root, 'bench/results'), { recursive: true });
-await writeFile(
-  out,
-  JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      host: hostname(),
-      cpus: cpus().length,
-      n: N,
-      conc: CONC,
-      cells,
-    },
-    null,
-    2,
-  ),
-);
-console.log(`\nresults: ${out}`);
+await writeResults(root, 'bench', {
+  n: N,
+  conc: CONC,
+  cells,
+});

@@ -11,14 +11,15 @@
 //     [--timeout 600] [--no-build]
 // --connection-limit N adds one additional_connection_limits entry of N that every domain's path
 // shares, as a global outbound limit would be written.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, hostname, loadavg, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildDaemon, startDaemon } from './lib/daemon.js';
-import { benchMessage } from './lib/load.js';
+import { benchMessage, injectBatch } from './lib/load.js';
 import { type ProcUsage, readProcUsage, usageBetween } from './lib/proc-usage.js';
+import { writeResults } from './lib/results.js';
 import { type Sink, startSink } from './lib/sink.js';
 
 const { values } = parseArgs({
@@ -103,17 +104,7 @@ async function injectAcrossDomains(
         const recipients = [];
         for (let i = first; i < next; i++)
           recipients.push({ email: `user${Math.floor(i / DOMAINS)}@${domainName(i % DOMAINS)}` });
-        const response = await fetch(`${http}/api/inject/v1`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            envelope_sender: 'bench@example.org',
-            content,
-            recipients,
-            template_dialect: 'Static',
-          }),
-        });
-        accepted += ((await response.json()) as { success_count?: number }).success_count ?? 0;
+        accepted += await injectBatch(http, content, recipients);
       }
     }),
   );
@@ -340,28 +331,11 @@ for (const r of rows) {
     `${r.variant}, each tenth of the wait: CPU % ${r.waitSlices.map((s) => pc(s.cpuPercent)).join(', ')}; RSS MB ${r.waitSlices.map((s) => mb(s.rssMb)).join(', ')}`,
   );
 }
-const out = join(
-  root,
-  'bench/results',
-  `shaping-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
-);
-await mkdir(join(root, 'bench/results'), { recursive: true });
-await writeFile(
-  out,
-  JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      host: hostname(),
-      cpus: cpus().length,
-      domains: DOMAINS,
-      perDomain: PER_DOMAIN,
-      size: SIZE,
-      waitSeconds: WAIT_S,
-      sharedConnectionLimit: SHARED_LIMIT ?? null,
-      rows,
-    },
-    null,
-    2,
-  ),
-);
-console.log(`\nresults: ${out}`);
+await writeResults(root, 'shaping', {
+  domains: DOMAINS,
+  perDomain: PER_DOMAIN,
+  size: SIZE,
+  waitSeconds: WAIT_S,
+  sharedConnectionLimit: SHARED_LIMIT ?? null,
+  rows,
+});

@@ -178,21 +178,33 @@ export async function httpInject(
           email: `user${first + k}@bench.example`,
         }));
         const t = performance.now();
-        const response = await fetch(`${base}/api/inject/v1`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            envelope_sender: 'bench@example.org',
-            content,
-            recipients,
-            template_dialect: 'Static',
-          }),
-        });
-        const result = (await response.json()) as { success_count?: number };
+        const count = await injectBatch(base, content, recipients);
         latencies.push(performance.now() - t);
-        accepted += result.success_count ?? 0;
+        accepted += count;
       }
     }),
   );
   return { seconds: (performance.now() - started) / 1000, accepted, dataAck: latencies };
+}
+
+/**
+ * One `POST /api/inject/v1` of `content` (static, no templating) to `recipients`; resolves
+ * with the daemon's `success_count`.
+ */
+export async function injectBatch(
+  base: string,
+  content: string,
+  recipients: readonly { readonly email: string }[],
+): Promise<number> {
+  const response = await fetch(`${base}/api/inject/v1`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      envelope_sender: 'bench@example.org',
+      content,
+      recipients,
+      template_dialect: 'Static',
+    }),
+  });
+  return ((await response.json()) as { success_count?: number }).success_count ?? 0;
 }
