@@ -74,12 +74,6 @@ export class RuleSet {
     return rule;
   }
 
-  /** The live rule with this id. */
-  get(id: string): Rule | undefined {
-    const rule = this.#rules.get(id);
-    return rule && rule.expires > this.#now() ? rule : undefined;
-  }
-
   /** The first live rule matching the queue. */
   match(queue: string): Rule | undefined {
     if (this.#rules.size === 0) return undefined;

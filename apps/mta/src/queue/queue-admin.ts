@@ -15,7 +15,7 @@ import type {
   SuspendRequest,
 } from './admin-types.js';
 import { type Dispositions, scheduledAttempt, toSpoolEntry } from './disposition.js';
-import { describeSuspension, type PathOverrides, type ReadyQueueSuspensions } from './shaping.js';
+import type { PathOverrides, ReadyQueueSuspensions } from './shaping.js';
 import type { ShapingSnapshot } from './shaping-state.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
@@ -183,12 +183,6 @@ export class QueueAdmin implements AdminApi {
       duration: Math.max(0, Math.round((o.expires - now) / 1000)),
       expires: new Date(o.expires).toISOString(),
     }));
-  }
-
-  /** The live suspension of a ready queue, as the list shows it. */
-  readyQueueSuspension(name: string): ReadyQueueSuspension | undefined {
-    const rule = this.#queues.readySuspensions.of(name);
-    return rule ? describeSuspension(rule, this.#now()) : undefined;
   }
 
   async rebind(request: RebindRequest): Promise<{ rebound: number }> {

@@ -13,7 +13,7 @@ import {
   formatReadyQueueName,
   type RetryPolicy,
 } from '@sterna/core/engine';
-import type { EngineStats, QueueView } from './admin-types.js';
+import type { EngineStats } from './admin-types.js';
 import { Dispositions, scheduledAttempt } from './disposition.js';
 import { EgressPaths } from './egress-paths.js';
 import { type EgressChoice, EgressSources } from './egress-sources.js';
@@ -136,19 +136,9 @@ export class QueueManager {
     );
   }
 
-  /** The engine's throttle and limit stores, delay counters, and path overrides. */
-  get shaping(): Shaping {
-    return this.#shaping;
-  }
-
   /** Automation's egress path overrides (SetConfig, SetDomainConfig). */
   get overrides(): PathOverrides {
     return this.#overrides;
-  }
-
-  /** Live views of the queues for the inspection endpoints. */
-  get view(): QueueView {
-    return this.admin.view;
   }
 
   /** What to keep across a restart: every live suspension, bounce rule and override. */
