@@ -19,6 +19,8 @@ export {
   parseListenerDomain,
   parseQueueConfig,
   parseShapingAutomationRules,
+  type RedisParams,
+  redisParamsSchema,
   type QueueConfig,
   type ShapingAutomationRule,
   shapingAutomationRuleSchema,

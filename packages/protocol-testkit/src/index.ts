@@ -18,6 +18,22 @@ export {
   startDnsServer,
 } from './dns-server.js';
 export {
+  type NatsService,
+  type RabbitMqService,
+  type RedisOptions,
+  type RedisService,
+  startNats,
+  startRabbitMq,
+  startRedis,
+} from './services/servers.js';
+export {
+  freePort,
+  type LoopbackService,
+  type ServiceRecipe,
+  startService,
+  waitForPort,
+} from './services/service.js';
+export {
   type SinkMessage,
   type SinkReply,
   type SmtpSink,

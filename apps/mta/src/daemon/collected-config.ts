@@ -20,6 +20,11 @@ export interface CollectedConfig {
    * the daemon to enforce (not enforced yet: docs/policy-api.md).
    */
   readonly shapingAutomation: ConfigParams['shaping_automation']['rules'];
+  /**
+   * `kumo.configure_redis_throttles{…}`: throttles and connection limits (and, unless
+   * `share_admin_state = false`, the admin levers) shared through this redis.
+   */
+  redisThrottles?: ConfigParams['redis_throttles'];
   /** Configuration calls accepted and not used yet, in call order (not-acted-on.ts warns). */
   readonly acceptedOnly: ConfigKind[];
   /** Configuration mistakes found while init ran (reported, not thrown into the policy). */
@@ -93,6 +98,10 @@ export function collector(
         break;
       case 'shaping_automation':
         config.shapingAutomation.push(...(params as ConfigParams['shaping_automation']).rules);
+        break;
+      case 'redis_throttles':
+        if (config.redisThrottles) throw new Error('configure_redis_throttles was already called');
+        config.redisThrottles = params as ConfigParams['redis_throttles'];
         break;
       default:
         // bounce classifiers, accounting, diagnostic filters: accepted, not used yet

@@ -184,6 +184,40 @@ export function parseShapingAutomationRules(value: unknown): ShapingAutomationRu
   return parseWith(luaArray(shapingAutomationRuleSchema), value ?? [], 'policy-extras.shaping');
 }
 
+/**
+ * `redis.open{…}` / `kumo.redis.open{…}`'s table (KumoMTA's parameters): `node` is a redis URL,
+ * or a list of them for a cluster; durations in seconds.
+ */
+export const redisParamsSchema = z.strictObject({
+  node: z.union([
+    z.string(),
+    luaArray(z.string()).refine((nodes) => nodes.length > 0, 'no node given'),
+  ]),
+  pool_size: count.default(10),
+  read_from_replicas: z.boolean().default(false),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  connect_timeout: duration.default(30),
+  wait_timeout: duration.default(30),
+  response_timeout: duration.optional(),
+  recycle_timeout: duration.optional(),
+  cluster: z.boolean().optional(),
+});
+
+/** A redis connection's parameters, parsed (durations in seconds). */
+export type RedisParams = z.output<typeof redisParamsSchema>;
+
+/**
+ * `kumo.configure_redis_throttles{…}`: the redis parameters, and Sterna's own two keys — how long
+ * a shared connection lease lasts unless its node renews it (a dead node's connections are free
+ * again after this), and whether admin suspensions, bounces and automation results are shared
+ * through the same redis (on by default: a fleet that shares its limits shares its levers).
+ */
+export const redisThrottlesSchema = redisParamsSchema.extend({
+  connection_lease_duration: duration.default(60),
+  share_admin_state: z.boolean().default(true),
+});
+
 /** The schema of each configuration call the runtime hands to the daemon. */
 export const CONFIG_SCHEMAS = {
   esmtp_listener: esmtpListenerSchema,
@@ -199,6 +233,7 @@ export const CONFIG_SCHEMAS = {
   config_epoch_bump: z.strictObject({}),
   validation_failed: z.strictObject({}),
   shaping_automation: z.strictObject({ rules: luaArray(shapingAutomationRuleSchema).default([]) }),
+  redis_throttles: redisThrottlesSchema,
 } as const;
 
 /** The kinds of configuration call (`host.configure(kind, params)`). */
@@ -222,6 +257,7 @@ export const CONFIG_FUNCTIONS: Readonly<Record<ConfigKind, string>> = {
   config_epoch_bump: 'kumo.bump_config_epoch',
   validation_failed: 'kumo.validation_failed',
   shaping_automation: 'policy-extras.shaping',
+  redis_throttles: 'kumo.configure_redis_throttles',
 };
 
 /**

@@ -10,6 +10,8 @@ export {
   type ConfigParams,
   parseConfigParams,
   parseShapingAutomationRules,
+  type RedisParams,
+  redisParamsSchema,
   type ShapingAutomationRule,
   shapingAutomationRuleSchema,
 } from './config-params.js';

@@ -41,6 +41,7 @@ kumo.configure_local_logs = configure('local_logs')
 kumo.configure_log_hook = configure('log_hook')
 kumo.configure_bounce_classifier = configure('bounce_classifier')
 kumo.configure_accounting_db_path = function(path) H.configure('accounting_db_path', { path = path }):await() end
+kumo.configure_redis_throttles = configure('redis_throttles')
 kumo.set_diagnostic_log_filter = function(filter) H.configure('diagnostic_log_filter', { filter = filter }):await() end
 
 -- Configuration monitoring: the globs of files whose change reloads the policy, an epoch bump
