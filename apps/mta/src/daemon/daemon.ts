@@ -196,10 +196,23 @@ export class Daemon {
    */
   stop(graceMs = 10_000): Promise<void> {
     this.#stopping ??= (async () => {
-      const { listeners, shutdown, queues, hooks, logs, spool, runtime, monitor, epochs } =
-        this.#parts;
+      const {
+        listeners,
+        shutdown,
+        queues,
+        hooks,
+        logs,
+        spool,
+        runtime,
+        monitor,
+        epochs,
+        sharedAdmin,
+        policyServices,
+        fleet,
+      } = this.#parts;
       monitor?.stop();
       await epochs?.stop();
+      await sharedAdmin?.close().catch(() => undefined);
       await Promise.allSettled(listeners.map((l) => l.close()));
       shutdown?.abort(new Error('shutting down'));
       await queues?.stop(graceMs);
@@ -208,6 +221,8 @@ export class Daemon {
         ['logs', logs],
         ['spool', spool],
         ['policy runtime', runtime],
+        ['policy connections', policyServices],
+        ['redis throttles', fleet],
       ] as const) {
         await part
           ?.close()

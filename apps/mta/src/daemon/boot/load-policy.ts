@@ -3,6 +3,7 @@ import { type Logger, SternaError } from '@sterna/core';
 import type { DriverRegistry } from '@sterna/core/engine';
 import { LocalThrottles, type ThrottleStore } from '@sterna/core/engine';
 import { PolicyRuntime, type RuntimeHost } from '@sterna/lua';
+import { PolicyServices } from '../../cluster/policy-services.js';
 import { loadDrivers } from '../../config/load-drivers.js';
 import { loadSternaConfig, type SternaConfig } from '../../config/sterna-config.js';
 import {
@@ -52,9 +53,12 @@ export async function loadPolicy(
     config.lua.spare !== 'auto' ? config.lua.spare : config.lua.contexts < 2 || 'after-loss';
   const events: ConfigEvents = {};
   const throttles = new LocalThrottles();
+  const services = new PolicyServices(log);
+  parts.policyServices = services;
   const runtime = await startRuntime(options.policy, config, collected, resolver, log, spare, {
     events,
     throttles,
+    calls: services.calls,
   });
   parts.runtime = runtime;
   for (const warning of unfiredEventWarnings((event) => runtime.hasEvent(event))) log.warn(warning);

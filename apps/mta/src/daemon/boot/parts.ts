@@ -25,6 +25,12 @@ export interface DaemonParts {
   /** The config monitor (stopped first at shutdown) and the epochs it starts. */
   monitor?: ConfigMonitor;
   epochs?: ConfigEpochs;
+  /** The connections the policy opened (`kumo.redis.open`, `kumo.amqp`, `kumo.nats`). */
+  policyServices?: Closable;
+  /** Admin levers shared with the fleet through redis (closed before the queues stop). */
+  sharedAdmin?: Closable;
+  /** The redis connections of shared throttles and connection limits (closed last). */
+  fleet?: Closable;
   /** Aborted when shutdown begins; every driver handshake listens to it. */
   shutdown?: AbortController;
 }
