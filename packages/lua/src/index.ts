@@ -19,12 +19,19 @@ export {
   parseListenerDomain,
   parseQueueConfig,
   parseShapingAutomationRules,
+  type QueueConfig,
   type RedisParams,
   redisParamsSchema,
-  type QueueConfig,
   type ShapingAutomationRule,
   shapingAutomationRuleSchema,
 } from './config/index.js';
+export type {
+  AmqpBasicPublishParams,
+  AmqpConfirmation,
+  AmqpPublishParams,
+  NatsConnectParams,
+  NatsPublishParams,
+} from './config/service-params.js';
 export type {
   DaemonCalls,
   DaemonHandlers,

@@ -14,11 +14,24 @@ import {
   CONFIG_SCHEMAS,
   type ConfigKind,
   type ConfigParams,
+  type RedisParams,
+  redisParamsSchema,
 } from '../config/config-params.js';
 import { parseWith } from '../config/schema-helpers.js';
+import {
+  type AmqpBasicPublishParams,
+  type AmqpConfirmation,
+  type AmqpPublishParams,
+  amqpBasicPublishSchema,
+  amqpPublishSchema,
+  type NatsConnectParams,
+  type NatsPublishParams,
+  natsConnectSchema,
+  natsPublishSchema,
+} from '../config/service-params.js';
 import { fromLua, toLua } from '../shared/json-text.js';
 import type { Handlers } from '../threads/requests.js';
-import { context, daemon, onStack } from './host-call-kinds.js';
+import { context, daemon, daemonHost, onStack } from './host-call-kinds.js';
 
 /** A level of `kumo.log_*`. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -196,6 +209,60 @@ export const HOST_CALLS = {
     failure: (name) => `kumo.make_throttle '${name}'`,
   }),
   msg_delay_by: context<(h: Handle, seconds: number) => void>(),
+  // kumo/redis.lua (kumo.redis.open and require 'redis': one pool per distinct params, on the
+  // daemon's thread; Lua holds its number)
+  redis_open: daemonHost<(params: RedisParams) => Promise<number>>({
+    args: (params: unknown) => [parseWith(redisParamsSchema, fromLua(params), 'redis.open')],
+    failure: () => 'redis.open',
+  }),
+  redis_query: daemonHost<(conn: number, command: string, args: unknown[]) => Promise<unknown>>({
+    args: (conn: number, command: unknown, ...args: unknown[]) => [
+      conn,
+      String(command),
+      args.map(fromLua),
+    ],
+    result: toLua,
+    failure: (_conn, command) => `redis query ${command}`,
+  }),
+  // kumo/amqp.lua (a client's publish waits for the broker's confirmation)
+  amqp_build_client: daemonHost<(uri: string) => Promise<number>>({
+    args: (uri: unknown) => [String(uri)],
+    failure: () => 'kumo.amqp.build_client',
+  }),
+  amqp_publish: daemonHost<
+    (client: number, params: AmqpPublishParams) => Promise<AmqpConfirmation>
+  >({
+    args: (client: number, params: unknown) => [
+      client,
+      parseWith(amqpPublishSchema, fromLua(params), 'amqp client:publish'),
+    ],
+    result: toLua,
+    failure: () => 'amqp client:publish',
+  }),
+  amqp_close: daemonHost<(client: number) => Promise<void>>({
+    failure: () => 'amqp client:close',
+  }),
+  amqp_basic_publish: daemonHost<(params: AmqpBasicPublishParams) => Promise<void>>({
+    args: (params: unknown) => [
+      parseWith(amqpBasicPublishSchema, fromLua(params), 'kumo.amqp.basic_publish'),
+    ],
+    failure: () => 'kumo.amqp.basic_publish',
+  }),
+  // kumo/nats.lua
+  nats_connect: daemonHost<(config: NatsConnectParams) => Promise<number>>({
+    args: (config: unknown) => [parseWith(natsConnectSchema, fromLua(config), 'kumo.nats.connect')],
+    failure: () => 'kumo.nats.connect',
+  }),
+  nats_publish: daemonHost<(client: number, params: NatsPublishParams) => Promise<void>>({
+    args: (client: number, params: unknown) => [
+      client,
+      parseWith(natsPublishSchema, fromLua(params), 'nats client:publish'),
+    ],
+    failure: () => 'nats client:publish',
+  }),
+  nats_close: daemonHost<(client: number) => Promise<void>>({
+    failure: () => 'nats client:close',
+  }),
   // kumo/uuid.lua
   uuid: context<(kind: string) => string>(),
   uuid_parse: context<(text: string) => string>(),
