@@ -1,0 +1,189 @@
+// The cost of sharing throttles through Redis (issue 18): one node relaying to a sink three
+// ways, in alternating rounds of one run — `plain` (no throttle), `local` (a queue and an
+// egress path `max_message_rate` set high enough never to bind, kept in the node) and `redis`
+// (the same throttles, and the egress path's connection_limit, shared through a real
+// redis-server on loopback by `kumo.configure_redis_throttles`). Every message is checked
+// against both throttles, so the difference is the price of a shared check per message.
+// Loopback only; every loop bounded in count and time.
+//   npx tsx --conditions=@sterna/source bench/cluster.ts [--n 10000] [--conc 20] [--size 4096]
+//     [--rounds 3] [--variants plain,local,redis] [--timeout 300] [--no-build]
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildDaemon, startDaemon } from './lib/daemon.js';
+import { reusedConnections } from './lib/load.js';
+import { writeResults } from './lib/results.js';
+import { startSink } from './lib/sink.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10000' },
+    conc: { type: 'string', default: '20' },
+    size: { type: 'string', default: '4096' },
+    rounds: { type: 'string', default: '3' },
+    variants: { type: 'string', default: 'plain,local,redis' },
+    timeout: { type: 'string', default: '300' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+const root = fileURLToPath(new URL('..', import.meta.url));
+const N = Number(values.n);
+const CONC = Number(values.conc);
+const SIZE = Number(values.size);
+const ROUNDS = Number(values.rounds);
+const TIMEOUT_MS = Number(values.timeout) * 1000;
+type Variant = 'plain' | 'local' | 'redis';
+const variants = values.variants!.split(',') as Variant[];
+for (const v of variants)
+  if (!['plain', 'local', 'redis'].includes(v))
+    throw new Error(`unknown variant '${v}': expected plain, local or redis`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+// Debian's redis-server on a free loopback port, no persistence.
+async function startRedis(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find(existsSync);
+  if (!binary) throw new Error('redis-server is not installed: apt-get install -y redis-server');
+  const port = await freePort();
+  const child = spawn(
+    binary,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = new Socket();
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+      s.connect(port, '127.0.0.1');
+    });
+    if (up) break;
+    if (Date.now() > deadline) throw new Error('redis-server did not start');
+    await sleep(100);
+  }
+  return { url: `redis://127.0.0.1:${port}/`, child };
+}
+
+function policy(dir: string, sinkPort: number, variant: Variant, redisUrl: string): string {
+  const rate = variant === 'plain' ? 'nil' : `'1000000/s'`;
+  return `
+local kumo = require 'kumo'
+kumo.on('init', function()
+  kumo.start_esmtp_listener { listen = '127.0.0.1:0', relay_hosts = { '127.0.0.0/8' }, max_messages_per_connection = 1000000 }
+  kumo.start_http_listener { listen = '127.0.0.1:0' }
+  kumo.define_spool { name = 'data', path = '${dir}/spool/data' }
+  kumo.define_spool { name = 'meta', path = '${dir}/spool/meta' }
+  kumo.configure_local_logs { log_dir = '${dir}/logs' }
+  ${variant === 'redis' ? `kumo.configure_redis_throttles { node = '${redisUrl}' }` : ''}
+end)
+kumo.on('get_egress_path_config', function()
+  return kumo.make_egress_path {
+    prohibited_hosts = {}, enable_tls = 'Disabled', connection_limit = 20, max_message_rate = ${rate},
+  }
+end)
+kumo.on('get_queue_config', function()
+  return kumo.make_queue_config {
+    max_message_rate = ${rate},
+    protocol = { smtp = { mx_list = { '127.0.0.1:${sinkPort}' } } },
+  }
+end)
+`;
+}
+
+interface Row {
+  variant: Variant;
+  round: number;
+  messages: number;
+  delivered: number;
+  injectSeconds: number;
+  endToEndRate: number;
+  peakRssMb: number;
+}
+
+if (!values['no-build']) buildDaemon(root);
+const work = await mkdtemp(join(tmpdir(), 'sterna-bench-cluster-'));
+const sink = await startSink();
+const redis = variants.includes('redis') ? await startRedis(work) : undefined;
+const rows: Row[] = [];
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const variant of variants) {
+      const dir = join(work, `${variant}-${round}`);
+      const file = join(work, `${variant}-${round}.lua`);
+      await writeFile(file, policy(dir, sink.port, variant, redis?.url ?? ''));
+      const daemon = await startDaemon(root, file);
+      const base = sink.count();
+      const started = performance.now();
+      const load = await reusedConnections(daemon.smtpPort, N, SIZE, CONC, TIMEOUT_MS);
+      while (sink.count() - base < load.accepted && performance.now() - started < TIMEOUT_MS)
+        await sleep(20);
+      const seconds = (performance.now() - started) / 1000;
+      const delivered = sink.count() - base;
+      await daemon.stop();
+      const row = {
+        variant,
+        round,
+        messages: N,
+        delivered,
+        injectSeconds: Math.round(load.seconds * 100) / 100,
+        endToEndRate: Math.round(delivered / seconds),
+        peakRssMb: daemon.peakRssMb(),
+      };
+      rows.push(row);
+      log(`round ${round} ${variant}: ${delivered}/${N} delivered, ${row.endToEndRate} msg/s`);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+} finally {
+  redis?.child.kill('SIGTERM');
+  await sink.close();
+  await rm(work, { recursive: true, force: true });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const summary = Object.fromEntries(
+  variants.map((v) => [v, median(rows.filter((r) => r.variant === v).map((r) => r.endToEndRate))]),
+);
+const plain = summary.plain;
+console.log('\nvariant   median msg/s   vs plain');
+for (const v of variants) {
+  const ratio = plain ? `${Math.round(((summary[v] ?? 0) / plain) * 100)} %` : '';
+  console.log(`${v.padEnd(9)} ${String(summary[v]).padStart(12)}   ${ratio}`);
+}
+await writeResults(root, 'cluster', {
+  n: N,
+  conc: CONC,
+  size: SIZE,
+  rounds: ROUNDS,
+  rows,
+  summary,
+});
