@@ -1,16 +1,18 @@
 -- One node of a three-node Sterna fleet on loopback, sharing one Redis (examples/cluster/README.md).
 -- Every node runs this same policy; STERNA_NODE (1, 2 or 3) picks its ports and spool, and
--- STERNA_REDIS and STERNA_SINK say where the fleet's Redis and the demo destination listen.
+-- STERNA_REDIS and STERNA_SINK say where the fleet's Redis and the demo destination listen
+-- (STERNA_SMTP, STERNA_HTTP and STERNA_DATA override the node's listeners and folder: the test
+-- of this example runs it on ports the kernel picks).
 local kumo = require 'kumo'
 
 local NODE = tonumber(os.getenv('STERNA_NODE') or '1')
 local REDIS = os.getenv('STERNA_REDIS') or 'redis://127.0.0.1:6390/'
 local SINK = os.getenv('STERNA_SINK') or '127.0.0.1:2600'
-local DATA = './data/cluster/node' .. NODE
+local DATA = os.getenv('STERNA_DATA') or ('./data/cluster/node' .. NODE)
 
 kumo.on('init', function()
-  kumo.start_esmtp_listener { listen = '127.0.0.1:' .. (2525 + NODE) }
-  kumo.start_http_listener { listen = '127.0.0.1:' .. (8000 + NODE) }
+  kumo.start_esmtp_listener { listen = os.getenv('STERNA_SMTP') or ('127.0.0.1:' .. (2525 + NODE)) }
+  kumo.start_http_listener { listen = os.getenv('STERNA_HTTP') or ('127.0.0.1:' .. (8000 + NODE)) }
   kumo.define_spool { name = 'data', path = DATA .. '/spool/data' }
   kumo.define_spool { name = 'meta', path = DATA .. '/spool/meta' }
   kumo.configure_local_logs { log_dir = DATA .. '/logs', max_segment_duration = '10s' }
