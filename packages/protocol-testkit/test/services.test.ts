@@ -52,3 +52,13 @@ describe('the real servers tests start on loopback', () => {
     expect(frame.readUInt16BE(9)).toBe(10);
   }, 120_000);
 });
+
+describe('redis-server as a one-node cluster', () => {
+  it('owns every hash slot and says the cluster is ok', async () => {
+    const redis = await startRedis({ cluster: true });
+    started.push(redis);
+    const info = (await firstBytes(redis.port, 'CLUSTER INFO\r\n')).toString();
+    expect(info).toContain('cluster_state:ok');
+    expect(info).toContain('cluster_slots_assigned:16384');
+  });
+});

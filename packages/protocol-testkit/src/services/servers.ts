@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, type LoopbackService, startService, waitForPort } from './service.js';
@@ -17,6 +18,11 @@ function installedPath(name: string): string {
 export interface RedisOptions {
   /** Keep the data across {@link LoopbackService.stop} and start (an append-only file). @default false */
   readonly persist?: boolean;
+  /**
+   * Run as a one-node redis cluster (`cluster-enabled yes`, every hash slot on this node), for
+   * clients in cluster mode. @default false
+   */
+  readonly cluster?: boolean;
 }
 
 /** A real `redis-server` (Debian's redis-server package) on a free loopback port. */
@@ -46,10 +52,46 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServi
       'no',
       '--logfile',
       '',
+      ...(options.cluster
+        ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')]
+        : []),
     ],
-    ready: (port, output) => waitForPort(port, 20_000, output),
+    ready: async (port, output) => {
+      await waitForPort(port, 20_000, output);
+      if (options.cluster) await ownAllSlots(port);
+    },
   });
   return Object.assign(service, { url: `redis://127.0.0.1:${service.port}/` });
+}
+
+// One inline command over a fresh connection; resolves with the first reply.
+function redisCommand(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    socket.once('error', reject);
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.endsWith('\r\n')) {
+        socket.destroy();
+        resolve(reply);
+      }
+    });
+    socket.write(`${command}\r\n`);
+  });
+}
+
+// Gives this node every hash slot (once; a restart keeps them in nodes.conf) and waits until
+// the cluster says it is ok.
+async function ownAllSlots(port: number): Promise<void> {
+  const info = await redisCommand(port, 'CLUSTER INFO');
+  if (!info.includes('cluster_slots_assigned:16384'))
+    await redisCommand(port, 'CLUSTER ADDSLOTSRANGE 0 16383');
+  const deadline = Date.now() + 20_000;
+  while (!(await redisCommand(port, 'CLUSTER INFO')).includes('cluster_state:ok')) {
+    if (Date.now() > deadline) throw new Error(`redis cluster on ${port} did not become ok`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** A real `nats-server` with JetStream (Debian's nats-server package) on a free loopback port. */
