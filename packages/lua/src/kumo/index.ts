@@ -33,5 +33,7 @@ export const KUMO_LUA: readonly URL[] = [
   'traceback',
   'tasks',
   'throttle',
+  'nats',
+  'kafka',
   'io',
 ].map((name) => new URL(`./${name}.lua`, import.meta.url));

@@ -179,4 +179,6 @@ package.loaded['kumo.secrets'] = kumo.secrets
 package.loaded['kumo.encode'] = kumo.encode
 package.loaded['kumo.domain_map'] = kumo.domain_map
 package.loaded['kumo.regex'] = kumo.regex
+package.loaded['kumo.nats'] = kumo.nats
+package.loaded['kumo.kafka'] = kumo.kafka
 _G.kumo = kumo
