@@ -1,7 +1,9 @@
 import type { Logger } from '@sterna/core';
 import type { DaemonHandlers } from '@sterna/lua';
 import type { Closable } from '../daemon/boot/parts.js';
+import { AmqpPublishers } from './brokers/amqp.js';
 import { NatsClients } from './brokers/nats.js';
+import { PolicyRedis } from './policy-redis.js';
 
 /**
  * The connections a policy opens to other servers — `kumo.redis.open`, `kumo.amqp`,
@@ -13,14 +15,29 @@ export class PolicyServices implements Closable {
   readonly calls: Partial<DaemonHandlers> = {};
   readonly #log: Logger;
   readonly #nats: NatsClients;
+  readonly #redis: PolicyRedis;
+  readonly #amqp: AmqpPublishers;
 
   constructor(log: Logger) {
     this.#log = log;
     this.#nats = new NatsClients(log);
     Object.assign(this.calls, this.#nats.calls);
+    const redis = new PolicyRedis(log);
+    const amqp = new AmqpPublishers(log);
+    this.#redis = redis;
+    this.#amqp = amqp;
+    Object.assign(this.calls, {
+      redis_open: async (params) => redis.open(params),
+      redis_query: (conn, command, args) => redis.query(conn, command, args),
+      amqp_build_client: (uri) => amqp.buildClient(uri),
+      amqp_publish: (client, params) => amqp.publish(client, params),
+      amqp_close: (client) => amqp.closeClient(client),
+      amqp_basic_publish: (params) => amqp.basicPublish(params),
+    } satisfies Partial<DaemonHandlers>);
   }
 
   async close(): Promise<void> {
     await this.#nats.closeAll();
+    await Promise.all([this.#redis.close(), this.#amqp.close()]);
   }
 }

@@ -7,11 +7,44 @@ import { count, duration, keySource, luaArray, luaTable } from './schema-helpers
  * the policy naming the key, before anything is asked of the daemon.
  */
 
-/** `client:publish{…}` of `kumo.amqp.build_client(uri)`. */
+/**
+ * A message's AMQP properties, with the names `kumo.amqp.basic_publish` takes at its top level
+ * (`message_type` is AMQP's `type`; `kind` is the same, as KumoMTA's build_client client spells
+ * it). `delivery_mode = 2` makes the message persistent.
+ */
+const amqpProperties = {
+  app_id: z.string().optional(),
+  cluster_id: z.string().optional(),
+  content_encoding: z.string().optional(),
+  content_type: z.string().optional(),
+  correlation_id: z.string().optional(),
+  delivery_mode: count.optional(),
+  expiration: z.string().optional(),
+  headers: luaTable.optional(),
+  message_id: z.string().optional(),
+  message_type: z.string().optional(),
+  priority: count.optional(),
+  reply_to: z.string().optional(),
+  timestamp: count.optional(),
+  user_id: z.string().optional(),
+};
+
+/**
+ * `client:publish{…}` of `kumo.amqp.build_client(uri)`: KumoMTA documents `routing_key`,
+ * `payload` and `exchange`; its client also takes `properties` and `options` tables, which are
+ * accepted here too.
+ */
 export const amqpPublishSchema = z.strictObject({
   routing_key: z.string(),
   payload: z.string(),
   exchange: z.string().default(''),
+  properties: z.strictObject({ ...amqpProperties, kind: z.string().optional() }).optional(),
+  options: z
+    .strictObject({
+      mandatory: z.boolean().default(false),
+      immediate: z.boolean().default(false),
+    })
+    .optional(),
 });
 
 /** `kumo.amqp.basic_publish{ connection = {…} }`. */
@@ -40,25 +73,15 @@ export const amqpBasicPublishSchema = z.strictObject({
   payload: z.string(),
   exchange: z.string().default(''),
   connection: amqpConnectionSchema,
-  app_id: z.string().optional(),
-  cluster_id: z.string().optional(),
-  content_encoding: z.string().optional(),
-  content_type: z.string().optional(),
-  correlation_id: z.string().optional(),
-  delivery_mode: count.optional(),
-  expiration: z.string().optional(),
-  headers: luaTable.optional(),
-  message_id: z.string().optional(),
-  message_type: z.string().optional(),
-  priority: count.optional(),
-  reply_to: z.string().optional(),
-  timestamp: count.optional(),
-  user_id: z.string().optional(),
+  ...amqpProperties,
   mandatory: z.boolean().default(false),
   immediate: z.boolean().default(false),
 });
 
-/** What `confirm:wait()` answers: KumoMTA's field names. */
+/**
+ * What `confirm:wait()` answers: KumoMTA's field names. Sterna always asks for confirms, so the
+ * status is `Ack` or `Nack`, never `NotRequested`.
+ */
 export interface AmqpConfirmation {
   status: 'NotRequested' | 'Ack' | 'Nack';
   reply_code?: number | undefined;

@@ -130,6 +130,28 @@ const luaType = (value: unknown): string =>
       ? 'table'
       : typeof value;
 
+/**
+ * `conn:query(cmd, ...)`'s arguments: redis takes strings, and numbers as their text; anything
+ * else raises here, naming the command and the argument.
+ */
+function redisQueryArgs(
+  conn: number,
+  command: unknown,
+  ...args: unknown[]
+): [conn: number, command: string, args: (string | number)[]] {
+  const name = String(command);
+  return [
+    conn,
+    name,
+    args.map((arg, i) => {
+      if (typeof arg === 'string' || typeof arg === 'number') return arg;
+      throw new Error(
+        `redis query ${name}: argument ${i + 1} must be a string or a number, not ${luaType(arg)}`,
+      );
+    }),
+  ];
+}
+
 /** A throttle check's answer as Lua reads it: KumoMTA's field names, durations in seconds. */
 function throttleTable(result: ThrottleResult) {
   return toLua({
@@ -215,12 +237,10 @@ export const HOST_CALLS = {
     args: (params: unknown) => [parseWith(redisParamsSchema, fromLua(params), 'redis.open')],
     failure: () => 'redis.open',
   }),
-  redis_query: daemonHost<(conn: number, command: string, args: unknown[]) => Promise<unknown>>({
-    args: (conn: number, command: unknown, ...args: unknown[]) => [
-      conn,
-      String(command),
-      args.map(fromLua),
-    ],
+  redis_query: daemonHost<
+    (conn: number, command: string, args: (string | number)[]) => Promise<unknown>
+  >({
+    args: redisQueryArgs,
     result: toLua,
     failure: (_conn, command) => `redis query ${command}`,
   }),

@@ -33,6 +33,8 @@ export const KUMO_LUA: readonly URL[] = [
   'traceback',
   'tasks',
   'throttle',
+  'redis',
+  'amqp',
   'nats',
   'kafka',
   'io',
