@@ -13,6 +13,7 @@ import type { DaemonParts } from './boot/parts.js';
 import { reloadAutomationRules, startAutomation } from './boot/start-automation.js';
 import { startListeners } from './boot/start-listeners.js';
 import { startQueues } from './boot/start-queues.js';
+import { startSharedAdmin } from './boot/start-shared-admin.js';
 import { emptyConfig } from './collected-config.js';
 import { ConfigEpochs } from './config-epoch.js';
 import { ConfigMonitor, defaultMonitorGlobs } from './config-monitor.js';
@@ -140,7 +141,10 @@ export class Daemon {
       parts,
       () => automation?.observe.bind(automation),
     );
-    const started = await startQueues(loaded, policy, spooled, sinks, log, parts);
+    // The fleet's shared levers are loaded inside startQueues, before the spool is queued again.
+    const started = await startQueues(loaded, policy, spooled, sinks, log, parts, (queues) =>
+      startSharedAdmin(loaded, queues, spooled.nodeId, log, parts),
+    );
     receiver = started.receiver;
     automation = startAutomation(loaded, started.queues, log);
     await startListeners(

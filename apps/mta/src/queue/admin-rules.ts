@@ -8,6 +8,42 @@ export interface Rule extends QueueSelector {
   readonly reason: string;
   readonly expires: number;
   readonly suppressLogging: boolean;
+  /**
+   * The shared record (redis, named by its epoch) this lever was written to or read from;
+   * unset while only this node knows it.
+   */
+  readonly shared?: string | undefined;
+}
+
+/** One lever as the fleet shares it: an id every node lists, and an absolute end (epoch ms). */
+export interface SharedLever {
+  readonly id: string;
+  readonly expires: number;
+  readonly shared?: string | undefined;
+}
+
+/** Told of levers made or cancelled on this node (never of those applied from the fleet). */
+export interface LeverListener<T extends SharedLever> {
+  added(lever: T): void;
+  cancelled(id: string): void;
+}
+
+/**
+ * One kind of lever (suspensions, bounce rules, ready-queue suspensions, path overrides) as the
+ * fleet's shared state sees it: what this node holds, and the way to apply what other nodes
+ * made or cancelled with the same effects as a local change, minus telling the listener again.
+ */
+export interface SharedLevers<T extends SharedLever> {
+  /** Told of local changes, to share them (unset: nothing is shared). */
+  listener: LeverListener<T> | undefined;
+  /** The live levers held. */
+  rules(): T[];
+  /** Holds a lever made elsewhere (or replaces the one with its id), as given. */
+  applyShared(lever: T): void;
+  /** Drops a lever cancelled elsewhere; true when it was held. */
+  dropShared(id: string): boolean;
+  /** Marks a held lever as written to (or found in) the shared record of this epoch. */
+  markShared(id: string, epoch: string): void;
 }
 
 /** True when a scheduled queue name matches every field the selector sets. */
@@ -28,16 +64,27 @@ export function selects(selector: QueueSelector, queue: string): boolean {
   return true;
 }
 
+/** What a rule set does beyond holding a rule made or cancelled on another node. */
+export interface RuleEffects {
+  /** A rule from the fleet is now held (bounce rules bounce what this node holds). */
+  readonly applied?: (rule: Rule) => void;
+  /** A rule was cancelled on another node (suspensions release what they held). */
+  readonly dropped?: (id: string) => void;
+}
+
 /** Admin rules (bounces or suspensions) that lapse after their duration. */
-export class RuleSet {
+export class RuleSet implements SharedLevers<Rule> {
   readonly #rules = new Map<string, Rule>();
   readonly #now: () => number;
   readonly #changed: () => void;
+  readonly #effects: RuleEffects;
+  listener: LeverListener<Rule> | undefined;
 
   /** `changed` is told of every rule added or cancelled (to persist the set). */
-  constructor(now: () => number, changed: () => void = () => {}) {
+  constructor(now: () => number, changed: () => void = () => {}, effects: RuleEffects = {}) {
     this.#now = now;
     this.#changed = changed;
+    this.#effects = effects;
   }
 
   /** True when no rule is held (the per-message check can be skipped). */
@@ -71,7 +118,31 @@ export class RuleSet {
     };
     this.#rules.set(rule.id, rule);
     this.#changed();
+    this.listener?.added(rule);
     return rule;
+  }
+
+  applyShared(rule: Rule): void {
+    if (rule.expires <= this.#now()) return;
+    const fresh = !this.#rules.has(rule.id);
+    this.#rules.set(rule.id, rule);
+    this.#changed();
+    if (fresh) this.#effects.applied?.(rule);
+  }
+
+  dropShared(id: string): boolean {
+    if (!this.#rules.delete(id)) return false;
+    this.#changed();
+    this.#effects.dropped?.(id);
+    return true;
+  }
+
+  markShared(id: string, epoch: string): void {
+    const rule = this.#rules.get(id);
+    if (rule && rule.shared !== epoch) {
+      this.#rules.set(id, { ...rule, shared: epoch });
+      this.#changed();
+    }
   }
 
   /** The first live rule matching the queue. */
@@ -92,7 +163,7 @@ export class RuleSet {
     const now = this.#now();
     return [...this.#rules.values()]
       .filter((r) => r.expires > now)
-      .map(({ expires, suppressLogging: _, ...rest }) => ({
+      .map(({ expires, suppressLogging: _, shared: __, ...rest }) => ({
         ...rest,
         duration: Math.round((expires - now) / 1000),
       }));
@@ -100,7 +171,10 @@ export class RuleSet {
 
   cancel(id: string): boolean {
     const had = this.#rules.delete(id);
-    if (had) this.#changed();
+    if (had) {
+      this.#changed();
+      this.listener?.cancelled(id);
+    }
     return had;
   }
 }

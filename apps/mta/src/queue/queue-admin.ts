@@ -1,7 +1,7 @@
 import { errorText, makeResponse } from '@sterna/core';
 import { DEFAULT_RETRY_POLICY } from '@sterna/core/engine';
 import { queueOf } from '../reception/receiver.js';
-import { type Rule, RuleSet, selects } from './admin-rules.js';
+import { type Rule, RuleSet, type SharedLever, type SharedLevers, selects } from './admin-rules.js';
 import type {
   AdminApi,
   AdminRule,
@@ -42,6 +42,12 @@ export interface AdminQueues {
   track(work: Promise<void>): void;
 }
 
+/** The kinds of lever the fleet shares, as named in redis and in its events. */
+export const LEVER_KINDS = ['suspend', 'bounce', 'ready-suspend', 'override'] as const;
+
+/** One kind of shared lever. */
+export type LeverKind = (typeof LEVER_KINDS)[number];
+
 /** A live bounce rule, as the engine checks it when it promotes a message. */
 export interface BounceRule {
   readonly reason: string;
@@ -75,8 +81,22 @@ export class QueueAdmin implements AdminApi {
     this.#dispositions = dispositions;
     this.#counters = counters;
     this.#now = now;
-    this.#bounces = new RuleSet(now, queues.changed);
-    this.#suspensions = new RuleSet(now, queues.changed);
+    // A bounce rule made on another node bounces what this node holds (its AdminBounce
+    // records are written here); a suspension cancelled there releases what it held here.
+    this.#bounces = new RuleSet(now, queues.changed, { applied: (rule) => this.#sweep(rule) });
+    this.#suspensions = new RuleSet(now, queues.changed, {
+      dropped: (id) => queues.suspensionLifted(id),
+    });
+  }
+
+  /** Every kind of lever, for sharing them with the fleet. */
+  get levers(): Readonly<Record<LeverKind, SharedLevers<SharedLever>>> {
+    return {
+      suspend: this.#suspensions,
+      bounce: this.#bounces,
+      'ready-suspend': this.#queues.readySuspensions,
+      override: this.#queues.overrides,
+    };
   }
 
   get view(): QueueView {
@@ -105,13 +125,19 @@ export class QueueAdmin implements AdminApi {
       request.duration ?? 300,
       request.suppress_logging ?? false,
     );
+    const { bounced, total } = this.#sweep(rule);
+    return { id: rule.id, bounced, total_bounced: total };
+  }
+
+  // Bounces the queued messages a new rule matches; counts per scheduled queue.
+  #sweep(rule: Rule): { bounced: Record<string, number>; total: number } {
     const bounced: Record<string, number> = {};
-    const victims = this.#queues.takeWhere((m) => selects(request, m.queue));
+    const victims = this.#queues.takeWhere((m) => selects(rule, m.queue));
     for (const message of victims) {
       bounced[message.queue] = (bounced[message.queue] ?? 0) + 1;
       this.#queues.track(this.bounceMessage(message, rule));
     }
-    return { id: rule.id, bounced, total_bounced: victims.length };
+    return { bounced, total: victims.length };
   }
 
   listBounces(): AdminRule[] {

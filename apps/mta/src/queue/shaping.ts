@@ -9,6 +9,7 @@ import {
   type ThrottleSpec,
   type ThrottleStore,
 } from '@sterna/core/engine';
+import type { LeverListener, SharedLevers } from './admin-rules.js';
 import type { ReadyQueueSuspension } from './admin-types.js';
 
 /** Where the engine's throttles and connection limits are kept (this process by default). */
@@ -110,6 +111,11 @@ export interface ReadySuspensionRule {
   readonly name: string;
   readonly reason: string;
   readonly expires: number;
+  /**
+   * The shared record (redis, named by its epoch) this lever was written to or read from;
+   * unset while only this node knows it.
+   */
+  readonly shared?: string | undefined;
 }
 
 /**
@@ -117,12 +123,13 @@ export interface ReadySuspensionRule {
  * that name, now or made later, opens no connection until the suspension lapses or is
  * cancelled; `lifted` is told the name at either moment, so waiting messages go at once.
  */
-export class ReadyQueueSuspensions {
+export class ReadyQueueSuspensions implements SharedLevers<ReadySuspensionRule> {
   readonly #rules = new Map<string, ReadySuspensionRule>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #now: () => number;
   readonly #lifted: (name: string) => void;
   readonly #changed: () => void;
+  listener: LeverListener<ReadySuspensionRule> | undefined;
 
   constructor(now: () => number, lifted: (name: string) => void, changed: () => void) {
     this.#now = now;
@@ -135,7 +142,31 @@ export class ReadyQueueSuspensions {
     const rule = { id: randomUUID(), name, reason, expires: this.#now() + seconds * 1000 };
     this.#put(rule);
     this.#changed();
+    this.listener?.added(rule);
     return rule;
+  }
+
+  applyShared(rule: ReadySuspensionRule): void {
+    if (rule.expires <= this.#now()) return;
+    clearTimeout(this.#timers.get(rule.id));
+    this.#put(rule);
+    this.#changed();
+  }
+
+  dropShared(id: string): boolean {
+    const rule = this.#rules.get(id);
+    if (!rule) return false;
+    this.#drop(rule);
+    this.#changed();
+    return true;
+  }
+
+  markShared(id: string, epoch: string): void {
+    const rule = this.#rules.get(id);
+    if (rule && rule.shared !== epoch) {
+      this.#rules.set(id, { ...rule, shared: epoch });
+      this.#changed();
+    }
   }
 
   /** Puts back a suspension kept from an earlier run (ignored once lapsed). */
@@ -149,6 +180,7 @@ export class ReadyQueueSuspensions {
     if (!rule) return false;
     this.#drop(rule);
     this.#changed();
+    this.listener?.cancelled(id);
     return true;
   }
 
@@ -225,6 +257,11 @@ export interface PathOverride {
   readonly value: unknown;
   readonly reason: string;
   readonly expires: number;
+  /**
+   * The shared record (redis, named by its epoch) this lever was written to or read from;
+   * unset while only this node knows it.
+   */
+  readonly shared?: string | undefined;
 }
 
 /**
@@ -232,11 +269,12 @@ export interface PathOverride {
  * a (source, site, domain) laid over it; `changed` is told when one is added or lapses, so
  * ready queues read their path again.
  */
-export class PathOverrides {
+export class PathOverrides implements SharedLevers<PathOverride> {
   readonly #overrides = new Map<string, PathOverride>();
   readonly #now: () => number;
   readonly #changed: () => void;
   #timer: NodeJS.Timeout | undefined;
+  listener: LeverListener<PathOverride> | undefined;
 
   constructor(now: () => number, changed: () => void) {
     this.#now = now;
@@ -249,8 +287,7 @@ export class PathOverrides {
 
   /** Adds (or renews: same scope and name) an override for `seconds`. */
   set(scope: OverrideScope, name: string, value: unknown, reason: string, seconds: number): void {
-    for (const [id, o] of this.#overrides)
-      if (o.name === name && sameScope(o.scope, scope)) this.#overrides.delete(id);
+    const replaced = this.#replace(scope, name);
     const override = {
       id: randomUUID(),
       scope,
@@ -262,6 +299,48 @@ export class PathOverrides {
     this.#overrides.set(override.id, override);
     this.#arm();
     this.#changed();
+    for (const id of replaced) this.listener?.cancelled(id);
+    this.listener?.added(override);
+  }
+
+  /** Holds an override made elsewhere (it renews any of the same scope and name). */
+  applyShared(override: PathOverride): void {
+    if (override.expires <= this.#now()) return;
+    this.#replace(override.scope, override.name);
+    this.#overrides.set(override.id, override);
+    this.#arm();
+    this.#changed();
+  }
+
+  dropShared(id: string): boolean {
+    if (!this.#overrides.delete(id)) return false;
+    this.#arm();
+    this.#changed();
+    return true;
+  }
+
+  markShared(id: string, epoch: string): void {
+    const override = this.#overrides.get(id);
+    if (override && override.shared !== epoch) {
+      this.#overrides.set(id, { ...override, shared: epoch });
+      this.#changed();
+    }
+  }
+
+  /** The live overrides, as {@link SharedLevers} names them. */
+  rules(): PathOverride[] {
+    return this.list();
+  }
+
+  // Drops the overrides a new one of the same scope and name renews; their ids.
+  #replace(scope: OverrideScope, name: string): string[] {
+    const replaced: string[] = [];
+    for (const [id, o] of this.#overrides)
+      if (o.name === name && sameScope(o.scope, scope)) {
+        this.#overrides.delete(id);
+        replaced.push(id);
+      }
+    return replaced;
   }
 
   /** Puts back an override kept from an earlier run (ignored once lapsed). */
