@@ -29,6 +29,11 @@ export type ReconnectStrategy = 'ConnectNextHost' | 'TerminateSession' | 'Reconn
 export interface EgressPathConfig {
   /** @default 32 */
   readonly connection_limit: number;
+  /**
+   * `connection_limit = 'local:N'`: the limit is this node's own even when limits are shared
+   * through redis (`kumo.configure_redis_throttles`), where it is otherwise fleet-wide.
+   */
+  readonly connection_limit_local?: boolean | undefined;
   /** @default 1024 */
   readonly max_deliveries_per_connection: number;
   /** @default 100 */
@@ -44,6 +49,11 @@ export interface EgressPathConfig {
   readonly max_connection_rate?: string | undefined;
   /** Named connection limits, each shared by every ready queue that names it. */
   readonly additional_connection_limits?: Readonly<Record<string, number>> | undefined;
+  /**
+   * The names in `additional_connection_limits` written `'local:N'`: this node's own limits
+   * even when limits are shared through redis.
+   */
+  readonly local_connection_limits?: readonly string[] | undefined;
   /** Named message-rate throttles, each shared by every ready queue that names it. */
   readonly additional_message_rate_throttles?: Readonly<Record<string, string>> | undefined;
   /** A throttle on how often this source may be picked for this site (IP warm-up). */

@@ -1,5 +1,12 @@
+import type { ThrottleResult } from '@sterna/core/engine';
 import type { Shaping } from './shaping.js';
 import type { QueuedMessage } from './types.js';
+
+/**
+ * How soon a gate looks again when its throttle could not be checked (a shared store
+ * unreachable): the message waits, as it would behind a refusal, and moves once checks work.
+ */
+const UNCHECKED_RETRY_S = 1.5;
 
 interface Gate {
   readonly queue: string;
@@ -38,7 +45,7 @@ export class RateGates {
     const queue = message.queue;
     let gate = this.#gates.get(queue);
     if (!gate) {
-      const result = await this.#shaping.check(`queue-rate:${queue}`, rate);
+      const result = await this.#check(queue, rate);
       if (!result.throttled) return true;
       gate = this.#gates.get(queue);
       if (!gate) {
@@ -100,6 +107,19 @@ export class RateGates {
     this.#gates.clear();
   }
 
+  // A check that fails is a refusal with a short wait: never a message let through unchecked,
+  // never an error that would drop it from its queue.
+  async #check(
+    queue: string,
+    rate: string,
+  ): Promise<Pick<ThrottleResult, 'throttled' | 'retryAfter'>> {
+    try {
+      return await this.#shaping.check(`queue-rate:${queue}`, rate);
+    } catch {
+      return { throttled: true, retryAfter: UNCHECKED_RETRY_S };
+    }
+  }
+
   #arm(gate: Gate, seconds: number): void {
     const ms = Math.max(1, Math.ceil(seconds * 1000));
     gate.due = this.#now() + ms;
@@ -112,7 +132,7 @@ export class RateGates {
   async #open(gate: Gate): Promise<void> {
     gate.timer = undefined;
     while (gate.head < gate.items.length) {
-      const result = await this.#shaping.check(`queue-rate:${gate.queue}`, gate.rate);
+      const result = await this.#check(gate.queue, gate.rate);
       if (result.throttled) {
         this.#arm(gate, result.retryAfter ?? 1);
         return;

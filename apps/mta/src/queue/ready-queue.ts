@@ -73,6 +73,15 @@ const FAILURES_BEFORE_BULK_DELAY = 100;
 const LIMIT_RECHECK_MS = 5000;
 
 /**
+ * How soon a queue looks again when a shared throttle or limit could not be checked (redis
+ * unreachable): it waits rather than sending unchecked, and goes on by itself once checks work.
+ */
+const UNCHECKED_RETRY_MS = 1500;
+
+/** The prefix that keeps a connection limit on this node when limits are shared. */
+const LOCAL_LIMIT = 'local:';
+
+/**
  * The messages bound for one site, delivered by up to `connection_limit` dispatchers, each
  * holding one connection that carries up to `max_deliveries_per_connection` messages and
  * closes after `idle_timeout` without work.
@@ -309,8 +318,9 @@ export class ReadyQueue {
     });
   }
 
-  // The connection gates, in KumoMTA's order: the shared limits (leases held for the
-  // connection's life), then max_connection_rate. Undefined when the queue must wait.
+  // The connection gates, in KumoMTA's order: the connection limits (leases held for the
+  // connection's life, smallest limit first), then max_connection_rate. Undefined when the
+  // queue must wait. A gate that cannot be checked (a shared store unreachable) also waits.
   async #connectionGate(): Promise<Lease[] | undefined> {
     const path = this.#path;
     const { shaping } = this.#shaping;
@@ -318,8 +328,19 @@ export class ReadyQueue {
     const release = () => {
       for (const lease of leases) lease.release();
     };
-    for (const [name, limit] of Object.entries(path.additional_connection_limits ?? {})) {
-      const lease = await shaping.limits.acquire(name, limit);
+    for (const [name, limit] of this.#connectionLimits(path)) {
+      let lease: Lease | undefined;
+      try {
+        lease = await shaping.limits.acquire(name, limit);
+      } catch (error) {
+        release();
+        this.#connectionLimited ??= {
+          since: Date.now(),
+          context: `connection limit ${name} cannot be checked: ${errorText(error)}`,
+        };
+        this.#blockFor(UNCHECKED_RETRY_MS);
+        return undefined;
+      }
       if (!lease) {
         release();
         this.#connectionLimited ??= { since: Date.now(), context: `TooManyLeases for ${name}` };
@@ -331,23 +352,47 @@ export class ReadyQueue {
     }
     this.#connectionLimited = undefined;
     if (path.max_connection_rate) {
-      const result = await shaping.check(
-        `connection-rate:${this.spec.name}`,
-        path.max_connection_rate,
-      );
-      if (result.throttled) {
+      let retryAfter: number | undefined;
+      try {
+        const result = await shaping.check(
+          `connection-rate:${this.spec.name}`,
+          path.max_connection_rate,
+        );
+        if (result.throttled) retryAfter = result.retryAfter ?? 1;
+      } catch {
+        retryAfter = UNCHECKED_RETRY_MS / 1000;
+      }
+      if (retryAfter !== undefined) {
         release();
         this.#connectionRateThrottled ??= {
           since: Date.now(),
           context: `max_connection_rate ${path.max_connection_rate}`,
         };
         shaping.delayed('connectionRate', this.spec.name);
-        this.#blockFor((result.retryAfter ?? 1) * 1000);
+        this.#blockFor(retryAfter * 1000);
         return undefined;
       }
     }
     this.#connectionRateThrottled = undefined;
     return leases;
+  }
+
+  // The leases a new connection takes, smallest limit first (the likeliest to refuse, so the
+  // others are rarely held for nothing; KumoMTA's order): the additional limits (named; those
+  // written 'local:N' under a name the shared store leaves to this node), and the path's own
+  // connection_limit when limits are shared with other processes (here the dispatcher count
+  // is that limit already), named after the ready queue, unless it was written 'local:N'.
+  #connectionLimits(path: EgressPathConfig): [name: string, limit: number][] {
+    const additional = path.additional_connection_limits;
+    const limits: [string, number][] = [];
+    if (additional) {
+      const local = path.local_connection_limits;
+      for (const [name, limit] of Object.entries(additional))
+        limits.push([local?.includes(name) ? `${LOCAL_LIMIT}${name}` : name, limit]);
+    }
+    if (!path.connection_limit_local && !this.#shaping.shaping.limits.seesEveryRelease)
+      limits.push([`connection_limit:${this.spec.name}`, path.connection_limit]);
+    return limits.length > 1 ? limits.sort((a, b) => a[1] - b[1]) : limits;
   }
 
   // The message throttles: 0 when the next message may go now (and is counted), else the
@@ -362,7 +407,13 @@ export class ReadyQueue {
       checks.push([`message-rate:${this.spec.name}`, path.max_message_rate]);
     for (const [name, spec] of Object.entries(named ?? {}))
       checks.push([`message-rate:${name}`, spec]);
-    const refused = await shaping.firstRefusal(checks);
+    let refused: Awaited<ReturnType<Shaping['firstRefusal']>>;
+    try {
+      refused = await shaping.firstRefusal(checks);
+    } catch {
+      // A shared throttle that cannot be checked holds the message, as a refusal would.
+      return UNCHECKED_RETRY_MS;
+    }
     if (!refused) return 0;
     shaping.delayed('readyMessageRate', this.spec.name);
     return Math.max(1, Math.ceil((refused.retryAfter ?? 1) * 1000));

@@ -41,6 +41,30 @@ const keyText = keySource.transform((k, ctx) => {
 });
 
 /**
+ * A connection limit as KumoMTA writes it: a whole number, or a string with digit separators
+ * (`'1,000'`, `'1_000'`) and an optional `local:` prefix (`'local:20'`), which keeps the limit
+ * on this node even when limits are shared through redis.
+ */
+const connectionLimit = z.unknown().transform((input, ctx) => {
+  const local = typeof input === 'string' && /^\s*local:/.test(input);
+  const parsed = count.safeParse(input);
+  if (parsed.success) return { limit: parsed.data, local };
+  for (const issue of parsed.error.issues)
+    ctx.issues.push({ code: 'custom', message: issue.message, input });
+  return z.NEVER;
+});
+
+/** The names of a map of connection limits written `'local:N'`; undefined when none is. */
+function localNames(
+  limits: Readonly<Record<string, { readonly local: boolean }>> | undefined,
+): string[] | undefined {
+  const names = Object.entries(limits ?? {})
+    .filter(([, limit]) => limit.local)
+    .map(([name]) => name);
+  return names.length > 0 ? names : undefined;
+}
+
+/**
  * `kumo.make_egress_path{…}`: every key KumoMTA accepts (kumo-reference §9); keys Sterna does
  * not act on yet are accepted and dropped (docs/policy-api.md lists them). Throttles
  * (`max_message_rate`, `max_connection_rate`, `source_selection_rate` and the values of the
@@ -48,13 +72,13 @@ const keyText = keySource.transform((k, ctx) => {
  */
 export const egressPathSchema = z
   .strictObject({
-    connection_limit: count.default(D.connection_limit),
+    connection_limit: connectionLimit.default({ limit: D.connection_limit, local: false }),
     max_deliveries_per_connection: count.default(D.max_deliveries_per_connection),
     max_recipients_per_batch: count.default(D.max_recipients_per_batch),
     max_ready: count.default(D.max_ready),
     max_message_rate: throttle.optional(),
     max_connection_rate: throttle.optional(),
-    additional_connection_limits: namedMap(count, 'connection limits').optional(),
+    additional_connection_limits: namedMap(connectionLimit, 'connection limits').optional(),
     additional_message_rate_throttles: namedMap(throttle, 'throttle specs').optional(),
     source_selection_rate: throttle.optional(),
     additional_source_selection_rates: namedMap(throttle, 'throttle specs').optional(),
@@ -121,13 +145,19 @@ export const egressPathSchema = z
   })
   .transform(
     (p): EgressPathConfig => ({
-      connection_limit: p.connection_limit,
+      connection_limit: p.connection_limit.limit,
+      connection_limit_local: p.connection_limit.local || undefined,
       max_deliveries_per_connection: p.max_deliveries_per_connection,
       max_recipients_per_batch: p.max_recipients_per_batch,
       max_ready: p.max_ready,
       max_message_rate: p.max_message_rate,
       max_connection_rate: p.max_connection_rate,
-      additional_connection_limits: p.additional_connection_limits,
+      additional_connection_limits: p.additional_connection_limits
+        ? Object.fromEntries(
+            Object.entries(p.additional_connection_limits).map(([name, l]) => [name, l.limit]),
+          )
+        : undefined,
+      local_connection_limits: localNames(p.additional_connection_limits),
       additional_message_rate_throttles: p.additional_message_rate_throttles,
       source_selection_rate: p.source_selection_rate,
       additional_source_selection_rates: p.additional_source_selection_rates,

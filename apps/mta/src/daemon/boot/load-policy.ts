@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { type Logger, SternaError } from '@sterna/core';
 import type { DriverRegistry } from '@sterna/core/engine';
-import { LocalThrottles, type ThrottleStore } from '@sterna/core/engine';
+import type { ThrottleStore } from '@sterna/core/engine';
 import { PolicyRuntime, type RuntimeHost } from '@sterna/lua';
+import { Fleet } from '../../cluster/fleet.js';
 import { PolicyServices } from '../../cluster/policy-services.js';
 import { loadDrivers } from '../../config/load-drivers.js';
 import { loadSternaConfig, type SternaConfig } from '../../config/sterna-config.js';
@@ -27,8 +28,11 @@ export interface LoadedPolicy {
   /** Where the calls the policy may make from any event go (set once the daemon runs). */
   readonly events: ConfigEvents;
   readonly runtime: PolicyRuntime;
-  /** The throttles policies (`kumo.make_throttle`) and egress paths share. */
-  readonly throttles: LocalThrottles;
+  /**
+   * The throttles policies (`kumo.make_throttle`) and egress paths share, and the connection
+   * limits: this node's own, or the fleet's through redis (`kumo.configure_redis_throttles`).
+   */
+  readonly fleet: Fleet;
 }
 
 /**
@@ -52,12 +56,14 @@ export async function loadPolicy(
   const spare =
     config.lua.spare !== 'auto' ? config.lua.spare : config.lua.contexts < 2 || 'after-loss';
   const events: ConfigEvents = {};
-  const throttles = new LocalThrottles();
+  // The stores exist before init runs (the runtime starts with them); init may share them.
+  const fleet = new Fleet(log);
+  parts.fleet = fleet;
   const services = new PolicyServices(log);
   parts.policyServices = services;
   const runtime = await startRuntime(options.policy, config, collected, resolver, log, spare, {
     events,
-    throttles,
+    throttles: fleet.throttles,
     calls: services.calls,
   });
   parts.runtime = runtime;
@@ -66,7 +72,17 @@ export async function loadPolicy(
   if (collected.problems.length > 0)
     throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
   if (collected.dnsResolver) resolver.configure(collected.dnsResolver);
-  return { config, registry, resolver, collected, events, runtime, throttles };
+  if (collected.redisThrottles) {
+    try {
+      fleet.connect(collected.redisThrottles);
+    } catch (error) {
+      throw new SternaError(
+        'STERNA_MTA_POLICY',
+        `kumo.configure_redis_throttles: ${(error as Error).message}`,
+      );
+    }
+  }
+  return { config, registry, resolver, collected, events, runtime, fleet };
 }
 
 /**

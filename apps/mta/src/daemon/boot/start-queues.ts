@@ -55,7 +55,7 @@ export async function startQueues(
       driverContext,
       nodeId,
       recordHeaders,
-      shapingStores: { throttles: loaded.throttles },
+      shapingStores: { throttles: loaded.fleet.throttles, limits: loaded.fleet.limits },
       stateFile,
     },
     { watchdogMs: loaded.config.delivery_watchdog * 1000 },
