@@ -199,9 +199,12 @@ export class NatsClients {
     const client = this.#clients.get(id);
     if (!client) return;
     this.#clients.delete(id);
-    setState(client, { ended: 'the client is closed' });
+    const wasUp = client.up;
+    setState(client, { up: false, ended: 'the client is closed' });
     const nc = client.nc;
     if (!nc || nc.isClosed()) return;
+    // Nothing to flush to a server that is away: closed at once rather than after the time-out.
+    if (!wasUp) return nc.close();
     await within(nc.drain(), client.requestMs, 'drain timed out').catch(() => nc.close());
   }
 
