@@ -10,12 +10,6 @@ import { errorText, type Logger } from '@sterna/core';
 import type { DaemonHandlers, NatsConnectParams, NatsPublishParams } from '@sterna/lua';
 import { readKeySource } from '../../config/key-source.js';
 
-/**
- * `kumo.nats.connect` keys Sterna accepts and does not act on: the client library has no
- * bounded send channel to size (`sender_capacity`); its writes are buffered without a limit.
- */
-export const NATS_IGNORED_KEYS = ['sender_capacity'] as const;
-
 // The pause between attempts of a connection made in the background
 // (`retry_on_initial_connect`); the client library's own pause between reconnections.
 const RETRY_PAUSE_MS = 2000;
@@ -25,7 +19,9 @@ const RETRY_PAUSE_MS = 2000;
  * (KumoMTA: no limit) is the library's -1; durations are seconds there and milliseconds here;
  * `ignore_discovered_servers` and `retain_servers_order` are the library's
  * `ignoreClusterUpdates` and `noRandomize`. Credentials are key sources, read here (a string
- * names a file; `{ key_data = … }` gives the value).
+ * names a file; `{ key_data = … }` gives the value). `sender_capacity` is accepted and not acted
+ * on: the library has no bounded send channel to size. `request_timeout` and
+ * `retry_on_initial_connect` are Sterna's to apply (see {@link NatsClients}).
  */
 export async function natsOptions(params: NatsConnectParams): Promise<NodeConnectionOptions> {
   const auth = params.auth ?? {};
