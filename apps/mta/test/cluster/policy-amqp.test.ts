@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorText, silentLogger } from '@sterna/core';
@@ -16,6 +17,43 @@ local kumo = require 'kumo'
 CLIENTS = {}
 kumo.on('run', function(code, ...) return assert(load(code))(...) end)
 `;
+
+/**
+ * A TCP relay to the broker that can be frozen: while frozen it passes nothing either way and
+ * keeps every socket open, as a broker that stopped answering looks to its clients.
+ */
+async function stallingRelay(port: number) {
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(port, '127.0.0.1');
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from);
+      from.on('data', (chunk) => {
+        if (!frozen) to.write(chunk);
+      });
+      from.on('error', () => {});
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    freeze: (on: boolean) => {
+      frozen = on;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe('kumo.amqp against a real RabbitMQ', { timeout: 180_000 }, () => {
   let rabbit: RabbitMqService;
@@ -194,6 +232,34 @@ describe('kumo.amqp against a real RabbitMQ', { timeout: 180_000 }, () => {
     expect(message).toMatch(
       /kumo\.amqp\.basic_publish: amqp:\/\/127\.0\.0\.1:\d+ refused the message \(Nack\)/,
     );
+  });
+
+  it('a broker that stops answering: the publish raises after publish_timeout, connecting after connect_timeout; fine again once it answers', async () => {
+    const relay = await stallingRelay(rabbit.port);
+    try {
+      const publish = `kumo.amqp.basic_publish {
+           routing_key = 'plain', payload = ...,
+           connection = { host = '127.0.0.1', port = ${relay.port}, connect_timeout = '1s', publish_timeout = '1s' } }`;
+      await run(publish, 'through the relay');
+      relay.freeze(true);
+      expect(await failure(publish, 'frozen')).toMatch(
+        /kumo\.amqp\.basic_publish: amqp:\/\/127\.0\.0\.1:\d+ did not confirm the message within 1 s/,
+      );
+      // That connection was given up; a new one gets no answer either.
+      expect(await failure(publish, 'frozen again')).toMatch(
+        /kumo\.amqp\.basic_publish: cannot connect to amqp:\/\/127\.0\.0\.1:\d+: no answer within 1 s/,
+      );
+      relay.freeze(false);
+      await run(publish, 'answered again');
+      // What the broker got: the frozen publish may have reached it before the freeze cut the
+      // confirmation off (the sender then raised: at least once, never silently lost).
+      const bodies = (await drain('plain')).map((m) => m.body);
+      expect(bodies[0]).toBe('through the relay');
+      expect(bodies.at(-1)).toBe('answered again');
+      expect(bodies).not.toContain('frozen again');
+    } finally {
+      await relay.close();
+    }
   });
 
   it('with the broker down both forms raise promptly; both work again once it is back', async () => {

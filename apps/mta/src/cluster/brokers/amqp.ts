@@ -14,6 +14,9 @@ const CONNECT_MS = 5_000;
 /** How long the broker may take to confirm a message unless `publish_timeout` says, ms. */
 const PUBLISH_MS = 5_000;
 
+/** How long a connection given up may take to close politely before its socket is cut, ms. */
+const CLOSE_GRACE_MS = 2_000;
+
 /** Where an {@link AmqpLink} connects, and its time limits. */
 interface AmqpTarget {
   /** A URI (`kumo.amqp.build_client`) or amqplib's connection fields (`basic_publish`). */
@@ -194,7 +197,7 @@ class AmqpLink {
     this.#lost ??= why;
     this.#model = undefined;
     this.#channel = undefined;
-    model?.close().catch(() => undefined);
+    if (model) closeWithin(model, CLOSE_GRACE_MS);
   }
 }
 
@@ -386,6 +389,21 @@ function connectionTarget(c: AmqpBasicPublishParams['connection']): AmqpTarget {
     connectMs: c.connect_timeout !== undefined ? c.connect_timeout * 1000 : CONNECT_MS,
     publishMs: c.publish_timeout !== undefined ? c.publish_timeout * 1000 : PUBLISH_MS,
   };
+}
+
+// Closes a connection; one whose broker does not answer the close (the reason it is given up,
+// often) has its socket destroyed after `graceMs` so it does not linger.
+function closeWithin(model: ChannelModel, graceMs: number): void {
+  const cut = setTimeout(() => {
+    // amqplib's connection keeps its socket as `stream` (not in its declared types).
+    const connection = model.connection as unknown as { stream?: { destroy(): void } };
+    connection.stream?.destroy();
+  }, graceMs);
+  cut.unref();
+  model.close().then(
+    () => clearTimeout(cut),
+    () => clearTimeout(cut),
+  );
 }
 
 function readPem(path: string, key: string): Buffer {
