@@ -18,7 +18,9 @@ interface Connection {
  *
  * A command sent while the server is unreachable fails at the next failed reconnection attempt
  * (within about two seconds) instead of waiting for it to return, so a policy event is never
- * held past its deadline by a redis that is away; the client reconnects on its own.
+ * held past its deadline by a redis that is away; the client reconnects on its own. Commands
+ * that would change or hold the shared connection (MULTI, SELECT, SUBSCRIBE, BLPOP, …) are
+ * refused with the reason.
  */
 export class PolicyRedis {
   readonly #log: Logger;
@@ -66,6 +68,8 @@ export class PolicyRedis {
   async query(id: number, command: string, args: readonly (string | number)[]): Promise<unknown> {
     const entry = this.#connections[id - 1];
     if (!entry) throw new Error(`no redis connection numbered ${id}`);
+    const refused = refusal(command, args);
+    if (refused) throw new Error(refused);
     let reply: unknown;
     try {
       reply = await entry.client.call(command, ...args);
@@ -87,6 +91,57 @@ export class PolicyRedis {
   }
 }
 
+// Commands that change the state of the connection every context shares, or hold it until
+// they are answered: one context's MULTI, SUBSCRIBE or SELECT would apply to the others'
+// commands, a BLPOP would stall them all.
+const CONNECTION_STATE = new Set([
+  'MULTI',
+  'EXEC',
+  'DISCARD',
+  'WATCH',
+  'UNWATCH',
+  'SELECT',
+  'SUBSCRIBE',
+  'PSUBSCRIBE',
+  'SSUBSCRIBE',
+  'UNSUBSCRIBE',
+  'PUNSUBSCRIBE',
+  'SUNSUBSCRIBE',
+  'MONITOR',
+  'QUIT',
+  'RESET',
+  'HELLO',
+  'AUTH',
+]);
+const BLOCKING = new Set([
+  'BLPOP',
+  'BRPOP',
+  'BRPOPLPUSH',
+  'BLMOVE',
+  'BLMPOP',
+  'BZPOPMIN',
+  'BZPOPMAX',
+  'BZMPOP',
+  'WAIT',
+  'WAITAOF',
+]);
+
+// Why a command is not run on the shared connection, or undefined.
+function refusal(command: string, args: readonly (string | number)[]): string | undefined {
+  const name = command.toUpperCase();
+  if (CONNECTION_STATE.has(name)) {
+    return `${name} would change the connection every Lua context shares; use EVAL (a Lua script) for several commands run as one`;
+  }
+  const blocks =
+    BLOCKING.has(name) ||
+    ((name === 'XREAD' || name === 'XREADGROUP') &&
+      args.some((arg) => String(arg).toUpperCase() === 'BLOCK'));
+  if (blocks) {
+    return `${name} would hold the connection every Lua context shares until it is answered; use its non-blocking form`;
+  }
+  return undefined;
+}
+
 // A failure as the policy reads it: a command refused while the server is away says so, with
 // the last connection failure, rather than ioredis' "max retries per request".
 function failureText(error: unknown, entry: Connection): string {
@@ -96,7 +151,7 @@ function failureText(error: unknown, entry: Connection): string {
   return redisProblem(error);
 }
 
-// A reply with any error nested in it (EXEC's replies) thrown, Buffers as text.
+// A reply with any error nested in it (a script's) thrown, Buffers as text.
 function plain(reply: unknown): unknown {
   if (reply instanceof Error) throw reply;
   if (Buffer.isBuffer(reply)) return reply.toString('utf8');

@@ -110,6 +110,15 @@ describe('kumo.redis.open against a real redis-server', { timeout: 120_000 }, ()
       redis.url,
     );
     expect(bad).toMatch(/redis query SET: argument 2 must be a string or a number, not table/);
+    // The connection is shared by every context: commands that would change or hold it are refused.
+    expect(
+      await failure(`require('redis').open({ node = ... }):query('multi')`, redis.url),
+    ).toMatch(
+      /redis query multi: MULTI would change the connection every Lua context shares; use EVAL/,
+    );
+    expect(
+      await failure(`require('redis').open({ node = ... }):query('BLPOP', 'list', 0)`, redis.url),
+    ).toMatch(/redis query BLPOP: BLPOP would hold the connection/);
     const noCommand = await failure(`require('redis').open({ node = ... }):query()`, redis.url);
     expect(noCommand).toMatch(/redis query: expected a command name/);
   });
