@@ -29,6 +29,7 @@ export async function startQueues(
   sinks: RecordSinks,
   log: Logger,
   parts: DaemonParts,
+  beforeSpool?: (queues: QueueManager) => Promise<unknown>,
 ): Promise<StartedQueues> {
   const { spool, nodeId } = spooled;
   const { records, recordHeaders } = sinks;
@@ -63,6 +64,7 @@ export async function startQueues(
   parts.queues = queues;
   // Suspensions, bounce rules and overrides of the last run hold again before any mail moves.
   queues.restore(await stateFile.load());
+  await beforeSpool?.(queues); // the fleet's shared levers, before any mail moves
   const receiver = new Receiver({ spool, queues, logs: records, nodeId, recordHeaders });
   await restoreSpool(spool, queues, log);
   return { queues, receiver };
