@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { type Logger, SternaError } from '@sterna/core';
-import type { DriverRegistry } from '@sterna/core/engine';
-import type { ThrottleStore } from '@sterna/core/engine';
+import type { DriverRegistry, ThrottleStore } from '@sterna/core/engine';
 import { PolicyRuntime, type RuntimeHost } from '@sterna/lua';
 import { Fleet } from '../../cluster/fleet.js';
 import { PolicyServices } from '../../cluster/policy-services.js';
