@@ -265,4 +265,31 @@ describe('SharedAdmin: levers shared through a real redis', { timeout: 120_000 }
     expect(ids(a.bounces.list())).toEqual([rule.id]);
     expect(ids(b.bounces.list())).toEqual([rule.id]);
   });
+
+  it('a node starting while redis is down starts with its own levers and writes them when redis comes', async () => {
+    const b = await start('node-b', makeNode(), 1_000);
+    await redis.stop();
+    const a = makeNode();
+    // A lever kept by the state file of an earlier run, never written to redis.
+    a.suspensions.applyShared({
+      id: 'from-the-file',
+      domain: 'file.example',
+      reason: 'kept',
+      expires: Date.now() + 120_000,
+      suppressLogging: false,
+    });
+    const startedAt = Date.now();
+    await start('node-a', a, 1_000);
+    expect(Date.now() - startedAt).toBeLessThan(60_000);
+    expect(a.logs.filter((l) => l.includes('redis unreachable'))).toHaveLength(1);
+    const local = a.suspensions.add({ domain: 'local.example' }, 'made while down', 120);
+    expect(a.suspensions.match('local.example')?.id).toBe(local.id);
+    await redis.start();
+    await eventually(
+      () => (ids(b.suspensions.list()).length === 2 ? true : undefined),
+      30_000,
+      'both of a’s levers on b',
+    );
+    expect(ids(b.suspensions.list())).toEqual(['from-the-file', local.id].sort());
+  });
 });
