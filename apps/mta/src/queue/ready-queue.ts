@@ -381,7 +381,8 @@ export class ReadyQueue {
   // others are rarely held for nothing; KumoMTA's order): the additional limits (named; those
   // written 'local:N' under a name the shared store leaves to this node), and the path's own
   // connection_limit when limits are shared with other processes (here the dispatcher count
-  // is that limit already), named after the ready queue, unless it was written 'local:N'.
+  // is that limit already), named after the ready queue, unless it was written 'local:N' or
+  // the driver has no ready queues (maildir delivers inline: no site, no connection).
   #connectionLimits(path: EgressPathConfig): [name: string, limit: number][] {
     const additional = path.additional_connection_limits;
     const limits: [string, number][] = [];
@@ -390,7 +391,11 @@ export class ReadyQueue {
       for (const [name, limit] of Object.entries(additional))
         limits.push([local?.includes(name) ? `${LOCAL_LIMIT}${name}` : name, limit]);
     }
-    if (!path.connection_limit_local && !this.#shaping.shaping.limits.seesEveryRelease)
+    if (
+      !path.connection_limit_local &&
+      !this.#shaping.shaping.limits.seesEveryRelease &&
+      this.spec.driver.capabilities.readyQueue
+    )
       limits.push([`connection_limit:${this.spec.name}`, path.connection_limit]);
     return limits.length > 1 ? limits.sort((a, b) => a[1] - b[1]) : limits;
   }

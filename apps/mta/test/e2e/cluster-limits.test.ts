@@ -9,19 +9,22 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../../src/logs/index.js';
 import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
-import { eventually } from '../support/mail.js';
+import { eventually, maildirMessages } from '../support/mail.js';
 import { type PolicyDir, writePolicy } from '../support/policy.js';
 
 // Two Sterna nodes, each with its own spool, logs and ports, sharing throttles and connection
 // limits through one real redis-server. One sink per destination, so each sink sees exactly
 // one egress path's traffic from both nodes.
-const SINKS = ['rate', 'single', 'lease', 'outage', 'dark'] as const;
+const SINKS = ['rate', 'single', 'lease', 'outage', 'dark', 'nearby'] as const;
 type SinkName = (typeof SINKS)[number];
 
 const POLICY = (ports: Record<SinkName, number>) => `
 local PORTS = ${JSON.stringify(ports).replace(/"(\w+)":/g, '$1 = ')}
 kumo.on('get_queue_config', function(domain)
   local name = domain:match('^([%w]+)%.cluster%.test$')
+  if name == 'inbox' then
+    return kumo.make_queue_config { protocol = { maildir_path = DIR .. '/maildir' } }
+  end
   return kumo.make_queue_config {
     retry_interval = '1h',
     max_message_rate = name == 'outage' and '1000/s' or nil,
@@ -34,6 +37,7 @@ local PATHS = {
   lease = { connection_limit = '1' },
   outage = { max_message_rate = '50/s', connection_limit = 2 },
   dark = {},
+  nearby = { connection_limit = 'local:2' },
 }
 -- A policy throttle on the move to the ready queue: while redis is away it raises.
 kumo.on('throttle_insert_ready_queue', function(msg)
@@ -156,7 +160,19 @@ describe('two nodes sharing limits through redis', { timeout: 180_000 }, () => {
         20_000,
         'the warning on both nodes',
       );
-      await new Promise((r) => setTimeout(r, 3000));
+      // What no shared limit governs goes on: a 'local:2' connection limit, a maildir.
+      await Promise.all([
+        inject(nodes[0]!, 'nearby.cluster.test', 3, 'a'),
+        inject(nodes[1]!, 'nearby.cluster.test', 3, 'b'),
+        inject(nodes[0]!, 'inbox.cluster.test', 2, 'a'),
+      ]);
+      await sinks.nearby.waitForMessages(6, 30_000);
+      await eventually(
+        async () => ((await maildirMessages(dirs[0]!.maildir)).length === 2 ? true : undefined),
+        30_000,
+        'the maildir deliveries',
+      );
+      await new Promise((r) => setTimeout(r, 2000));
       darkDuringOutage = sinks.dark.messages.length;
     } finally {
       await redis.start();
