@@ -53,7 +53,15 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServi
       '--logfile',
       '',
       ...(options.cluster
-        ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')]
+        ? [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, 'nodes.conf'),
+            // Without it CLUSTER SLOTS names no host, and cluster clients cannot follow it.
+            '--cluster-announce-ip',
+            '127.0.0.1',
+          ]
         : []),
     ],
     ready: async (port, output) => {
