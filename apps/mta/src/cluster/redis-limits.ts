@@ -39,6 +39,18 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
 
+// How long a stopping node waits for redis to take its releases (they lapse anyway).
+const CLOSE_WAIT_MS = 3000;
+
+// `work`, or nothing after `ms`.
+function within(ms: number, work: Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 interface LeaseCommands {
   sternaLeaseAcquire(key: string, limit: string, ms: string, id: string): Promise<number>;
   sternaLeaseRenew(key: string, ms: string, id: string): Promise<number>;
@@ -91,10 +103,13 @@ export class RedisConnectionLimits implements ConnectionLimiter {
   /** Leases given back while redis could not be told: told at the next renewal. */
   readonly #unreleased = new Map<string, Held>();
   readonly #waiting = new Map<string, Set<() => boolean>>();
+  /** Releases on their way to redis (a stopping node waits for them). */
+  readonly #releasing = new Set<Promise<void>>();
   readonly #timer: NodeJS.Timeout;
   #renewing = false;
   #subscribed = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(client: RedisClient, options: RedisLimitsOptions) {
     if (!(options.leaseMs >= 1000)) {
@@ -133,7 +148,7 @@ export class RedisConnectionLimits implements ConnectionLimiter {
   }
 
   async acquire(name: string, limit: number): Promise<Lease | undefined> {
-    if (this.#closed) throw new Error(`redis connection limits: closed; '${name}' not taken`);
+    if (this.#closing) throw new Error(`redis connection limits: closed; '${name}' not taken`);
     const down = unavailable(this.#client, this.#options);
     if (down) throw new Error(`redis connection limits: cannot take a lease on '${name}': ${down}`);
     const id = `${this.#node}:${++this.#sequence}`;
@@ -160,7 +175,10 @@ export class RedisConnectionLimits implements ConnectionLimiter {
         if (released) return;
         released = true;
         this.#held.delete(id);
-        void this.#release(id, held);
+        const sent: Promise<void> = this.#release(id, held).finally(() =>
+          this.#releasing.delete(sent),
+        );
+        this.#releasing.add(sent);
       },
     };
   }
@@ -180,17 +198,27 @@ export class RedisConnectionLimits implements ConnectionLimiter {
   }
 
   /** Stops renewing, gives back every lease still held (best effort) and stops listening. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     clearInterval(this.#timer);
+    // The releases of the connections that closed as the node stopped go first: the other
+    // nodes need not wait a lease time for them.
+    await within(CLOSE_WAIT_MS, Promise.allSettled([...this.#releasing]));
+    this.#closed = true;
     const pending = [...this.#held, ...this.#unreleased];
     this.#held.clear();
     this.#unreleased.clear();
     if (unavailable(this.#client, this.#options) === undefined && pending.length > 0) {
-      await Promise.allSettled(
-        pending.map(([id, held]) =>
-          this.#client.sternaLeaseRelease(held.key, id, this.#channel, held.name),
+      await within(
+        CLOSE_WAIT_MS,
+        Promise.allSettled(
+          pending.map(([id, held]) =>
+            this.#client.sternaLeaseRelease(held.key, id, this.#channel, held.name),
+          ),
         ),
       );
     }

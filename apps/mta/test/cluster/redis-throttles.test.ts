@@ -132,6 +132,23 @@ describe('shared throttles and connection limits in redis', { timeout: 60_000 },
     expect(Date.now() - lost).toBeGreaterThanOrEqual(500);
   });
 
+  it('a node that stops gives its leases back at once, released just before or still held', async () => {
+    const p = keys();
+    const node = client();
+    const a = limits(node, p);
+    const b = limits(client(), p);
+    const released = await a.acquire('stop-released', 1);
+    const held = await a.acquire('stop-held', 1);
+    released!.release();
+    // As the daemon stops: the limits close, then their connection.
+    await a.close();
+    node.disconnect();
+    expect(held).toBeDefined();
+    // No lease time (60 s here) to wait for either.
+    expect(await b.acquire('stop-released', 1)).toBeDefined();
+    expect(await b.acquire('stop-held', 1)).toBeDefined();
+  });
+
   it('redis stopped: checks and leases fail with a clear error; started again: they work', async () => {
     const p = keys();
     const c = client();
