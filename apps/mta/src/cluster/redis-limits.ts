@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnectionLimiter, Lease } from '@sterna/core/engine';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-connect.js';
 import { redisProblem } from './redis-connect.js';
 import { FLEET_KEY_PREFIX, unavailable } from './redis-throttles.js';
@@ -278,7 +279,7 @@ export class RedisConnectionLimits implements ConnectionLimiter {
   // there each call goes on its own (ioredis still writes them back to back).
   async #batch(calls: ((target: LeaseCommands) => Promise<unknown>)[]): Promise<number[]> {
     const failed: number[] = [];
-    if ('nodes' in this.#client && typeof this.#client.nodes === 'function') {
+    if (this.#client instanceof Cluster) {
       const results = await Promise.allSettled(calls.map((call) => call(this.#client)));
       results.forEach((r, i) => {
         if (r.status === 'rejected') failed.push(i);
