@@ -51,13 +51,13 @@ describe('shared throttles and limits on a redis cluster', { timeout: 60_000 }, 
     }
     expect(allowed).toBe(3);
 
-    const la = new RedisConnectionLimits(one, { where: redis.url, leaseMs: 1000 });
-    const lb = new RedisConnectionLimits(two, { where: redis.url, leaseMs: 1000 });
+    const la = new RedisConnectionLimits(one, { where: redis.url, leaseMs: 2000 });
+    const lb = new RedisConnectionLimits(two, { where: redis.url, leaseMs: 2000 });
     limiters.push(la, lb);
     const lease = await la.acquire('cluster-limit', 1);
     expect(lease).toBeDefined();
-    // Renewed past three lease times, one call per lease.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Renewed past two lease times, one call per lease.
+    await new Promise((r) => setTimeout(r, 4500));
     expect(await lb.acquire('cluster-limit', 1)).toBeUndefined();
     let woken = false;
     lb.whenReleased('cluster-limit', () => {

@@ -116,12 +116,12 @@ describe('shared throttles and connection limits in redis', { timeout: 60_000 },
   it('renewal keeps a lease past its time; a client gone without releasing frees it after the lease time', async () => {
     const p = keys();
     const holder = client();
-    const a = limits(holder, p, 1000);
-    const b = limits(client(), p, 1000);
+    const a = limits(holder, p, 2000);
+    const b = limits(client(), p, 2000);
     const lease = await a.acquire('one', 1);
     expect(lease).toBeDefined();
-    // Three lease times later, renewed all along, it is still held.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Over two lease times later, renewed all along, it is still held.
+    await new Promise((r) => setTimeout(r, 4500));
     expect(await b.acquire('one', 1)).toBeUndefined();
     // The holder's connection goes (as a killed node's would): no release, no renewal.
     const lost = Date.now();
@@ -129,7 +129,7 @@ describe('shared throttles and connection limits in redis', { timeout: 60_000 },
     const taken = await eventually(() => b.acquire('one', 1), 10_000, 'the lapsed lease');
     expect(taken).toBeDefined();
     // Not before the lease could have lapsed (its last renewal was at most a third ago).
-    expect(Date.now() - lost).toBeGreaterThanOrEqual(500);
+    expect(Date.now() - lost).toBeGreaterThanOrEqual(1000);
   });
 
   it('a node that stops gives its leases back at once, released just before or still held', async () => {
