@@ -3,7 +3,7 @@ import type { ConnectionLimiter, Lease } from '@sterna/core/engine';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-connect.js';
 import { redisProblem } from './redis-connect.js';
-import { FLEET_KEY_PREFIX, unavailable } from './redis-throttles.js';
+import { FLEET_KEY_PREFIX, SharedStoreError, unavailable } from './redis-throttles.js';
 
 // The three lease scripts. A limit is a sorted set: member = lease id, score = when the lease
 // lapses (ms, on the redis server's clock, the one every node shares). The key itself expires
@@ -149,9 +149,13 @@ export class RedisConnectionLimits implements ConnectionLimiter {
   }
 
   async acquire(name: string, limit: number): Promise<Lease | undefined> {
-    if (this.#closing) throw new Error(`redis connection limits: closed; '${name}' not taken`);
+    if (this.#closing)
+      throw new SharedStoreError(`redis connection limits: closed; '${name}' not taken`);
     const down = unavailable(this.#client, this.#options);
-    if (down) throw new Error(`redis connection limits: cannot take a lease on '${name}': ${down}`);
+    if (down)
+      throw new SharedStoreError(
+        `redis connection limits: cannot take a lease on '${name}': ${down}`,
+      );
     const id = `${this.#node}:${++this.#sequence}`;
     const key = this.#prefix + name;
     let taken: number;
@@ -163,7 +167,7 @@ export class RedisConnectionLimits implements ConnectionLimiter {
         id,
       );
     } catch (error) {
-      throw new Error(
+      throw new SharedStoreError(
         `redis connection limits: cannot take a lease on '${name}' through ${this.#options.where}: ${redisProblem(error)}`,
       );
     }

@@ -7,6 +7,16 @@ import {
 import type { RedisClient } from './redis-connect.js';
 import { redisProblem } from './redis-connect.js';
 
+/**
+ * A shared throttle or connection limit could not be checked (redis unreachable or failing).
+ * Callers treat it as "wait and look again", never as a pass. Its message names the store, the
+ * throttle or limit, the server and the cause; through Lua it arrives as that text, which
+ * starts `redis throttles:` or `redis connection limits:`.
+ */
+export class SharedStoreError extends Error {
+  override readonly name = 'SharedStoreError';
+}
+
 /** Where every fleet-wide key of Sterna's lives in redis. */
 export const FLEET_KEY_PREFIX = 'sterna:';
 
@@ -85,7 +95,8 @@ export class RedisThrottles implements ThrottleStore {
    */
   async step(key: string, spec: ThrottleSpec, quantity = 1): Promise<GcraStep> {
     const down = unavailable(this.#client, this.#options);
-    if (down) throw new Error(`redis throttles: cannot check throttle '${key}': ${down}`);
+    if (down)
+      throw new SharedStoreError(`redis throttles: cannot check throttle '${key}': ${down}`);
     let reply: [number, string, string];
     try {
       reply = await this.#client.sternaGcra(
@@ -96,7 +107,7 @@ export class RedisThrottles implements ThrottleStore {
         String(quantity),
       );
     } catch (error) {
-      throw new Error(
+      throw new SharedStoreError(
         `redis throttles: cannot check throttle '${key}' through ${this.#options.where}: ${redisProblem(error)}`,
       );
     }

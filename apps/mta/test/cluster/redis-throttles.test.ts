@@ -4,7 +4,7 @@ import { type RedisService, startRedis } from '@sterna/protocol-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openRedis, type RedisClient } from '../../src/cluster/redis-connect.js';
 import { RedisConnectionLimits } from '../../src/cluster/redis-limits.js';
-import { RedisThrottles } from '../../src/cluster/redis-throttles.js';
+import { RedisThrottles, SharedStoreError } from '../../src/cluster/redis-throttles.js';
 import { eventually } from '../support/mail.js';
 
 // Real redis-server on loopback; every client is a real ioredis connection, as a node has.
@@ -164,6 +164,7 @@ describe('shared throttles and connection limits in redis', { timeout: 60_000 },
       await expect(limiter.acquire('outage', 1)).rejects.toThrow(
         /redis connection limits: cannot take a lease on 'outage'.*127\.0\.0\.1/,
       );
+      await expect(store.check('outage', spec)).rejects.toBeInstanceOf(SharedStoreError);
     } finally {
       await redis.start();
     }
