@@ -13,20 +13,18 @@ import { PolicyRedis } from './policy-redis.js';
 export class PolicyServices implements Closable {
   /** The host calls these services answer (given to the runtime as `RuntimeHost.calls`). */
   readonly calls: Partial<DaemonHandlers> = {};
-  readonly #log: Logger;
   readonly #nats: NatsClients;
   readonly #redis: PolicyRedis;
   readonly #amqp: AmqpPublishers;
 
   constructor(log: Logger) {
-    this.#log = log;
-    this.#nats = new NatsClients(log);
-    Object.assign(this.calls, this.#nats.calls);
+    const nats = new NatsClients(log);
     const redis = new PolicyRedis(log);
     const amqp = new AmqpPublishers(log);
+    this.#nats = nats;
     this.#redis = redis;
     this.#amqp = amqp;
-    Object.assign(this.calls, {
+    Object.assign(this.calls, nats.calls, {
       redis_open: async (params) => redis.open(params),
       redis_query: (conn, command, args) => redis.query(conn, command, args),
       amqp_build_client: (uri) => amqp.buildClient(uri),

@@ -17,6 +17,16 @@ export class SharedStoreError extends Error {
   override readonly name = 'SharedStoreError';
 }
 
+/**
+ * True when `error` is a shared check that could not be made: a {@link SharedStoreError}, or
+ * its text as it comes back out of a Lua event (`throttle:throttle()` raised it there).
+ */
+export function isSharedStoreOutage(error: unknown): boolean {
+  if (error instanceof SharedStoreError) return true;
+  const text = error instanceof Error ? error.message : String(error);
+  return /redis (throttles|connection limits): /.test(text);
+}
+
 /** Where every fleet-wide key of Sterna's lives in redis. */
 export const FLEET_KEY_PREFIX = 'sterna:';
 

@@ -13,6 +13,7 @@ import {
   formatReadyQueueName,
   type RetryPolicy,
 } from '@sterna/core/engine';
+import { isSharedStoreOutage } from '../cluster/redis-throttles.js';
 import type { EngineStats } from './admin-types.js';
 import { Dispositions, scheduledAttempt } from './disposition.js';
 import { EgressPaths } from './egress-paths.js';
@@ -27,7 +28,7 @@ import {
 } from './queue-states.js';
 import { RateGates } from './rate-gates.js';
 import { ReadyQueue, type ReadyQueueSpec } from './ready-queue.js';
-import { PathOverrides, ReadyQueueSuspensions, Shaping } from './shaping.js';
+import { PathOverrides, ReadyQueueSuspensions, SHARED_CHECK_RETRY_MS, Shaping } from './shaping.js';
 import type { ShapingSnapshot } from './shaping-state.js';
 import { TimerHeap } from './timer-heap.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
@@ -312,13 +313,24 @@ export class QueueManager {
       this.#deps.spool.read(message.id),
     );
     if (insert) {
+      let outage = false;
       const due = await insert.catch((error: unknown) => {
+        // The policy's throttle is shared and redis is away: look again shortly (the fleet
+        // logs the outage once; nothing goes on unchecked).
+        if (isSharedStoreOutage(error)) {
+          outage = true;
+          return undefined;
+        }
         this.#deps.driverContext.logger.error(
           `throttle_insert_ready_queue failed for ${message.id}; it moves on undelayed`,
           { error: errorText(error) },
         );
         return undefined;
       });
+      if (outage) {
+        this.#retrySoon(message);
+        return;
+      }
       if (due !== undefined && due > (this.#deps.now ?? Date.now)()) {
         this.#shaping.delayed('throttleInsert', message.queue);
         this.#delayed(message, 'throttle_insert_ready_queue', due);
@@ -330,8 +342,18 @@ export class QueueManager {
     try {
       await this.#toReadyQueue(message, state as ResolvedState);
     } catch (error) {
-      await this.#failResolving(message, error, state.config);
+      // A source's shared selection rate could not be checked: look again shortly rather than
+      // back off on the queue's schedule.
+      if (isSharedStoreOutage(error)) this.#retrySoon(message);
+      else await this.#failResolving(message, error, state.config);
     }
+  }
+
+  // Due again in a moment, with no record and no attempt counted: a shared check could not be
+  // made (redis unreachable); the fleet logs the outage once.
+  #retrySoon(message: QueuedMessage): void {
+    message.due = (this.#deps.now ?? Date.now)() + SHARED_CHECK_RETRY_MS;
+    this.schedule(message);
   }
 
   // KumoMTA's record for a suspended scheduled queue (451 4.4.4), but no backoff: the message

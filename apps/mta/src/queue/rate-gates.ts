@@ -1,12 +1,6 @@
 import type { ThrottleResult } from '@sterna/core/engine';
-import type { Shaping } from './shaping.js';
+import { SHARED_CHECK_RETRY_MS, type Shaping } from './shaping.js';
 import type { QueuedMessage } from './types.js';
-
-/**
- * How soon a gate looks again when its throttle could not be checked (a shared store
- * unreachable): the message waits, as it would behind a refusal, and moves once checks work.
- */
-const UNCHECKED_RETRY_S = 1.5;
 
 interface Gate {
   readonly queue: string;
@@ -116,7 +110,7 @@ export class RateGates {
     try {
       return await this.#shaping.check(`queue-rate:${queue}`, rate);
     } catch {
-      return { throttled: true, retryAfter: UNCHECKED_RETRY_S };
+      return { throttled: true, retryAfter: SHARED_CHECK_RETRY_MS / 1000 };
     }
   }
 

@@ -20,7 +20,7 @@ import {
   type RetryPolicy,
 } from '@sterna/core/engine';
 import type { AttemptInfo, Dispositions } from './disposition.js';
-import type { ReadySuspensionRule, Shaping } from './shaping.js';
+import { type ReadySuspensionRule, SHARED_CHECK_RETRY_MS, type Shaping } from './shaping.js';
 import type { EngineDeps, QueuedMessage } from './types.js';
 
 /** A message in a ready queue, with the settings of the scheduled queue it came from. */
@@ -71,12 +71,6 @@ const FAILURES_BEFORE_BULK_DELAY = 100;
 
 /** How often a queue blocked on a shared connection limit looks again without being told. */
 const LIMIT_RECHECK_MS = 5000;
-
-/**
- * How soon a queue looks again when a shared throttle or limit could not be checked (redis
- * unreachable): it waits rather than sending unchecked, and goes on by itself once checks work.
- */
-const UNCHECKED_RETRY_MS = 1500;
 
 /** The prefix that keeps a connection limit on this node when limits are shared. */
 const LOCAL_LIMIT = 'local:';
@@ -338,7 +332,7 @@ export class ReadyQueue {
           since: Date.now(),
           context: `connection limit ${name} cannot be checked: ${errorText(error)}`,
         };
-        this.#blockFor(UNCHECKED_RETRY_MS);
+        this.#blockFor(SHARED_CHECK_RETRY_MS);
         return undefined;
       }
       if (!lease) {
@@ -360,7 +354,7 @@ export class ReadyQueue {
         );
         if (result.throttled) retryAfter = result.retryAfter ?? 1;
       } catch {
-        retryAfter = UNCHECKED_RETRY_MS / 1000;
+        retryAfter = SHARED_CHECK_RETRY_MS / 1000;
       }
       if (retryAfter !== undefined) {
         release();
@@ -417,7 +411,7 @@ export class ReadyQueue {
       refused = await shaping.firstRefusal(checks);
     } catch {
       // A shared throttle that cannot be checked holds the message, as a refusal would.
-      return UNCHECKED_RETRY_MS;
+      return SHARED_CHECK_RETRY_MS;
     }
     if (!refused) return 0;
     shaping.delayed('readyMessageRate', this.spec.name);
@@ -479,6 +473,8 @@ export class ReadyQueue {
         if (this.#shaping.suspension(this.spec.name)) break;
         const path = this.#path;
         if (!(await this.#waitForWork(connection ? path.idle_timeout * 1000 : 0))) break;
+        // A suspension made while this dispatcher idled on its connection holds the message too.
+        if (this.#shaping.suspension(this.spec.name)) break;
         if (!connection) {
           const gate = await this.#connectionGate();
           if (!gate) break;

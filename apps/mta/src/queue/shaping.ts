@@ -32,6 +32,12 @@ export interface DelayCounters {
   readonly connectionLimited: Map<string, number>;
 }
 
+/**
+ * How soon the engine looks again when a shared throttle or limit could not be checked (redis
+ * unreachable): it waits rather than sending unchecked, and goes on by itself once checks work.
+ */
+export const SHARED_CHECK_RETRY_MS = 1500;
+
 const bump = (counts: Map<string, number>, key: string) =>
   counts.set(key, (counts.get(key) ?? 0) + 1);
 

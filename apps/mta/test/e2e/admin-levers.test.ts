@@ -140,6 +140,36 @@ describe('the admin API’s shaping levers on a running daemon', { timeout: 240_
     expect((await api('DELETE', 'suspend-ready-q/v1', { id })).status).toBe(404);
   });
 
+  it('suspend-ready-q also holds a queue whose dispatcher idles on an open connection', async () => {
+    const name = await readyQueueName('held.example');
+    // The last test's delivery left its connection open, idling for idle_timeout (60 s).
+    const idle = await api('GET', `inspect-ready-q/v1?queue_name=${encodeURIComponent(name)}`);
+    expect(idle.json).toMatchObject({ state: { connection_count: 1 } });
+    const before = heldSink.messages.length;
+    const created = await api('POST', 'suspend-ready-q/v1', {
+      name,
+      reason: 'again',
+      duration: '10m',
+    });
+    const { id } = created.json as { id: string };
+
+    await send('user@held.example', 'held although a connection is open');
+    await eventually(
+      async () => {
+        const r = await api('GET', `inspect-ready-q/v1?queue_name=${encodeURIComponent(name)}`);
+        const ready = r.json as { state?: { ready_count: number } } | undefined;
+        return ready?.state?.ready_count === 1 ? true : undefined;
+      },
+      30_000,
+      'the message waiting in the suspended ready queue',
+    );
+    expect(heldSink.messages).toHaveLength(before);
+
+    expect((await api('DELETE', 'suspend-ready-q/v1', { id })).status).toBe(200);
+    const delivered = await heldSink.waitForMessages(before + 1, 30_000);
+    expect(delivered.at(-1)!.data.toString()).toContain('Subject: held although a connection');
+  });
+
   it('inspect-sched-q shows mail a suspension holds; rebind moves it into the Maildir queue', async () => {
     const suspended = await api('POST', 'suspend/v1', {
       domain: 'moved.example',

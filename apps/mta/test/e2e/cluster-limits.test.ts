@@ -148,9 +148,9 @@ describe('two nodes sharing limits through redis', { timeout: 180_000 }, () => {
     await redis.stop();
     let darkDuringOutage: number;
     try {
-      // Mail that arrives while redis is away is taken and waits: its policy throttle raises
-      // (the engine logs it and moves the message on) and its connection limit cannot be
-      // checked, so no connection is opened.
+      // Mail that arrives while redis is away is taken and waits: its policy throttle raises,
+      // so the message stays scheduled and looks again shortly (it does not skip the throttle),
+      // and its connection limit cannot be checked, so no connection is opened.
       await Promise.all([
         inject(nodes[0]!, 'dark.cluster.test', 5, 'a'),
         inject(nodes[1]!, 'dark.cluster.test', 5, 'b'),
@@ -189,6 +189,8 @@ describe('two nodes sharing limits through redis', { timeout: 180_000 }, () => {
       const warnings =
         node.output().match(/redis throttles: redis:\/\/\S+ is unreachable \(/g) ?? [];
       expect(warnings).toHaveLength(1);
+      // The policy throttle that could not be checked was waited on, never skipped.
+      expect(node.output()).not.toContain('throttle_insert_ready_queue failed');
     }
     const bounced = await records(
       (r) =>
