@@ -3,32 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { silentLogger } from '@sterna/core';
-import { type NatsConnectParams, PolicyRuntime } from '@sterna/lua';
+import type { NatsConnectParams } from '@sterna/lua';
 import { freePort, type NatsService, startNats } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsOptions } from '../../src/cluster/brokers/nats.js';
-import { PolicyServices } from '../../src/cluster/policy-services.js';
 import { eventually } from '../support/mail.js';
+import { type ChunkRuntime, startChunkRuntime } from '../support/policy-chunks.js';
 
 // kumo.nats from a real policy runtime, answered by the daemon's PolicyServices, against a real
 // nats-server with JetStream. The policy runs the Lua chunks the tests give it, so each test
 // reads as the policy code it exercises.
-const POLICY = `
-local kumo = require 'kumo'
-CLIENTS = {}
-kumo.on('run', function(code, ...) return assert(load(code))(...) end)
-`;
 
 describe('kumo.nats against a real nats-server', { timeout: 120_000 }, () => {
   let nats: NatsService;
   let nc: NatsConnection;
-  let dir: string;
-  let services: PolicyServices;
-  let runtime: PolicyRuntime;
+  let chunks: ChunkRuntime;
 
-  const run = async (code: string, ...args: unknown[]) =>
-    (await runtime.call('run', [code, ...args], { deadlineMs: 60_000 })).value;
+  const run = (code: string, ...args: unknown[]) => chunks.run(code, ...args);
   const stored = async (stream: string) =>
     (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
 
@@ -37,23 +28,12 @@ describe('kumo.nats against a real nats-server', { timeout: 120_000 }, () => {
     nc = await connect({ servers: nats.server, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'EVENTS', subjects: ['events.>'] });
-    dir = await mkdtemp(join(tmpdir(), 'sterna-nats-'));
-    await writeFile(join(dir, 'policy.lua'), POLICY);
-    services = new PolicyServices(silentLogger);
-    runtime = await PolicyRuntime.start({
-      policy: join(dir, 'policy.lua'),
-      poolSize: 1,
-      spare: false,
-      deadlineMs: 60_000,
-      host: { calls: services.calls },
-    });
+    chunks = await startChunkRuntime({ contexts: 1, deadlineMs: 60_000 });
   });
   afterAll(async () => {
-    await runtime?.close();
-    await services?.close();
+    await chunks?.close();
     await nc?.close();
     await nats?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('publishes through JetStream and returns once the stream stored the message', async () => {

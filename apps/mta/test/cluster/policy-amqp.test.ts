@@ -1,22 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { errorText, silentLogger } from '@sterna/core';
-import { PolicyRuntime } from '@sterna/lua';
 import { type RabbitMqService, startRabbitMq } from '@sterna/protocol-testkit';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyServices } from '../../src/cluster/policy-services.js';
+import { type ChunkRuntime, startChunkRuntime } from '../support/policy-chunks.js';
 
 // kumo.amqp from a real policy runtime, answered by the daemon's PolicyServices, against a real
 // RabbitMQ. The policy runs the Lua chunks the tests give it, so each test reads as the policy
 // code it exercises.
-const POLICY = `
-local kumo = require 'kumo'
-CLIENTS = {}
-kumo.on('run', function(code, ...) return assert(load(code))(...) end)
-`;
 
 /**
  * A TCP relay to the broker that can be frozen: while frozen it passes nothing either way and
@@ -59,20 +49,10 @@ describe('kumo.amqp against a real RabbitMQ', { timeout: 180_000 }, () => {
   let rabbit: RabbitMqService;
   let model: ChannelModel;
   let channel: Channel;
-  let dir: string;
-  let services: PolicyServices;
-  let runtime: PolicyRuntime;
+  let chunks: ChunkRuntime;
 
-  const run = async (code: string, ...args: unknown[]) =>
-    (await runtime.call('run', [code, ...args], { deadlineMs: 60_000 })).value;
-  const failure = async (code: string, ...args: unknown[]) => {
-    try {
-      await run(code, ...args);
-    } catch (error) {
-      return errorText(error);
-    }
-    throw new Error('the chunk did not raise');
-  };
+  const run = (code: string, ...args: unknown[]) => chunks.run(code, ...args);
+  const failure = (code: string, ...args: unknown[]) => chunks.failure(code, ...args);
   // Everything in the queue now (the publishes were confirmed, so it is there).
   const drain = async (queue: string) => {
     const got: { body: string; properties: Record<string, unknown> }[] = [];
@@ -97,23 +77,12 @@ describe('kumo.amqp against a real RabbitMQ', { timeout: 180_000 }, () => {
       durable: true,
       arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
     });
-    dir = await mkdtemp(join(tmpdir(), 'sterna-amqp-'));
-    await writeFile(join(dir, 'policy.lua'), POLICY);
-    services = new PolicyServices(silentLogger);
-    runtime = await PolicyRuntime.start({
-      policy: join(dir, 'policy.lua'),
-      poolSize: 1,
-      spare: false,
-      deadlineMs: 60_000,
-      host: { calls: services.calls },
-    });
+    chunks = await startChunkRuntime({ contexts: 1, deadlineMs: 60_000 });
   }, 150_000);
   afterAll(async () => {
-    await runtime?.close();
-    await services?.close();
+    await chunks?.close();
     await model?.close().catch(() => undefined);
     await rabbit?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('build_client: publish returns the broker confirmation (Ack), the message is in the queue', async () => {

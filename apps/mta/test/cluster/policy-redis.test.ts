@@ -1,61 +1,31 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { errorText, silentLogger } from '@sterna/core';
-import { PolicyRuntime } from '@sterna/lua';
 import { type RedisService, startRedis } from '@sterna/protocol-testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyServices } from '../../src/cluster/policy-services.js';
+import { type ChunkRuntime, startChunkRuntime } from '../support/policy-chunks.js';
 
 // kumo.redis.open / require 'redis' from a real policy runtime (worker threads), answered by the
 // daemon's PolicyServices, against a real redis-server. The policy runs the Lua chunks the tests
 // give it, so each test reads as the policy code it exercises.
-const POLICY = `
-local kumo = require 'kumo'
-kumo.on('run', function(code, ...) return assert(load(code))(...) end)
-`;
 
 describe('kumo.redis.open against a real redis-server', { timeout: 120_000 }, () => {
   let redis: RedisService;
   let direct: Redis;
-  let dir: string;
-  let services: PolicyServices;
-  let runtime: PolicyRuntime;
+  let chunks: ChunkRuntime;
 
-  const run = async (code: string, ...args: unknown[]) =>
-    (await runtime.call('run', [code, ...args], { deadlineMs: 30_000 })).value;
-  const failure = async (code: string, ...args: unknown[]) => {
-    try {
-      await run(code, ...args);
-    } catch (error) {
-      return errorText(error);
-    }
-    throw new Error('the chunk did not raise');
-  };
+  const run = (code: string, ...args: unknown[]) => chunks.run(code, ...args);
+  const failure = (code: string, ...args: unknown[]) => chunks.failure(code, ...args);
 
   beforeAll(async () => {
     redis = await startRedis();
     direct = new Redis(redis.url);
     direct.on('error', () => {});
-    dir = await mkdtemp(join(tmpdir(), 'sterna-policy-redis-'));
-    await writeFile(join(dir, 'policy.lua'), POLICY);
-    services = new PolicyServices(silentLogger);
-    runtime = await PolicyRuntime.start({
-      policy: join(dir, 'policy.lua'),
-      // Two contexts: both must reach the same connection.
-      poolSize: 2,
-      spare: false,
-      deadlineMs: 30_000,
-      host: { calls: services.calls },
-    });
+    // Two contexts: both must reach the same connection.
+    chunks = await startChunkRuntime({ contexts: 2, deadlineMs: 30_000 });
   }, 120_000);
   afterAll(async () => {
-    await runtime?.close();
-    await services?.close();
+    await chunks?.close();
     direct?.disconnect();
     await redis?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("require 'redis' and kumo.redis are the same module; conn:query returns redis' replies as Lua values", async () => {
