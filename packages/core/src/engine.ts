@@ -57,4 +57,5 @@ export {
   type ThrottleSpec,
   type ThrottleStore,
   throttleSpecProblem,
+  WaitingLines,
 } from './throttle.js';

@@ -203,6 +203,46 @@ export interface ConnectionLimiter {
 }
 
 /**
+ * Lines of waiters per limit name, for a {@link ConnectionLimiter}'s `whenReleased`: a freed
+ * lease is offered to the first waiter of its name, whose `wake` says whether it takes it
+ * (false passes it on to the next). A name's line is dropped when it empties.
+ */
+export class WaitingLines {
+  readonly #lines = new Map<string, Set<() => boolean>>();
+
+  /** The names someone waits on. */
+  names(): string[] {
+    return [...this.#lines.keys()];
+  }
+
+  /** Joins the line for `name`; returns a function that leaves it. */
+  join(name: string, wake: () => boolean): () => void {
+    let line = this.#lines.get(name);
+    if (!line) {
+      line = new Set();
+      this.#lines.set(name, line);
+    }
+    line.add(wake);
+    return () => {
+      const current = this.#lines.get(name);
+      current?.delete(wake);
+      if (current?.size === 0) this.#lines.delete(name);
+    };
+  }
+
+  /** One lease of `name` was freed: the first waiter that will try for it is woken. */
+  offer(name: string): void {
+    const line = this.#lines.get(name);
+    if (!line) return;
+    for (const wake of line) {
+      line.delete(wake);
+      if (wake()) break;
+    }
+    if (line.size === 0) this.#lines.delete(name);
+  }
+}
+
+/**
  * This process's connection limits: a count per name, dropped when it reaches zero, and a line
  * of waiters per name, woken one per released lease (thousands of queues waiting on one shared
  * limit cost nothing until a lease is free, and then one wake-up).
@@ -210,7 +250,7 @@ export interface ConnectionLimiter {
 export class LocalConnectionLimits implements ConnectionLimiter {
   readonly seesEveryRelease = true;
   readonly #held = new Map<string, number>();
-  readonly #waiting = new Map<string, Set<() => boolean>>();
+  readonly #waiting = new WaitingLines();
 
   /** Leases held on `name`. */
   held(name: string): number {
@@ -229,33 +269,12 @@ export class LocalConnectionLimits implements ConnectionLimiter {
         const now = (this.#held.get(name) ?? 1) - 1;
         if (now <= 0) this.#held.delete(name);
         else this.#held.set(name, now);
-        this.#offer(name);
+        this.#waiting.offer(name);
       },
     };
   }
 
   whenReleased(name: string, wake: () => boolean): () => void {
-    let line = this.#waiting.get(name);
-    if (!line) {
-      line = new Set();
-      this.#waiting.set(name, line);
-    }
-    line.add(wake);
-    return () => {
-      const current = this.#waiting.get(name);
-      current?.delete(wake);
-      if (current?.size === 0) this.#waiting.delete(name);
-    };
-  }
-
-  // The freed lease goes to the first waiter that will try for it.
-  #offer(name: string): void {
-    const line = this.#waiting.get(name);
-    if (!line) return;
-    for (const wake of line) {
-      line.delete(wake);
-      if (wake()) break;
-    }
-    if (line.size === 0) this.#waiting.delete(name);
+    return this.#waiting.join(name, wake);
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ConnectionLimiter, Lease } from '@sterna/core/engine';
+import { type ConnectionLimiter, type Lease, WaitingLines } from '@sterna/core/engine';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-connect.js';
 import { redisProblem } from './redis-connect.js';
@@ -103,7 +103,7 @@ export class RedisConnectionLimits implements ConnectionLimiter {
   readonly #held = new Map<string, Held>();
   /** Leases given back while redis could not be told: told at the next renewal. */
   readonly #unreleased = new Map<string, Held>();
-  readonly #waiting = new Map<string, Set<() => boolean>>();
+  readonly #waiting = new WaitingLines();
   /** Releases on their way to redis (a stopping node waits for them). */
   readonly #releasing = new Set<Promise<void>>();
   readonly #timer: NodeJS.Timeout;
@@ -130,12 +130,12 @@ export class RedisConnectionLimits implements ConnectionLimiter {
     this.#subscriber = (client as { duplicate(): RedisClient }).duplicate();
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (channel: string, name: string) => {
-      if (channel === this.#channel) this.#offer(name);
+      if (channel === this.#channel) this.#waiting.offer(name);
     });
     // Releases announced while this node was not listening are lost: after a reconnection,
     // every waiting queue looks again.
     this.#subscriber.on('ready', () => {
-      if (this.#subscribed) for (const name of [...this.#waiting.keys()]) this.#offer(name);
+      if (this.#subscribed) for (const name of this.#waiting.names()) this.#waiting.offer(name);
       this.#subscribed = true;
     });
     void this.#subscriber.subscribe(this.#channel).catch(() => undefined);
@@ -189,17 +189,7 @@ export class RedisConnectionLimits implements ConnectionLimiter {
   }
 
   whenReleased(name: string, wake: () => boolean): () => void {
-    let line = this.#waiting.get(name);
-    if (!line) {
-      line = new Set();
-      this.#waiting.set(name, line);
-    }
-    line.add(wake);
-    return () => {
-      const current = this.#waiting.get(name);
-      current?.delete(wake);
-      if (current?.size === 0) this.#waiting.delete(name);
-    };
+    return this.#waiting.join(name, wake);
   }
 
   /** Stops renewing, gives back every lease still held (best effort) and stops listening. */
@@ -303,16 +293,5 @@ export class RedisConnectionLimits implements ConnectionLimiter {
       return calls.map((_, i) => i);
     }
     return failed;
-  }
-
-  // A freed lease goes to the first waiter that will try for it.
-  #offer(name: string): void {
-    const line = this.#waiting.get(name);
-    if (!line) return;
-    for (const wake of line) {
-      line.delete(wake);
-      if (wake()) break;
-    }
-    if (line.size === 0) this.#waiting.delete(name);
   }
 }
