@@ -7,14 +7,12 @@
 // Loopback only; every loop bounded in count and time.
 //   npx tsx --conditions=@sterna/source bench/cluster.ts [--n 10000] [--conc 20] [--size 4096]
 //     [--rounds 3] [--variants plain,local,redis] [--timeout 300] [--no-build]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startRedis } from '../packages/protocol-testkit/src/services/servers.js';
 import { buildDaemon, startDaemon } from './lib/daemon.js';
 import { reusedConnections } from './lib/load.js';
 import { writeResults } from './lib/results.js';
@@ -45,53 +43,6 @@ for (const v of variants)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-// Debian's redis-server on a free loopback port, no persistence.
-async function startRedis(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find(existsSync);
-  if (!binary) throw new Error('redis-server is not installed: apt-get install -y redis-server');
-  const port = await freePort();
-  const child = spawn(
-    binary,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = new Socket();
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-      s.connect(port, '127.0.0.1');
-    });
-    if (up) break;
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await sleep(100);
-  }
-  return { url: `redis://127.0.0.1:${port}/`, child };
-}
 
 function policy(dir: string, sinkPort: number, variant: Variant, redisUrl: string): string {
   const rate = variant === 'plain' ? 'nil' : `'1000000/s'`;
@@ -132,7 +83,8 @@ interface Row {
 if (!values['no-build']) buildDaemon(root);
 const work = await mkdtemp(join(tmpdir(), 'sterna-bench-cluster-'));
 const sink = await startSink();
-const redis = variants.includes('redis') ? await startRedis(work) : undefined;
+// Debian's redis-server on a free loopback port (the testkit's runner), no persistence.
+const redis = variants.includes('redis') ? await startRedis() : undefined;
 const rows: Row[] = [];
 try {
   for (let round = 1; round <= ROUNDS; round++) {
@@ -164,7 +116,7 @@ try {
     }
   }
 } finally {
-  redis?.child.kill('SIGTERM');
+  await redis?.close();
   await sink.close();
   await rm(work, { recursive: true, force: true });
 }
