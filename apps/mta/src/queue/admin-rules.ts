@@ -46,6 +46,21 @@ export interface SharedLevers<T extends SharedLever> {
   markShared(id: string, epoch: string): void;
 }
 
+/**
+ * {@link SharedLevers.markShared} for levers kept in a map by id: records `epoch` on the lever
+ * `id`; true when that changed it (the caller then saves its state).
+ */
+export function markSharedIn<T extends SharedLever>(
+  levers: Map<string, T>,
+  id: string,
+  epoch: string,
+): boolean {
+  const lever = levers.get(id);
+  if (!lever || lever.shared === epoch) return false;
+  levers.set(id, { ...lever, shared: epoch });
+  return true;
+}
+
 /** True when a scheduled queue name matches every field the selector sets. */
 export function selects(selector: QueueSelector, queue: string): boolean {
   if (
@@ -138,11 +153,7 @@ export class RuleSet implements SharedLevers<Rule> {
   }
 
   markShared(id: string, epoch: string): void {
-    const rule = this.#rules.get(id);
-    if (rule && rule.shared !== epoch) {
-      this.#rules.set(id, { ...rule, shared: epoch });
-      this.#changed();
-    }
+    if (markSharedIn(this.#rules, id, epoch)) this.#changed();
   }
 
   /** The first live rule matching the queue. */

@@ -9,7 +9,7 @@ import {
   type ThrottleSpec,
   type ThrottleStore,
 } from '@sterna/core/engine';
-import type { LeverListener, SharedLevers } from './admin-rules.js';
+import { type LeverListener, markSharedIn, type SharedLevers } from './admin-rules.js';
 import type { ReadyQueueSuspension } from './admin-types.js';
 
 /** Where the engine's throttles and connection limits are kept (this process by default). */
@@ -168,11 +168,7 @@ export class ReadyQueueSuspensions implements SharedLevers<ReadySuspensionRule> 
   }
 
   markShared(id: string, epoch: string): void {
-    const rule = this.#rules.get(id);
-    if (rule && rule.shared !== epoch) {
-      this.#rules.set(id, { ...rule, shared: epoch });
-      this.#changed();
-    }
+    if (markSharedIn(this.#rules, id, epoch)) this.#changed();
   }
 
   /** Puts back a suspension kept from an earlier run (ignored once lapsed). */
@@ -326,11 +322,7 @@ export class PathOverrides implements SharedLevers<PathOverride> {
   }
 
   markShared(id: string, epoch: string): void {
-    const override = this.#overrides.get(id);
-    if (override && override.shared !== epoch) {
-      this.#overrides.set(id, { ...override, shared: epoch });
-      this.#changed();
-    }
+    if (markSharedIn(this.#overrides, id, epoch)) this.#changed();
   }
 
   /** The live overrides, as {@link SharedLevers} names them. */
