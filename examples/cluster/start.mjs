@@ -27,6 +27,8 @@ function run(name, command, args, extraEnv = {}) {
     cwd: root,
     env: { ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A group of its own: Ctrl-C reaches this script only, which stops each process once.
+    detached: true,
   });
   const prefix = (chunk) => {
     for (const line of chunk.toString().split('\n')) if (line) console.log(`[${name}] ${line}`);
@@ -62,9 +64,22 @@ for (const node of [1, 2, 3]) {
   );
 }
 
+let stopping = false;
 const stop = () => {
-  for (const child of children) child.kill('SIGTERM');
-  setTimeout(() => process.exit(0), 3000).unref();
+  if (stopping) return;
+  stopping = true;
+  // Each process once; this script ends when all have (at most 20 s, then they are killed).
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  for (const child of running) child.kill('SIGTERM');
+  const killer = setTimeout(() => {
+    for (const child of running) child.kill('SIGKILL');
+  }, 20_000);
+  Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve)))).then(
+    () => {
+      clearTimeout(killer);
+      process.exit(0);
+    },
+  );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
