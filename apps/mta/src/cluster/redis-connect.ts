@@ -20,6 +20,12 @@ export interface RedisConnectOptions {
    * away); the caller decides what to log. @default ignored
    */
   readonly onError?: (error: Error) => void;
+  /**
+   * For a connection that subscribes: ioredis' own re-subscription after a reconnection is off
+   * (its promise has no handler, so a connection closed right then is an unhandled rejection);
+   * the caller subscribes on each `ready` instead. @default false
+   */
+  readonly subscriber?: boolean;
   /** Start connecting only on the first command. @default false */
   readonly lazy?: boolean;
 }
@@ -54,6 +60,7 @@ export function openRedis(params: RedisParams, options: RedisConnectOptions = {}
     retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
     connectionName: options.connectionName,
     lazyConnect: options.lazy ?? false,
+    autoResubscribe: !options.subscriber,
   };
   const cluster = params.cluster ?? nodes.length > 1;
   const client = cluster ? clusterClient(nodes, params, common) : new Redis(first, common);

@@ -126,8 +126,10 @@ export class RedisConnectionLimits implements ConnectionLimiter {
     const prefix = options.prefix ?? FLEET_KEY_PREFIX;
     this.#prefix = `${prefix}limit:`;
     this.#channel = `${prefix}limit-released`;
-    // A second connection: a subscribed one takes no other commands.
-    this.#subscriber = (client as { duplicate(): RedisClient }).duplicate();
+    // A second connection: a subscribed one takes no other commands. It subscribes on each
+    // `ready` itself (ioredis' own re-subscription leaves a promise nobody handles).
+    this.#subscriber =
+      client instanceof Cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (channel: string, name: string) => {
       if (channel === this.#channel) this.#waiting.offer(name);
@@ -135,10 +137,10 @@ export class RedisConnectionLimits implements ConnectionLimiter {
     // Releases announced while this node was not listening are lost: after a reconnection,
     // every waiting queue looks again.
     this.#subscriber.on('ready', () => {
+      this.#subscriber.subscribe(this.#channel).catch(() => undefined);
       if (this.#subscribed) for (const name of this.#waiting.names()) this.#waiting.offer(name);
       this.#subscribed = true;
     });
-    void this.#subscriber.subscribe(this.#channel).catch(() => undefined);
     this.#timer = setInterval(() => void this.#renew(), Math.floor(options.leaseMs / 3));
     this.#timer.unref();
   }

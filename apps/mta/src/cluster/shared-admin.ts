@@ -114,6 +114,7 @@ export class SharedAdmin implements Closable {
     });
     const subscriber = openRedis(params, {
       connectionName: `sterna-admin-events-${options.nodeId}`,
+      subscriber: true,
     });
     const shared = new SharedAdmin(client, subscriber, book, options);
     shared.#listen();
@@ -182,10 +183,12 @@ export class SharedAdmin implements Closable {
     this.#subscriber.on('message', (channel: string, text: string) => {
       if (channel === this.#channel) this.#received(text);
     });
-    this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#down(error));
-    // Each (re)connection may have missed events: compare again.
+    // Subscribed on each (re)connection, which may also have missed events: compare again.
     this.#client.on('ready', () => this.resync());
-    this.#subscriber.on('ready', () => this.resync());
+    this.#subscriber.on('ready', () => {
+      this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#down(error));
+      this.resync();
+    });
     this.#client.on('close', () => {
       if (!this.#closed && this.#reachable) this.#down(new Error('connection closed'));
     });
