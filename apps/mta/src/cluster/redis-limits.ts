@@ -82,7 +82,7 @@ interface Held {
 /**
  * Connection limits shared by every node that uses the same redis: each connection holds a
  * lease in the limit's sorted set (`sterna:limit:<name>`), renewed by its node every third of
- * the lease time (all of a node's leases in one round trip) and removed when the connection
+ * the lease time (all of a node's leases at once, written back to back) and removed when the connection
  * closes. A node that dies stops renewing: its leases lapse within the lease time and the
  * limit is free again. Each release is announced on the channel `sterna:limit-released`, which
  * every node listens to, so a queue waiting on any node tries again at once.
@@ -233,7 +233,7 @@ export class RedisConnectionLimits implements ConnectionLimiter {
     }
   }
 
-  // Every lease held is renewed, and every release redis missed is told again, in one round trip.
+  // Every lease held is renewed, and every release redis missed is told again, all at once.
   async #renew(): Promise<void> {
     if (this.#renewing || this.#closed) return;
     if (this.#held.size === 0 && this.#unreleased.size === 0) return;
@@ -271,29 +271,15 @@ export class RedisConnectionLimits implements ConnectionLimiter {
     }
   }
 
-  // One pipeline on a single server; a cluster spreads the limits' keys over its nodes, so
-  // there each call goes on its own (ioredis still writes them back to back).
+  // Every call on its own, written back to back by ioredis, each promise awaited: a pipeline
+  // of script commands would leave each command's own promise without a handler, an unhandled
+  // rejection when the connection closes under it. Returns the indexes of the calls that failed.
   async #batch(calls: ((target: LeaseCommands) => Promise<unknown>)[]): Promise<number[]> {
+    const results = await Promise.allSettled(calls.map((call) => call(this.#client)));
     const failed: number[] = [];
-    if (this.#client instanceof Cluster) {
-      const results = await Promise.allSettled(calls.map((call) => call(this.#client)));
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') failed.push(i);
-      });
-      return failed;
-    }
-    const pipeline = this.#client.pipeline() as unknown as LeaseCommands & {
-      exec(): Promise<[Error | null, unknown][] | null>;
-    };
-    for (const call of calls) void call(pipeline);
-    try {
-      const results = await pipeline.exec();
-      (results ?? []).forEach(([error], i) => {
-        if (error) failed.push(i);
-      });
-    } catch {
-      return calls.map((_, i) => i);
-    }
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') failed.push(i);
+    });
     return failed;
   }
 }
