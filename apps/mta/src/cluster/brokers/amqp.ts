@@ -103,6 +103,8 @@ class AmqpLink {
         reject(new Error(`${where} did not confirm the message within ${publishMs / 1000} s`));
       }, publishMs);
     });
+    // Should the time-out win, a later failure of the publish is already answered for.
+    confirmed.catch(() => undefined);
     try {
       return await Promise.race([confirmed, late]);
     } finally {

@@ -95,8 +95,12 @@ function setState(client: NatsClient, change: Partial<Pick<NatsClient, 'up' | 'e
   resolve();
 }
 
-/** `promise`, or a rejection with `what` once `ms` have passed (the promise goes on unawaited). */
+/**
+ * `promise`, or a rejection with `what` once `ms` have passed (the promise goes on unawaited;
+ * should it fail after that, the failure is already answered for).
+ */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  promise.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(what)), ms);
