@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedis } from '../packages/protocol-testkit/src/services/servers.js';
-import { buildDaemon, startDaemon } from './lib/daemon.js';
+import { benchPolicy, buildDaemon, startDaemon } from './lib/daemon.js';
 import { reusedConnections } from './lib/load.js';
 import { writeResults } from './lib/results.js';
 import { startSink } from './lib/sink.js';
@@ -46,28 +46,11 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function policy(dir: string, sinkPort: number, variant: Variant, redisUrl: string): string {
   const rate = variant === 'plain' ? 'nil' : `'1000000/s'`;
-  return `
-local kumo = require 'kumo'
-kumo.on('init', function()
-  kumo.start_esmtp_listener { listen = '127.0.0.1:0', relay_hosts = { '127.0.0.0/8' }, max_messages_per_connection = 1000000 }
-  kumo.start_http_listener { listen = '127.0.0.1:0' }
-  kumo.define_spool { name = 'data', path = '${dir}/spool/data' }
-  kumo.define_spool { name = 'meta', path = '${dir}/spool/meta' }
-  kumo.configure_local_logs { log_dir = '${dir}/logs' }
-  ${variant === 'redis' ? `kumo.configure_redis_throttles { node = '${redisUrl}' }` : ''}
-end)
-kumo.on('get_egress_path_config', function()
-  return kumo.make_egress_path {
-    prohibited_hosts = {}, enable_tls = 'Disabled', connection_limit = 20, max_message_rate = ${rate},
-  }
-end)
-kumo.on('get_queue_config', function()
-  return kumo.make_queue_config {
-    max_message_rate = ${rate},
-    protocol = { smtp = { mx_list = { '127.0.0.1:${sinkPort}' } } },
-  }
-end)
-`;
+  return benchPolicy(dir, `{ smtp = { mx_list = { '127.0.0.1:${sinkPort}' } } }`, {
+    init: variant === 'redis' ? `kumo.configure_redis_throttles { node = '${redisUrl}' }` : '',
+    path: `max_message_rate = ${rate}`,
+    queue: `max_message_rate = ${rate}`,
+  });
 }
 
 interface Row {

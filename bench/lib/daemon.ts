@@ -77,8 +77,15 @@ export async function startDaemon(root: string, policyFile: string): Promise<Run
   };
 }
 
-/** A policy for one scenario: listeners on free ports, spool and logs under `dir`. */
-export function benchPolicy(dir: string, protocol: string): string {
+/**
+ * A policy for one scenario: listeners on free ports, spool and logs under `dir`. `more` adds
+ * Lua to `init` and fields to the egress path and queue config tables (`key = value, …`).
+ */
+export function benchPolicy(
+  dir: string,
+  protocol: string,
+  more: { readonly init?: string; readonly path?: string; readonly queue?: string } = {},
+): string {
   return `
 local kumo = require 'kumo'
 kumo.on('init', function()
@@ -87,12 +94,13 @@ kumo.on('init', function()
   kumo.define_spool { name = 'data', path = '${dir}/spool/data' }
   kumo.define_spool { name = 'meta', path = '${dir}/spool/meta' }
   kumo.configure_local_logs { log_dir = '${dir}/logs' }
+  ${more.init ?? ''}
 end)
 kumo.on('get_egress_path_config', function()
-  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', connection_limit = 20 }
+  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', connection_limit = 20, ${more.path ?? ''} }
 end)
 kumo.on('get_queue_config', function()
-  return kumo.make_queue_config { protocol = ${protocol} }
+  return kumo.make_queue_config { protocol = ${protocol}, ${more.queue ?? ''} }
 end)
 kumo.on('make.ok', function()
   local connection = {}
