@@ -215,11 +215,16 @@ export class SharedAdmin implements Closable {
 
   // An event from another node: applied here without being published again.
   #received(text: string): void {
-    let event: LeverEvent;
+    let event: LeverEvent | null;
     try {
-      event = JSON.parse(text) as LeverEvent;
+      event = JSON.parse(text) as LeverEvent | null;
     } catch {
-      this.#log.warn(`shared admin state: an event on ${this.#channel} is not JSON; ignored`);
+      event = null;
+    }
+    if (typeof event !== 'object' || event === null || !isString(event.id)) {
+      this.#log.warn(
+        `shared admin state: an event on ${this.#channel} is not one of ours; ignored`,
+      );
       return;
     }
     if (event.node === this.#nodeId || !LEVER_KINDS.includes(event.kind)) return;
@@ -231,7 +236,8 @@ export class SharedAdmin implements Closable {
       return;
     }
     const lever = event.lever;
-    if (!isLever(lever) || this.#tombstones.has(tomb) || lever.expires <= this.#now()) return;
+    if (!isLeverOf(event.kind, lever) || this.#tombstones.has(tomb) || lever.expires <= this.#now())
+      return;
     if (levers.rules().some((l) => l.id === lever.id)) {
       if (this.#epoch) levers.markShared(lever.id, this.#epoch);
       return;
@@ -323,7 +329,7 @@ export class SharedAdmin implements Closable {
     const inRedis = new Map<string, SharedLever>();
     const dead: string[] = [];
     for (const [id, text] of Object.entries(raw)) {
-      const lever = parseStored(text);
+      const lever = parseStored(kind, text);
       if (
         !lever ||
         lever.id !== id ||
@@ -367,17 +373,47 @@ export class SharedAdmin implements Closable {
   }
 }
 
-function isLever(value: unknown): value is SharedLever {
+const isString = (value: unknown): value is string => typeof value === 'string';
+const optionalString = (value: unknown) => value === undefined || isString(value);
+
+/**
+ * True when `value` is a lever of `kind` as this node would have made it: an id, a finite end,
+ * and the fields the engine reads for that kind. Whatever else arrives through redis (a
+ * hand-written entry, another version's) is ignored rather than applied half-formed.
+ */
+function isLeverOf(kind: LeverKind, value: unknown): value is SharedLever {
   if (typeof value !== 'object' || value === null) return false;
-  const lever = value as Partial<SharedLever>;
-  return typeof lever.id === 'string' && typeof lever.expires === 'number';
+  const lever = value as Record<string, unknown>;
+  if (!isString(lever.id) || typeof lever.expires !== 'number' || !Number.isFinite(lever.expires))
+    return false;
+  if (!isString(lever.reason)) return false;
+  switch (kind) {
+    case 'suspend':
+    case 'bounce':
+      return (
+        ['domain', 'routing_domain', 'tenant', 'campaign'].every((k) => optionalString(lever[k])) &&
+        (lever.queue_names === undefined ||
+          (Array.isArray(lever.queue_names) && lever.queue_names.every(isString)))
+      );
+    case 'ready-suspend':
+      return isString(lever.name);
+    case 'override': {
+      const scope = lever.scope as Record<string, unknown> | null | undefined;
+      return (
+        isString(lever.name) &&
+        typeof scope === 'object' &&
+        scope !== null &&
+        (isString(scope.domain) || (isString(scope.source) && isString(scope.site)))
+      );
+    }
+  }
 }
 
 // A hash entry: { node, lever }; undefined when it is not one.
-function parseStored(text: string): SharedLever | undefined {
+function parseStored(kind: LeverKind, text: string): SharedLever | undefined {
   try {
-    const parsed = JSON.parse(text) as { lever?: unknown };
-    return isLever(parsed.lever) ? parsed.lever : undefined;
+    const parsed = JSON.parse(text) as { lever?: unknown } | null;
+    return isLeverOf(kind, parsed?.lever) ? parsed.lever : undefined;
   } catch {
     return undefined;
   }

@@ -96,6 +96,46 @@ describe('SharedAdmin: levers shared through a real redis', { timeout: 120_000 }
     await redis?.close();
   });
 
+  it('ignores what is not a lever of ours, on the channel or in the hash, and goes on', async () => {
+    const node = await start('node-a');
+    const channel = 'sterna:{admin}:events';
+    const far = Date.now() + 600_000;
+    const event = (kind: string, lever: unknown) =>
+      JSON.stringify({ node: 'elsewhere', op: 'add', kind, id: 'x', lever });
+    for (const hostile of [
+      'null',
+      '42',
+      'not json',
+      '{"op":"cancel"}',
+      event('bounce', { id: 'x', expires: far }), // no reason
+      event('bounce', { id: 'x', expires: far, reason: 'r', queue_names: 'a' }),
+      event('ready-suspend', { id: 'x', expires: far, reason: 'r' }), // no name
+      event('override', { id: 'x', expires: far, reason: 'r', name: 'n', scope: null }),
+      event('suspend', { id: 'x', expires: 'later', reason: 'r' }),
+    ])
+      await raw.publish(channel, hostile);
+    await raw.hset('sterna:{admin}:bounce', 'y', 'garbage', 'z', '{"lever":{"id":"z"}}');
+    // A well-formed lever after them all still arrives (written and announced as a node does):
+    // the listener lived through them.
+    const good = { id: 'x', expires: far, reason: 'after', domain: 'ok.example' };
+    await raw.hset(
+      'sterna:{admin}:suspend',
+      'x',
+      JSON.stringify({ node: 'elsewhere', lever: good }),
+    );
+    await raw.publish(channel, event('suspend', good));
+    await eventually(() => (node.suspensions.list().length === 1 ? true : undefined), 10_000);
+    node.shared!.resync();
+    await node.shared!.settled();
+    expect(ids(node.suspensions.list())).toEqual(['x']);
+    expect(node.bounces.list()).toEqual([]);
+    expect(node.ready.list()).toEqual([]);
+    expect(node.overrides.list()).toEqual([]);
+    // The malformed hash entries were dropped when read.
+    expect(await raw.hkeys('sterna:{admin}:bounce')).toEqual([]);
+    expect(node.logs.filter((l) => l.includes('not one of ours'))).toHaveLength(4);
+  });
+
   it('a suspension made on one node is held by the other with the same id and end; a cancel there lifts it here', async () => {
     const a = await start('node-a');
     const b = await start('node-b');
