@@ -93,6 +93,17 @@ describe('throttle specs in the configuration schemas', () => {
 });
 
 describe('kumo.make_egress_path: the shaping keys', () => {
+  it('refuses a connection limit that is not a count, local: or not, naming the key', () => {
+    for (const bad of ['local:lots', 'local:', '-3']) {
+      expect(() => parseEgressPath({ connection_limit: bad })).toThrow(
+        `make_egress_path: connection_limit: expected a whole number such as 32 or "1,000", got '${bad}'`,
+      );
+    }
+    expect(() => parseEgressPath({ additional_connection_limits: { pool: 'local:x' } })).toThrow(
+      /additional_connection_limits/,
+    );
+  });
+
   it('passes the maps, the selection rate and refresh_interval to the egress path config', () => {
     const path = parseEgressPath({
       connection_limit: 'local:20',
