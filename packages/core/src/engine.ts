@@ -50,6 +50,7 @@ export {
   type ConnectionLimiter,
   gcra,
   type Lease,
+  LOCAL_LIMIT_PREFIX,
   LocalConnectionLimits,
   LocalThrottles,
   parseThrottleSpec,

@@ -184,6 +184,12 @@ export interface Lease {
   release(): void;
 }
 
+/**
+ * The prefix of a connection limit's name that keeps it in this process when limits are shared
+ * with other nodes (`connection_limit = 'local:20'` becomes a limit named `local:…`).
+ */
+export const LOCAL_LIMIT_PREFIX = 'local:';
+
 /** Where connection limits are counted. */
 export interface ConnectionLimiter {
   /** A lease on `name` when fewer than `limit` are held, else undefined. */

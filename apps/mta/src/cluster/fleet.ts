@@ -2,6 +2,7 @@ import type { Logger } from '@sterna/core';
 import {
   type ConnectionLimiter,
   type Lease,
+  LOCAL_LIMIT_PREFIX,
   LocalConnectionLimits,
   LocalThrottles,
   type ThrottleResult,
@@ -16,9 +17,6 @@ import { RedisThrottles } from './redis-throttles.js';
 
 /** `kumo.configure_redis_throttles{…}`, parsed. */
 export type RedisThrottlesParams = ConfigParams['redis_throttles'];
-
-/** The prefix of a connection limit's name that keeps it on this node (`'local:20'`). */
-export const LOCAL_LIMIT_PREFIX = 'local:';
 
 /** A redis URL as it may be logged: without its password. */
 export function describeRedis(params: Pick<RedisThrottlesParams, 'node'>): string {

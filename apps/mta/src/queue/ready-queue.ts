@@ -15,6 +15,7 @@ import {
 } from '@sterna/core';
 import {
   type Lease,
+  LOCAL_LIMIT_PREFIX,
   type ManagedConnection,
   openConnection,
   type RetryPolicy,
@@ -71,9 +72,6 @@ const FAILURES_BEFORE_BULK_DELAY = 100;
 
 /** How often a queue blocked on a shared connection limit looks again without being told. */
 const LIMIT_RECHECK_MS = 5000;
-
-/** The prefix that keeps a connection limit on this node when limits are shared. */
-const LOCAL_LIMIT = 'local:';
 
 /**
  * The messages bound for one site, delivered by up to `connection_limit` dispatchers, each
@@ -383,7 +381,7 @@ export class ReadyQueue {
     if (additional) {
       const local = path.local_connection_limits;
       for (const [name, limit] of Object.entries(additional))
-        limits.push([local?.includes(name) ? `${LOCAL_LIMIT}${name}` : name, limit]);
+        limits.push([local?.includes(name) ? `${LOCAL_LIMIT_PREFIX}${name}` : name, limit]);
     }
     if (
       !path.connection_limit_local &&
