@@ -11,28 +11,12 @@ import {
 } from '@sterna/core/engine';
 import type { ConfigParams } from '@sterna/lua';
 import type { Closable } from '../daemon/boot/parts.js';
-import { openRedis, type RedisClient, redisProblem } from './redis-connect.js';
+import { describeRedis, openRedis, type RedisClient, redisProblem } from './redis-connect.js';
 import { RedisConnectionLimits } from './redis-limits.js';
 import { RedisThrottles } from './redis-throttles.js';
 
 /** `kumo.configure_redis_throttles{…}`, parsed. */
 export type RedisThrottlesParams = ConfigParams['redis_throttles'];
-
-/** A redis URL as it may be logged: without its password. */
-export function describeRedis(params: Pick<RedisThrottlesParams, 'node'>): string {
-  const nodes = typeof params.node === 'string' ? [params.node] : [...params.node];
-  return nodes
-    .map((node) => {
-      try {
-        const url = new URL(node);
-        if (url.password) url.password = '***';
-        return url.toString();
-      } catch {
-        return node;
-      }
-    })
-    .join(', ');
-}
 
 // How often at most a failure that is not an outage (a script error) is logged.
 const PROBLEM_LOG_MS = 60_000;

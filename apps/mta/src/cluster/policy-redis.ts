@@ -1,6 +1,6 @@
 import type { Logger } from '@sterna/core';
 import type { RedisParams } from '@sterna/lua';
-import { openRedis, type RedisClient, redisProblem } from './redis-connect.js';
+import { describeRedis, openRedis, type RedisClient, redisProblem } from './redis-connect.js';
 
 /** One connection of `redis.open`, with what its failures need to be told well. */
 interface Connection {
@@ -38,8 +38,7 @@ export class PolicyRedis {
     const key = JSON.stringify(params);
     const known = this.#byParams.get(key);
     if (known !== undefined) return known;
-    const where = typeof params.node === 'string' ? params.node : params.node.join(', ');
-    const entry = { where: redact(where), down: undefined } as Connection;
+    const entry = { where: describeRedis(params), down: undefined } as Connection;
     entry.client = openRedis(params, {
       failFast: true,
       connectionName: 'sterna-policy',
@@ -157,9 +156,4 @@ function plain(reply: unknown): unknown {
   if (Buffer.isBuffer(reply)) return reply.toString('utf8');
   if (Array.isArray(reply)) return reply.map(plain);
   return reply;
-}
-
-// A URL's password is not written to the log.
-function redact(nodes: string): string {
-  return nodes.replace(/(rediss?:\/\/[^:@/]*:)[^@/]*@/g, '$1***@');
 }

@@ -87,6 +87,22 @@ function clusterClient(
   });
 }
 
+/** A redis URL as it may be logged: without its password. */
+export function describeRedis(params: Pick<RedisParams, 'node'>): string {
+  const nodes = typeof params.node === 'string' ? [params.node] : [...params.node];
+  return nodes
+    .map((node) => {
+      try {
+        const url = new URL(node);
+        if (url.password) url.password = '***';
+        return url.toString();
+      } catch {
+        return node;
+      }
+    })
+    .join(', ');
+}
+
 /** The message of a redis failure, for one log line. */
 export function redisProblem(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);

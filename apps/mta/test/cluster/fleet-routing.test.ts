@@ -3,7 +3,8 @@ import { parseThrottleSpec } from '@sterna/core/engine';
 import { parseConfigParams } from '@sterna/lua';
 import { type RedisService, startRedis } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRedis, Fleet } from '../../src/cluster/fleet.js';
+import { Fleet } from '../../src/cluster/fleet.js';
+import { describeRedis } from '../../src/cluster/redis-connect.js';
 import { eventually } from '../support/mail.js';
 
 // A logger that keeps its lines, to count them.
