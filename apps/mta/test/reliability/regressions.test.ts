@@ -17,6 +17,10 @@ describe('regressions found by the reliability suites', () => {
   it('does not hold a message past max_message_size in memory (found by hostile-clients)', async () => {
     // The listener kept every DATA chunk until the final dot, even once the size was exceeded:
     // one client sending 200 MB made the daemon hold 200 MB (twice, after Buffer.concat).
+    // RSS is a noisy measure: socket reads the daemon has already dropped stay in RSS until V8
+    // collects them, and a CI run has seen that alone reach ~100 MiB. So the client sends 400 MB,
+    // which the defect would hold whole (~390 MiB live), and the bound sits halfway, at 200 MiB:
+    // far above the garbage, far below the defect.
     dir = await writePolicy('', '', 'max_message_size = 65536');
     daemon = await startDaemon(dir.policy);
     const pid = daemon.child.pid!;
@@ -30,11 +34,11 @@ describe('regressions found by the reliability suites', () => {
     expect(await c.command('DATA')).toBe(354);
     const chunk = Buffer.from(`${'h'.repeat(998)}\r\n`.repeat(1024)); // 1 MB
     await c.write('Subject: huge\r\n\r\n');
-    for (let i = 0; i < 200; i++) await c.write(chunk);
-    expect(await c.command('.', 30_000)).toBe(552);
+    for (let i = 0; i < 400; i++) await c.write(chunk);
+    expect(await c.command('.', 60_000)).toBe(552);
     c.close();
     await sleep(300);
     samples.stop();
-    expect(samples.maxRss() - baseline).toBeLessThan(100);
+    expect(samples.maxRss() - baseline).toBeLessThan(200);
   });
 });
