@@ -6,14 +6,20 @@ import type { AdminApi, EngineStats } from '../queue/admin-types.js';
 import type { RecordSink } from '../queue/types.js';
 import type { Receiver } from '../reception/receiver.js';
 import { formatBound } from '../smtp/params.js';
+import type { TraceHub } from '../trace/hub.js';
 import { AccessHooks } from './access-hooks.js';
 import { registerAdminRoutes } from './admin.js';
+import { type DiagnosticFilter, registerDiagnosticRoutes } from './diagnostic-routes.js';
 import { installErrorReplies, TEXT } from './error-replies.js';
 import { registerInjectRoute } from './inject-route.js';
 import { resolveHttpParams, type TlsPair } from './listener-params.js';
 import { createMetrics } from './metrics.js';
+import { registerMetricsRoutes } from './metrics-routes.js';
+import { registerOpenApiRoutes } from './openapi.js';
 import type { HttpListenerParams } from './params.js';
 import { installBodyHandling } from './request-bodies.js';
+import { catalogRoutes } from './route-docs.js';
+import { registerTraceRoutes } from './trace-routes.js';
 
 export { BODY_LIMIT_TEXT } from './request-bodies.js';
 
@@ -40,6 +46,10 @@ export interface HttpListenerDeps {
   /** Node process metrics (`process_*`, `nodejs_*`) on `/metrics`. @default true */
   readonly processMetrics?: boolean | undefined;
   readonly now?: (() => number) | undefined;
+  /** The live SMTP trace streams (`trace-smtp-server`, `trace-smtp-client`); none without it. */
+  readonly traces?: TraceHub | undefined;
+  /** The daemon's diagnostic log filter, for `set_diagnostic_log_filter` (501 without it). */
+  readonly diagnostics?: DiagnosticFilter | undefined;
 }
 
 /** A running HTTP listener. */
@@ -77,12 +87,11 @@ export async function startHttpListener(
   installErrorReplies(app, deps.log);
   const access = new AccessHooks(trusted, deps.policy, deps.log);
   const registry = createMetrics(deps.stats, { processMetrics: deps.processMetrics });
+  // First, so that the OpenAPI document sees every route registered after it.
+  const routes = catalogRoutes(app);
 
   app.get('/api/check-liveness/v1', async (_request, reply) => reply.type(TEXT).send('OK'));
-  app.get('/metrics', { onRequest: access.trustedOnly }, async (_request, reply) => {
-    const text = await registry.metrics();
-    return reply.type(registry.contentType).send(text);
-  });
+  registerMetricsRoutes(app, access, registry);
   registerInjectRoute(app, access, {
     policy: deps.policy,
     receiver: deps.receiver,
@@ -94,6 +103,9 @@ export async function startHttpListener(
     bumpConfigEpoch: deps.bumpConfigEpoch,
     deliveryWatchdog: deps.deliveryWatchdog,
   });
+  registerDiagnosticRoutes(app, access, deps.diagnostics);
+  await registerTraceRoutes(app, access, deps.traces);
+  registerOpenApiRoutes(app, routes);
 
   await app.listen({ host, port });
   let closing: Promise<void> | undefined;
