@@ -1,104 +1,76 @@
 import { fileURLToPath } from 'node:url';
 import { errorText } from '@sterna/core';
-import { Command } from 'commander';
-import { Daemon } from '../daemon/daemon.js';
-import { diagnosticLogger } from './logger.js';
+import { Command, CommanderError } from 'commander';
+import { registerAdminCommands } from './admin-commands.js';
+import { DEFAULT_ENDPOINT } from './client.js';
+import { runDaemonCommand } from './daemon-command.js';
+import { registerInspectCommands } from './inspect-commands.js';
+import { registerSummaryCommands } from './summary-commands.js';
+import { registerTailCommand } from './tail-command.js';
+import { registerTopCommand } from './top-command.js';
+import { registerTraceCommands } from './trace-commands.js';
 
-/** The policy the daemon runs when given none: loopback relay by MX, data under ./data. */
-export const DEFAULT_POLICY = fileURLToPath(new URL('../../policy/default.lua', import.meta.url));
+export { DEFAULT_POLICY } from './daemon-command.js';
 
-const DEFAULT_POLICY_HINT = `
-Sterna is running the embedded default policy (relay for 127.0.0.1 and ::1, delivery by MX,
-spool and logs under ./data). Send a test message:
-  SMTP:  any client to 127.0.0.1:2525
-  HTTP:  curl -s http://127.0.0.1:8000/api/inject/v1 -H 'content-type: application/json' \\
-           -d '{"envelope_sender":"me@example.org","content":"Subject: hi\\r\\n\\r\\nhello\\r\\n","recipients":[{"email":"you@your.domain"}]}'
-Logs (zstd JSON lines): ./data/logs. Stop with Ctrl-C.
-
-`;
-
-interface CliOptions {
-  policy: string;
-  config?: string;
-  validate?: boolean;
-  logLevel: string;
+/** The subcommand program: kcli's commands (and Sterna's `tail`) against a running daemon. */
+export function clientProgram(): Command {
+  const program = new Command('sterna')
+    .description(
+      "Talks to a running Sterna daemon through its HTTP API, as KumoMTA's kcli does " +
+        `(default ${DEFAULT_ENDPOINT}: the embedded default policy's listener)`,
+    )
+    .option(
+      '--endpoint <url>',
+      `URL of the daemon's HTTP API; KUMO_KCLI_ENDPOINT sets it too (default ${DEFAULT_ENDPOINT})`,
+    )
+    .exitOverride()
+    .showHelpAfterError();
+  registerAdminCommands(program);
+  registerInspectCommands(program);
+  registerSummaryCommands(program);
+  registerTopCommand(program);
+  registerTraceCommands(program);
+  registerTailCommand(program);
+  for (const command of program.commands) command.exitOverride().showHelpAfterError();
+  return program;
 }
 
-/** Runs the `sterna` command line; resolves with the exit code once the daemon has stopped. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = new Command('sterna')
-    .description('Sterna: a mail transfer agent that runs KumoMTA Lua policies')
-    .option('--policy <file>', 'the Lua policy to run', DEFAULT_POLICY)
-    .option('--config <file>', 'the daemon config (default: sterna.config.* beside the policy)')
-    .option(
-      '--validate',
-      'load the policy, run init in check mode and fire validate_config; report problems and exit',
-    )
-    .option(
-      '--log-level <level>',
-      'diagnostic log level: debug, info, warn, error',
-      process.env.STERNA_LOG ?? 'info',
-    )
-    .showHelpAfterError();
-  program.parse([...argv], { from: 'user' });
-  const options = program.opts<CliOptions>();
-  const log = diagnosticLogger(options.logLevel);
-
-  if (options.validate) {
-    try {
-      const { problems, warnings } = await Daemon.validate({
-        policy: options.policy,
-        config: options.config,
-        log,
-      });
-      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-      for (const problem of problems) process.stderr.write(`problem: ${problem}\n`);
-      process.stderr.write(
-        problems.length === 0
-          ? `${options.policy}: OK\n`
-          : `${options.policy}: ${problems.length} problem(s)\n`,
-      );
-      return problems.length === 0 ? 0 : 1;
-    } catch (error) {
-      process.stderr.write(`error: ${errorText(error)}\n`);
-      return 1;
-    }
+/** The first word that is not the global `--endpoint` option: a subcommand's name, or not. */
+function subcommandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--endpoint') i++;
+    else if (!word.startsWith('--endpoint=')) return word;
   }
+  return undefined;
+}
 
-  let daemon: Daemon;
+function commandList(program: Command): string {
+  const names = program.commands.map((c) => c.name());
+  return (
+    `\nSubcommands (against a running daemon; 'sterna <subcommand> --help' for each):\n` +
+    `  ${names.join(', ')}\n`
+  );
+}
+
+/**
+ * Runs the `sterna` command line. With a subcommand (`sterna queue-summary`), talks to a running
+ * daemon; without one, runs the daemon. Resolves with the exit code.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = clientProgram();
+  const word = subcommandWord(argv);
+  const known = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  if (word === undefined || (!known.has(word) && word !== 'help'))
+    return runDaemonCommand(argv, commandList(program));
   try {
-    daemon = await Daemon.start({
-      policy: options.policy,
-      config: options.config,
-      log,
-      announce: (line) => process.stderr.write(`${line}\n`),
-    });
-    if (options.policy === DEFAULT_POLICY) process.stderr.write(DEFAULT_POLICY_HINT);
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
   } catch (error) {
-    process.stderr.write(`error: ${errorText(error)}\n`);
+    if (error instanceof CommanderError) return error.exitCode;
+    process.stderr.write(`error: ${errorText(error).split('\n')[0]}\n`);
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const shutdown = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        process.stderr.write(`${signal} again: exiting now; undelivered mail stays in the spool\n`);
-        resolve(1);
-        return;
-      }
-      process.stderr.write(`${signal}: shutting down\n`);
-      daemon.stop().then(
-        () => resolve(0),
-        (error: unknown) => {
-          process.stderr.write(`error during shutdown: ${errorText(error)}\n`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', shutdown);
-    process.on('SIGINT', shutdown);
-  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,6 +1,7 @@
 import { errorText, type Logger, silentLogger } from '@sterna/core';
 import { loadDrivers } from '../config/load-drivers.js';
 import { loadSternaConfig } from '../config/sterna-config.js';
+import type { DiagnosticFilter } from '../http/diagnostic-routes.js';
 import { parseLocalLogsConfig } from '../logs/index.js';
 import { LuaPolicy } from '../policy/lua-policy.js';
 import type { QueueManager } from '../queue/queue-manager.js';
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   readonly log: Logger;
   /** KumoMTA's startup lines (`smtp listener on …`), written to standard error. */
   readonly announce: (line: string) => void;
+  /** Changes the diagnostic log's level at run time (`set_diagnostic_log_filter`). */
+  readonly diagnostics?: DiagnosticFilter | undefined;
 }
 
 /**
@@ -157,6 +160,7 @@ export class Daemon {
         nodeId: spooled.nodeId,
         log,
         announce: options.announce,
+        diagnostics: options.diagnostics,
       },
       parts,
     );

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from '@sterna/core';
 import { readKeySource } from '../../config/key-source.js';
+import type { DiagnosticFilter } from '../../http/diagnostic-routes.js';
 import { startHttpListener } from '../../http/index.js';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
 import type { QueueManager } from '../../queue/queue-manager.js';
@@ -22,6 +23,8 @@ export interface ListenerDeps {
   readonly log: Logger;
   /** KumoMTA's startup lines (`smtp listener on …`). */
   readonly announce: (line: string) => void;
+  /** The diagnostic log's run-time filter, for `set_diagnostic_log_filter`. */
+  readonly diagnostics?: DiagnosticFilter | undefined;
 }
 
 /**
@@ -61,6 +64,7 @@ export async function startListeners(
       // Read at call time: the daemon sets bumpEpoch once the listeners are up.
       bumpConfigEpoch: () => loaded.events.bumpEpoch?.(),
       deliveryWatchdog: loaded.config.delivery_watchdog,
+      diagnostics: deps.diagnostics,
       logs: records,
       nodeId,
       log,
