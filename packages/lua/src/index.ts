@@ -39,6 +39,7 @@ export type {
   PolicyResolver,
   RuntimeHost,
 } from './host/index.js';
+export { type BounceRule, parseBounceRulesFile } from './kumo/bounce-rules-file.js';
 export { RegexUnsupported, type TranslatedRegex, translateRegex } from './kumo/regex-translate.js';
 export {
   type ConnectionMetaArg,

@@ -1,4 +1,5 @@
 import type { ConfigKind, ConfigParams, RuntimeHost } from '@sterna/lua';
+import { BounceClassifier } from '../bounce/index.js';
 
 /** Everything the policy's `init` configured, in call order. */
 export interface CollectedConfig {
@@ -25,6 +26,11 @@ export interface CollectedConfig {
    * `share_admin_state = false`, the admin levers) shared through this redis.
    */
   redisThrottles?: ConfigParams['redis_throttles'];
+  /**
+   * `kumo.configure_bounce_classifier{…}`: its rules files, compiled when init called it (a
+   * file or pattern that cannot be used is a problem below).
+   */
+  bounceClassifier?: BounceClassifier;
   /** Configuration calls accepted and not used yet, in call order (not-acted-on.ts warns). */
   readonly acceptedOnly: ConfigKind[];
   /** Configuration mistakes found while init ran (reported, not thrown into the policy). */
@@ -103,8 +109,19 @@ export function collector(
         if (config.redisThrottles) throw new Error('configure_redis_throttles was already called');
         config.redisThrottles = params as ConfigParams['redis_throttles'];
         break;
+      case 'bounce_classifier':
+        if (config.bounceClassifier)
+          throw new Error('configure_bounce_classifier was already called');
+        try {
+          config.bounceClassifier = BounceClassifier.load(
+            params as ConfigParams['bounce_classifier'],
+          );
+        } catch (error) {
+          config.problems.push(`kumo.configure_bounce_classifier: ${(error as Error).message}`);
+        }
+        break;
       default:
-        // bounce classifiers, accounting, diagnostic filters: accepted, not used yet
+        // accounting, diagnostic filters: accepted, not used yet
         // (docs/policy-api.md); the daemon warns about each (not-acted-on.ts).
         config.acceptedOnly.push(kind);
         break;

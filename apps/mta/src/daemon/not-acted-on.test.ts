@@ -28,12 +28,12 @@ describe('settings accepted and not acted on', () => {
       'local_logs',
       parseConfigParams('local_logs', { log_dir: '/l', log_dir_timezone: 'UTC' }),
     );
-    configure('bounce_classifier', parseConfigParams('bounce_classifier', { files: ['x.toml'] }));
-    configure('bounce_classifier', parseConfigParams('bounce_classifier', { files: ['y.toml'] }));
+    configure('accounting_db_path', parseConfigParams('accounting_db_path', { path: '/a.db' }));
+    configure('accounting_db_path', parseConfigParams('accounting_db_path', { path: '/b.db' }));
     expect(notActedOnWarnings(config)).toEqual([
       "kumo.start_esmtp_listener (0.0.0.0:25): not supported yet, so ignored: batch_handling = 'BatchByDomain', allow_xclient, via",
       'kumo.configure_local_logs: not supported yet, so ignored: log_dir_timezone',
-      'kumo.configure_bounce_classifier: accepted, not used yet: every record says bounce_classification "Uncategorized"',
+      'kumo.configure_accounting_db_path: accepted, not used yet: no accounting',
     ]);
   });
 });

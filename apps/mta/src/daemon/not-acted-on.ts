@@ -6,8 +6,6 @@ import type { CollectedConfig } from './collected-config.js';
  * what that means for the operator.
  */
 const ACCEPTED_ONLY: Partial<Record<ConfigKind, string>> = {
-  bounce_classifier:
-    'kumo.configure_bounce_classifier: accepted, not used yet: every record says bounce_classification "Uncategorized"',
   accounting_db_path: 'kumo.configure_accounting_db_path: accepted, not used yet: no accounting',
   diagnostic_log_filter:
     'kumo.set_diagnostic_log_filter: accepted, not used yet: the level comes from --log-level or STERNA_LOG',

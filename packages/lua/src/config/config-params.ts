@@ -226,7 +226,16 @@ export const CONFIG_SCHEMAS = {
   local_logs: localLogsSchema,
   log_hook: logHookSchema,
   dns_resolver: dnsResolverSchema,
-  bounce_classifier: z.strictObject({ files: luaArray(z.string()).default([]) }),
+  bounce_classifier: z.strictObject({
+    files: luaArray(z.string()).default([]),
+    // KumoMTA's tuning of its classifier threads: accepted; Sterna classifies on the daemon's thread.
+    back_pressure: z.number().int().positive().optional(),
+    pool_size: z.number().int().positive().optional(),
+    /** Classifications remembered (matches). @default 1024 */
+    cache_size: z.number().int().nonnegative().default(1024),
+    /** Responses remembered as matching no rule. @default 1024 */
+    uncategorized_cache_size: z.number().int().nonnegative().default(1024),
+  }),
   accounting_db_path: z.strictObject({ path: z.string() }),
   diagnostic_log_filter: z.strictObject({ filter: z.string() }),
   config_monitor_globs: z.strictObject({ globs: luaArray(z.string()) }),

@@ -152,6 +152,18 @@ function redisQueryArgs(
   ];
 }
 
+/** `kumo.classify_bounce(response)`: a reply text, or a record's `response` table. */
+function bounceResponseArg(response: unknown): [string | Record<string, unknown>] {
+  if (typeof response === 'string') return [response];
+  const table = fromLua(response);
+  if (typeof table === 'object' && table !== null && !Array.isArray(table)) {
+    return [table as Record<string, unknown>];
+  }
+  throw new Error(
+    `kumo.classify_bounce: expected a response text or a {code, enhanced_code, content} table, got ${luaType(response)}`,
+  );
+}
+
 /** A throttle check's answer as Lua reads it: KumoMTA's field names, durations in seconds. */
 function throttleTable(result: ThrottleResult) {
   return toLua({
@@ -282,6 +294,11 @@ export const HOST_CALLS = {
   }),
   nats_close: daemonHost<(client: number) => Promise<void>>({
     failure: () => 'nats client:close',
+  }),
+  // kumo/bounce.lua (Sterna's own: the daemon holds the classifier init configured)
+  classify_bounce: daemonHost<(response: string | Record<string, unknown>) => Promise<string>>({
+    args: bounceResponseArg,
+    failure: () => 'kumo.classify_bounce',
   }),
   // kumo/uuid.lua
   uuid: context<(kind: string) => string>(),

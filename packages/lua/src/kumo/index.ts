@@ -32,6 +32,7 @@ export const KUMO_LUA: readonly URL[] = [
   'tuning',
   'traceback',
   'tasks',
+  'bounce',
   'throttle',
   'redis',
   'amqp',

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { type Logger, SternaError } from '@sterna/core';
 import type { DriverRegistry, ThrottleStore } from '@sterna/core/engine';
 import { PolicyRuntime, type RuntimeHost } from '@sterna/lua';
+import { classifyBounceCall } from '../../bounce/index.js';
 import { Fleet } from '../../cluster/fleet.js';
 import { PolicyServices } from '../../cluster/policy-services.js';
 import { loadDrivers } from '../../config/load-drivers.js';
@@ -110,7 +111,8 @@ export async function startRuntime(
     memoryMaxBytes: config.lua.memory_limit,
     host: {
       configure: collector(collected, () => inInit, more.events),
-      calls: more.calls,
+      // kumo.classify_bounce answers from the classifier init configured (none yet: Uncategorized).
+      calls: { classify_bounce: classifyBounceCall(collected), ...more.calls },
       throttles: more.throttles,
       resolver,
       print: (text) => process.stdout.write(`${text}\n`),

@@ -1,5 +1,6 @@
 import { errorText, type Logger } from '@sterna/core';
 import type { LogRecord } from '@sterna/core/engine';
+import { classifyingSink } from '../../bounce/index.js';
 import { LocalLogWriter, parseLocalLogsConfig } from '../../logs/index.js';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
 import type { RecordSink } from '../../queue/types.js';
@@ -58,5 +59,10 @@ export async function openRecordSinks(
   const recordHeaders =
     (collected.localLogs?.headers.length ?? 0) > 0 ||
     collected.logHooks.some((h) => h.headers.length > 0);
-  return { records: fanOut(sinks), recordHeaders };
+  // Classified once, before the fan-out: files, hooks and automation see the same category.
+  const all = fanOut(sinks);
+  const records = collected.bounceClassifier
+    ? classifyingSink(all, collected.bounceClassifier)
+    : all;
+  return { records, recordHeaders };
 }

@@ -1,0 +1,102 @@
+import { RegexUnsupported, translateRegex } from '@sterna/lua';
+
+/** One rule to compile: where it came from, its category and its Rust-syntax pattern. */
+export interface SourcedRule {
+  readonly file: string;
+  readonly category: string;
+  readonly pattern: string;
+}
+
+/** A run of consecutive rules with the same RegExp flags, compiled into one RegExp. */
+interface Segment {
+  readonly regex: RegExp;
+  /** For each rule of the run: the index of its marker group, and its category. */
+  readonly markers: readonly (readonly [group: number, category: string])[];
+}
+
+/** A rule that cannot be compiled: the file, the category and the pattern, and why. */
+export class BadRule extends Error {}
+
+/**
+ * Every rule of every rules file compiled into as few RegExps as the flags allow: each rule is
+ * a look-ahead from the start of the text followed by an empty marker group, all of them
+ * alternatives of one sticky RegExp. The engine tries the alternatives in order, so the first
+ * rule that matches anywhere in the text wins (KumoMTA: the earlier file wins), and one `exec`
+ * replaces a loop over hundreds of RegExps. Patterns are translated from Rust's syntax
+ * (`translateRegex`); what JavaScript cannot run the same way is refused.
+ */
+export class RulesMatcher {
+  readonly #segments: Segment[];
+  /** How many rules were compiled. */
+  readonly size: number;
+
+  /** @throws BadRule naming the first rule that cannot be compiled. */
+  constructor(rules: readonly SourcedRule[]) {
+    this.size = rules.length;
+    this.#segments = [];
+    let run: { flags: string; parts: string[]; markers: [number, string][]; groups: number } =
+      newRun('');
+    const close = () => {
+      if (run.parts.length === 0) return;
+      this.#segments.push({
+        regex: new RegExp(`(?:${run.parts.join('|')})`, `${run.flags}y`),
+        markers: run.markers,
+      });
+    };
+    for (const rule of rules) {
+      const { source, flags, standalone } = compileOne(rule);
+      if (flags !== run.flags || standalone) {
+        close();
+        run = newRun(flags);
+      }
+      run.parts.push(`(?=[\\s\\S]*?(?:${source}))()`);
+      run.groups += countGroups(source, flags) + 1;
+      run.markers.push([run.groups, rule.category]);
+      if (standalone) {
+        close();
+        run = newRun('');
+      }
+    }
+    close();
+  }
+
+  /** The category of the first rule matching `text`, or undefined when none does. */
+  match(text: string): string | undefined {
+    for (const segment of this.#segments) {
+      segment.regex.lastIndex = 0;
+      const m = segment.regex.exec(text);
+      if (!m) continue;
+      for (const [group, category] of segment.markers) if (m[group] !== undefined) return category;
+    }
+    return undefined;
+  }
+}
+
+function newRun(flags: string) {
+  return { flags, parts: [] as string[], markers: [] as [number, string][], groups: 0 };
+}
+
+/**
+ * One rule's JavaScript source and flags. A rule with named groups or back-references keeps a
+ * RegExp of its own (in one RegExp, names would clash and group numbers would shift).
+ */
+function compileOne(rule: SourcedRule): { source: string; flags: string; standalone: boolean } {
+  const where = `${rule.file}: rules.${rule.category}: pattern ${JSON.stringify(rule.pattern)}`;
+  try {
+    const t = translateRegex(rule.pattern);
+    new RegExp(t.source, t.flags);
+    const standalone = t.names.some((n) => n !== false) || /\\(?:[1-9]|k<)/.test(t.source);
+    return { source: t.source, flags: t.flags, standalone };
+  } catch (error) {
+    const why =
+      error instanceof RegexUnsupported || error instanceof SyntaxError
+        ? error.message
+        : String(error);
+    throw new BadRule(`${where}: ${why}`);
+  }
+}
+
+/** How many capture groups `source` has (the engine counts them for us). */
+function countGroups(source: string, flags: string): number {
+  return (new RegExp(`${source}|`, flags).exec('')?.length ?? 1) - 1;
+}
