@@ -18,7 +18,7 @@ import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerOpenApiRoutes } from './openapi.js';
 import type { HttpListenerParams } from './params.js';
 import { installBodyHandling } from './request-bodies.js';
-import { catalogRoutes } from './route-docs.js';
+import { catalogRoutes, documented } from './route-docs.js';
 import { registerTraceRoutes } from './trace-routes.js';
 
 export { BODY_LIMIT_TEXT } from './request-bodies.js';
@@ -90,7 +90,16 @@ export async function startHttpListener(
   // First, so that the OpenAPI document sees every route registered after it.
   const routes = catalogRoutes(app);
 
-  app.get('/api/check-liveness/v1', async (_request, reply) => reply.type(TEXT).send('OK'));
+  app.get(
+    '/api/check-liveness/v1',
+    documented({
+      summary: 'Answers `OK` while the daemon runs',
+      tags: ['health'],
+      access: 'anyone',
+      produces: 'text/plain',
+    }),
+    async (_request, reply) => reply.type(TEXT).send('OK'),
+  );
   registerMetricsRoutes(app, access, registry);
   registerInjectRoute(app, access, {
     policy: deps.policy,

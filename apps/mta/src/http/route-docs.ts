@@ -12,7 +12,10 @@ export type RouteAccess = 'anyone' | 'trusted' | 'inject';
 export interface RouteDocs {
   readonly summary: string;
   readonly description?: string | undefined;
-  /** Groups in the document: `injection`, `admin`, `metrics`, `traces`, `diagnostics`, `docs`. */
+  /**
+   * Groups in the document: `injection`, `admin`, `metrics`, `traces`, `diagnostics`, `health`,
+   * `docs` (see {@link TAGS}).
+   */
   readonly tags: readonly string[];
   readonly access: RouteAccess;
   /** The query string, as the route parses it. */
@@ -25,7 +28,25 @@ export interface RouteDocs {
   readonly produces?: string | undefined;
   /** A WebSocket stream: the route upgrades, `response` describes one message. */
   readonly websocket?: boolean | undefined;
+  /** The success status when not 200 (a redirect's 302…). @default 200 */
+  readonly status?: number | undefined;
+  /**
+   * The other answers and when they come, by status (`{ 404: 'no such queue' }`). The 400 of a
+   * bad query or body and the 401/403 of `access` are added without being listed here.
+   */
+  readonly errors?: Readonly<Record<number, string>> | undefined;
 }
+
+/** The groups of the document, in the order it lists them, with what each holds. */
+export const TAGS: Readonly<Record<string, string>> = {
+  injection: 'Injecting messages over HTTP',
+  admin: "Operating the queues: bounces, suspensions, rebinds and inspection (kcli's commands)",
+  metrics: 'Prometheus and JSON metrics',
+  traces: 'Live SMTP session traces (WebSocket streams)',
+  diagnostics: "Changing the daemon's diagnostics at run time",
+  health: 'Liveness for load balancers and orchestrators',
+  docs: 'This description of the API',
+};
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,6 +58,13 @@ declare module 'fastify' {
 /** Route options carrying `docs`: `app.get(url, { ...documented({…}), onRequest }, handler)`. */
 export function documented(docs: RouteDocs): { config: { docs: RouteDocs } } {
   return { config: { docs } };
+}
+
+/** {@link documented} for an admin route: tag `admin`, trusted hosts only. */
+export function adminDocs(docs: Omit<RouteDocs, 'tags' | 'access'>): {
+  config: { docs: RouteDocs };
+} {
+  return documented({ ...docs, tags: ['admin'], access: 'trusted' });
 }
 
 /** A registered route as the OpenAPI generator sees it. */
