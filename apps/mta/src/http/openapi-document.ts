@@ -108,6 +108,8 @@ function responses(docs: RouteDocs): Record<string, ResponseObject> {
 
 function operationId(method: string, path: string): string {
   const words = path.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  // `/api-docs/` and `/api-docs` are two routes: the trailing slash is the index.
+  if (path.length > 1 && path.endsWith('/')) words.push('index');
   return [method.toLowerCase(), ...words].join('_');
 }
 

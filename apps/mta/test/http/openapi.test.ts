@@ -116,6 +116,8 @@ describe('GET /api-docs/openapi.json', () => {
     ])
       expect(names).toContain(expected);
     expect(new Set(names).size).toBe(names.length);
+    const ids = operations(doc).map(([, op]) => op.operationId);
+    expect(new Set(ids).size, 'unique operationIds').toBe(ids.length);
     // Every tag an operation names is declared at the top.
     const declared = new Set(doc.tags.map((t) => t.name));
     for (const [name, op] of operations(doc))
