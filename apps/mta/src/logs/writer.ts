@@ -7,6 +7,8 @@ import {
   silentLogger,
 } from '@sterna/core';
 import type { LogRecord } from '@sterna/core/engine';
+import { timeLogSubmit } from '../observe/instrument.js';
+import { telemetry } from '../observe/telemetry.js';
 import { type LocalLogsConfig, type LogRecordParams, paramsFor } from './config.js';
 import { filterRecordHeaders, selectHeaders, selectMeta } from './select.js';
 import { markExistingSegments } from './startup.js';
@@ -94,7 +96,8 @@ export class LocalLogWriter {
     for (const params of Object.values(config.perRecord))
       if (params?.logDir) dirs.add(params.logDir);
     for (const dir of dirs) await markExistingSegments(dir, options.logger ?? silentLogger);
-    return new LocalLogWriter(config, options);
+    for (const dir of dirs) telemetry.watchDisk(`log dir ${dir}`, dir);
+    return timeLogSubmit(new LocalLogWriter(config, options), 'local');
   }
 
   /**

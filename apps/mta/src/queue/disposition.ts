@@ -13,6 +13,7 @@ import {
   planRetry,
   type RetryPolicy,
 } from '@sterna/core/engine';
+import { countOutcome } from '../observe/telemetry.js';
 import type { SpoolEntry } from '../spool/index.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
@@ -26,6 +27,8 @@ export interface AttemptInfo {
   readonly session_id?: string | undefined;
   readonly retry: RetryPolicy;
   readonly provider_name?: string | undefined;
+  /** The ready queue the attempt went through (`<source>-><site>@<service>`), for metrics. */
+  readonly ready_queue?: string | undefined;
   /** The message, when its data was loaded (its headers are parsed only if a sink wants them). */
   readonly message?: Message | undefined;
 }
@@ -107,6 +110,7 @@ export class Dispositions {
       if (first.kind === 'delivered') this.#counters.delivered += group.length;
       else if (first.kind === 'permanent') this.#counters.bounced += group.length;
       else this.#counters.transientFailures += group.length;
+      countOutcome(first.kind, group.length, info);
     }
 
     const transient = outcomes.filter((o) => o.kind === 'transient');
@@ -166,6 +170,7 @@ export class Dispositions {
     const headers = await this.#headersOf(message, info);
     this.#log('TransientFailure', message, message.recipients, failure, info, headers);
     this.#counters.transientFailures += message.recipients.length;
+    countOutcome('transient', message.recipients.length, info);
     message.due = due;
     this.#requeue(message);
   }

@@ -20,6 +20,7 @@ import {
   openConnection,
   type RetryPolicy,
 } from '@sterna/core/engine';
+import { countConnection, countReadyFull } from '../observe/telemetry.js';
 import type { AttemptInfo, Dispositions } from './disposition.js';
 import { type ReadySuspensionRule, SHARED_CHECK_RETRY_MS, type Shaping } from './shaping.js';
 import type { EngineDeps, QueuedMessage } from './types.js';
@@ -165,6 +166,7 @@ export class ReadyQueue {
    * (its body stays in the spool), so overflow simply waits its turn in order.
    */
   enqueue(item: ReadyItem): void {
+    if (this.size >= this.spec.path.max_ready) countReadyFull(this.spec.name);
     this.#items.push(item);
     const waiter = this.#waiters.shift();
     if (waiter) waiter(true);
@@ -438,6 +440,7 @@ export class ReadyQueue {
       session_id: sessionId,
       retry: item.retry,
       provider_name: item.provider_name,
+      ready_queue: this.spec.name,
       message,
     };
   }
@@ -507,6 +510,7 @@ export class ReadyQueue {
           }
           this.#consecutiveFailures = 0;
           this.#connections++;
+          countConnection(this.spec.name);
           connection = opened;
         }
         const throttled = Boolean(path.max_message_rate || path.additional_message_rate_throttles);

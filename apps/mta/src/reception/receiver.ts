@@ -6,6 +6,7 @@ import {
   type TlsInfo,
 } from '@sterna/core';
 import { buildLogRecord, formatQueueName, parseHeaders, spoolIdTime } from '@sterna/core/engine';
+import { telemetry } from '../observe/telemetry.js';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { QueuedMessage, RecordSink } from '../queue/types.js';
 import type { Spool } from '../spool/index.js';
@@ -91,6 +92,11 @@ export class Receiver {
       }),
     );
     this.#deps.queues.counters.received += queued.length;
+    for (const message of queued)
+      telemetry.messagesReceived(
+        message.meta.reception_protocol === 'HTTP' ? 'http_listener' : 'esmtp_listener',
+        1,
+      );
     for (const message of queued) this.#deps.queues.schedule(message);
     // Any failure refuses the whole transaction: the client retries it, and the copies already
     // stored are delivered too (at least once beats lost).

@@ -183,7 +183,7 @@ describe('inject into the real receiver, spool and queue manager', () => {
     expect(body.message.data).toContain('Hello Two');
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toContain('total_messages_received 2\n');
+    expect(metrics).toContain('total_messages_received{service="http_listener"} 2\n');
   });
 
   it('answers 503 and acknowledges nothing when the spool refuses the messages', async () => {

@@ -7,6 +7,7 @@ import { Fleet } from '../../cluster/fleet.js';
 import { PolicyServices } from '../../cluster/policy-services.js';
 import { loadDrivers } from '../../config/load-drivers.js';
 import { loadSternaConfig, type SternaConfig } from '../../config/sterna-config.js';
+import { timeLuaEvents } from '../../observe/instrument.js';
 import {
   type CollectedConfig,
   type ConfigEvents,
@@ -119,6 +120,8 @@ export async function startRuntime(
       log: (level, text) => log[level](text),
     },
   });
+  // Every event call, from any holder of the runtime, feeds lua_event_latency.
+  timeLuaEvents(runtime);
   try {
     inInit = true;
     if (runtime.hasEvent('pre_init')) await runtime.call('pre_init', []);

@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { type Logger, SternaError } from '@sterna/core';
+import { telemetry } from '../../observe/telemetry.js';
 import { openSpool, type Spool } from '../../spool/index.js';
 import type { CollectedConfig } from '../collected-config.js';
 import { loadNodeId } from '../node-id.js';
@@ -40,6 +41,8 @@ export async function openDaemonSpool(
     logger: log,
   });
   parts.spool = spool;
+  telemetry.watchDisk('data spool', data.path);
+  if (meta !== data) telemetry.watchDisk('meta spool', meta.path);
   const stateDir = dirname(resolve(meta.path));
   const nodeId = await loadNodeId(process.env.STERNA_NODE_ID_PATH ?? join(stateDir, 'nodeid'));
   return { spool, nodeId, stateDir };
