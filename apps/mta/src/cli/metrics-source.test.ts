@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { flattenMetricsJson, parsePrometheusText } from './metrics-source.js';
 import { renderQueueSummary } from './queue-summary.js';
+import { parseReadyQueue } from './table.js';
 
 const JSON_DOC = {
   message_count: { type: 'gauge', value: 3 },
@@ -56,6 +57,21 @@ describe('reading the daemon’s metrics', () => {
       { name: 'scheduled_count', labels: { queue: 'held.example' }, value: 2 },
       { name: 'message_count', labels: {}, value: 3 },
     ]);
+  });
+
+  it('reads ready queue names and KumoMTA’s service labels', () => {
+    expect(parseReadyQueue('smtp_client:unspecified->mx_list:10.0.0.1')).toEqual({
+      source: 'unspecified',
+      site: 'mx_list:10.0.0.1',
+      protocol: 'smtp_client',
+    });
+    expect(parseReadyQueue('pool-a->(alt1|alt2).example.com@smtp_client')).toEqual({
+      source: 'pool-a',
+      site: '(alt1|alt2).example.com',
+      protocol: 'smtp_client',
+    });
+    expect(parseReadyQueue('smtp_client')).toBeUndefined();
+    expect(parseReadyQueue('maildir')).toBeUndefined();
   });
 
   it('renders the queue summary: ready queues by site, scheduled queues with counts', () => {

@@ -29,19 +29,25 @@ export interface ReadyQueueName {
 }
 
 /**
- * Reads a ready queue name, or the `service` label KumoMTA gives its series
- * (`smtp_client:<ready queue>`): the prefix before the first `:` is dropped when the rest is a
- * ready queue name.
+ * Reads a ready queue name (`<source>-><site>@<protocol>`), or the `service` label KumoMTA gives
+ * its series (`smtp_client:<source>-><site>`, the protocol first). Aggregate services
+ * (`smtp_client`, `maildir`) are not ready queues: undefined.
  */
 export function parseReadyQueue(service: string): ReadyQueueName | undefined {
-  let name = service;
-  const colon = name.indexOf(':');
-  const arrow = name.indexOf('->');
-  if (colon >= 0 && arrow > colon) name = name.slice(colon + 1);
+  const arrow = service.indexOf('->');
+  if (arrow < 0) return undefined;
+  const colon = service.indexOf(':');
+  const prefixed = colon >= 0 && colon < arrow;
+  const name = prefixed ? service.slice(colon + 1) : service;
   const a = name.indexOf('->');
   const at = name.lastIndexOf('@');
-  if (a < 0 || at < a) return undefined;
-  return { source: name.slice(0, a), site: name.slice(a + 2, at), protocol: name.slice(at + 1) };
+  const hasSuffix = at > a && /^[a-z_]+$/.test(name.slice(at + 1));
+  if (!prefixed && !hasSuffix) return undefined;
+  return {
+    source: name.slice(0, a),
+    site: name.slice(a + 2, hasSuffix ? at : undefined),
+    protocol: prefixed ? service.slice(0, colon) : name.slice(at + 1),
+  };
 }
 
 /** The destination domain of a scheduled queue name `[campaign:][tenant@]domain[!routing]`. */

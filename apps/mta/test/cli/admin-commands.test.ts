@@ -1,4 +1,5 @@
 import type { LogRecord } from '@sterna/core/engine';
+import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DaemonProcess, runSterna, startDaemon } from '../support/daemon-process.js';
 import { eventually } from '../support/mail.js';
@@ -11,10 +12,17 @@ import {
   summaryEventually,
 } from './cli-support.js';
 
-// Every queue delivers into a Maildir at once, unless an admin suspension holds it.
-const POLICY = `
+// Every queue delivers into a Maildir at once, unless an admin suspension holds it;
+// sink.example goes by SMTP to a sink, through a ready queue of its own.
+const POLICY = (sinkPort: number) => `
 kumo.on('get_queue_config', function(domain)
+  if domain == 'sink.example' then
+    return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:${sinkPort}' } } } }
+  end
   return kumo.make_queue_config { protocol = { maildir_path = DIR .. '/maildir' } }
+end)
+kumo.on('get_egress_path_config', function(domain, source, site)
+  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled' }
 end)
 `;
 
@@ -22,14 +30,17 @@ describe('the kcli commands against a running daemon', { timeout: 300_000 }, () 
   let dir: PolicyDir;
   let daemon: DaemonProcess;
   let http: string;
+  let sink: SmtpSink;
 
   beforeAll(async () => {
-    dir = await writePolicy(POLICY);
+    sink = await startSmtpSink({ tls: false });
+    dir = await writePolicy(POLICY(sink.port));
     daemon = await startDaemon(dir.policy);
     http = daemon.http!;
   }, 180_000);
   afterAll(async () => {
     await daemon?.kill();
+    await sink?.close();
     await dir?.cleanup();
   });
 
@@ -151,20 +162,44 @@ describe('the kcli commands against a running daemon', { timeout: 300_000 }, () 
     expect(output).toContain('404 no bounce rule with id no-such-rule');
   });
 
-  it('suspends and releases a ready queue; resolves an egress path; lists ready queue states', async () => {
+  it('suspends and releases a ready queue, whose held message queue-summary lists; resolves an egress path', async () => {
     const resolved = JSON.parse(
-      await sterna(http, 'resolve-egress-path', 'ok.example', '--json'),
-    ) as { queue_name: string };
-    expect(resolved.queue_name).toMatch(/->/);
-    expect(await sterna(http, 'resolve-egress-path', 'ok.example')).toContain(
+      await sterna(http, 'resolve-egress-path', 'sink.example', '--json'),
+    ) as {
+      queue_name: string;
+    };
+    expect(resolved.queue_name).toContain(`mx_list:127.0.0.1:${sink.port}`);
+    expect(await sterna(http, 'resolve-egress-path', 'sink.example')).toContain(
       `ready queue: ${resolved.queue_name}`,
     );
     const { id } = JSON.parse(
-      await sterna(http, 'suspend-ready-q', '--name', resolved.queue_name, '--reason', 'pause'),
+      await sterna(
+        http,
+        'suspend-ready-q',
+        '--name',
+        resolved.queue_name,
+        '--reason',
+        'pause',
+        '--duration',
+        '1h',
+      ),
     ) as { id: string };
     expect(await sterna(http, 'suspend-ready-q-list')).toContain(resolved.queue_name);
+
+    await inject(http, ['r@sink.example']);
+    // the ready queue's row: SOURCE SITE PROTO D T C Q, with the message waiting in Q
+    const site = `mx_list:127.0.0.1:${sink.port}`;
+    const row = new RegExp(
+      `unspecified\\s+${site.replace(/\./g, '\\.')}\\s+smtp_client\\s+0\\s+\\d+\\s+0\\s+1\\n`,
+    );
+    await summaryEventually(http, (t) => row.test(t), 'the ready queue holding one message');
+    expect(JSON.parse(await sterna(http, 'inspect-ready-q', resolved.queue_name))).toBeTypeOf(
+      'object',
+    );
+
     await sterna(http, 'suspend-ready-q-cancel', '--id', id);
     expect(await sterna(http, 'suspend-ready-q-list')).not.toContain(resolved.queue_name);
+    await eventually(() => (sink.messages.length === 1 ? true : undefined), 60_000, 'the delivery');
     expect(JSON.parse(await sterna(http, 'ready-q-states'))).toHaveProperty(
       'states_by_ready_queue',
     );
