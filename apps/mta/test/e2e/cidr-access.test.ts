@@ -143,6 +143,8 @@ describe("trusted_hosts = { '::/0' }", { timeout: 60_000 }, () => {
     const res = await fetch(`http://127.0.0.1:${http[0]!.port}/metrics`);
     expect(res.status).toBe(403);
     expect(await res.text()).toBe('forbidden: only trusted_hosts may use this endpoint');
+    const json = await fetch(`http://127.0.0.1:${http[0]!.port}/metrics.json`);
+    expect(json.status).toBe(403);
     const admin = await fetch(`http://127.0.0.1:${http[0]!.port}/api/admin/bounce/v1`);
     expect(admin.status).toBe(403);
   });
