@@ -40,7 +40,12 @@ export type {
   RuntimeHost,
 } from './host/index.js';
 export { type BounceRule, parseBounceRulesFile } from './kumo/bounce-rules-file.js';
-export { RegexUnsupported, type TranslatedRegex, translateRegex } from './kumo/regex-translate.js';
+export {
+  RegexUnsupported,
+  type TranslatedRegex,
+  translateRegex,
+  UNICODE_SPELLINGS,
+} from './kumo/regex-translate.js';
 export {
   type ConnectionMetaArg,
   connectionMetaArg,

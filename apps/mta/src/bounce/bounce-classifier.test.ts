@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeResponse } from '@sterna/core';
 import { buildLogRecord, type LogRecord } from '@sterna/core/engine';
+import { translateRegex } from '@sterna/lua';
 import { describe, expect, it } from 'vitest';
 import type { RecordSink } from '../queue/types.js';
+import { asciiVariant } from './ascii-regex.js';
 import {
   BounceClassifier,
   classifyingSink,
@@ -66,6 +68,20 @@ describe('the bounce classifier', () => {
     expect(c.classifyText('gamma')).toBe('D');
     expect(c.classifyText('g alpha')).toBe('A');
     expect(c.classifyText('g')).toBe('E');
+  });
+
+  it('matches non-ASCII text with the Unicode forms, ASCII text with the fast ones', () => {
+    const c = BounceClassifier.fromRules(rules(['Word', '\\bunbekannt\\b'], ['Digit', '^\\d+$']));
+    expect(c.classifyText('550 Empfänger unbekannt')).toBe('Word');
+    expect(c.classifyText('550 Empfängerunbekannt')).toBe('Uncategorized');
+    expect(c.classifyText('550 éunbekannt')).toBe('Uncategorized'); // é is a word character
+    expect(c.classifyText('٥٥٠')).toBe('Digit'); // Rust's \d is Unicode
+    expect(c.classifyText('550')).toBe('Digit');
+    expect(asciiVariant(translateRegex('(?i)\\bx\\d\\s[\\w-]\\W\\B'))).toEqual({
+      source: '\\bx\\d\\s[\\w-]\\W\\B',
+      flags: 'i',
+    });
+    expect(asciiVariant(translateRegex('\\p{Greek}\\b')).flags).toBe('u');
   });
 
   it('refuses a pattern JavaScript cannot run, naming the file, category and pattern', () => {

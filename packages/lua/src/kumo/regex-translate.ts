@@ -10,6 +10,12 @@ const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
 const NOT_WORD_BOUNDARY = `(?:(?<=[${WORD}])(?=[${WORD}])|(?<![${WORD}])(?![${WORD}]))`;
 const WORD_BOUNDARY = `(?:(?<=[${WORD}])(?![${WORD}])|(?<![${WORD}])(?=[${WORD}]))`;
 
+/**
+ * How the translation spells Rust's Unicode `\w` (a class body), `\b` and `\B`: a caller that
+ * knows its text is ASCII may put JavaScript's own back (the bounce classifier does).
+ */
+export const UNICODE_SPELLINGS = { WORD, WORD_BOUNDARY, NOT_WORD_BOUNDARY } as const;
+
 /** `[[:name:]]` (ASCII, as in Rust) as the body of a character class. */
 const POSIX: Record<string, string> = {
   alnum: '0-9A-Za-z',
