@@ -45,6 +45,22 @@ function subcommandWord(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+// Levenshtein distance, for suggesting the subcommand meant.
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(
+        row[j]! + 1,
+        next[j - 1]! + 1,
+        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 function commandList(program: Command): string {
   const names = program.commands.map((c) => c.name());
   return (
@@ -61,6 +77,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = clientProgram();
   const word = subcommandWord(argv);
   const known = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  if (word !== undefined && !word.startsWith('-') && !known.has(word) && word !== 'help') {
+    // the daemon takes no arguments: a bare word is a mistyped subcommand
+    const near = [...known].filter((name) => distance(name, word) <= 2);
+    process.stderr.write(
+      `error: unknown subcommand '${word}'${near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : ''}; 'sterna --help' lists them\n`,
+    );
+    return 1;
+  }
   if (word === undefined || (!known.has(word) && word !== 'help'))
     return runDaemonCommand(argv, commandList(program));
   try {

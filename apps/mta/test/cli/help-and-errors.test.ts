@@ -85,6 +85,11 @@ describe('the sterna command line', { timeout: 120_000 }, () => {
     expect(badEndpoint.output.trim()).toBe(
       "error: --endpoint: 'not a url' is not a URL (expected e.g. http://127.0.0.1:8000)",
     );
+    const typo = await runSterna(['queue-sumary']);
+    expect(typo.code).toBe(1);
+    expect(typo.output.trim()).toBe(
+      "error: unknown subcommand 'queue-sumary' (did you mean queue-summary?); 'sterna --help' lists them",
+    );
     const badData = await runSterna(['rebind', '--reason', 'r', '--data', '{nope']);
     expect(badData.code).toBe(1);
     expect(badData.output).toContain("--data: '{nope' is not JSON");
