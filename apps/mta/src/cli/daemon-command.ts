@@ -14,7 +14,10 @@ spool and logs under ./data). Send a test message:
   SMTP:  any client to 127.0.0.1:2525
   HTTP:  curl -s http://127.0.0.1:8000/api/inject/v1 -H 'content-type: application/json' \\
            -d '{"envelope_sender":"me@example.org","content":"Subject: hi\\r\\n\\r\\nhello\\r\\n","recipients":[{"email":"you@your.domain"}]}'
-Logs (zstd JSON lines): ./data/logs. Stop with Ctrl-C.
+Logs (zstd JSON lines): ./data/logs; follow them from another terminal with
+  npx -y pnpm@12.4.2 sterna tail --follow --format line
+and see the queues with 'sterna queue-summary' ('sterna --help' lists the commands).
+Stop with Ctrl-C.
 
 `;
 
