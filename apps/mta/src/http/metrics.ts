@@ -165,6 +165,7 @@ export function createMetrics(
     },
   );
   registerDelays(family, () => current().stats.delays);
+  registry.registerMetric(telemetry.luaEventStarted);
   registry.registerMetric(telemetry.luaEventLatency);
   registry.registerMetric(telemetry.logSubmitLatency);
   registerSystemMetrics(registry, telemetry);

@@ -16,6 +16,7 @@ export function timeLuaEvents<T extends EventCaller>(
 ): T {
   const call = runtime.call.bind(runtime) as (...args: unknown[]) => Promise<unknown>;
   (runtime as { call: unknown }).call = async (event: string, ...rest: unknown[]) => {
+    telemetry.luaEventStarted.inc({ event });
     const end = telemetry.luaEventLatency.startTimer({ event });
     try {
       return await call(event, ...rest);

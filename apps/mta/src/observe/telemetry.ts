@@ -1,4 +1,4 @@
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 
 /** KumoMTA's latency buckets, in seconds (every `*_latency` histogram of its catalogue). */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -47,6 +47,13 @@ export class Telemetry {
     help: 'how long a given lua event callback took',
     labelNames: ['event'],
     buckets: LATENCY_BUCKETS,
+    registers: [],
+  });
+  /** Policy event calls started, by event name (`lua_event_latency_count` counts the finished). */
+  readonly luaEventStarted = new Counter({
+    name: 'lua_event_started',
+    help: 'incremented each time we start to call a lua event callback',
+    labelNames: ['event'],
     registers: [],
   });
   /** Seconds a log record's submission took (including waiting out back-pressure). */

@@ -151,6 +151,7 @@ describe('metrics as KumoMTA names them, after real traffic', { timeout: 180_000
       0,
     );
     expect(sample(text, 'lua_event_latency_count', { event: 'http_message_generated' })).toBe(6);
+    expect(sample(text, 'lua_event_started', { event: 'http_message_generated' })).toBe(6);
     expect(
       sample(text, 'lua_event_latency_bucket', { event: 'get_queue_config', le: '10' }),
     ).toBeGreaterThan(0);
