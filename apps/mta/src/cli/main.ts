@@ -31,7 +31,8 @@ export function clientProgram(): Command {
   registerTopCommand(program);
   registerTraceCommands(program);
   registerTailCommand(program);
-  for (const command of program.commands) command.exitOverride().showHelpAfterError();
+  for (const command of program.commands)
+    command.exitOverride().showHelpAfterError(`(sterna ${command.name()} --help shows its usage)`);
   return program;
 }
 
