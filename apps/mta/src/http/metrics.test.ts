@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Telemetry } from '../observe/telemetry.js';
 import type { EngineStats } from '../queue/admin-types.js';
 import { createMetrics } from './metrics.js';
+import { metricsAsJson } from './metrics-json.js';
 
 const SMTP = 'unspecified->mx_list:127.0.0.1@smtp_client';
 
@@ -35,6 +36,7 @@ describe('createMetrics', () => {
     const text = await registry.metrics();
     expect(text).toContain('ready_count{service="smtp_client:unspecified->mx_list:127.0.0.1"} 5\n');
     expect(text).toContain('connection_count{service="smtp_client"} 2\n');
+    expect(text).toContain('scheduled_count_total 7\n');
     expect(text).toContain('scheduled_by_domain{domain="a.example"} 3\n');
     expect(text).toContain('scheduled_by_domain{domain="b.example"} 4\n');
     expect(text).toContain('scheduled_by_tenant{tenant="t1"} 3\n');
@@ -44,6 +46,33 @@ describe('createMetrics', () => {
       'ready_queue_message_rate_throttled{service="smtp_client:unspecified->mx_list:127.0.0.1"} 4\n',
     );
     expect(text).toContain('total_messages_expired 2\n');
+  });
+
+  it('takes one engine snapshot per scrape, however many queues and series', async () => {
+    const ready: Record<string, { messages: number; connections: number }> = {};
+    const scheduled: Record<string, number> = {};
+    for (let i = 0; i < 2000; i++) {
+      ready[`unspecified->mx${i}.example@smtp_client`] = { messages: 1, connections: 1 };
+      scheduled[`c${i % 7}:t${i % 13}@d${i}.example`] = 2;
+    }
+    let calls = 0;
+    const registry = createMetrics(
+      () => {
+        calls++;
+        return stats(ready, scheduled);
+      },
+      { processMetrics: false, telemetry: new Telemetry() },
+    );
+    const text = await registry.metrics();
+    expect(calls).toBe(1);
+    expect(text).toContain('scheduled_count_total 4000\n');
+    expect(text).toContain('connection_count{service="smtp_client"} 2000\n');
+    await new Promise((r) => setImmediate(r));
+    const json = await metricsAsJson(registry);
+    expect(calls).toBe(2);
+    expect(Object.keys((json.ready_count!.value as { service: object }).service)).toHaveLength(
+      2000,
+    );
   });
 
   it('drops the per-queue series of a ready queue that went away, keeping the aggregate', async () => {

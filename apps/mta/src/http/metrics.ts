@@ -1,4 +1,4 @@
-import { parseQueueName } from '@sterna/core';
+import { parseQueueName, type QueueNameParts } from '@sterna/core';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerSystemMetrics } from '../observe/system-metrics.js';
 import {
@@ -189,6 +189,17 @@ type Family = (
 
 // scheduled_count by queue, and KumoMTA's roll-ups of the queue name's parts.
 function registerScheduled(family: Family, scheduled: () => EngineStats['scheduled']): void {
+  // Queue names are parsed once, not at every scrape; the cache is bounded by starting over.
+  const parsed = new Map<string, QueueNameParts>();
+  const parts = (queue: string): QueueNameParts => {
+    let p = parsed.get(queue);
+    if (p === undefined) {
+      if (parsed.size >= 50_000) parsed.clear();
+      p = parseQueueName(queue);
+      parsed.set(queue, p);
+    }
+    return p;
+  };
   const rollUp = (
     name: string,
     help: string,
@@ -216,12 +227,23 @@ function registerScheduled(family: Family, scheduled: () => EngineStats['schedul
       for (const [queue, n] of Object.entries(scheduled())) set({ queue }, n);
     },
   );
+  family(
+    'gauge',
+    'scheduled_count_total',
+    'total number of messages across all scheduled queues',
+    [],
+    (set) => {
+      let total = 0;
+      for (const n of Object.values(scheduled())) total += n;
+      set({}, total);
+    },
+  );
   rollUp(
     'scheduled_by_domain',
     'number of messages in the scheduled queue for a specific domain',
     ['domain'],
     (q) => ({
-      domain: parseQueueName(q).domain,
+      domain: parts(q).domain,
     }),
   );
   rollUp(
@@ -229,7 +251,7 @@ function registerScheduled(family: Family, scheduled: () => EngineStats['schedul
     'number of messages in the scheduled queue for a specific tenant',
     ['tenant'],
     (q) => {
-      const { tenant } = parseQueueName(q);
+      const { tenant } = parts(q);
       return tenant === undefined ? undefined : { tenant };
     },
   );
@@ -238,7 +260,7 @@ function registerScheduled(family: Family, scheduled: () => EngineStats['schedul
     'number of messages in the scheduled queue for a specific tenant and campaign combination',
     ['tenant', 'campaign'],
     (q) => {
-      const { tenant, campaign } = parseQueueName(q);
+      const { tenant, campaign } = parts(q);
       return tenant === undefined || campaign === undefined ? undefined : { tenant, campaign };
     },
   );
