@@ -165,6 +165,17 @@ export function createMetrics(
     },
   );
   registerDelays(family, () => current().stats.delays);
+  family(
+    'counter',
+    'dispatcher_watchdog_aborted_total',
+    'total number of dispatcher tasks aborted by the progress watchdog',
+    ['service'],
+    (set) => {
+      current();
+      for (const [service, n] of telemetry.watchdogAborted) set({ service }, n);
+    },
+  );
+  registry.registerMetric(telemetry.deliverLatency);
   registry.registerMetric(telemetry.luaEventStarted);
   registry.registerMetric(telemetry.luaEventLatency);
   registry.registerMetric(telemetry.logSubmitLatency);

@@ -39,6 +39,16 @@ export class Telemetry {
   readonly connectionsOpened = new Map<string, number>();
   /** Messages that arrived at a ready queue already holding `max_ready`, per service. */
   readonly readyFull = new Map<string, number>();
+  /** Sends the dispatcher watchdog abandoned, per ready-queue service and per aggregate. */
+  readonly watchdogAborted = new Map<string, number>();
+  /** Seconds each driver send (one message, or one batch) took, by protocol aggregate. */
+  readonly deliverLatency = new Histogram({
+    name: 'deliver_message_latency_rollup',
+    help: 'how many seconds a deliver_message call takes for a given protocol',
+    labelNames: ['service'],
+    buckets: LATENCY_BUCKETS,
+    registers: [],
+  });
   /** Messages received, per listener service (`esmtp_listener`, `http_listener`). */
   readonly received = new Map<string, number>();
   /** Seconds each policy event call took, by event name. */
@@ -107,10 +117,12 @@ export class Telemetry {
    * idle queues); aggregates (`smtp_client`) and provider series stay.
    */
   prune(liveServices: ReadonlySet<string>): void {
-    for (const map of [this.outcomes, this.connectionsOpened, this.readyFull] as Map<
-      string,
-      unknown
-    >[]) {
+    for (const map of [
+      this.outcomes,
+      this.connectionsOpened,
+      this.readyFull,
+      this.watchdogAborted,
+    ] as Map<string, unknown>[]) {
       for (const service of map.keys())
         if (!liveServices.has(service) && !this.#aggregates.has(service)) map.delete(service);
     }
@@ -179,4 +191,21 @@ export function countConnection(readyQueueName: string): void {
 /** A message arrived at a ready queue (by name) already holding `max_ready`. */
 export function countReadyFull(readyQueueName: string): void {
   telemetry.readyQueueFull(readyQueueService(readyQueueName).service);
+}
+
+/** The dispatcher watchdog abandoned a send of a ready queue (by name). */
+export function countWatchdogAbort(readyQueueName: string): void {
+  const { service, aggregate } = readyQueueService(readyQueueName);
+  add(telemetry.watchdogAborted, service, 1);
+  add(telemetry.watchdogAborted, aggregate, 1);
+}
+
+/** Starts timing one driver send of a ready queue (by name); call the result when it ends. */
+export function timeDelivery(readyQueueName: string): () => void {
+  const end = telemetry.deliverLatency.startTimer({
+    service: readyQueueService(readyQueueName).aggregate,
+  });
+  return () => {
+    end();
+  };
 }

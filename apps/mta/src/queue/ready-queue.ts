@@ -20,7 +20,12 @@ import {
   openConnection,
   type RetryPolicy,
 } from '@sterna/core/engine';
-import { countConnection, countReadyFull } from '../observe/telemetry.js';
+import {
+  countConnection,
+  countReadyFull,
+  countWatchdogAbort,
+  timeDelivery,
+} from '../observe/telemetry.js';
 import type { AttemptInfo, Dispositions } from './disposition.js';
 import { type ReadySuspensionRule, SHARED_CHECK_RETRY_MS, type Shaping } from './shaping.js';
 import type { EngineDeps, QueuedMessage } from './types.js';
@@ -614,6 +619,7 @@ export class ReadyQueue {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<Outcome[][]>((resolve) => {
       timer = setTimeout(() => {
+        countWatchdogAbort(this.spec.name);
         send.abort(new Error('dispatcher watchdog'));
         void connection.close();
         const response = makeResponse(
@@ -629,12 +635,14 @@ export class ReadyQueue {
     });
     // With batch_size > 1 every call goes through send_batch, even with one message (KumoMTA).
     const batching = (this.spec.site.batch?.maxSize ?? 1) > 1;
+    const timed = timeDelivery(this.spec.name);
     const work = batching
       ? connection.sendBatch(messages, { signal })
       : connection.send(messages[0]!, { signal }).then((outcomes) => [outcomes]);
     try {
       return await Promise.race([work, expired]);
     } finally {
+      timed();
       clearTimeout(timer);
       queueSignal.removeEventListener('abort', onQueueAbort);
     }

@@ -156,6 +156,11 @@ describe('metrics as KumoMTA names them, after real traffic', { timeout: 180_000
       sample(text, 'lua_event_latency_bucket', { event: 'get_queue_config', le: '10' }),
     ).toBeGreaterThan(0);
     expect(sample(text, 'log_submit_latency_count', { logger: 'local' })).toBeGreaterThan(0);
+    expect(
+      sample(text, 'deliver_message_latency_rollup_count', { service: 'smtp_client' }),
+    ).toBeGreaterThan(0);
+    expect(sample(text, 'deliver_message_latency_rollup_count', { service: 'maildir' })).toBe(1);
+    expect(text).toContain('# TYPE dispatcher_watchdog_aborted_total counter');
     expect(sample(text, 'disk_free_bytes', { name: 'data spool' })).toBeGreaterThan(0);
     expect(sample(text, 'disk_free_bytes', { name: 'meta spool' })).toBeGreaterThan(0);
     expect(sample(text, 'disk_free_percent', { name: `log dir ${dir.logs}` })).toBeGreaterThan(0);
