@@ -67,6 +67,49 @@ export interface DriverContext {
   readonly hostname: string;
   /** The operator's policy, where the daemon runs one. */
   readonly policy?: PolicyHost | undefined;
+  /** Live session traces (`sterna trace-smtp-client`), where the daemon offers them. */
+  readonly tracer?: SessionTracer | undefined;
+}
+
+/** Properties of a traced session that trace filters match on (`mx_host`, `domain`, …). */
+export type TraceMeta = Readonly<Record<string, unknown>>;
+
+/**
+ * One step of an outbound session, in KumoMTA's words: `BeginSession`, `Connected`,
+ * `MessageObtained` and `Closed` stand alone; `Read` is what the peer sent, `Write` what the
+ * driver wrote (commands, and the message data); `Diagnostic` a note such as a TLS upgrade.
+ */
+export type SessionTracePayload =
+  | 'BeginSession'
+  | 'Connected'
+  | 'MessageObtained'
+  | 'Closed'
+  | { readonly Read: string }
+  | { readonly Write: string }
+  | { readonly Diagnostic: { readonly level: string; readonly message: string } };
+
+/**
+ * Where a driver reports its sessions for live tracing. Protocol-neutral: any driver with a
+ * conversation to show may use it. Cheap while nobody watches: check {@link active} before
+ * building a payload.
+ */
+export interface SessionTracer {
+  /** True while someone watches; drivers skip building payloads otherwise. */
+  readonly active: boolean;
+  /** A tracer whose sessions also carry `meta` (the engine adds the ready queue's names). */
+  with(meta: TraceMeta): SessionTracer;
+  /** Starts tracing one session (one connection attempt and what follows on it). */
+  begin(meta?: TraceMeta): TracedSession;
+}
+
+/** One traced session. */
+export interface TracedSession {
+  /** True while someone watches (as the tracer's {@link SessionTracer.active}). */
+  readonly active: boolean;
+  /** Adds properties learnt as the session goes: the MX host and address, the message's. */
+  update(meta: TraceMeta): void;
+  /** Reports one step; dropped at once while nobody watches. */
+  emit(payload: SessionTracePayload): void;
 }
 
 /** A logger that drops everything. */

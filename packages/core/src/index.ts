@@ -12,8 +12,12 @@ export {
   type MxRecord,
   type PolicyHost,
   type PolicyObject,
+  type SessionTracePayload,
+  type SessionTracer,
   silentLogger,
   systemClock,
+  type TracedSession,
+  type TraceMeta,
 } from './context.js';
 export {
   type AnyProtocolDriver,

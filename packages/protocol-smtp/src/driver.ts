@@ -52,7 +52,9 @@ export const smtpDriver: ProtocolDriver<SmtpOptions> = defineProtocolDriver<Smtp
     const errors = [...list.errors];
     // KumoMTA's order: the egress path's EHLO name, then the source's, then the host name.
     const ehloName = path.ehlo_domain ?? source.ehlo_domain ?? ctx.hostname;
-    const settings = { path, source, ehloName, signal: ctx.signal };
+    const trace = ctx.tracer?.begin({ site: site.name });
+    trace?.emit('BeginSession');
+    const settings = { path, source, ehloName, signal: ctx.signal, trace };
     const queue = [...list.candidates];
     while (queue.length > 0 && !ctx.signal.aborted) {
       const candidate = queue.shift()!;

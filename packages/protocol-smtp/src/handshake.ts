@@ -1,6 +1,12 @@
 import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { EgressPathConfig, EgressSource, SourceAddress, TlsInfo } from '@sterna/core';
+import type {
+  EgressPathConfig,
+  EgressSource,
+  SourceAddress,
+  TlsInfo,
+  TracedSession,
+} from '@sterna/core';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Candidate } from './candidates.js';
 import { formatAddr } from './host-spec.js';
@@ -36,6 +42,8 @@ export interface HandshakeSettings {
   readonly source: EgressSource;
   readonly ehloName: string;
   readonly signal: AbortSignal;
+  /** The live trace of this connection's sessions (`trace-smtp-client`), if the daemon has one. */
+  readonly trace?: TracedSession | undefined;
 }
 
 const oneLine = (text: string | undefined) => (text ?? '').replace(/\r?\n/g, ' ');
@@ -198,7 +206,9 @@ export async function handshake(
 ): Promise<OpenSession> {
   const { path } = settings;
   if (settings.signal.aborted) throw new HandshakeError('aborted');
-  const session = new SmtpSession(clientOptions(candidate, settings, clearOnly), path);
+  const trace = settings.trace;
+  if (trace?.active) trace.update({ mx_host: candidate.name, mx_addr: candidate.address });
+  const session = new SmtpSession(clientOptions(candidate, settings, clearOnly), path, trace);
   const onAbort = () => session.destroy(new Error('aborted'));
   settings.signal.addEventListener('abort', onAbort, { once: true });
   try {

@@ -188,6 +188,26 @@ export class SmtpConnection implements Connection {
     return undefined;
   }
 
+  // The message's properties, which trace-smtp-client filters on, then MessageObtained.
+  #traceMessage(message: Message): void {
+    const trace = this.#settings.trace;
+    if (!trace?.active) return;
+    const first = message.recipients[0] ?? '';
+    const text = (key: string) => {
+      const value = message.getMeta(key);
+      return typeof value === 'string' ? value : undefined;
+    };
+    trace.update({
+      domain: first.slice(first.lastIndexOf('@') + 1),
+      routing_domain: text('routing_domain'),
+      tenant: text('tenant'),
+      campaign: text('campaign'),
+      mail_from: message.sender,
+      rcpt_to: [...message.recipients],
+    });
+    trace.emit('MessageObtained');
+  }
+
   async #send(message: Message, { signal }: SendOptions): Promise<Outcome[]> {
     if (signal.aborted || this.#closed) {
       return failAll(
@@ -196,6 +216,7 @@ export class SmtpConnection implements Connection {
       );
     }
     this.#deliveries++;
+    this.#traceMessage(message);
     let open = await this.#session();
     if (typeof open === 'string') {
       return failAll(

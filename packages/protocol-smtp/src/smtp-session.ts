@@ -1,4 +1,4 @@
-import type { EgressPathConfig } from '@sterna/core';
+import type { EgressPathConfig, TracedSession } from '@sterna/core';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { useFastDataStream } from './data-stream.js';
 import { type SmtpTimeoutError, Transcript } from './transcript.js';
@@ -41,8 +41,8 @@ export class SmtpSession {
   #lastError: ClientError | undefined;
   readonly #waiters = new Set<() => void>();
 
-  constructor(options: SMTPConnection.Options, path: EgressPathConfig) {
-    this.transcript = new Transcript(path, (error) => this.destroy(error));
+  constructor(options: SMTPConnection.Options, path: EgressPathConfig, trace?: TracedSession) {
+    this.transcript = new Transcript(path, (error) => this.destroy(error), trace);
     this.client = new SMTPConnection({
       ...options,
       logger: this.transcript.logger,
@@ -54,6 +54,8 @@ export class SmtpSession {
       this.#lastError ??= error;
     });
     this.client.on('end', () => {
+      // Whatever ended it (QUIT, the peer, close()), nodemailer says 'end' once.
+      if (trace?.active) trace.emit('Closed');
       this.#ended = true;
       this.transcript.stop();
       for (const wake of [...this.#waiters]) wake();
@@ -113,7 +115,7 @@ export class SmtpSession {
 
   /** Sends one message; settles with nodemailer's result or its error. */
   send(envelope: SMTPConnection.Envelope, data: Buffer): Promise<Settled<SendInfo>> {
-    this.transcript.beginTransaction();
+    this.transcript.beginTransaction(data);
     return this.call<SendInfo>((done) => this.client.send(envelope, data, done));
   }
 

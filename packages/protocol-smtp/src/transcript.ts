@@ -1,4 +1,4 @@
-import { type EgressPathConfig, formatDuration } from '@sterna/core';
+import { type EgressPathConfig, formatDuration, type TracedSession } from '@sterna/core';
 
 /** Seconds as KumoMTA's texts show them: `5s`, `5m`, or `300ms` below a second. */
 export function formatTimeout(seconds: number): string {
@@ -36,9 +36,11 @@ interface Pending {
 interface LogEntry {
   readonly tnx?: string;
   readonly discarded?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
 }
 
-type LogFn = (entry: LogEntry, message?: unknown) => void;
+type LogFn = (entry: LogEntry, message?: unknown, ...args: unknown[]) => void;
 
 /** The logger nodemailer's `SMTPConnection` accepts (its `logger` option). */
 export interface TapLogger {
@@ -73,6 +75,9 @@ export class Transcript {
 
   readonly #path: EgressPathConfig;
   readonly #onTimeout: (error: SmtpTimeoutError) => void;
+  readonly #trace: TracedSession | undefined;
+  /** The message data of the transaction, written (for the trace) once DATA is answered 354. */
+  #data: Buffer | undefined;
   #pending: Pending[] = [];
   #accepted = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -81,17 +86,30 @@ export class Transcript {
   /** When the reply to the head command is due (ms since the epoch). */
   #deadline: number | undefined;
 
-  constructor(path: EgressPathConfig, onTimeout: (error: SmtpTimeoutError) => void) {
+  constructor(
+    path: EgressPathConfig,
+    onTimeout: (error: SmtpTimeoutError) => void,
+    trace?: TracedSession,
+  ) {
     this.#path = path;
     this.#onTimeout = onTimeout;
+    this.#trace = trace;
     this.logger = {
       trace: ignore,
-      info: ignore,
+      info: trace ? (entry, message) => this.#traceInfo(trace, entry, String(message)) : ignore,
       error: ignore,
       fatal: ignore,
       debug: (entry, message) => {
-        if (entry.tnx === 'client') this.#command(String(message));
-        else if (entry.tnx === 'server') this.#reply(String(message));
+        if (entry.tnx === 'client') {
+          if (this.#trace?.active) this.#trace.emit({ Write: `${String(message)}\r\n` });
+          this.#command(String(message));
+        } else if (entry.tnx === 'server') {
+          if (this.#trace?.active) {
+            // nodemailer joins a multi-line reply with LF; the wire had CRLF.
+            this.#trace.emit({ Read: `${String(message).replace(/\r?\n/g, '\r\n')}\r\n` });
+          }
+          this.#reply(String(message));
+        }
       },
       // nodemailer drops (and warns about) what came after the 220 to STARTTLS.
       warn: (entry) => {
@@ -100,10 +118,26 @@ export class Transcript {
     };
   }
 
-  /** Starts a new transaction's record. */
-  beginTransaction(): void {
+  /** Starts a new transaction's record; `data` is kept for the trace while someone watches. */
+  beginTransaction(data?: Buffer): void {
     this.exchanges = [];
     this.#accepted = 0;
+    this.#data = this.#trace?.active ? data : undefined;
+  }
+
+  // nodemailer's network notes: the connection made (and from where), TLS, the close.
+  #traceInfo(trace: TracedSession, entry: LogEntry, message: string): void {
+    if (!trace.active) return;
+    if (entry.tnx === 'network' && message.includes('established')) {
+      if (entry.localAddress && entry.localPort !== undefined) {
+        const local = entry.localAddress.replace(/^::ffff:/, '');
+        const host = local.includes(':') ? `[${local}]` : local;
+        trace.update({ source_address: `${host}:${entry.localPort}` });
+      }
+      trace.emit('Connected');
+    } else if (entry.tnx === 'smtp' && message.includes('STARTTLS')) {
+      trace.emit({ Diagnostic: { level: 'INFO', message } });
+    }
   }
 
   /** The reply to `RCPT TO:<recipient>` in this transaction, if one came. */
@@ -179,6 +213,8 @@ export class Transcript {
     if (verb === 'EHLO' || verb === 'LHLO') this.lastHello = text;
     if (verb === 'RCPT' && ok) this.#accepted++;
     if (verb === 'DATA' && text.startsWith('3') && this.#accepted > 0) {
+      if (this.#data) this.#trace?.emit({ Write: this.#data.toString('latin1') });
+      this.#data = undefined;
       // The data goes out now; its reply (one per accepted recipient for LMTP) is awaited.
       const replies = this.#path.use_lmtp ? this.#accepted : 1;
       for (let i = 0; i < replies; i++) this.#push('.\r\n', this.#path.data_dot_timeout);

@@ -7,6 +7,7 @@ import { LuaPolicy } from '../policy/lua-policy.js';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { Receiver } from '../reception/receiver.js';
 import type { ShapingAutomation } from '../shaping/automation.js';
+import { TraceHub } from '../trace/hub.js';
 import { loadPolicy, startRuntime } from './boot/load-policy.js';
 import { openRecordSinks } from './boot/open-records.js';
 import { openDaemonSpool } from './boot/open-spool.js';
@@ -144,9 +145,18 @@ export class Daemon {
       parts,
       () => automation?.observe.bind(automation),
     );
+    // One hub: the SMTP listeners and the drivers publish, the HTTP listeners' WebSockets read.
+    const traces = new TraceHub();
     // The fleet's shared levers are loaded inside startQueues, before the spool is queued again.
-    const started = await startQueues(loaded, policy, spooled, sinks, log, parts, (queues) =>
-      startSharedAdmin(loaded, queues, spooled.nodeId, log, parts),
+    const started = await startQueues(
+      loaded,
+      policy,
+      spooled,
+      sinks,
+      log,
+      parts,
+      (queues) => startSharedAdmin(loaded, queues, spooled.nodeId, log, parts),
+      traces,
     );
     receiver = started.receiver;
     automation = startAutomation(loaded, started.queues, log);
@@ -161,6 +171,7 @@ export class Daemon {
         log,
         announce: options.announce,
         diagnostics: options.diagnostics,
+        traces,
       },
       parts,
     );

@@ -26,6 +26,7 @@ import {
   countWatchdogAbort,
   timeDelivery,
 } from '../observe/telemetry.js';
+import { tracedContext } from '../trace/driver-context.js';
 import type { AttemptInfo, Dispositions } from './disposition.js';
 import { type ReadySuspensionRule, SHARED_CHECK_RETRY_MS, type Shaping } from './shaping.js';
 import type { EngineDeps, QueuedMessage } from './types.js';
@@ -502,7 +503,7 @@ export class ReadyQueue {
             driver,
             site,
             options,
-            this.#deps.driverContext,
+            tracedContext(this.#deps.driverContext, this.spec),
             path,
             source,
           );

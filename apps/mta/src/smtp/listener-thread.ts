@@ -98,6 +98,9 @@ export async function startEsmtpListenerThread(
         events,
       });
       options.onThread?.(worker);
+      // The thread builds trace events only while someone traces.
+      const unwatch = deps.trace?.watch?.((on) => worker.postMessage({ t: 'trace', on }));
+      worker.once('exit', () => unwatch?.());
       let ready = false;
       let bound = listen;
       worker.on('message', (message: FromListenerThread) => {
@@ -119,6 +122,9 @@ export async function startEsmtpListenerThread(
             return;
           case 'log':
             deps.log[message.level](message.message, message.fields);
+            return;
+          case 'trace':
+            deps.trace?.publish(message.event);
             return;
           case 'closed':
             return; // close() waits for it

@@ -2,6 +2,7 @@ import type { Logger } from '@sterna/core';
 import type { PolicyMessage } from '../policy/types.js';
 import type { RecordSink } from '../queue/types.js';
 import type { Receiver } from '../reception/receiver.js';
+import type { ServerTraceSink } from '../trace/hub.js';
 
 /** What one policy event gave the listener (the runtime's `EventResult`, as plain data). */
 export interface ListenerEventResult {
@@ -32,6 +33,8 @@ export interface EsmtpListenerDeps {
   readonly log: Logger;
   /** The certificate and key to offer with STARTTLS when the params name none. */
   readonly tls: { readonly key: string; readonly cert: string };
+  /** Where sessions are traced (`trace-smtp-server`); not traced without it. */
+  readonly trace?: ServerTraceSink | undefined;
 }
 
 /** A running listener. */

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorText, type Logger } from '@sterna/core';
 import { isReply, onCloseRequest, Requester } from '@sterna/lua/threads';
+import type { ServerTraceSink } from '../trace/hub.js';
 import { type EsmtpListener, startEsmtpListener } from './listener.js';
 import type { ListenerPolicy } from './listener-types.js';
 import type {
@@ -48,8 +49,18 @@ const policy: ListenerPolicy = {
 
 let listener: EsmtpListener | undefined;
 
+// Turned on and off by the main thread, which filters and fans the events out.
+const trace: ServerTraceSink = {
+  active: false,
+  publish: (event) => post({ t: 'trace', event }),
+};
+
 port.on('message', (message: ToListenerThread) => {
   if (onCloseRequest(message, port, async () => listener?.close())) return;
+  if (message.t === 'trace') {
+    (trace as { active: boolean }).active = message.on;
+    return;
+  }
   // A rejection comes back as an Error with the `code` and `text` the listener replies with.
   if (isReply(message)) requests.settle(message);
 });
@@ -65,6 +76,7 @@ startEsmtpListener(init.params, {
   nodeId: init.nodeId,
   log,
   tls: init.tls,
+  trace,
 }).then(
   (started) => {
     listener = started;

@@ -14,6 +14,7 @@ import { type EsmtpListenerParams, formatBound, parseListen } from './params.js'
 import { SessionEvents } from './session-events.js';
 import { recordTls } from './session-meta.js';
 import { SessionPolicy } from './session-policy.js';
+import { ServerTraceTap } from './trace-tap.js';
 
 export type { EsmtpListener, EsmtpListenerDeps } from './listener-types.js';
 
@@ -33,9 +34,10 @@ export async function startEsmtpListener(
   deps: EsmtpListenerDeps,
 ): Promise<EsmtpListener> {
   const { host, port } = parseListen(params.listen);
-  const policy = new SessionPolicy(deps);
+  const tap = new ServerTraceTap(params, deps.trace);
+  const policy = new SessionPolicy(deps, tap);
   const envelope = new EnvelopeChecks(params, policy, cidrSet(params.relay_hosts, 'relay_hosts'));
-  const reception = new MessageReception(params, { ...deps, session: policy });
+  const reception = new MessageReception(params, { ...deps, session: policy, tap });
   const events = new SessionEvents(params, policy);
   const auth = deps.policy.hasEvent('smtp_server_auth_plain')
     ? new SmtpAuth(params, policy)
@@ -64,15 +66,18 @@ export async function startEsmtpListener(
     disableReverseLookup: true,
     hide8BITMIME: false,
     hideSMTPUTF8: false,
-    logger: false,
+    // Only a tracer reads smtp-server's log (the commands and replies of each session).
+    logger: tap.logger,
     key: params.tls_private_key ?? deps.tls.key,
     cert: params.tls_certificate ?? deps.tls.cert,
 
     onConnect(session, done: Done) {
+      tap.opened(session);
       events.connectionAccepted(session).then(done, done);
     },
 
     onClose(session) {
+      tap.closed(session);
       accepted.delete(session.id);
     },
 
@@ -102,6 +107,7 @@ export async function startEsmtpListener(
         if (data.sizeExceeded) {
           return done(policy.refuse(session, { code: 552, text: '5.3.4 message too big' }, 'DATA'));
         }
+        tap.data(session, chunks);
         reception.receive(session, Buffer.concat(chunks)).then(
           (ids) => {
             accepted.set(session.id, (accepted.get(session.id) ?? 0) + 1);

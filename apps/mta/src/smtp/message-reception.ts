@@ -15,12 +15,15 @@ import {
   tlsOf,
 } from './session-meta.js';
 import type { SessionPolicy } from './session-policy.js';
+import type { ServerTraceTap } from './trace-tap.js';
 
 /** What {@link MessageReception} needs besides the listener's params. */
 export interface MessageReceptionDeps {
   readonly receiver: Pick<Receiver, 'accept'>;
   readonly log: Logger;
   readonly session: SessionPolicy;
+  /** Reports each message's disposition to `trace-smtp-server`. */
+  readonly tap?: ServerTraceTap | undefined;
 }
 
 /**
@@ -58,6 +61,7 @@ export class MessageReception {
       const text = `4.3.0 ${this.#params.hostname} technical difficulties: ${errorText(error)}`;
       throw this.#deps.session.refuse(session, { code: 451, text }, 'DATA');
     }
+    for (const message of accepted) this.#deps.tap?.disposition(session, message);
     return accepted.map((m) => m.id);
   }
 

@@ -5,6 +5,7 @@ import type { SMTPServerSession } from 'smtp-server';
 import { type PolicyMessage, type PolicyRejection, rejectionOf } from '../policy/types.js';
 import type { EsmtpListenerDeps } from './listener-types.js';
 import { peerOf, recordPolicyMeta, senderOf } from './session-meta.js';
+import type { ServerTraceTap } from './trace-tap.js';
 
 /**
  * What a policy event gave: its result (with the message passed first, as the policy left it,
@@ -24,9 +25,11 @@ export type EventOutcome =
  */
 export class SessionPolicy {
   readonly #deps: EsmtpListenerDeps;
+  readonly #tap: ServerTraceTap | undefined;
 
-  constructor(deps: EsmtpListenerDeps) {
+  constructor(deps: EsmtpListenerDeps, tap?: ServerTraceTap) {
     this.#deps = deps;
+    this.#tap = tap;
   }
 
   /**
@@ -67,11 +70,13 @@ export class SessionPolicy {
     if (!this.#deps.policy.hasEvent(event)) return undefined;
     try {
       const called = await this.#deps.policy.call(event, args);
+      this.#tap?.callback(session, event, called.value);
       const sent = args.find(isConnMeta)?.__sterna_conn_meta;
       const metaChanges =
         sent && called.connMeta ? recordPolicyMeta(session, sent, called.connMeta) : undefined;
       return { result: called.value, message: called.messages[0], metaChanges };
     } catch (error) {
+      this.#tap?.callback(session, event, undefined, error);
       return { error: this.refuse(session, this.rejectionFor(event, error), command, recipient) };
     }
   }

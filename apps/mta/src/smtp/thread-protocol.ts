@@ -8,6 +8,7 @@ import type {
 } from '@sterna/lua/threads';
 import type { RecordContext } from '../queue/types.js';
 import type { AcceptedMessage } from '../reception/receiver.js';
+import type { ServerTraceEvent } from '../trace/types.js';
 import type { ListenerEventResult } from './listener-types.js';
 import type { EsmtpListenerParams } from './params.js';
 
@@ -47,7 +48,15 @@ export type FromListenerThread =
       readonly message: string;
       readonly fields?: Record<string, unknown>;
     }
-  | ClosedMessage;
+  | ClosedMessage
+  /** A trace event, sent only while the main thread says someone traces. */
+  | { readonly t: 'trace'; readonly event: ServerTraceEvent };
+
+/** Main → thread: tracing turned on or off (the thread posts no trace events while off). */
+export interface TraceSwitch {
+  readonly t: 'trace';
+  readonly on: boolean;
+}
 
 /** Main → thread. */
-export type ToListenerThread = ReplyMessage | CloseMessage;
+export type ToListenerThread = ReplyMessage | CloseMessage | TraceSwitch;

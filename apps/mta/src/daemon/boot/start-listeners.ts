@@ -9,6 +9,7 @@ import type { RecordSink } from '../../queue/types.js';
 import type { Receiver } from '../../reception/receiver.js';
 import { startEsmtpListener } from '../../smtp/listener.js';
 import { startEsmtpListenerThread } from '../../smtp/listener-thread.js';
+import type { TraceHub } from '../../trace/hub.js';
 import { selfSignedCertificate } from '../tls.js';
 import type { LoadedPolicy } from './load-policy.js';
 import type { DaemonParts } from './parts.js';
@@ -25,6 +26,8 @@ export interface ListenerDeps {
   readonly announce: (line: string) => void;
   /** The diagnostic log's run-time filter, for `set_diagnostic_log_filter`. */
   readonly diagnostics?: DiagnosticFilter | undefined;
+  /** The live traces the SMTP listeners feed and the HTTP listeners serve. */
+  readonly traces?: TraceHub | undefined;
 }
 
 /**
@@ -51,6 +54,7 @@ export async function startListeners(
       nodeId,
       log,
       tls: await selfSignedCertificate(params.hostname),
+      trace: deps.traces?.server,
     });
     parts.listeners.push(listener);
     deps.announce(`smtp listener on ${listener.address}`);
@@ -69,6 +73,7 @@ export async function startListeners(
       nodeId,
       log,
       tls: await selfSignedCertificate(params.hostname),
+      traces: deps.traces,
     });
     parts.listeners.push(listener);
     deps.announce(`http listener on ${listener.address}`);

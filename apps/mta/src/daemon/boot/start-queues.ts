@@ -8,6 +8,7 @@ import { QueueManager } from '../../queue/queue-manager.js';
 import { ShapingStateFile } from '../../queue/shaping-state.js';
 import { queueOf, Receiver } from '../../reception/receiver.js';
 import type { Spool } from '../../spool/index.js';
+import type { TraceHub } from '../../trace/hub.js';
 import type { LoadedPolicy } from './load-policy.js';
 import type { RecordSinks } from './open-records.js';
 import type { DaemonParts } from './parts.js';
@@ -30,6 +31,7 @@ export async function startQueues(
   log: Logger,
   parts: DaemonParts,
   beforeSpool?: (queues: QueueManager) => Promise<unknown>,
+  traces?: TraceHub,
 ): Promise<StartedQueues> {
   const { spool, nodeId } = spooled;
   const { records, recordHeaders } = sinks;
@@ -45,6 +47,7 @@ export async function startQueues(
     resolver: loaded.resolver,
     hostname: loaded.collected.esmtpListeners[0]?.hostname ?? hostname(),
     policy: loaded.runtime,
+    tracer: traces?.tracer,
   };
   const stateFile = new ShapingStateFile(join(spooled.stateDir, 'shaping-state.json'), log);
   const queues = new QueueManager(
