@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { SternaError } from '@sterna/core';
 import { listSegments } from '../logs/reader.js';
 import { decompressFrame, loadZstd, scanFrames } from '../logs/zstd.js';
@@ -61,13 +61,13 @@ export class LogFollower {
       return []; // removed between the listing and now
     }
     if (state && size <= state.offset) return [];
-    const buf = new Uint8Array(await readFile(path));
     if (!state) {
       state = { offset: 0, carry: '', decoder: new TextDecoder() };
       this.#segments.set(path, state);
       this.#onSegment(path);
     }
-    const rest = buf.subarray(state.offset);
+    // only the bytes after the frames already read: a segment grows to max_file_size (1 GB)
+    const rest = await readFrom(path, state.offset, size - state.offset);
     const scan = scanFrames(rest);
     if (scan.garbageAt !== undefined)
       throw new SternaError(
@@ -82,5 +82,21 @@ export class LogFollower {
     const lines = (state.carry + text).split('\n');
     state.carry = lines.pop() ?? '';
     return lines.filter((line) => line !== '');
+  }
+}
+
+async function readFrom(path: string, position: number, length: number): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await file.read(buf, got, length - got, position + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await file.close();
   }
 }
