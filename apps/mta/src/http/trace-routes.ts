@@ -95,7 +95,8 @@ export async function registerTraceRoutes(
   access: AccessHooks,
   traces: TraceHub | undefined,
 ): Promise<void> {
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // Only with a hub: a listener without one (tests, tools) keeps the routes, answering 501.
+  if (traces) await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   const routes = [
     {
       url: '/api/admin/trace-smtp-server/v1',
@@ -127,27 +128,29 @@ export async function registerTraceRoutes(
       }
       return undefined;
     };
-    app.get(
-      route.url,
-      {
-        ...documented({
-          summary: route.summary,
-          description:
-            'A WebSocket stream: send the filter request as the first text message (or give it as the query string); each message afterwards is one JSON event.',
-          tags: ['traces'],
-          access: 'trusted',
-          websocket: true,
-          query: route.stream.request,
-          body: route.stream.request,
-          response: route.event,
-        }),
+    const options = {
+      ...documented({
+        summary: route.summary,
+        description:
+          'A WebSocket stream: send the filter request as the first text message (or give it as the query string); each message afterwards is one JSON event.',
+        tags: ['traces'],
+        access: 'trusted',
         websocket: true,
-        onRequest: access.trustedOnly,
-        preValidation: check,
-      },
-      (socket, request) => {
-        if (route.channel) serve(socket, request, route.stream, route.channel);
-      },
-    );
+        query: route.stream.request,
+        body: route.stream.request,
+        response: route.event,
+      }),
+      onRequest: access.trustedOnly,
+      preValidation: check,
+    };
+    const channel = route.channel;
+    if (channel) {
+      app.get(route.url, { ...options, websocket: true }, (socket, request) =>
+        serve(socket, request, route.stream, channel),
+      );
+    } else {
+      // preValidation has answered 501 already.
+      app.get(route.url, options, async (_request, reply) => reply);
+    }
   }
 }
