@@ -14,6 +14,7 @@ import {
   type RetryPolicy,
 } from '@sterna/core/engine';
 import { isSharedStoreOutage } from '../cluster/redis-throttles.js';
+import { readyQueueService, telemetry } from '../observe/telemetry.js';
 import type { EngineStats } from './admin-types.js';
 import { Dispositions, scheduledAttempt } from './disposition.js';
 import { EgressPaths } from './egress-paths.js';
@@ -545,6 +546,8 @@ export class QueueManager {
     this.#shaping.prune((kind, label) =>
       kind === 'messageRate' || kind === 'throttleInsert' ? scheduled.has(label) : ready.has(label),
     );
+    // Per-queue outcome and connection series too, even when nothing scrapes the metrics.
+    telemetry.prune(new Set([...ready].map((name) => readyQueueService(name).service)));
   }
 }
 
