@@ -23,24 +23,24 @@ interface CommonOptions {
 }
 
 interface ServerOptions extends CommonOptions {
-  source: string[];
+  source?: string[];
   onlyNew?: boolean;
   onlyOne?: boolean;
 }
 
 interface ClientOptions extends CommonOptions {
-  source: string[];
-  mxAddr: string[];
-  mxHost: string[];
-  domain: string[];
-  routingDomain: string[];
-  campaign: string[];
-  tenant: string[];
-  egressPool: string[];
-  egressSource: string[];
-  mailFrom: string[];
-  rcptTo: string[];
-  readyQueue: string[];
+  source?: string[];
+  mxAddr?: string[];
+  mxHost?: string[];
+  domain?: string[];
+  routingDomain?: string[];
+  campaign?: string[];
+  tenant?: string[];
+  egressPool?: string[];
+  egressSource?: string[];
+  mailFrom?: string[];
+  rcptTo?: string[];
+  readyQueue?: string[];
 }
 
 function seconds(value: string): number {
@@ -145,7 +145,6 @@ export function registerTraceCommands(program: Command): void {
         '--source <cidr>',
         'Trace only connections from this address or CIDR block (repeatable; default: all)',
         collect,
-        [],
       )
       .option('--only-new', 'Trace only newly opened sessions; ignore those already open')
       .option('--only-one', 'Trace the first session observed, ignoring all others'),
@@ -154,7 +153,7 @@ export function registerTraceCommands(program: Command): void {
     await followTrace(
       endpoint,
       '/api/admin/trace-smtp-server/v1',
-      { source_addr: options.source, ...(options.terse ? { terse: true } : {}) },
+      { source_addr: options.source ?? [], ...(options.terse ? { terse: true } : {}) },
       serverHandler(options),
       follow(options, endpoint),
     );
@@ -167,33 +166,33 @@ export function registerTraceCommands(program: Command): void {
         'session knows that property (a message property only once a message is in hand); ' +
         '--ready-queue is known from the start and narrows best',
     )
-    .option('--source <cidr>', 'Local source address or CIDR block (repeatable)', collect, [])
-    .option('--mx-addr <cidr>', 'MX host address or CIDR block (repeatable)', collect, [])
-    .option('--mx-host <name>', 'MX host name (repeatable)', collect, [])
-    .option('--domain <domain>', 'Recipient domain (repeatable)', collect, [])
-    .option('--routing-domain <domain>', 'Routing domain (repeatable)', collect, [])
-    .option('--campaign <name>', 'Campaign (repeatable)', collect, [])
-    .option('--tenant <name>', 'Tenant (repeatable)', collect, [])
-    .option('--egress-pool <name>', 'Egress pool (repeatable)', collect, [])
-    .option('--egress-source <name>', 'Egress source (repeatable)', collect, [])
-    .option('--mail-from <address>', 'Envelope sender (repeatable)', collect, [])
-    .option('--rcpt-to <address>', 'Envelope recipient (repeatable)', collect, [])
-    .option('--ready-queue <name>', 'Ready queue name (repeatable)', collect, []);
+    .option('--source <cidr>', 'Local source address or CIDR block (repeatable)', collect)
+    .option('--mx-addr <cidr>', 'MX host address or CIDR block (repeatable)', collect)
+    .option('--mx-host <name>', 'MX host name (repeatable)', collect)
+    .option('--domain <domain>', 'Recipient domain (repeatable)', collect)
+    .option('--routing-domain <domain>', 'Routing domain (repeatable)', collect)
+    .option('--campaign <name>', 'Campaign (repeatable)', collect)
+    .option('--tenant <name>', 'Tenant (repeatable)', collect)
+    .option('--egress-pool <name>', 'Egress pool (repeatable)', collect)
+    .option('--egress-source <name>', 'Egress source (repeatable)', collect)
+    .option('--mail-from <address>', 'Envelope sender (repeatable)', collect)
+    .option('--rcpt-to <address>', 'Envelope recipient (repeatable)', collect)
+    .option('--ready-queue <name>', 'Ready queue name (repeatable)', collect);
   withCommon(client).action(async (options: ClientOptions, command: Command) => {
     const endpoint = endpointOf(command);
     const request = {
-      source_addr: options.source,
-      mx_addr: options.mxAddr,
-      mx_host: options.mxHost,
-      domain: options.domain,
-      routing_domain: options.routingDomain,
-      campaign: options.campaign,
-      tenant: options.tenant,
-      egress_pool: options.egressPool,
-      egress_source: options.egressSource,
-      mail_from: options.mailFrom,
-      rcpt_to: options.rcptTo,
-      ready_queue: options.readyQueue,
+      source_addr: options.source ?? [],
+      mx_addr: options.mxAddr ?? [],
+      mx_host: options.mxHost ?? [],
+      domain: options.domain ?? [],
+      routing_domain: options.routingDomain ?? [],
+      campaign: options.campaign ?? [],
+      tenant: options.tenant ?? [],
+      egress_pool: options.egressPool ?? [],
+      egress_source: options.egressSource ?? [],
+      mail_from: options.mailFrom ?? [],
+      rcpt_to: options.rcptTo ?? [],
+      ready_queue: options.readyQueue ?? [],
       ...(options.terse ? { terse: true } : {}),
     };
     await followTrace(

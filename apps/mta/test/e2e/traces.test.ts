@@ -298,6 +298,8 @@ describe('live SMTP traces (listener on the main thread)', { timeout: 120_000 },
   it('sterna trace-smtp-server prints a live session as a real process', async () => {
     const cli = startSterna([
       'trace-smtp-server',
+      // The first session seen whole (one under way when the CLI subscribed is skipped).
+      '--only-new',
       '--only-one',
       '--source',
       '127.0.0.3',
@@ -349,6 +351,60 @@ describe('live SMTP traces (listener on the main thread)', { timeout: 120_000 },
       ])
         expect(out).toContain(line);
       expect(out).toMatch(/^\[127\.0\.0\.3:\d+->127\.0\.0\.1:\d+@\d+\.\d{3}s\] === Connected/m);
+    } finally {
+      cli.kill();
+    }
+  });
+  it('sterna trace-smtp-client prints an outbound session as a real process', async () => {
+    const cli = startSterna([
+      'trace-smtp-client',
+      '--domain',
+      'sink.example',
+      '--color',
+      'no',
+      '--endpoint',
+      daemon.http!,
+    ]);
+    try {
+      await eventually(
+        () => (cli.stderr().includes('tracing') ? true : undefined),
+        60_000,
+        'the CLI to connect',
+      );
+      await eventually(
+        async () => {
+          await sendMail(
+            daemon.smtp,
+            { from: 'a@example.org', to: ['cli@sink.example'] },
+            testMessage('cli out'),
+          );
+          return eventually(
+            () =>
+              /=== Message from=a@example\.org[\s\S]*=== Closed/.test(cli.stdout())
+                ? true
+                : undefined,
+            10_000,
+          ).catch(() => undefined);
+        },
+        60_000,
+        'the CLI to print an outbound session',
+      );
+      const out = cli.stdout();
+      for (const line of [
+        '=== BeginSession',
+        '=== Connected to 127.0.0.1 127.0.0.1 from 127.0.0.1:',
+        '<- 220 ',
+        '-> EHLO ',
+        '=== Message from=a@example.org to=cli@sink.example',
+        '-> MAIL FROM:<a@example.org>',
+        '-> RCPT TO:<cli@sink.example>',
+        '-> Subject: cli out',
+        '=== Closed',
+      ])
+        expect(out).toContain(line);
+      expect(out).toMatch(
+        /^\[unspecified->mx_list:127\.0\.0\.1:\d+@smtp_client#\d+@\d+\.\d{3}s\] === BeginSession/m,
+      );
     } finally {
       cli.kill();
     }
