@@ -414,7 +414,7 @@ describe('live SMTP traces (listener on the main thread)', { timeout: 120_000 },
 describe('live SMTP traces (listener in its own thread)', { timeout: 120_000 }, () => {
   let sink: SmtpSink;
   let dir: PolicyDir;
-  let daemon: DaemonProcess;
+  let daemon: DaemonProcess | undefined;
   let tap: Tap<ServerTraceEvent> | undefined;
   beforeAll(async () => {
     sink = await startSmtpSink({ tls: false });
@@ -428,9 +428,13 @@ describe('live SMTP traces (listener in its own thread)', { timeout: 120_000 }, 
   });
 
   it('streams the thread’s sessions through the main thread', async () => {
-    tap = await subscribe<ServerTraceEvent>(daemon.http!, '/api/admin/trace-smtp-server/v1', {});
-    const peer = await tracedSession(daemon, tap);
+    const running = daemon!;
+    tap = await subscribe<ServerTraceEvent>(running.http!, '/api/admin/trace-smtp-server/v1', {});
+    const peer = await tracedSession(running, tap);
     expectSession(tap.events, peer);
+    // A subscriber still connected does not hold up a clean shutdown.
+    daemon = undefined;
+    expect(await running.stop()).toBe(0);
   });
 });
 
