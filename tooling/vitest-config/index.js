@@ -2,7 +2,10 @@
 // so no build is needed before `vitest`; published consumers resolve `dist/`.
 import { defineConfig } from 'vitest/config';
 
-const conditions = ['@sterna/source', 'node', 'import', 'module', 'default'];
+// No 'import' here: Vite adds it (or 'require') by how a module is loaded, while listing it
+// would also apply it to require() calls in CommonJS dependencies, handing them a package's ESM
+// entry instead (@fastify/websocket's require('ws') got ws's wrapper, which has no Server).
+const conditions = ['@sterna/source', 'node', 'module', 'default'];
 
 /** @param {import('vitest/config').ViteUserConfig['test']} [test] */
 export function sternaVitestConfig(test = {}) {
