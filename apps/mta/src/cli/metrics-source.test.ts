@@ -70,6 +70,12 @@ describe('reading the daemon’s metrics', () => {
       site: '(alt1|alt2).example.com',
       protocol: 'smtp_client',
     });
+    // custom_lua's protocol holds a colon of its own.
+    expect(parseReadyQueue('lua:make.webhook:unspecified->webhook')).toEqual({
+      source: 'unspecified',
+      site: 'webhook',
+      protocol: 'lua:make.webhook',
+    });
     expect(parseReadyQueue('smtp_client')).toBeUndefined();
     expect(parseReadyQueue('maildir')).toBeUndefined();
   });

@@ -36,8 +36,10 @@ export interface ReadyQueueName {
 export function parseReadyQueue(service: string): ReadyQueueName | undefined {
   const arrow = service.indexOf('->');
   if (arrow < 0) return undefined;
-  const colon = service.indexOf(':');
-  const prefixed = colon >= 0 && colon < arrow;
+  // The protocol may hold a colon itself (`lua:<constructor>`), site names do (`mx_list:…`):
+  // the protocol ends at the last colon before the arrow.
+  const colon = service.lastIndexOf(':', arrow);
+  const prefixed = colon >= 0;
   const name = prefixed ? service.slice(colon + 1) : service;
   const a = name.indexOf('->');
   const at = name.lastIndexOf('@');
