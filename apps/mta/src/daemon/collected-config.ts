@@ -1,5 +1,6 @@
 import type { ConfigKind, ConfigParams, RuntimeHost } from '@sterna/lua';
 import { BounceClassifier } from '../bounce/index.js';
+import { levelOfFilter } from '../cli/log-filter.js';
 
 /** Everything the policy's `init` configured, in call order. */
 export interface CollectedConfig {
@@ -31,6 +32,12 @@ export interface CollectedConfig {
    * file or pattern that cannot be used is a problem below).
    */
   bounceClassifier?: BounceClassifier;
+  /**
+   * `kumo.set_diagnostic_log_filter(filter)`: the daemon applies it once init has run, as its
+   * diagnostic level (overriding `--log-level` and `STERNA_LOG`, as KumoMTA's call overrides
+   * `KUMOD_LOG`).
+   */
+  diagnosticLogFilter?: string;
   /** Configuration calls accepted and not used yet, in call order (not-acted-on.ts warns). */
   readonly acceptedOnly: ConfigKind[];
   /** Configuration mistakes found while init ran (reported, not thrown into the policy). */
@@ -120,8 +127,18 @@ export function collector(
           config.problems.push(`kumo.configure_bounce_classifier: ${(error as Error).message}`);
         }
         break;
+      case 'diagnostic_log_filter': {
+        const { filter } = params as ConfigParams['diagnostic_log_filter'];
+        try {
+          levelOfFilter(filter);
+          config.diagnosticLogFilter = filter;
+        } catch (error) {
+          config.problems.push(`kumo.set_diagnostic_log_filter: ${(error as Error).message}`);
+        }
+        break;
+      }
       default:
-        // accounting, diagnostic filters: accepted, not used yet
+        // the accounting database: accepted, not used yet
         // (docs/policy-api.md); the daemon warns about each (not-acted-on.ts).
         config.acceptedOnly.push(kind);
         break;

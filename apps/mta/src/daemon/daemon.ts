@@ -133,6 +133,9 @@ export class Daemon {
     const { log } = options;
     const parts = this.#parts;
     const loaded = await loadPolicy(options, parts);
+    // kumo.set_diagnostic_log_filter in init (already checked readable while init ran).
+    const { diagnosticLogFilter } = loaded.collected;
+    if (diagnosticLogFilter !== undefined) options.diagnostics?.set(diagnosticLogFilter);
     const spooled = await openDaemonSpool(loaded.collected, log, parts);
     const policy = new LuaPolicy(loaded.runtime);
     let receiver: Receiver | undefined;

@@ -7,8 +7,6 @@ import type { CollectedConfig } from './collected-config.js';
  */
 const ACCEPTED_ONLY: Partial<Record<ConfigKind, string>> = {
   accounting_db_path: 'kumo.configure_accounting_db_path: accepted, not used yet: no accounting',
-  diagnostic_log_filter:
-    'kumo.set_diagnostic_log_filter: accepted, not used yet: the level comes from --log-level or STERNA_LOG',
 };
 
 /**
