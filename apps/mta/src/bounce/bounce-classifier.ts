@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Response } from '@sterna/core';
@@ -18,6 +18,13 @@ export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../policy/', import.m
 /** The absolute path of Sterna's starter rules file. */
 export const STARTER_RULES_PATH = resolve(SHIPPED_RULES_DIR, 'bounce-rules.toml');
 
+/**
+ * Where KumoMTA installs the rules file its docs name (`/opt/kumomta/share/bounce_classifier/
+ * iana.toml`). Sterna does not ship that file; when a policy names it and it is not there, the
+ * starter rules take its place, with a warning.
+ */
+const KUMO_BUNDLED_RULES = /\/share\/bounce_classifier\/iana\.toml$/;
+
 /** `kumo.configure_bounce_classifier{…}`'s parameters, as the policy runtime validated them. */
 export type BounceClassifierParams = ConfigParams['bounce_classifier'];
 
@@ -31,25 +38,41 @@ export class BounceClassifier {
   readonly #matcher: RulesMatcher;
   readonly #hits: BoundedCache;
   readonly #misses: BoundedCache;
+  /** What the daemon should warn about: files taken in place of others. */
+  readonly notes: readonly string[];
 
-  private constructor(matcher: RulesMatcher, params: Partial<BounceClassifierParams>) {
+  private constructor(
+    matcher: RulesMatcher,
+    params: Partial<BounceClassifierParams>,
+    notes: readonly string[],
+  ) {
     this.#matcher = matcher;
     this.#hits = new BoundedCache(params.cache_size ?? 1024);
     this.#misses = new BoundedCache(params.uncategorized_cache_size ?? 1024);
+    this.notes = notes;
   }
 
   /**
    * Reads and compiles the rules files. A relative path is taken from the working directory
-   * (as KumoMTA does); `sterna:NAME` is a file Sterna ships in its `policy/` folder.
+   * (as KumoMTA does); `sterna:NAME` is a file Sterna ships in its `policy/` folder. KumoMTA's
+   * bundled `…/share/bounce_classifier/iana.toml`, when absent, is replaced by Sterna's starter
+   * rules (said in {@link notes}).
    *
    * @throws Error naming the file (and for a bad pattern the category and the pattern).
    */
   static load(params: Partial<BounceClassifierParams> & { files: readonly string[] }) {
     const rules: SourcedRule[] = [];
+    const notes: string[] = [];
     for (const file of params.files) {
-      const path = file.startsWith(SHIPPED_PREFIX)
+      let path = file.startsWith(SHIPPED_PREFIX)
         ? resolve(SHIPPED_RULES_DIR, file.slice(SHIPPED_PREFIX.length))
         : resolve(file);
+      if (KUMO_BUNDLED_RULES.test(path) && !existsSync(path)) {
+        notes.push(
+          `kumo.configure_bounce_classifier: ${file} is KumoMTA's bundled rules file, which Sterna does not ship; Sterna's starter rules (sterna:bounce-rules.toml) are used in its place`,
+        );
+        path = STARTER_RULES_PATH;
+      }
       let text: string;
       try {
         text = readFileSync(path, 'utf8');
@@ -63,12 +86,12 @@ export class BounceClassifier {
         throw new Error(`${file}: ${(error as Error).message}`);
       }
     }
-    return BounceClassifier.fromRules(rules, params);
+    return new BounceClassifier(new RulesMatcher(rules), params, notes);
   }
 
   /** A classifier over rules already read (tests, benchmarks). @throws BadRule */
   static fromRules(rules: readonly SourcedRule[], params: Partial<BounceClassifierParams> = {}) {
-    return new BounceClassifier(new RulesMatcher(rules), params);
+    return new BounceClassifier(new RulesMatcher(rules), params, []);
   }
 
   /** How many rules were compiled. */

@@ -94,6 +94,20 @@ describe("Sterna's starter rules file", () => {
     const short = BounceClassifier.load({ files: ['sterna:bounce-rules.toml'] });
     expect(short.size).toBe(classifier.size);
   });
+
+  it("stands in for KumoMTA's bundled iana.toml where that file is not installed, saying so", () => {
+    const kumo = '/opt/kumomta/share/bounce_classifier/iana.toml';
+    const standIn = BounceClassifier.load({ files: [kumo] });
+    expect(standIn.size).toBe(classifier.size);
+    expect(standIn.notes).toEqual([
+      expect.stringContaining(`${kumo} is KumoMTA's bundled rules file`),
+    ]);
+    expect(classifier.notes).toEqual([]);
+    // Any other missing file is still an error naming it.
+    expect(() => BounceClassifier.load({ files: ['/opt/kumomta/share/other.toml'] })).toThrow(
+      /other\.toml: cannot read the rules file \(ENOENT\)/,
+    );
+  });
 });
 
 // Folds a (multi-line) reply as records hold it: code, enhanced code, text.

@@ -42,6 +42,7 @@ export function notActedOnWarnings(config: CollectedConfig): string[] {
         `kumo.configure_local_logs: not supported yet, so ignored: ${unsupported.join(', ')}`,
       );
   }
+  warnings.push(...(config.bounceClassifier?.notes ?? []));
   for (const kind of new Set(config.acceptedOnly)) {
     const text = ACCEPTED_ONLY[kind];
     if (text) warnings.push(text);
