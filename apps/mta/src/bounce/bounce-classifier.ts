@@ -64,9 +64,7 @@ export class BounceClassifier {
     const rules: SourcedRule[] = [];
     const notes: string[] = [];
     for (const file of params.files) {
-      let path = file.startsWith(SHIPPED_PREFIX)
-        ? resolve(SHIPPED_RULES_DIR, file.slice(SHIPPED_PREFIX.length))
-        : resolve(file);
+      let path = file.startsWith(SHIPPED_PREFIX) ? shippedFile(file) : resolve(file);
       if (KUMO_BUNDLED_RULES.test(path) && !existsSync(path)) {
         notes.push(
           `kumo.configure_bounce_classifier: ${file} is KumoMTA's bundled rules file, which Sterna does not ship; Sterna's starter rules (sterna:bounce-rules.toml) are used in its place`,
@@ -113,6 +111,16 @@ export class BounceClassifier {
     else this.#hits.set(text, category);
     return category ?? UNCATEGORIZED;
   }
+}
+
+// `sterna:NAME` names a file of the shipped folder, never a path out of it.
+function shippedFile(file: string): string {
+  const name = file.slice(SHIPPED_PREFIX.length);
+  if (!/^[\w.-]+$/.test(name) || /^\.+$/.test(name))
+    throw new Error(
+      `${file}: '${SHIPPED_PREFIX}' names a file Sterna ships, such as ${SHIPPED_PREFIX}bounce-rules.toml (a bare file name, no path)`,
+    );
+  return resolve(SHIPPED_RULES_DIR, name);
 }
 
 /** A least-recently-used map of at most `capacity` entries (0: keeps nothing). */

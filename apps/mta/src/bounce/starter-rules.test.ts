@@ -95,6 +95,11 @@ describe("Sterna's starter rules file", () => {
     expect(short.size).toBe(classifier.size);
   });
 
+  it("refuses a 'sterna:' name that is a path, so it never reads outside the shipped folder", () => {
+    for (const name of ['sterna:../package.json', 'sterna:/etc/passwd', 'sterna:..', 'sterna:'])
+      expect(() => BounceClassifier.load({ files: [name] })).toThrow(/a bare file name, no path/);
+  });
+
   it("stands in for KumoMTA's bundled iana.toml where that file is not installed, saying so", () => {
     const kumo = '/opt/kumomta/share/bounce_classifier/iana.toml';
     const standIn = BounceClassifier.load({ files: [kumo] });
