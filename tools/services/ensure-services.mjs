@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Installs the servers the tests start on loopback — Redis, RabbitMQ and NATS, from Debian's
-// packages — when they are missing. Run by `pnpm test` (and so by .ci/run) before any test;
-// does nothing when all three are there. Needs root (or password-less sudo) to install.
+// Installs what the tests start on loopback — Redis, RabbitMQ and NATS servers, and the Chromium
+// the dashboard's browser tests drive (playwright-core, never a downloaded browser) — from
+// Debian's packages, when they are missing. Run by `pnpm test` (and so by .ci/run) before any
+// test; does nothing when all are there. Needs root (or password-less sudo) to install.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -12,6 +13,7 @@ const wanted = [
     paths: ['/usr/sbin/rabbitmq-server', '/usr/lib/rabbitmq/bin/rabbitmq-server'],
   },
   { pkg: 'nats-server', paths: ['/usr/sbin/nats-server', '/usr/bin/nats-server'] },
+  { pkg: 'chromium', paths: ['/usr/bin/chromium'] },
 ];
 
 const missing = wanted.filter(({ paths }) => !paths.some((path) => existsSync(path)));
@@ -27,7 +29,7 @@ function apt(args) {
   execFileSync(command, rest, { stdio: 'inherit', env });
 }
 
-console.log(`== installing the test servers from Debian's packages: ${packages.join(' ')}`);
+console.log(`== installing what the tests need from Debian's packages: ${packages.join(' ')}`);
 try {
   try {
     apt(['install', '-y', '--no-install-recommends', ...packages]);
