@@ -1,0 +1,4 @@
+/** `#/queues` (being written). */
+export function QueuesPage() {
+  return <h1>Queues</h1>;
+}
