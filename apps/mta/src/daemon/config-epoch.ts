@@ -21,6 +21,7 @@ export interface EpochTargets {
 export class ConfigEpochs {
   readonly #targets: EpochTargets;
   #epoch = 0;
+  #bumpedAt: number | null = null;
   #running: Promise<void> | undefined;
   #again: string | undefined;
   #stopped = false;
@@ -34,10 +35,16 @@ export class ConfigEpochs {
     return this.#epoch;
   }
 
+  /** When the last epoch began (epoch ms), or null before the first bump. */
+  get bumpedAt(): number | null {
+    return this.#bumpedAt;
+  }
+
   /** Starts a new epoch; `why` names the cause in the log line. */
   bump(why: string): void {
     if (this.#stopped) return;
     this.#epoch++;
+    this.#bumpedAt = Date.now();
     if (this.#running) {
       this.#again = why;
       return;

@@ -9,6 +9,7 @@ import type { Receiver } from '../reception/receiver.js';
 import type { ShapingAutomation } from '../shaping/automation.js';
 import { TraceHub } from '../trace/hub.js';
 import { loadPolicy, startRuntime } from './boot/load-policy.js';
+import { makeDashboard } from './boot/make-dashboard.js';
 import { openRecordSinks } from './boot/open-records.js';
 import { openDaemonSpool } from './boot/open-spool.js';
 import type { DaemonParts } from './boot/parts.js';
@@ -132,7 +133,9 @@ export class Daemon {
   async #start(options: DaemonOptions): Promise<void> {
     const { log } = options;
     const parts = this.#parts;
+    const startedAt = Date.now();
     const loaded = await loadPolicy(options, parts);
+    const loadedAt = Date.now();
     // kumo.set_diagnostic_log_filter in init (already checked readable while init ran).
     const { diagnosticLogFilter } = loaded.collected;
     if (diagnosticLogFilter !== undefined) options.diagnostics?.set(diagnosticLogFilter);
@@ -163,6 +166,13 @@ export class Daemon {
     );
     receiver = started.receiver;
     automation = startAutomation(loaded, started.queues, log);
+    const bound: { kind: 'smtp' | 'http'; address: string }[] = [];
+    const dashboard = makeDashboard(
+      loaded,
+      started.queues,
+      { policyPath: options.policy, nodeId: spooled.nodeId, startedAt, loadedAt, bound },
+      parts,
+    );
     await startListeners(
       loaded,
       {
@@ -175,6 +185,8 @@ export class Daemon {
         announce: options.announce,
         diagnostics: options.diagnostics,
         traces,
+        dashboard,
+        bound,
       },
       parts,
     );
@@ -231,11 +243,13 @@ export class Daemon {
         sharedAdmin,
         policyServices,
         fleet,
+        dashboard,
       } = this.#parts;
       monitor?.stop();
       await epochs?.stop();
       await sharedAdmin?.close().catch(() => undefined);
       await Promise.allSettled(listeners.map((l) => l.close()));
+      dashboard?.close();
       shutdown?.abort(new Error('shutting down'));
       await queues?.stop(graceMs);
       await hooks?.drain();

@@ -203,6 +203,11 @@ export interface JourneySearch {
     /** True when older segments were left unread (the scan's bound was reached). */
     readonly truncated: boolean;
   } | null;
+  /**
+   * What of the engine's held messages an address search looked at (at most 200,000); for an
+   * id, 1 when the engine holds it, else 0. `truncated` when messages were left unlooked at.
+   */
+  readonly engine: { readonly scanned: number; readonly truncated: boolean };
 }
 
 /**

@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@sterna/core';
 import Fastify from 'fastify';
+import { dashboardGuard } from '../dashboard/access.js';
+import type { Dashboard } from '../dashboard/hub.js';
+import { registerDashboardRoutes } from '../dashboard/routes.js';
 import type { ReceptionPolicy } from '../policy/types.js';
 import type { AdminApi, EngineStats } from '../queue/admin-types.js';
 import type { RecordSink } from '../queue/types.js';
@@ -50,6 +53,8 @@ export interface HttpListenerDeps {
   readonly traces?: TraceHub | undefined;
   /** The daemon's diagnostic log filter, for `set_diagnostic_log_filter` (501 without it). */
   readonly diagnostics?: DiagnosticFilter | undefined;
+  /** The daemon's dashboard, served under `/ui` (every `/ui` path answers 501 without it). */
+  readonly dashboard?: Dashboard | undefined;
 }
 
 /** A running HTTP listener. */
@@ -63,7 +68,8 @@ export interface HttpListener {
 /**
  * Starts KumoMTA's HTTP API: `POST /api/inject/v1` (trusted hosts, or Basic auth accepted by
  * `http_server_validate_auth_basic`), `GET /api/check-liveness/v1` (anyone), `GET /metrics`
- * and the admin endpoints (trusted hosts only).
+ * and the admin endpoints (trusted hosts only), and the dashboard under `/ui` when `deps.dashboard`
+ * is given.
  *
  * @throws SternaError `STERNA_HTTP_PARAMS` for a bad `listen`, `trusted_hosts` or missing TLS
  *   material; the listen error (`EADDRINUSE`…) when the address cannot be bound.
@@ -108,12 +114,19 @@ export async function startHttpListener(
     hostname: params.hostname,
     now,
   });
-  registerAdminRoutes(app, deps.admin, access.trustedOnly, now, {
+  const levers = {
     bumpConfigEpoch: deps.bumpConfigEpoch,
     deliveryWatchdog: deps.deliveryWatchdog,
-  });
+  };
+  registerAdminRoutes(app, deps.admin, access.trustedOnly, now, levers);
   registerDiagnosticRoutes(app, access, deps.diagnostics);
   await registerTraceRoutes(app, access, deps.traces);
+  const uiGuard = dashboardGuard(trusted, deps.policy, deps.log);
+  await registerDashboardRoutes(app, {
+    dashboard: deps.dashboard,
+    guard: uiGuard,
+    adminRoutes: (scope) => registerAdminRoutes(scope, deps.admin, uiGuard, now, levers),
+  });
   registerOpenApiRoutes(app, routes);
 
   await app.listen({ host, port });

@@ -22,7 +22,10 @@ export interface OperationObject {
   };
   readonly responses: Record<string, ResponseObject>;
   readonly security: readonly Record<string, readonly string[]>[];
-  /** Who may call it: `anyone`, `trusted` (trusted hosts) or `inject` (trusted or Basic auth). */
+  /**
+   * Who may call it: `anyone`, `trusted` (trusted hosts), `inject` or `dashboard` (trusted or
+   * Basic auth).
+   */
   readonly 'x-sterna-access'?: RouteAccess;
   /** The route upgrades to a WebSocket; the 101 answer's schema is one message. */
   readonly 'x-websocket'?: true;
@@ -51,6 +54,8 @@ export const ACCESS_TEXT: Readonly<Record<RouteAccess, string>> = {
   trusted: "Trusted hosts only (the listener's `trusted_hosts`); any other peer gets 403.",
   inject:
     "Trusted hosts, or any peer with HTTP Basic credentials that the policy's `http_server_validate_auth_basic` accepts; others get 401.",
+  dashboard:
+    "Trusted hosts, or any peer with HTTP Basic credentials that the policy's `http_server_validate_auth_basic` accepts; others get 401 (403 when the policy has no such handler).",
 };
 
 const TEXT_SCHEMA = { type: 'string' };
@@ -61,7 +66,7 @@ const text = (description: string): ResponseObject => ({
 
 function security(access: RouteAccess): Record<string, string[]>[] {
   // `{}` is "no credentials": a trusted host injects without any.
-  return access === 'inject' ? [{}, { basicAuth: [] }] : [];
+  return access === 'inject' || access === 'dashboard' ? [{}, { basicAuth: [] }] : [];
 }
 
 function successResponse(docs: RouteDocs): [string, ResponseObject] {
@@ -100,7 +105,10 @@ function responses(docs: RouteDocs): Record<string, ResponseObject> {
   const [status, success] = successResponse(docs);
   const all: Record<string, ResponseObject> = { [status]: success };
   if (docs.query || docs.body) all['400'] = text('The query or body is not valid: what is wrong');
-  if (docs.access === 'inject') all['401'] = text('Not a trusted host and no accepted credentials');
+  if (docs.access === 'inject' || docs.access === 'dashboard')
+    all['401'] = text('Not a trusted host and no accepted credentials');
+  if (docs.access === 'dashboard')
+    all['403'] = text('Not a trusted host, and the policy cannot check credentials');
   if (docs.access === 'trusted') all['403'] = text('Not a trusted host');
   for (const [code, why] of Object.entries(docs.errors ?? {})) all[code] = text(why);
   return all;
@@ -170,6 +178,7 @@ export function buildOpenApiDocument(
   const paths: Record<string, Record<string, OperationObject>> = {};
   const used = new Set<string>();
   for (const route of routes) {
+    if (route.docs?.hidden) continue;
     const { path, parameters } = openApiPath(route.url);
     paths[path] = {
       ...paths[path],
@@ -195,7 +204,7 @@ export function buildOpenApiDocument(
           type: 'http',
           scheme: 'basic',
           description:
-            "Checked by the policy's `http_server_validate_auth_basic` event (injection only).",
+            "Checked by the policy's `http_server_validate_auth_basic` event (injection and the dashboard).",
         },
       },
     },

@@ -1,8 +1,11 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { ZodType } from 'zod';
 
-/** Who may call a route: anyone, trusted hosts only, or injection's trusted-or-Basic-auth. */
-export type RouteAccess = 'anyone' | 'trusted' | 'inject';
+/**
+ * Who may call a route: anyone, trusted hosts only, injection's trusted-or-Basic-auth, or the
+ * dashboard's rule (trusted, or Basic auth; 403 when the policy cannot check credentials).
+ */
+export type RouteAccess = 'anyone' | 'trusted' | 'inject' | 'dashboard';
 
 /**
  * What the OpenAPI document says about a route. Every route carries one (in its `config`):
@@ -14,9 +17,14 @@ export interface RouteDocs {
   readonly description?: string | undefined;
   /**
    * Groups in the document: `injection`, `admin`, `metrics`, `traces`, `diagnostics`, `health`,
-   * `docs` (see {@link TAGS}).
+   * `dashboard`, `docs` (see {@link TAGS}).
    */
   readonly tags: readonly string[];
+  /**
+   * Left out of the document: the same route served again under another path (the admin
+   * routes the dashboard mounts under `/ui/api/admin`), or a placeholder answering 501.
+   */
+  readonly hidden?: boolean | undefined;
   readonly access: RouteAccess;
   /** The query string, as the route parses it. */
   readonly query?: ZodType | undefined;
@@ -45,6 +53,8 @@ export const TAGS: Readonly<Record<string, string>> = {
   traces: 'Live SMTP session traces (WebSocket streams)',
   diagnostics: "Changing the daemon's diagnostics at run time",
   health: 'Liveness for load balancers and orchestrators',
+  dashboard:
+    "The live web dashboard at `/ui/` and the JSON and event stream it reads; KumoMTA's admin routes are served again under `/ui/api/admin/` with the dashboard's access",
   docs: 'This description of the API',
 };
 
@@ -67,6 +77,15 @@ export function adminDocs(docs: Omit<RouteDocs, 'tags' | 'access'>): {
   return documented({ ...docs, tags: ['admin'], access: 'trusted' });
 }
 
+/**
+ * An `onRoute` hook for a plugin scope whose routes repeat documented ones under another
+ * prefix: marks each hidden, so the document lists the original only.
+ */
+export function hideFromDocument(route: RouteOptions): void {
+  const docs = route.config?.docs;
+  if (docs) route.config = { ...route.config, docs: { ...docs, hidden: true } };
+}
+
 /** A registered route as the OpenAPI generator sees it. */
 export interface CatalogedRoute {
   readonly method: string;
@@ -84,7 +103,14 @@ export function catalogRoutes(app: FastifyInstance): readonly CatalogedRoute[] {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD') continue;
-      routes.push({ method, url: route.url, docs: route.config?.docs });
+      // Read when the document is built: a later onRoute hook (a plugin's) may mark it hidden.
+      routes.push({
+        method,
+        url: route.url,
+        get docs() {
+          return route.config?.docs;
+        },
+      });
     }
   });
   return routes;

@@ -24,8 +24,13 @@ export async function listSegments(dir: string): Promise<string[]> {
     .map((name) => join(dir, name));
 }
 
-/** The decompressed text of a segment, one frame at a time, and the size of a torn tail. */
-async function* segmentFrames(path: string): AsyncGenerator<string, number> {
+/**
+ * The decompressed text of a segment, one frame at a time (returns the size of a torn tail), so
+ * a reader can stop part-way through a large segment.
+ *
+ * @throws SternaError `STERNA_LOGS_READ` as {@link readSegment}.
+ */
+export async function* segmentFrames(path: string): AsyncGenerator<string, number> {
   await loadZstd();
   const buf = new Uint8Array(await readFile(path));
   const scan = scanFrames(buf);

@@ -164,6 +164,55 @@ export class QueueManager {
     return this.#heap.size;
   }
 
+  /**
+   * The dashboard's figures, in O(queues) (never a walk over the messages): messages held in
+   * the spool, waiting in scheduled queues (the timer heap and the rate gates), waiting in
+   * ready queues, and open delivery connections.
+   */
+  figures(): { held: number; scheduled: number; ready: number; connections: number } {
+    let scheduled = this.#heap.size;
+    for (const count of this.#gates.counts().values()) scheduled += count;
+    let ready = 0;
+    let connections = 0;
+    for (const q of this.#ready.values()) {
+      ready += q.size;
+      connections += q.connections;
+    }
+    return { held: this.#deps.spool.stats().messages, scheduled, ready, connections };
+  }
+
+  /**
+   * Where the engine has one message: its envelope, scheduled queue, due time and attempts, and the
+   * ready queue holding it when one does (a walk over the ready queues' items only).
+   */
+  locate(id: string):
+    | {
+        sender: string;
+        recipients: readonly string[];
+        queue: string;
+        due: number;
+        num_attempts: number;
+        ready: string | undefined;
+      }
+    | undefined {
+    const message = this.#messages.get(id);
+    if (!message) return undefined;
+    let ready: string | undefined;
+    for (const q of this.#ready.values()) {
+      if (q.items().some((item) => item.message.id === id)) {
+        ready = q.spec.name;
+        break;
+      }
+    }
+    const { sender, recipients, queue, due, num_attempts } = message;
+    return { sender, recipients: [...recipients], queue, due, num_attempts, ready };
+  }
+
+  /** Every message the engine holds (scheduled, ready or in an attempt), in no order. */
+  heldMessages(): IterableIterator<Readonly<QueuedMessage>> {
+    return this.#messages.values();
+  }
+
   /** The ready queues, for metrics and inspection. */
   readyQueues(): readonly ReadyQueue[] {
     return [...this.#ready.values()];

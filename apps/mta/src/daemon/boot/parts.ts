@@ -31,6 +31,8 @@ export interface DaemonParts {
   sharedAdmin?: Closable;
   /** The redis connections of shared throttles and connection limits (closed last). */
   fleet?: Closable;
+  /** The dashboard's sampler and timers (stopped once the listeners closed). */
+  dashboard?: { close(): void };
   /** Aborted when shutdown begins; every driver handshake listens to it. */
   shutdown?: AbortController;
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from '@sterna/core';
 import { readKeySource } from '../../config/key-source.js';
+import type { Dashboard } from '../../dashboard/hub.js';
 import type { DiagnosticFilter } from '../../http/diagnostic-routes.js';
 import { startHttpListener } from '../../http/index.js';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
@@ -28,6 +29,10 @@ export interface ListenerDeps {
   readonly diagnostics?: DiagnosticFilter | undefined;
   /** The live traces the SMTP listeners feed and the HTTP listeners serve. */
   readonly traces?: TraceHub | undefined;
+  /** The dashboard every HTTP listener serves under `/ui`. */
+  readonly dashboard?: Dashboard | undefined;
+  /** Filled with each listener's kind and bound address as it opens (the dashboard lists them). */
+  readonly bound?: { kind: 'smtp' | 'http'; address: string }[] | undefined;
 }
 
 /**
@@ -57,6 +62,7 @@ export async function startListeners(
       trace: deps.traces?.server,
     });
     parts.listeners.push(listener);
+    deps.bound?.push({ kind: 'smtp', address: listener.address });
     deps.announce(`smtp listener on ${listener.address}`);
   }
   for (const params of loaded.collected.httpListeners) {
@@ -74,8 +80,10 @@ export async function startListeners(
       log,
       tls: await selfSignedCertificate(params.hostname),
       traces: deps.traces,
+      dashboard: deps.dashboard,
     });
     parts.listeners.push(listener);
+    deps.bound?.push({ kind: 'http', address: listener.address });
     deps.announce(`http listener on ${listener.address}`);
   }
 }
