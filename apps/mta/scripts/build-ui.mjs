@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the dashboard's browser app (apps/mta/ui) into apps/mta/dist/ui: index.html and
 // assets/app.js + app.css (minified, with separate source maps). Runs from any directory.
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = new URL('../', import.meta.url);
@@ -29,9 +30,13 @@ try {
     tsconfig: fileURLToPath(new URL('tsconfig.json', ui)),
   });
   await copyFile(new URL('index.html', ui), new URL('index.html', out));
-  const size = async (name) => ((await stat(new URL(name, assets))).size / 1024).toFixed(1);
+  const size = async (name) => {
+    const data = await readFile(new URL(name, assets));
+    const kib = (n) => (n / 1024).toFixed(1);
+    return `${kib(data.length)} KiB (${kib(gzipSync(data).length)} KiB gzipped)`;
+  };
   console.log(
-    `dashboard built in ${fileURLToPath(out)}: app.js ${await size('app.js')} KiB, app.css ${await size('app.css')} KiB`,
+    `dashboard built in ${fileURLToPath(out)}: app.js ${await size('app.js')}, app.css ${await size('app.css')}`,
   );
 } catch (error) {
   const messages = error?.errors?.length
