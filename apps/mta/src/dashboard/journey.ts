@@ -15,6 +15,9 @@ import type { JourneySearch, MessageLocation } from './wire.js';
 /** The longest query: an address is at most 320 characters (64 + @ + 255). */
 export const MAX_QUERY = 320;
 
+// Messages of the engine an address search keeps, at most.
+const MAX_ENGINE_MATCHES = 1000;
+
 /** How much of the local logs one search reads, newest segments first. */
 export interface JourneyBounds {
   /** Segments, across every log directory. @default 50 */
@@ -95,7 +98,9 @@ function engineMatches(
   let scanned = 0;
   const want = q.query.toLowerCase();
   for (const m of engine.heldMessages()) {
-    if (scanned >= bound) return { found, scanned, truncated: true };
+    // Enough matches for any answer (each is located, a walk over the ready queues).
+    if (scanned >= bound || found.size >= MAX_ENGINE_MATCHES)
+      return { found, scanned, truncated: true };
     scanned++;
     if (m.sender.toLowerCase() === want || m.recipients.some((r) => r.toLowerCase() === want))
       add(m);
