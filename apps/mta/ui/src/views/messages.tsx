@@ -207,8 +207,8 @@ export function MessagesPage({ query }: { readonly query: string }) {
       <h1>Messages</h1>
       <search>
         <form class="search" onSubmit={submit}>
-          <div class="field">
-            <label for="journey-q">Spool id, recipient or sender</label>
+          <label for="journey-q">Spool id, recipient or sender</label>
+          <div class="search-row">
             <input
               id="journey-q"
               type="search"
@@ -218,14 +218,13 @@ export function MessagesPage({ query }: { readonly query: string }) {
               aria-describedby="journey-hint"
               onInput={(e) => setText(e.currentTarget.value)}
             />
-            <span id="journey-hint" class="hint">
-              A spool id finds that message; an address finds the newest 50 messages sent to or by
-              it.
-            </span>
+            <button type="submit" class="btn">
+              Search
+            </button>
           </div>
-          <button type="submit" class="btn">
-            Search
-          </button>
+          <span id="journey-hint" class="hint">
+            A spool id finds that message; an address finds the newest 50 messages sent to or by it.
+          </span>
         </form>
       </search>
       <div aria-live="polite" aria-busy={state.kind === 'loading'}>

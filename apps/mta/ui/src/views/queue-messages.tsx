@@ -173,8 +173,14 @@ function MessageTable({ reply }: { readonly reply: ScheduledQueueInspection }) {
                       {id}
                     </a>
                   </th>
-                  <td class="wrap">{message.sender || <span class="muted">(null sender)</span>}</td>
-                  <td class="wrap">{recipients.join(', ')}</td>
+                  <td class="nowrap">
+                    {message.sender || <span class="muted">(null sender)</span>}
+                  </td>
+                  <td class="nowrap">
+                    {recipients.map((r) => (
+                      <div key={r}>{r}</div>
+                    ))}
+                  </td>
                   <td>
                     <Time ms={Date.parse(message.due)} relativeTo={now} />
                   </td>
