@@ -17,6 +17,7 @@ spool and logs under ./data). Send a test message:
 Logs (zstd JSON lines): ./data/logs; follow them from another terminal with
   npx -y pnpm@12.4.2 sterna tail --follow --format line
 and see the queues with 'sterna queue-summary' ('sterna --help' lists the commands).
+The live dashboard: http://127.0.0.1:8000/ui/ (from this machine; see docs/dashboard.md).
 Stop with Ctrl-C.
 
 `;
