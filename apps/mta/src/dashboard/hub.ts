@@ -1,6 +1,7 @@
+import { packageVersion } from '../package-version.js';
 import { Assets } from './assets.js';
 import { type JourneyBounds, searchJourneys } from './journey.js';
-import { buildOverview, diskUse, packageVersion } from './overview.js';
+import { buildOverview, diskUse } from './overview.js';
 import { QueueSnapshots } from './queues.js';
 import { RateSampler } from './sampler.js';
 import type { DashboardSources } from './sources.js';

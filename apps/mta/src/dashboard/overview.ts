@@ -1,20 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { memoryLimit } from '../observe/system-metrics.js';
 import { totalsOf } from './sampler.js';
 import type { DashboardSources } from './sources.js';
 import type { DiskUse, Overview } from './wire.js';
-
-/** `@sterna/mta`'s version (src/dashboard and dist/dashboard are both two levels under it). */
-export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    const { version } = JSON.parse(text) as { version?: unknown };
-    return typeof version === 'string' ? version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 const percent = (part: number, whole: number) =>
   whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0;

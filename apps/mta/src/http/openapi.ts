@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { packageVersion } from '../package-version.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi-document.js';
 import { renderApiPage } from './openapi-page.js';
 import { type CatalogedRoute, documented } from './route-docs.js';
@@ -9,17 +9,6 @@ import { type CatalogedRoute, documented } from './route-docs.js';
 export const OPENAPI_PATH = '/api-docs/openapi.json';
 /** Where the browsable page is served. */
 export const API_PAGE_PATH = '/api-docs/';
-
-// The package's version, read once; src/http and dist/http are both two levels under it.
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    const { version } = JSON.parse(text) as { version?: unknown };
-    return typeof version === 'string' ? version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 // The page needs its one inline style sheet and nothing else: no script, no frame, no fetch.
 const PAGE_POLICY =
