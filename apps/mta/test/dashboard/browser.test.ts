@@ -74,7 +74,9 @@ describe('the dashboard in a real browser', { timeout: 300_000 }, () => {
 
   it("the overview's counters move while test traffic flows", async () => {
     await page.goto(`${daemon.http}/ui/`);
-    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Live');
+    await expect
+      .poll(() => page.getByRole('status').first().textContent(), { timeout: 30_000 })
+      .toBe('Live');
     const received = await counter(page, 'total-received');
     const delivered = await counter(page, 'total-delivered');
 
@@ -164,7 +166,9 @@ describe('the dashboard in a real browser', { timeout: 300_000 }, () => {
     try {
       const small = await phone.newPage();
       await small.goto(`${daemon.http}/ui/`);
-      await expect.poll(() => small.getByRole('status').first().textContent()).toBe('Live');
+      await expect
+        .poll(() => small.getByRole('status').first().textContent(), { timeout: 30_000 })
+        .toBe('Live');
       // Nothing wider than the screen but the tables' own scrolling containers.
       const width = await small.evaluate('document.documentElement.scrollWidth');
       expect(width).toBeLessThanOrEqual(390);
