@@ -10,6 +10,10 @@ export {
   type ConfigParams,
   durationSchema,
   type EgressPool,
+  egressPathSchema,
+  egressPoolSchema,
+  egressSourceSchema,
+  listenerDomainSchema,
   type EgressSource,
   type ListenerDomain,
   parseConfigParams,
@@ -19,7 +23,9 @@ export {
   parseListenerDomain,
   parseQueueConfig,
   parseShapingAutomationRules,
+  parseWith,
   type QueueConfig,
+  queueConfigSchema,
   type RedisParams,
   redisParamsSchema,
   type ShapingAutomationRule,
@@ -39,6 +45,23 @@ export type {
   PolicyResolver,
   RuntimeHost,
 } from './host/index.js';
+export type {
+  AddressHeader,
+  ConnectionMeta,
+  EnvelopeAddress,
+  HeaderMailbox,
+  Message,
+  SchedulingParams,
+} from './js/api-types.js';
+export {
+  BRIDGE_KEY,
+  type BridgeHandler,
+  MULTIPLE_EVENTS,
+  type PolicyBridge,
+  PolicyRejection,
+  policyBridge,
+  rejectionOf,
+} from './js/bridge.js';
 export { type BounceRule, parseBounceRulesFile } from './kumo/bounce-rules-file.js';
 export {
   RegexUnsupported,

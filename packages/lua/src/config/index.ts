@@ -17,6 +17,10 @@ export {
 } from './config-params.js';
 export {
   type EgressPool,
+  egressPathSchema,
+  egressPoolSchema,
+  egressSourceSchema,
+  listenerDomainSchema,
   type EgressSource,
   type ListenerDomain,
   parseEgressPath,
@@ -24,5 +28,5 @@ export {
   parseEgressSource,
   parseListenerDomain,
 } from './egress-config.js';
-export { parseQueueConfig, type QueueConfig } from './queue-config.js';
-export { duration as durationSchema } from './schema-helpers.js';
+export { parseQueueConfig, type QueueConfig, queueConfigSchema } from './queue-config.js';
+export { duration as durationSchema, parseWith } from './schema-helpers.js';

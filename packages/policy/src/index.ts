@@ -1,0 +1,2 @@
+export type { PolicyEvents } from './event-types.js';
+export { disconnect, on, PolicyRejection, reject } from './events.js';
