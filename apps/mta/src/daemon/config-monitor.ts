@@ -4,12 +4,23 @@ import { dirname, resolve } from 'node:path';
 import { errorText, type Logger } from '@sterna/core';
 import { glob } from 'tinyglobby';
 
+/** A path inside a `node_modules` folder: never watched. */
+const NODE_MODULES = /(?:^|[\\/])node_modules[\\/]/;
+
+/** A policy written in TypeScript or JavaScript, by its file name. */
+const SCRIPT_POLICY = /\.(?:[cm]?ts|[cm]?js)$/i;
+
 /**
  * KumoMTA's default globs, relative to its policy folder (`/opt/kumomta/etc/**\/*.{…}`): every
- * policy and data file under the folder of the policy file.
+ * policy and data file under the folder of the policy file. For a TypeScript or JavaScript
+ * policy, its modules (`.ts`, `.js` and their `m`/`c` forms) take the place of `.lua`.
+ * `node_modules` is never looked at.
  */
 export function defaultMonitorGlobs(policy: string): string[] {
-  return [`${dirname(resolve(policy))}/**/*.{lua,json,toml,yaml}`];
+  const dir = dirname(resolve(policy));
+  return SCRIPT_POLICY.test(policy)
+    ? [`${dir}/**/*.{ts,mts,cts,js,mjs,cjs,json,toml,yaml}`]
+    : [`${dir}/**/*.{lua,json,toml,yaml}`];
 }
 
 /** How a {@link ConfigMonitor} runs. */
@@ -56,14 +67,11 @@ export class ConfigMonitor {
   async files(): Promise<string[]> {
     const patterns = [...this.#options.globs()];
     const found =
-      patterns.length === 0
-        ? []
-        : await glob(patterns, {
-            absolute: true,
-            onlyFiles: true,
-            ignore: ['**/node_modules/**'],
-          });
-    return [...new Set([resolve(this.#options.policy), ...found.map((f) => resolve(f))])].sort();
+      patterns.length === 0 ? [] : await glob(patterns, { absolute: true, onlyFiles: true });
+    // Filtered here, not with glob's `ignore`: its patterns are relative to the working
+    // directory, and the globs are absolute paths elsewhere.
+    const watched = found.filter((f) => !NODE_MODULES.test(f)).map((f) => resolve(f));
+    return [...new Set([resolve(this.#options.policy), ...watched])].sort();
   }
 
   /** Stops polling. Idempotent. */
