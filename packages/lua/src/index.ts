@@ -10,12 +10,12 @@ export {
   type ConfigParams,
   durationSchema,
   type EgressPool,
+  type EgressSource,
   egressPathSchema,
   egressPoolSchema,
   egressSourceSchema,
-  listenerDomainSchema,
-  type EgressSource,
   type ListenerDomain,
+  listenerDomainSchema,
   parseConfigParams,
   parseEgressPath,
   parseEgressPool,
@@ -50,6 +50,7 @@ export type {
   ConnectionMeta,
   EnvelopeAddress,
   HeaderMailbox,
+  ImportHeaderSpec,
   Message,
   SchedulingParams,
 } from './js/api-types.js';
@@ -62,6 +63,10 @@ export {
   policyBridge,
   rejectionOf,
 } from './js/bridge.js';
+export { newConnectionMeta } from './js/connection-meta.js';
+export { newEnvelopeAddress } from './js/envelope-address.js';
+export { isJsPolicy, JS_POLICY_EXTENSIONS } from './js/policy-file.js';
+export { newPolicyMessage } from './js/policy-message.js';
 export { type BounceRule, parseBounceRulesFile } from './kumo/bounce-rules-file.js';
 export {
   RegexUnsupported,

@@ -22,42 +22,15 @@ import {
   isConnectionMetaArg,
   isEnvelopeAddress,
   isMessageSnapshot,
-  type MessageSnapshot,
 } from '../message/message-snapshot.js';
 import { MessageState } from '../message/message-state.js';
 import type { DisconnectMode } from '../shared/errors.js';
 import { fromLua, toLua } from '../shared/json-text.js';
 import { readLuaValue } from '../shared/lua-values.js';
+import type { CallOutcome, ContextStats, PolicyContext } from './policy-context.js';
 import { POLICY_EXTRAS_ROOT, preludeChunks } from './preludes.js';
 
-/** How a call into Lua ended. Plain data: it crosses the worker boundary as is. */
-export type CallOutcome =
-  | {
-      readonly status: 'ok';
-      readonly values: unknown[];
-      /**
-       * For each message passed (in argument order, arrays flattened): its new snapshot when
-       * the call changed it.
-       */
-      readonly messages: (MessageSnapshot | undefined)[];
-      /**
-       * The connection meta passed in (`connectionMetaArg`) as the call left it, whole, when a
-       * handler called `conn_meta:set_meta`; absent otherwise.
-       */
-      readonly connMeta?: Record<string, unknown> | undefined;
-    }
-  | {
-      readonly status: 'reject';
-      readonly code: number;
-      readonly text: string;
-      /** Set by `kumo.disconnect`. */
-      readonly disconnect?: DisconnectMode | undefined;
-    }
-  | { readonly status: 'error'; readonly message: string; readonly traceback?: string | undefined }
-  /** `where`: the policy file and line the deadline stopped, when the hook saw it. */
-  | { readonly status: 'timeout'; readonly where?: string | undefined }
-  /** No handler for the event, no such method, or (for objects) the object is gone. */
-  | { readonly status: 'none' | 'gone' };
+export type { CallOutcome } from './policy-context.js';
 
 /** Options of a {@link LuaContext}. */
 export interface LuaContextOptions {
@@ -92,7 +65,7 @@ let factory: LuaFactory | undefined;
  * even inside `pcall`. Nothing here stops a C function that never returns (a pathological
  * `string.find`): the pool terminates the worker for that.
  */
-export class LuaContext {
+export class LuaContext implements PolicyContext {
   private readonly free: Slot[] = [];
   private readonly messages = new Map<number, MessageState>();
   private nextHandle = 1;
@@ -238,7 +211,7 @@ export class LuaContext {
   }
 
   /** Memory and bookkeeping figures, for leak tests and diagnostics. */
-  stats(): { luaBytes: number; wasmBytes: number; stackTop: number; messages: number } {
+  stats(): ContextStats {
     const g = this.engine.global;
     const heap = (g.lua.module as unknown as { HEAPU8: Uint8Array }).HEAPU8;
     return {

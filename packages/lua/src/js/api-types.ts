@@ -49,6 +49,28 @@ export interface SchedulingParams {
   readonly expires?: string | undefined;
   /** Times of day and days of week delivery may happen in. */
   readonly restriction?: unknown;
+  /** Delivery window: days (`'Mon,Wed'`); `dow`, `tz`, `start` and `end` go together. */
+  readonly dow?: string | undefined;
+  /** Delivery window: an IANA time zone (`'America/Phoenix'`). */
+  readonly tz?: string | undefined;
+  /** Delivery window: from this time of day (`'09:00:00'`). */
+  readonly start?: string | undefined;
+  /** Delivery window: until this time of day (`'17:00:00'`). */
+  readonly end?: string | undefined;
+}
+
+/** One rule of `msg.importHeaders([...])` (KumoMTA's `import_headers`). */
+export interface ImportHeaderSpec {
+  /** A header name, optionally with one trailing `*`. */
+  readonly name: string;
+  /** Which of repeated headers: @default 'last' */
+  readonly match?: 'first' | 'last' | 'all' | undefined;
+  /** How the header name becomes the meta key: @default 'snake_case' */
+  readonly transform?: 'snake_case' | 'kebab_case' | 'camel_case' | 'pascal_case' | undefined;
+  /** The meta key (not with a wildcard name). */
+  readonly target?: string | undefined;
+  /** Remove the matched headers. @default false */
+  readonly remove?: boolean | undefined;
 }
 
 /**
@@ -75,6 +97,17 @@ export interface Message {
   removeAllNamedHeaders(name: string): void;
   removeXHeaders(names?: readonly string[]): void;
   importXHeaders(names?: readonly string[], first?: boolean): void;
+  /** KumoMTA's `import_headers`: headers into meta by rules. */
+  importHeaders(specs: readonly ImportHeaderSpec[]): void;
+  /**
+   * KumoMTA's `check_fix_conformance(checks, fixes)` (labels joined by `|`): the error text when
+   * a checked issue is found, else fixes the listed issues and returns `undefined`.
+   */
+  checkFixConformance(checks?: string, fixes?: string): string | undefined;
+  /** KumoMTA's `import_scheduling_header`: the header's JSON through `setScheduling`. */
+  importSchedulingHeader(name: string, remove?: boolean): SchedulingParams | undefined;
+  /** The message bytes, exact (`getData` decodes them as UTF-8). */
+  getDataBytes(): Uint8Array;
   getAddressHeader(name: string): AddressHeader | undefined;
   fromHeader(): AddressHeader | undefined;
   toHeader(): AddressHeader | undefined;

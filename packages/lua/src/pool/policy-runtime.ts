@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { errorText, type PolicyHost, type PolicyObject, type SternaError } from '@sterna/core';
-import type { CallOutcome } from '../context/lua-context.js';
+import type { CallOutcome } from '../context/policy-context.js';
 import type { RuntimeHost } from '../host/runtime-host.js';
 import { type MessageSnapshot, restoreUnchangedData } from '../message/message-snapshot.js';
 import { luaError } from '../shared/errors.js';
@@ -13,8 +13,17 @@ import { type SlotOwner, WorkerSlot } from './worker-slot.js';
 
 /** Options of {@link PolicyRuntime.start}. */
 export interface PolicyRuntimeOptions {
-  /** Path of the policy file (`init.lua`). */
+  /**
+   * Path of the policy file: `init.lua`, or a TypeScript/JavaScript module (`.ts`, `.mts`,
+   * `.cts`, `.js`, `.mjs`, `.cjs`) that registers its handlers with `@sterna/policy`.
+   */
   readonly policy: string;
+  /**
+   * For a TypeScript/JavaScript policy: a file URL its bare `@sterna/…` imports are resolved
+   * from when they do not resolve from the policy's own folder (a policy in /etc/sterna
+   * importing `@sterna/policy` gets the daemon's copy). Unset: only the policy's folder.
+   */
+  readonly importFallback?: string | undefined;
   /** The daemon's side: configuration calls, DNS, output. @default {} */
   readonly host?: RuntimeHost | undefined;
   /** Lua contexts (worker threads), each with the policy loaded. @default 2 (1 on one core) */
@@ -29,7 +38,12 @@ export interface PolicyRuntimeOptions {
    * @default 10000
    */
   readonly loadDeadlineMs?: number | undefined;
-  /** Lua heap per context, bytes. @default 134217728 (128 MiB) */
+  /**
+   * Memory per context, bytes: the Lua heap, or for a TypeScript/JavaScript policy the
+   * worker's V8 heap (old generation, rounded up to MiB, at least 16 MiB; a worker past it is
+   * ended and replaced, its calls failing with `STERNA_LUA_CONTEXT_LOST`).
+   * @default 134217728 (128 MiB)
+   */
   readonly memoryMaxBytes?: number | undefined;
   /**
    * How long a worker may take to report a call stopped after its deadline before it is
@@ -343,6 +357,7 @@ export class PolicyRuntime implements PolicyHost {
         policy: resolve(this.options.policy),
         memoryMax: this.options.memoryMaxBytes ?? 128 * 1024 * 1024,
         loadDeadlineMs: this.options.loadDeadlineMs ?? 10_000,
+        importFallback: this.options.importFallback,
       },
       owner,
       this.options.terminateGraceMs ?? 100,

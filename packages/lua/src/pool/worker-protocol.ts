@@ -1,12 +1,21 @@
-import type { CallOutcome } from '../context/lua-context.js';
+import type { CallOutcome } from '../context/policy-context.js';
 import type { DaemonCallName } from '../host/host-calls.js';
 import type { ReplyMessage, RequestMessage } from '../threads/requests.js';
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerInit {
   readonly policy: string;
+  /**
+   * Bytes the policy may use: the Lua heap, or for a TypeScript/JavaScript policy the worker's
+   * V8 old generation (see `PolicyRuntimeOptions.memoryMaxBytes`).
+   */
   readonly memoryMax?: number | undefined;
   readonly loadDeadlineMs: number;
+  /**
+   * A file URL a TypeScript/JavaScript policy's `@sterna/…` imports resolve from when they do
+   * not resolve from the policy's own folder (see `PolicyRuntimeOptions.importFallback`).
+   */
+  readonly importFallback?: string | undefined;
   /** One Int32: the id of the last work item the worker began. */
   readonly started?: SharedArrayBuffer | undefined;
   /** A `tsx` API module to register before importing the entry (source runs only). */
@@ -14,7 +23,7 @@ export interface WorkerInit {
   readonly entry?: string | undefined;
 }
 
-/** A unit of work for a worker's Lua context. Deadlines are epoch milliseconds. */
+/** A unit of work for a worker's policy context. Deadlines are epoch milliseconds. */
 export type WorkRequest =
   | { readonly kind: 'call'; readonly event: string; readonly args: readonly unknown[] }
   | { readonly kind: 'construct'; readonly event: string; readonly args: readonly unknown[] }

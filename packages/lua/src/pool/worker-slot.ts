@@ -1,5 +1,6 @@
 import { SHARE_ENV, type Worker } from 'node:worker_threads';
-import type { CallOutcome } from '../context/lua-context.js';
+import type { CallOutcome } from '../context/policy-context.js';
+import { isJsPolicy } from '../js/policy-file.js';
 import { luaError } from '../shared/errors.js';
 import { startModuleWorker } from '../threads/module-worker.js';
 import { answer } from '../threads/requests.js';
@@ -38,9 +39,28 @@ interface InFlight {
   expired: boolean;
 }
 
+const MiB = 1024 * 1024;
+
+/**
+ * The V8 heap cap of a worker running a TypeScript/JavaScript policy: `memoryMax` rounded up
+ * to MiB, at least 16. Beyond it V8 ends the worker (the pool replaces it). A Lua worker's
+ * cap is the Lua allocator's, inside the VM, so its V8 heap is left alone.
+ */
+export function jsHeapLimitMb(memoryMax: number): number {
+  return Math.max(16, Math.ceil(memoryMax / MiB));
+}
+
 function spawn(init: WorkerInit): Worker {
+  const limits =
+    isJsPolicy(init.policy) && init.memoryMax !== undefined
+      ? { resourceLimits: { maxOldGenerationSizeMb: jsHeapLimitMb(init.memoryMax) } }
+      : {};
   // SHARE_ENV: the policy's os.getenv sees the daemon's environment as it is now, not a copy.
-  return startModuleWorker(import.meta.url, 'worker', { workerData: init, env: SHARE_ENV });
+  return startModuleWorker(import.meta.url, 'worker', {
+    workerData: init,
+    env: SHARE_ENV,
+    ...limits,
+  });
 }
 
 let nextSlotId = 1;

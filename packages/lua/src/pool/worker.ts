@@ -1,14 +1,17 @@
 /**
- * The entry of a pool worker: one Lua context with the policy loaded. It answers work
- * requests from the main thread and proxies the policy's host calls (configuration, DNS,
- * output) back to it. Runs inside `worker_threads`; not part of the public API.
+ * The entry of a pool worker: one policy context — a Lua VM, or a TypeScript/JavaScript module
+ * (by the policy file's extension) — with the policy loaded. It answers work requests from the
+ * main thread and proxies the policy's host calls (configuration, DNS, output) back to it.
+ * Runs inside `worker_threads`; not part of the public API.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type CallOutcome, LuaContext, policyDirOf } from '../context/lua-context.js';
+import { errorText } from '@sterna/core';
+import type { CallOutcome, PolicyContext } from '../context/policy-context.js';
 import type { ContextHost } from '../host/context-host.js';
 import type { DaemonCalls } from '../host/host-calls.js';
+import { isJsPolicy } from '../js/policy-file.js';
 import { stripUnchangedData } from '../message/message-snapshot.js';
 import { Requester } from '../threads/requests.js';
 import type {
@@ -35,10 +38,29 @@ const host: ContextHost = {
   tell: (name, args) => post({ t: 'tell', op: name, args }),
 };
 
-const context = await LuaContext.create(host, {
-  memoryMax: init.memoryMax,
-  policyDir: policyDirOf(init.policy),
-});
+// Each engine is imported only when its policy needs it: a JavaScript worker never compiles
+// the Lua VM, a Lua worker never loads tsx.
+async function createContext(): Promise<PolicyContext> {
+  if (isJsPolicy(init.policy)) {
+    const { JsContext, installImportFallback } = await import('../js/index.js');
+    if (init.importFallback !== undefined) installImportFallback(init.importFallback);
+    // A promise the policy dropped must not end the worker (and the calls it is serving).
+    process.on('unhandledRejection', (reason) => {
+      host.tell('log', [
+        'error',
+        `${init.policy}: unhandled promise rejection: ${errorText(reason)}`,
+      ]);
+    });
+    return new JsContext(host);
+  }
+  const { LuaContext, policyDirOf } = await import('../context/lua-context.js');
+  return LuaContext.create(host, {
+    memoryMax: init.memoryMax,
+    policyDir: policyDirOf(init.policy),
+  });
+}
+
+const context = await createContext();
 
 function run(work: WorkRequest, deadline: number) {
   switch (work.kind) {
@@ -115,14 +137,14 @@ function flush(): void {
       try {
         post({ t: 'done', results: [r] });
       } catch (error) {
-        const message = `the result cannot leave the Lua context: ${String(error)}`;
+        const message = `the result cannot leave the policy context: ${String(error)}`;
         post({ t: 'done', results: [{ id: r.id, outcome: { status: 'error', message } }] });
       }
     }
   }
 }
 
-// Starting the thread and compiling the VM can take any time on a busy machine; the load
+// Starting the thread and compiling the VM (or loading tsx) can take any time on a busy machine; the load
 // deadline (here and the main thread's backstop) covers running the policy's top level only.
 post({ t: 'loading' });
 const loaded = await context.load(init.policy, Date.now() + init.loadDeadlineMs);
