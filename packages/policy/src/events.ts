@@ -7,6 +7,13 @@ import {
 } from '@sterna/lua';
 import type { PolicyEvents } from './event-types.js';
 
+/**
+ * An event name of the policy's own: any string but the names of {@link PolicyEvents}, so a
+ * handler for a fired event is always checked against its typed signature (the untyped
+ * overload would otherwise accept any function for it).
+ */
+export type OwnEventName<E extends string> = E & (E extends keyof PolicyEvents ? never : unknown);
+
 /** Where each registered handler came from, for the "already has a handler" error. */
 const origins = new WeakMap<BridgeHandler, string>();
 
@@ -20,7 +27,7 @@ const origins = new WeakMap<BridgeHandler, string>();
  * @throws Error when called from inside a handler, or for a second handler of a one-handler event.
  */
 export function on<E extends keyof PolicyEvents>(event: E, handler: PolicyEvents[E]): void;
-export function on(event: string, handler: BridgeHandler): void;
+export function on<E extends string>(event: OwnEventName<E>, handler: BridgeHandler): void;
 export function on(event: string, handler: BridgeHandler): void {
   if (typeof event !== 'string' || event === '') {
     throw new TypeError('on: the event name must be a non-empty string');
