@@ -35,6 +35,11 @@ export function describeLoadError(error: unknown, path: string): string {
   const built = (error as { errors?: BuildMessage[] } | null)?.errors?.[0];
   if (built?.location) return `${built.location.file}:${built.location.line}: ${built.text}`;
   const message = errorText(error);
+  // The same from tsx's loader thread, where the error lost its `errors` on the way: the text.
+  const esbuild = /^(.+?):(\d+):\d+: ERROR: (.*)$/m.exec(message);
+  if (esbuild && message.startsWith('Transform failed')) {
+    return `${esbuild[1]}:${esbuild[2]}: ${esbuild[3]}`;
+  }
   const stack = error instanceof Error ? (error.stack ?? '') : '';
   if (error instanceof SyntaxError) {
     // CommonJS: "/path/file.js:2\n<source line>\n   ^\n\nSyntaxError: …".
