@@ -38,6 +38,11 @@ export type {
   NatsConnectParams,
   NatsPublishParams,
 } from './config/service-params.js';
+/**
+ * The folder holding `policy-extras/` (the Lua helpers and Sterna's default `shaping.toml`), in
+ * `src/` or `dist/`: `@sterna/policy/extras` reads the default shaping file from it.
+ */
+export { POLICY_EXTRAS_ROOT } from './context/preludes.js';
 export type {
   DaemonCalls,
   DaemonHandlers,

@@ -7,6 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { POLICY_EXTRAS_ROOT } from '@sterna/lua';
 import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { isTable, type Problems, type Table, typeName } from './support.js';
 
@@ -90,7 +92,7 @@ export function loadDataFile(path: string): unknown {
 let yamlModule: { parse(text: string): unknown } | undefined;
 function yaml(): { parse(text: string): unknown } {
   if (yamlModule) return yamlModule;
-  const from = createRequire(import.meta.resolve('@sterna/lua'));
+  const from = createRequire(join(POLICY_EXTRAS_ROOT, 'index.js'));
   yamlModule = from('yaml') as { parse(text: string): unknown };
   return yamlModule;
 }

@@ -16,9 +16,9 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type DurationInput, parseDuration } from '@sterna/core';
-import { policyBridge } from '@sterna/lua';
+import { POLICY_EXTRAS_ROOT, policyBridge } from '@sterna/lua';
 import { on } from '../events.js';
 import { configureShapingAutomation, log, lookupMxHosts } from './daemon.js';
 import { type DataFile, fileList } from './data-files.js';
@@ -37,12 +37,11 @@ import { put, type Table } from './support.js';
 const WHAT = 'shaping helper';
 
 /**
- * Sterna's own default shaping file (the one the Lua helper loads), shipped beside
- * @sterna/lua's entry point (`src/` from sources, `dist/` when built), loaded unless
- * `no_default_files`.
+ * Sterna's own default shaping file (the one the Lua helper loads), shipped in @sterna/lua
+ * (`src/` from sources, `dist/` when built), loaded unless `no_default_files`.
  */
 export function defaultShapingFile(): string {
-  return fileURLToPath(new URL('./policy-extras/shaping.toml', import.meta.resolve('@sterna/lua')));
+  return join(POLICY_EXTRAS_ROOT, 'policy-extras', 'shaping.toml');
 }
 
 // KumoMTA's packaged files: a policy that names them gets Sterna's default file in place of
