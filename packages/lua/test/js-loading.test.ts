@@ -86,10 +86,12 @@ on('which', (address) => domainOf(address));`,
     expect(error.message).toContain(`${path}:2: `);
   });
 
-  it('a JavaScript module syntax error names the file and line', async () => {
-    const { error, path } = await loadFailure('policy.mjs', `const a = 1;\n\nlet x = ;\n`);
-    expect(error.code).toBe('STERNA_LUA_LOAD');
-    expect(error.message).toContain(`${path}:3: `);
+  it('a JavaScript syntax error names the file and line (ES module and CommonJS)', async () => {
+    for (const name of ['policy.mjs', 'policy.cjs']) {
+      const { error, path } = await loadFailure(name, `const a = 1;\n\nlet x = ;\n`);
+      expect(error.code).toBe('STERNA_LUA_LOAD');
+      expect(error.message).toContain(`${path}:3: `);
+    }
   });
 
   it('a throw at the top level names the file and line', async () => {
