@@ -67,7 +67,7 @@ export function dataSource<T>(
     problems.addAll(compiled.entries ?? []);
     options.check?.(compiled.data, problems);
     for (const problem of problems.list) log('error', `${helper}: ${describe(problem)}`);
-    if (problems.list.length > 0) await validationFailed(helper);
+    if (problems.list.length > 0) await validationFailed();
     return undefined;
   });
   return data;

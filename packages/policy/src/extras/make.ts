@@ -1,35 +1,25 @@
 /**
- * The config tables the helpers build, checked as `kumo.make_*` (and the builders of
- * `@sterna/policy`) check them: KumoMTA's keys, an unknown key an error naming it. What a
- * handler returns is the table as given, which the daemon parses exactly as a Lua table.
+ * The config tables the helpers build, checked by `@sterna/policy`'s builders (as `kumo.make_*`
+ * checks them: KumoMTA's keys, an unknown key an error naming it) and returned as given, which
+ * the daemon parses exactly as a Lua table.
  * @module
  */
-import {
-  egressPathSchema,
-  egressPoolSchema,
-  egressSourceSchema,
-  parseWith,
-  queueConfigSchema,
-} from '@sterna/lua';
+import { makeEgressPath, makeEgressPool, makeEgressSource, makeQueueConfig } from '../builders.js';
 import { reason, type Table } from './support.js';
 
-const SCHEMAS = {
-  makeQueueConfig: queueConfigSchema,
-  makeEgressPath: egressPathSchema,
-  makeEgressPool: egressPoolSchema,
-  makeEgressSource: egressSourceSchema,
-} as const;
+const MAKERS = { makeQueueConfig, makeEgressPath, makeEgressPool, makeEgressSource } as const;
 
-/** The builders the helpers use, by their `@sterna/policy` names. */
-export type Maker = keyof typeof SCHEMAS;
+/** The builders the helpers use. */
+export type Maker = keyof typeof MAKERS;
 
 /**
- * Checks `params` as `maker` does and returns them as given.
+ * Checks `params` as `maker` does and returns them as given. The data comes from files, so its
+ * shape is only known once checked.
  *
  * @throws SternaError `STERNA_LUA_CONFIG_INVALID` naming the maker and the bad key.
  */
 export function make<T extends Table>(maker: Maker, params: T): T {
-  parseWith(SCHEMAS[maker], params, maker);
+  (MAKERS[maker] as (params: unknown) => unknown)(params);
   return params;
 }
 

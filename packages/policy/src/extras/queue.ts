@@ -15,7 +15,7 @@
  */
 import type { Message, SchedulingParams } from '@sterna/lua';
 import { on, reject } from '../events.js';
-import { throttleCheck } from './daemon.js';
+import { delayIfThrottled } from './daemon.js';
 import { type DataFile, fileList, loadAll } from './data-files.js';
 import { type Compiled, dataSource } from './data-source.js';
 import { checkKey, make } from './make.js';
@@ -552,12 +552,8 @@ export function setup(files: string | readonly DataFile[]): QueueHelper {
       const current = data();
       if (!current.hasOverall) return undefined;
       for (const throttle of overallThrottles(current, msg.queueName())) {
-        const retryAfter = await throttleCheck(throttle.name, throttle.spec);
         // Held by one: the others are not counted for a message that does not move now.
-        if (retryAfter !== undefined) {
-          msg.setDue(Date.now() + Math.ceil(Math.max(0, retryAfter * 1000)));
-          return undefined;
-        }
+        if (await delayIfThrottled(throttle.name, throttle.spec, msg)) return undefined;
       }
       return undefined;
     });
