@@ -99,4 +99,28 @@ describe('sources: the TypeScript helper answers as the Lua helper does', () => 
     expect(sources.definedPools()).toEqual(new Set(['pool-1', 'pool-2']));
     expect(sources.definedSources()).toEqual(new Set(['ip-1', 'ip-2']));
   });
+
+  it('YAML data files read alike; a file that does not parse is named with its line', async () => {
+    const yaml = [fixture('sources.yaml')];
+    const lua = await luaPolicy(`require('policy-extras.sources'):setup { ${luaList(yaml)} }`);
+    try {
+      const ts = tsBridge();
+      sources.setup(yaml);
+      for (const [event, name] of [
+        ['get_egress_source', 'ip-3'],
+        ['get_egress_pool', 'pool-3'],
+      ] as const) {
+        expect(await ts.call(event, name)).toEqual(await lua.call(event, name));
+      }
+      expect(await ts.call('get_egress_source', 'ip-3')).toMatchObject({
+        source_address: '10.0.0.3',
+      });
+    } finally {
+      await lua.close();
+    }
+    const ts = tsBridge();
+    sources.setup([fixture('broken.toml')]);
+    const failed = await outcome(() => ts.call('get_egress_source', 'ip-1'));
+    expect(failed.error).toMatch(/^sources helper: .*broken\.toml: line 1, column \d+: /);
+  });
 });
