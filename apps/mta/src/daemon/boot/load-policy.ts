@@ -110,6 +110,9 @@ export async function startRuntime(
     // Loading compiles the Lua VM in each worker: slow on a busy machine, and never worth dying for.
     loadDeadlineMs: 120_000,
     memoryMaxBytes: config.lua.memory_limit,
+    // A TypeScript policy may import '@sterna/policy' from a folder with no node_modules (as a
+    // Lua policy requires 'kumo' from anywhere): the daemon's own copy answers.
+    importFallback: import.meta.url,
     host: {
       configure: collector(collected, () => inInit, more.events),
       // kumo.classify_bounce answers from the classifier init configured (none yet: Uncategorized).
