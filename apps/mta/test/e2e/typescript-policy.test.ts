@@ -12,7 +12,7 @@ import {
 } from '@sterna/protocol-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLogRecords } from '../../src/logs/index.js';
-import { type DaemonProcess, startDaemon } from '../support/daemon-process.js';
+import { type DaemonProcess, runSterna, startDaemon } from '../support/daemon-process.js';
 import { eventually, maildirMessages, sendMail, testMessage } from '../support/mail.js';
 import { type PolicyDir, writePolicy } from '../support/policy.js';
 import { TS_EXAMPLES, writeTsPolicy } from '../support/ts-policy.js';
@@ -152,4 +152,35 @@ describe('the seed policies in TypeScript log what their Lua versions log', {
       expect(ts).toEqual(lua);
     });
   }
+});
+
+describe('sterna --validate on a TypeScript policy', { timeout: 120_000 }, () => {
+  it('runs init in check mode: a misspelled key, a syntax error and validate_config each fail by name', async () => {
+    const good = await writeTsPolicy();
+    dirs.push(good);
+    expect(await runSterna(['--validate', '--policy', good.policy])).toMatchObject({
+      code: 0,
+      output: expect.stringContaining(`${good.policy}: OK`),
+    });
+    const misspelled = await writeTsPolicy({
+      // A cast, as JavaScript or a careless edit would pass it: the run-time check still names it.
+      init: "await sterna.configureLogHook({ name: 'hook', max_segment_duraton: '1s' } as never);",
+    });
+    dirs.push(misspelled);
+    const typo = await runSterna(['--validate', '--policy', misspelled.policy]);
+    expect(typo.code).not.toBe(0);
+    expect(typo.output).toContain("configureLogHook: unknown field 'max_segment_duraton'");
+    const broken = await writeTsPolicy({ body: 'const x: number = ;' });
+    dirs.push(broken);
+    const syntax = await runSterna(['--validate', '--policy', broken.policy]);
+    expect(syntax.code).not.toBe(0);
+    expect(syntax.output).toMatch(/policy\.ts:\d+: Unexpected ";"/);
+    const refused = await writeTsPolicy({
+      body: "sterna.on('validate_config', async () => { await sterna.validationFailed(); });",
+    });
+    dirs.push(refused);
+    const failed = await runSterna(['--validate', '--policy', refused.policy]);
+    expect(failed.code).not.toBe(0);
+    expect(failed.output).toContain('validation failed');
+  });
 });
