@@ -67,6 +67,8 @@ export {
   PolicyRejection,
   policyBridge,
   rejectionOf,
+  settleConfiguration,
+  trackConfiguration,
 } from './js/bridge.js';
 export { newConnectionMeta } from './js/connection-meta.js';
 export { newEnvelopeAddress } from './js/envelope-address.js';

@@ -5,7 +5,13 @@
  * refuse it. Each returns a promise: `await` it, so a refusal fails `init` where it was made.
  * @module
  */
-import { CONFIG_SCHEMAS, type ConfigKind, type ConfigParams, parseWith } from '@sterna/lua';
+import {
+  CONFIG_SCHEMAS,
+  type ConfigKind,
+  type ConfigParams,
+  parseWith,
+  trackConfiguration,
+} from '@sterna/lua';
 import { askDaemon } from './daemon.js';
 import type { TableOf } from './table-types.js';
 
@@ -34,9 +40,14 @@ export type ShapingAutomationRuleParams = NonNullable<
  * Parses `params` with the schema of `kind` (errors name `fn` and the key), then hands the
  * parsed table to the daemon.
  */
-async function configure<K extends ConfigKind>(fn: string, kind: K, params: unknown) {
-  const parsed = parseWith(CONFIG_SCHEMAS[kind], params, fn) as ConfigParams[K];
-  await askDaemon(fn, 'configure', [kind, parsed], 'configure');
+function configure<K extends ConfigKind>(fn: string, kind: K, params: unknown): Promise<void> {
+  // Tracked: the runtime fails the handler's call when this fails, awaited or not.
+  return trackConfiguration(
+    (async () => {
+      const parsed = parseWith(CONFIG_SCHEMAS[kind], params, fn) as ConfigParams[K];
+      await askDaemon(fn, 'configure', [kind, parsed], 'configure');
+    })(),
+  );
 }
 
 /** Starts an SMTP listener (`kumo.start_esmtp_listener`). Call it from `init`. */

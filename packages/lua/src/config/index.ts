@@ -17,12 +17,12 @@ export {
 } from './config-params.js';
 export {
   type EgressPool,
+  type EgressSource,
   egressPathSchema,
   egressPoolSchema,
   egressSourceSchema,
-  listenerDomainSchema,
-  type EgressSource,
   type ListenerDomain,
+  listenerDomainSchema,
   parseEgressPath,
   parseEgressPool,
   parseEgressSource,

@@ -47,8 +47,6 @@ export interface SchedulingParams {
   readonly first_attempt?: string | undefined;
   /** Bounce when not delivered by this time: RFC 3339 text. */
   readonly expires?: string | undefined;
-  /** Times of day and days of week delivery may happen in. */
-  readonly restriction?: unknown;
   /** Delivery window: days (`'Mon,Wed'`); `dow`, `tz`, `start` and `end` go together. */
   readonly dow?: string | undefined;
   /** Delivery window: an IANA time zone (`'America/Phoenix'`). */

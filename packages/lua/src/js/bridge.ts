@@ -25,6 +25,13 @@ export interface PolicyBridge {
   host: ContextHost | undefined;
   /** Handlers running now; `on()` refuses to register while it is above 0. */
   depth: number;
+  /**
+   * Configuration calls (`startEsmtpListener`, …) not settled yet, and the failures of those
+   * that failed: a handler's call waits for them before it ends and fails with the first
+   * failure, so a call made without `await` still fails `init` (see {@link settleConfiguration}).
+   */
+  readonly configuring: Set<Promise<unknown>>;
+  readonly configureFailures: unknown[];
 }
 
 /** The registered symbol the bridge lives under. */
@@ -48,8 +55,44 @@ export const MULTIPLE_EVENTS: ReadonlySet<string> = new Set([
 /** The bridge of this thread, made on first use. */
 export function policyBridge(): PolicyBridge {
   const g = globalThis as { [BRIDGE_KEY]?: PolicyBridge };
-  g[BRIDGE_KEY] ??= { handlers: new Map(), host: undefined, depth: 0 };
+  g[BRIDGE_KEY] ??= {
+    handlers: new Map(),
+    host: undefined,
+    depth: 0,
+    configuring: new Set(),
+    configureFailures: [],
+  };
   return g[BRIDGE_KEY];
+}
+
+/**
+ * Keeps track of a configuration call (what `@sterna/policy`'s configuration functions return),
+ * for {@link settleConfiguration}. Returns `done` itself.
+ */
+export function trackConfiguration<T>(done: Promise<T>): Promise<T> {
+  const bridge = policyBridge();
+  bridge.configuring.add(done);
+  done.then(
+    () => bridge.configuring.delete(done),
+    (error: unknown) => {
+      bridge.configuring.delete(done);
+      bridge.configureFailures.push(error);
+    },
+  );
+  return done;
+}
+
+/**
+ * Waits for the configuration calls still running, then takes the failures recorded: the first
+ * one, if any (the runtime fails the handler's call with it), or `undefined`. A handler that
+ * awaited the call and caught its error gets the same error here: configuration mistakes are
+ * never meant to be survived.
+ */
+export async function settleConfiguration(): Promise<unknown> {
+  const bridge = policyBridge();
+  while (bridge.configuring.size > 0) await Promise.allSettled([...bridge.configuring]);
+  const [first] = bridge.configureFailures.splice(0);
+  return first;
 }
 
 const REJECTION_BRAND = Symbol.for('sterna.policy.rejection');

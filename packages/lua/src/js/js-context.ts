@@ -1,7 +1,7 @@
 import { errorText } from '@sterna/core';
 import type { CallOutcome, ContextStats, PolicyContext } from '../context/policy-context.js';
 import type { ContextHost } from '../host/context-host.js';
-import { type BridgeHandler, policyBridge, rejectionOf } from './bridge.js';
+import { type BridgeHandler, policyBridge, rejectionOf, settleConfiguration } from './bridge.js';
 import { CallScope } from './call-scope.js';
 import { describeLoadError, importPolicy } from './load-module.js';
 
@@ -84,7 +84,7 @@ export class JsContext implements PolicyContext {
   call(event: string, args: readonly unknown[], deadline: number): Promise<CallOutcome> {
     const list = policyBridge().handlers.get(event);
     if (!list || list.length === 0) return Promise.resolve({ status: 'none' });
-    return this.run(event, args, deadline, (wrapped) => runList(list, wrapped));
+    return this.run(event, args, deadline, (wrapped) => withConfiguration(runList(list, wrapped)));
   }
 
   async construct(event: string, args: readonly unknown[], deadline: number): Promise<CallOutcome> {
@@ -204,4 +204,21 @@ export function methodNames(object: object): string[] {
     }
   }
   return [...names];
+}
+
+/**
+ * A handler's result once the configuration calls it made have settled: a failed one fails the
+ * call, whether the handler awaited it or not.
+ */
+async function withConfiguration<T>(working: Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await working;
+  } catch (error) {
+    await settleConfiguration();
+    throw error;
+  }
+  const failure = await settleConfiguration();
+  if (failure !== undefined) throw failure;
+  return result;
 }

@@ -344,7 +344,7 @@ export class PolicyRuntime implements PolicyHost {
       if (this.active.length === 0 && this.replacing === 0) {
         throw luaError(
           'STERNA_LUA_CONTEXT_LOST',
-          'no Lua context is running: replacing a terminated one failed (see the log)',
+          'no policy context is running: replacing a terminated one failed (see the log)',
         );
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -378,7 +378,7 @@ export class PolicyRuntime implements PolicyHost {
       () => {},
       (error: unknown) => {
         if (this.spareSlot === slot) this.spareSlot = undefined;
-        this.host.log?.('error', `a spare Lua context failed to start: ${String(error)}`);
+        this.host.log?.('error', `a spare policy context failed to start: ${String(error)}`);
       },
     );
   }
@@ -388,7 +388,7 @@ export class PolicyRuntime implements PolicyHost {
     const at = this.active.indexOf(slot);
     if (at < 0 || this.closed) return;
     this.active.splice(at, 1);
-    this.log('warn', `Lua context replaced: ${reason}`);
+    this.log('warn', `policy context replaced: ${reason}`);
     const next = this.spareSlot ?? this.spawn();
     this.spareSlot = undefined;
     this.replacing++;
@@ -401,7 +401,8 @@ export class PolicyRuntime implements PolicyHost {
           if (this.generation !== generation) return this.retire(next);
           this.active.push(next);
         },
-        (error: unknown) => this.log('error', `a replacement Lua context failed: ${String(error)}`),
+        (error: unknown) =>
+          this.log('error', `a replacement policy context failed: ${String(error)}`),
       )
       .finally(() => {
         this.replacing--;

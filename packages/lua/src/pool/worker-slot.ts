@@ -219,7 +219,7 @@ export class WorkerSlot {
     // Still no answer after the grace period: the Lua code is beyond the hook's reach.
     entry.reject(timeoutError(entry));
     void this.terminate(
-      `the Lua context was terminated because ${entry.label} overran its deadline`,
+      `the policy context was terminated because ${entry.label} overran its deadline`,
     );
   }
 

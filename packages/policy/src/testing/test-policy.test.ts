@@ -219,6 +219,26 @@ describe('call() follows KumoMTA single and multiple event semantics', () => {
     const fine = await testPolicy(policyOf(() => on('validate_config', () => {})));
     expect(await fine.validate()).toBe(true);
   });
+
+  it('fails init when a configuration call made without await fails, and only that call', async () => {
+    const { defineSpool, startEsmtpListener } = await import('../configure.js');
+    const policy = await testPolicy(
+      policyOf(() => {
+        on('init', () => {
+          // Neither call is awaited: the first is fine, the second names a key that does not exist.
+          void defineSpool({ name: 'data', path: '/tmp/spool' });
+          void startEsmtpListener({ listen: '127.0.0.1:0', bogus: 1 } as never);
+        });
+        on('get_queue_config', () => makeQueueConfig({}));
+      }),
+    );
+    await expect(policy.init()).rejects.toThrow("startEsmtpListener: unknown field 'bogus'");
+    expect(policy.configured.map((c) => c.kind)).toEqual(['spool']);
+    // The failure was taken by init's call: later calls are not failed by it.
+    await expect(
+      policy.call('get_queue_config', 'example.com', undefined, undefined, undefined),
+    ).resolves.toEqual({});
+  });
 });
 
 describe('types', () => {

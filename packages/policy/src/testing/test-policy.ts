@@ -5,7 +5,12 @@
  * them: one handler, or for KumoMTA's multiple events each in turn until one returns a value.
  * @module
  */
-import { type BridgeHandler, MULTIPLE_EVENTS, policyBridge } from '@sterna/lua';
+import {
+  type BridgeHandler,
+  MULTIPLE_EVENTS,
+  policyBridge,
+  settleConfiguration,
+} from '@sterna/lua';
 import type { PolicyEvents } from '../event-types.js';
 import type { OwnEventName } from '../events.js';
 import {
@@ -96,17 +101,26 @@ export async function testPolicy(
     if (list === undefined || list.length === 0) return undefined;
     bridge.host = recorder.host;
     bridge.depth += 1;
+    let result: unknown;
     try {
-      if (!MULTIPLE_EVENTS.has(event)) return await list[0]!(...args);
-      let result: unknown;
-      for (const handler of list) {
-        result = await handler(...args);
-        if (result !== undefined && result !== null) return result;
+      if (!MULTIPLE_EVENTS.has(event)) result = await list[0]!(...args);
+      else {
+        for (const handler of list) {
+          result = await handler(...args);
+          if (result !== undefined && result !== null) break;
+        }
       }
-      return result;
+    } catch (error) {
+      await settleConfiguration();
+      throw error;
     } finally {
       bridge.depth -= 1;
     }
+    // As the daemon's runtime does: a configuration call that failed fails the event's call,
+    // awaited or not.
+    const failure = await settleConfiguration();
+    if (failure !== undefined) throw failure;
+    return result;
   };
   const init = async () => {
     await call('pre_init');
