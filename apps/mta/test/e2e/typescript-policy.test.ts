@@ -3,6 +3,7 @@
 // TypeScript translation (examples/typescript-policy/src/seeds) — give the same log records,
 // apart from ids, times and ports.
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   type DnsServer,
@@ -155,7 +156,7 @@ describe('the seed policies in TypeScript log what their Lua versions log', {
 });
 
 describe('sterna --validate on a TypeScript policy', { timeout: 120_000 }, () => {
-  it('runs init in check mode: a misspelled key, a syntax error and validate_config each fail by name', async () => {
+  it('runs init in check mode: a misspelled key (awaited or not), a syntax error and validate_config each fail by name', async () => {
     const good = await writeTsPolicy();
     dirs.push(good);
     expect(await runSterna(['--validate', '--policy', good.policy])).toMatchObject({
@@ -170,6 +171,14 @@ describe('sterna --validate on a TypeScript policy', { timeout: 120_000 }, () =>
     const typo = await runSterna(['--validate', '--policy', misspelled.policy]);
     expect(typo.code).not.toBe(0);
     expect(typo.output).toContain("configureLogHook: unknown field 'max_segment_duraton'");
+    // The same mistake in a call init forgot to await: init fails all the same.
+    const unawaited = await writeTsPolicy({
+      init: "void sterna.configureLogHook({ name: 'hook', max_segment_duraton: '1s' } as never);",
+    });
+    dirs.push(unawaited);
+    const forgotten = await runSterna(['--validate', '--policy', unawaited.policy]);
+    expect(forgotten.code).not.toBe(0);
+    expect(forgotten.output).toContain("configureLogHook: unknown field 'max_segment_duraton'");
     const broken = await writeTsPolicy({ body: 'const x: number = ;' });
     dirs.push(broken);
     const syntax = await runSterna(['--validate', '--policy', broken.policy]);
@@ -182,5 +191,71 @@ describe('sterna --validate on a TypeScript policy', { timeout: 120_000 }, () =>
     const failed = await runSterna(['--validate', '--policy', refused.policy]);
     expect(failed.code).not.toBe(0);
     expect(failed.output).toContain('validation failed');
+  });
+});
+
+describe('a hostile TypeScript policy', { timeout: 240_000 }, () => {
+  it('an endless loop, a runaway allocation and a throw fail their queues transiently; other mail flows, the daemon lives', async () => {
+    const dir = await writeTsPolicy({
+      body: `
+sterna.on('get_queue_config', (domain) => {
+  if (domain === 'loop.test') for (;;) {}
+  if (domain === 'alloc.test') {
+    const hoard: string[] = [];
+    for (;;) hoard.push('x'.repeat(1 << 20) + hoard.length);
+  }
+  if (domain === 'error.test') throw new Error(\`queue config refused for \${domain}\`);
+  return sterna.makeQueueConfig({ retry_interval: '1s', max_retry_interval: '2s', protocol: { maildir_path: \`\${DIR}/maildir\` } });
+});`,
+    });
+    dirs.push(dir);
+    await writeFile(
+      `${dir.dir}/sterna.config.json`,
+      // A short deadline stops the loop soon; a small heap stops the allocation soon. Four
+      // workers, so ordinary mail is not left waiting behind the hostile calls.
+      JSON.stringify({ lua: { contexts: 4, event_deadline: 5, memory_limit: 64 * 2 ** 20 } }),
+    );
+    daemon = await startDaemon(dir.policy, { env: { STERNA_LOG: 'warn' } });
+    for (const domain of ['loop.test', 'alloc.test', 'error.test', 'ok.test']) {
+      const reply = await sendMail(
+        daemon.smtp,
+        { from: 'a@example.org', to: [`user@${domain}`] },
+        testMessage(`to-${domain}`),
+      );
+      expect(reply.response).toMatch(/^250/);
+    }
+    await eventually(
+      async () =>
+        (await maildirMessages(dir.maildir)).find((m) => m.includes('Subject: to-ok.test')),
+      60_000,
+      'the ordinary message delivered',
+    );
+    const failures = await eventually(
+      async () => {
+        const records = await readLogRecords(dir.logs);
+        const failed = new Map<string, string>();
+        for (const r of records) {
+          if (r.type === 'TransientFailure') failed.set(String(r.queue), r.response.content);
+        }
+        return ['loop.test', 'alloc.test', 'error.test'].every((q) => failed.has(q))
+          ? failed
+          : undefined;
+      },
+      120_000,
+      'a TransientFailure on each hostile queue',
+    );
+    expect(failures.get('error.test')).toContain('queue config refused for error.test');
+    // No bounce: the messages wait in the spool for the policy to be fixed.
+    const records = await readLogRecords(dir.logs);
+    expect(records.filter((r) => r.type === 'Bounce')).toEqual([]);
+    expect(daemon.child.exitCode).toBeNull();
+    expect(daemon.child.signalCode).toBeNull();
+    // And it still takes mail.
+    const after = await sendMail(
+      daemon.smtp,
+      { from: 'a@example.org', to: ['again@ok.test'] },
+      testMessage('after-hostile'),
+    );
+    expect(after.response).toMatch(/^250/);
   });
 });
