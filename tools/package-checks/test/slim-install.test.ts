@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The test reads the daemon's log files with the workspace's own reader, not the installed copy.
@@ -14,11 +16,13 @@ import {
 } from '../src/slim-install.js';
 import { workspaceRoot } from '../src/workspace.js';
 
-// An operator's install outside the workspace: the app, core, the policy runtime, the maildir
-// driver and a third-party driver (the LMTP example) — no SMTP and no Lua driver.
+// An operator's install outside the workspace: the app, core, the policy runtime (and the
+// package TypeScript policies import, a dependency of the app), the maildir driver and a
+// third-party driver (the LMTP example) — no SMTP and no Lua driver.
 const INSTALLED = [
   '@sterna/core',
   '@sterna/lua',
+  '@sterna/policy',
   '@sterna/protocol-maildir',
   'sterna-protocol-lmtp',
   '@sterna/mta',
@@ -98,6 +102,7 @@ describe('a slim install from packed tarballs, outside the workspace', () => {
       'core',
       'lua',
       'mta',
+      'policy',
       'protocol-maildir',
     ]);
     expect(existsSync(join(modules, 'sterna-protocol-lmtp', 'dist', 'index.js'))).toBe(true);
@@ -144,6 +149,49 @@ describe('a slim install from packed tarballs, outside the workspace', () => {
     expect(smtp?.recipient).toBe('user@smtp.test');
     expect(smtp?.response.content).toContain('install @sterna/protocol-smtp');
     expect(await daemon!.stop()).toBe(0);
+  });
+});
+
+describe('a TypeScript policy under the installed daemon (built code, no tsx registered)', () => {
+  // `sterna --validate` of the installed bin on a policy in a folder of its own, with no
+  // node_modules: '@sterna/policy' comes from the install, the TypeScript is compiled as loaded.
+  const validate = async (text: string) => {
+    const dir = await mkdtemp(join(root, 'ts-policy-'));
+    await writeFile(join(dir, 'policy.ts'), text);
+    const bin = join(install.dir, 'node_modules', '@sterna', 'mta', 'bin', 'sterna.js');
+    return promisify(execFile)(
+      process.execPath,
+      [bin, '--validate', '--policy', join(dir, 'policy.ts')],
+      { cwd: install.dir, timeout: 120_000, env: { ...process.env, STERNA_LOG: 'warn' } },
+    ).then(
+      (r) => ({ code: 0, output: r.stdout + r.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: e.code ?? -1,
+        output: `${e.stdout ?? ''}${e.stderr ?? ''}`,
+      }),
+    );
+  };
+  const policy = (
+    init: string,
+  ) => `import { defineSpool, makeQueueConfig, on, startHttpListener } from '@sterna/policy';
+const port: number = 0;
+on('init', async () => {
+  await startHttpListener({ listen: \`127.0.0.1:\${port}\` });
+  await defineSpool({ name: 'data', path: '/tmp/unused' });
+  ${init}
+});
+on('get_queue_config', () => makeQueueConfig({ retry_interval: '1h' }));
+`;
+
+  it('validates a good one, and names the key of a bad one', async () => {
+    const good = await validate(policy(''));
+    expect(good.output).toMatch(/policy\.ts: OK|policy\.ts: \d+ problem/);
+    expect(good.output).not.toMatch(/Cannot find|ERR_|failed to load/);
+    const bad = await validate(
+      policy("await defineSpool({ name: 'meta', path: '/tmp/unused', flsh: true } as never);"),
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toContain("defineSpool: unknown field 'flsh'");
   });
 });
 
