@@ -75,6 +75,7 @@ export { newEnvelopeAddress } from './js/envelope-address.js';
 export { isJsPolicy, JS_POLICY_EXTENSIONS } from './js/policy-file.js';
 export { newPolicyMessage } from './js/policy-message.js';
 export { type BounceRule, parseBounceRulesFile } from './kumo/bounce-rules-file.js';
+export { mxTableOf } from './kumo/mx-table.js';
 export {
   RegexUnsupported,
   type TranslatedRegex,
@@ -105,4 +106,5 @@ export {
   type LuaErrorCode,
   LuaRejection,
 } from './shared/index.js';
+export { stripJsonComments } from './shared/json-text.js';
 export { startModuleWorker } from './threads/index.js';

@@ -15,6 +15,14 @@ export async function lookupMxTable(resolver: DnsResolver, domain: string) {
     records = [{ exchange: domain, priority: 0 }];
     isMx = false;
   }
+  return mxTableOf(domain, records, isMx);
+}
+
+/**
+ * The table `kumo.dns.lookup_mx` returns for `records` (MX answers, or the implicit MX when
+ * `isMx` is false): hosts by preference then name, lower case, grouped in `by_pref`.
+ */
+export function mxTableOf(domain: string, records: readonly MxRecord[], isMx: boolean) {
   const sorted = [...records].sort(
     (a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange),
   );

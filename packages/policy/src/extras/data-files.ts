@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { POLICY_EXTRAS_ROOT } from '@sterna/lua';
+import { POLICY_EXTRAS_ROOT, stripJsonComments } from '@sterna/lua';
 import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { isTable, type Problems, type Table, typeName } from './support.js';
 
@@ -117,27 +117,3 @@ const own = (value: unknown): PropertyDescriptor => ({
   writable: true,
   configurable: true,
 });
-
-/** JSON text with its comments (`//`, `#`, `/* *\/`) blanked out; strings kept as they are. */
-function stripJsonComments(text: string): string {
-  let out = '';
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"') {
-      const start = i++;
-      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-      out += text.slice(start, ++i);
-    } else if (c === '#' || (c === '/' && text[i + 1] === '/')) {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      i = end < 0 ? text.length : end + 2;
-      out += ' ';
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}

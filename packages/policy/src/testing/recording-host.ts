@@ -6,7 +6,14 @@
  * @module
  */
 import { LocalThrottles } from '@sterna/core/engine';
-import type { ConfigKind, ConfigParams, DaemonCalls, LogLevel, PolicyBridge } from '@sterna/lua';
+import {
+  type ConfigKind,
+  type ConfigParams,
+  type DaemonCalls,
+  type LogLevel,
+  mxTableOf,
+  type PolicyBridge,
+} from '@sterna/lua';
 import type { MxTable } from '../services.js';
 
 /** The host-call channel the bridge holds. */
@@ -154,22 +161,5 @@ function mxTable(domain: string, given: MxAnswer): DaemonMxTable {
   const records = (given as readonly (string | { exchange: string; priority: number })[]).map(
     (r, i) => (typeof r === 'string' ? { exchange: r, priority: i * 10 } : r),
   );
-  const sorted = [...records].sort(
-    (a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange),
-  );
-  const byPref: Record<string, string[]> = {};
-  for (const r of sorted) {
-    const key = String(r.priority);
-    byPref[key] = [...(byPref[key] ?? []), r.exchange.toLowerCase()];
-  }
-  const hosts = sorted.map((r) => r.exchange.toLowerCase());
-  return {
-    domain_name: `${domain.toLowerCase().replace(/\.$/, '')}.`,
-    site_name: hosts.join(','),
-    hosts,
-    by_pref: byPref,
-    is_mx: true,
-    is_secure: false,
-    is_domain_literal: false,
-  };
+  return mxTableOf(domain, records, true) as DaemonMxTable;
 }
