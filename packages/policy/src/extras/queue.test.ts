@@ -1,6 +1,12 @@
 import { type MessageSnapshot, newPolicyMessage } from '@sterna/lua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, luaPolicy, outcome, tsBridge } from '../../test/fixtures/extras/harness.js';
+import {
+  errorLines,
+  fixture,
+  luaPolicy,
+  outcome,
+  tsBridge,
+} from '../../test/fixtures/extras/harness.js';
 import { on } from '../events.js';
 import { queue, sources } from './index.js';
 
@@ -216,13 +222,8 @@ describe('queue: a mistake is reported naming the file and the key, in the Lua w
     const ts = tsPolicy(BAD);
     await lua.call('validate_config');
     await ts.call('validate_config');
-    const errors = (logged: [string, string][]) =>
-      logged
-        .filter(([level]) => level === 'error')
-        .map(([, text]) => text)
-        .sort();
-    expect(errors(ts.logged)).toEqual(errors(lua.logged));
-    expect(errors(ts.logged)).toEqual(
+    expect(errorLines(ts.logged)).toEqual(errorLines(lua.logged));
+    expect(errorLines(ts.logged)).toEqual(
       expect.arrayContaining([
         `queue helper: ${BAD[0]}: tenant_heder: unknown key`,
         expect.stringMatching(/queue helper: .*bad-queues\.toml: tenant\.'t1'\.max_age: .*17 minz/),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  errorLines,
   fixture,
   luaPolicy,
   outcome,
@@ -229,13 +230,8 @@ describe('shaping: a mistake is reported naming the file and the key, in the Lua
     on('get_egress_path_config', shaper.getEgressPathConfig);
     await lua.call('validate_config');
     await ts.call('validate_config');
-    const errors = (logged: [string, string][]) =>
-      logged
-        .filter(([level]) => level === 'error')
-        .map(([, text]) => text)
-        .sort();
-    expect(errors(ts.logged)).toEqual(errors(lua.logged));
-    expect(errors(ts.logged)).toEqual(
+    expect(errorLines(ts.logged)).toEqual(errorLines(lua.logged));
+    expect(errorLines(ts.logged)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
           new RegExp(`^shaping helper: ${BAD[0]}: 'typo\\.example': .*connection_limt`),

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, luaPolicy, outcome, tsBridge } from '../../test/fixtures/extras/harness.js';
+import {
+  errorLines,
+  fixture,
+  luaPolicy,
+  outcome,
+  tsBridge,
+} from '../../test/fixtures/extras/harness.js';
 import { sources } from './index.js';
 
 const FILES = [fixture('sources.toml'), fixture('sources-extra.json')];
@@ -62,13 +68,8 @@ describe('sources: the TypeScript helper answers as the Lua helper does', () => 
     sources.setup(BAD);
     await bad.call('validate_config');
     await ts.call('validate_config');
-    const errors = (logged: [string, string][]) =>
-      logged
-        .filter(([level]) => level === 'error')
-        .map(([, text]) => text)
-        .sort();
-    expect(errors(ts.logged)).toEqual(errors(bad.logged));
-    expect(errors(ts.logged)).toEqual(
+    expect(errorLines(ts.logged)).toEqual(errorLines(bad.logged));
+    expect(errorLines(ts.logged)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
           /^sources helper: .*bad-sources\.toml: source\.'ip-1'\.source_adress: .*unknown field/,
