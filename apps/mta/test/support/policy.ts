@@ -33,6 +33,11 @@ end)
 ${body}
 `;
   await writeFile(policy, text);
+  return policyDir(dir, policy);
+}
+
+/** The {@link PolicyDir} of a temp dir holding `policy`: where the daemon's files go. */
+export function policyDir(dir: string, policy: string): PolicyDir {
   return {
     dir,
     policy,

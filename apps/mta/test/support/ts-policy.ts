@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { PolicyDir } from './policy.js';
+import { type PolicyDir, policyDir } from './policy.js';
 
 /** The repository's TypeScript policy examples (`examples/typescript-policy/src`). */
 export const TS_EXAMPLES = new URL('../../../../examples/typescript-policy/src/', import.meta.url);
@@ -46,11 +46,5 @@ sterna.on('init', async () => {
 ${options.body ?? ''}
 `;
   await writeFile(policy, text);
-  return {
-    dir,
-    policy,
-    maildir: join(dir, 'maildir'),
-    logs: join(dir, 'logs'),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
-  };
+  return policyDir(dir, policy);
 }
