@@ -88,6 +88,8 @@ export interface EngineMessage {
   readonly now: MessageLocation;
 }
 
+const receptionFirst = (e: JourneyEvent) => (e.type === 'Reception' ? 0 : 1);
+
 /**
  * Groups records by message id into journeys: events oldest first, sender and recipients from
  * the engine when it holds the message (else from the records), the outcome from both. Ids the
@@ -110,7 +112,10 @@ export function assembleJourneys(
   for (const id of engine.keys()) if (!byId.has(id)) byId.set(id, []);
   const journeys: { journey: Journey; latest: number }[] = [];
   for (const [id, list] of byId) {
-    const events = list.map(journeyEvent).sort((a, b) => a.time - b.time);
+    // Stable: records of one second keep the order they were written in, a Reception first.
+    const events = list
+      .map(journeyEvent)
+      .sort((a, b) => a.time - b.time || receptionFirst(a) - receptionFirst(b));
     const held = engine.get(id);
     const first = list.find((r) => r.type === 'Reception') ?? list[0];
     const recipients = new Set<string>();

@@ -108,7 +108,9 @@ function engineMatches(
   return { found, scanned, truncated: false };
 }
 
-// Records of the local logs the query names, newest segments first, within the bounds.
+// Records of the local logs the query names, oldest first. The newest segments are read first, so
+// the bounds keep recent history; the answer is put back in writing order because a record's
+// `timestamp` is whole seconds, and a Reception and the attempt after it often share one.
 async function logMatches(
   dirs: readonly string[],
   matches: (record: RawRecord) => boolean,
@@ -118,7 +120,9 @@ async function logMatches(
   for (const dir of dirs) segments.push(...(await listSegments(dir).catch(() => [])));
   // Names are opening times: newest first across every directory.
   segments.sort((a, b) => basename(b).localeCompare(basename(a)));
-  const records: RawRecord[] = [];
+  const bySegment: RawRecord[][] = [];
+  let records: RawRecord[] = [];
+  const inWritingOrder = () => bySegment.reverse().flat();
   let bytes = 0;
   let segmentsRead = 0;
   const take = (line: string) => {
@@ -133,8 +137,10 @@ async function logMatches(
   };
   for (const path of segments) {
     if (segmentsRead >= bounds.segments || bytes >= bounds.bytes)
-      return { records, segmentsRead, truncated: true };
+      return { records: inWritingOrder(), segmentsRead, truncated: true };
     segmentsRead++;
+    records = [];
+    bySegment.push(records);
     let carry = '';
     try {
       for await (const text of segmentFrames(path)) {
@@ -149,7 +155,7 @@ async function logMatches(
       // A damaged or vanished segment (removed by a cleanup): the others still answer.
     }
   }
-  return { records, segmentsRead, truncated: bytes >= bounds.bytes };
+  return { records: inWritingOrder(), segmentsRead, truncated: bytes >= bounds.bytes };
 }
 
 /**
