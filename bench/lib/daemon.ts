@@ -35,10 +35,15 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(root: string, policyFile: string): Promise<RunningDaemon> {
+/** Starts the compiled daemon on `policyFile`; `nodeArgs` go to Node first (`--cpu-prof`, …). */
+export async function startDaemon(
+  root: string,
+  policyFile: string,
+  nodeArgs: readonly string[] = [],
+): Promise<RunningDaemon> {
   const child = spawn(
     process.execPath,
-    [join(root, 'apps/mta/bin/sterna.js'), '--policy', policyFile],
+    [...nodeArgs, join(root, 'apps/mta/bin/sterna.js'), '--policy', policyFile],
     {
       env: { ...process.env, STERNA_LOG: 'error' },
       stdio: ['ignore', 'ignore', 'pipe'],

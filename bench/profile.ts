@@ -1,0 +1,256 @@
+// Where the time goes, per stage (issue 22): the relay daemon under `--cpu-prof` (every thread
+// writes its own profile), loaded with N messages to a sink after a warm-up. Two figures:
+// - CPU per message across all threads, from /proc (user + system, the kernel's share too);
+// - the profiles' samples inside the load window, each charged to the stage of its nearest
+//   caller that belongs to one (reception, spool, policy, queue, driver, log, …), per thread.
+// Loopback only; every loop bounded in count and time.
+//   npx tsx --conditions=@sterna/source bench/profile.ts [--n 10000] [--conc 20] [--size 4096]
+//     [--mode per-connection|reuse] [--policy lua|none] [--keep DIR] [--timeout 300] [--no-build]
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchPolicy, buildDaemon, startDaemon } from './lib/daemon.js';
+import { perConnection, reusedConnections } from './lib/load.js';
+import { readProcUsage } from './lib/proc-usage.js';
+import { writeResults } from './lib/results.js';
+import { startSink } from './lib/sink.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10000' },
+    conc: { type: 'string', default: '20' },
+    size: { type: 'string', default: '4096' },
+    mode: { type: 'string', default: 'per-connection' },
+    keep: { type: 'string' },
+    timeout: { type: 'string', default: '300' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+const root = fileURLToPath(new URL('..', import.meta.url));
+const N = Number(values.n);
+const CONC = Number(values.conc);
+const SIZE = Number(values.size);
+const TIMEOUT_MS = Number(values.timeout) * 1000;
+const MODE = values.mode as 'per-connection' | 'reuse';
+if (MODE !== 'per-connection' && MODE !== 'reuse')
+  throw new Error(`--mode: expected per-connection or reuse, not '${MODE}'`);
+const WARMUP = Math.min(1000, Math.ceil(N / 10));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A V8 CPU profile as `--cpu-prof` writes it. */
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string };
+    children?: number[];
+  }[];
+  /** µs, V8's monotonic clock (CLOCK_MONOTONIC on Linux, as process.hrtime). */
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The stages of a message's way through the daemon, in the order it meets them. */
+const STAGES = [
+  'reception',
+  'hand-over',
+  'spool',
+  'policy',
+  'queue',
+  'driver',
+  'log',
+  'metrics',
+  'gc',
+  'other',
+] as const;
+type Stage = (typeof STAGES)[number];
+
+// A frame's own stage, when its file says it (Sterna's sources or a library only one stage uses).
+function stageOf(url: string, name: string): Stage | undefined {
+  if (name === '(garbage collector)') return 'gc';
+  if (url === '') return undefined;
+  const at = (part: string) => url.includes(part);
+  if (at('/mta/dist/smtp/listener-thread') || at('/mta/dist/smtp/thread-protocol'))
+    return 'hand-over';
+  if (at('/smtp-server/') || at('/mta/dist/smtp/') || at('/mta/dist/trace/')) return 'reception';
+  if (at('/mta/dist/reception/') || at('/mta/dist/http/')) return 'reception';
+  if (at('/mta/dist/spool/')) return 'spool';
+  if (at('/packages/lua/') || at('/wasmoon/') || at('/mta/dist/policy/')) return 'policy';
+  if (at('/mta/dist/queue/')) return 'queue';
+  if (at('/protocol-smtp/') || at('/nodemailer/') || at('/protocol-maildir/')) return 'driver';
+  if (at('/protocol-lua/')) return 'driver';
+  if (at('/mta/dist/logs/') || at('zstd')) return 'log';
+  if (at('/mta/dist/observe/') || at('/prom-client/')) return 'metrics';
+  return undefined;
+}
+
+/** µs of samples per stage inside [from, to] (µs, monotonic), and the idle share. */
+function chargeStages(
+  profile: CpuProfile,
+  from: number,
+  to: number,
+): { stages: Map<Stage, number>; busy: number; idle: number; files: Map<string, number> } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const memo = new Map<number, Stage>();
+  const stageFor = (id: number): Stage => {
+    const known = memo.get(id);
+    if (known) return known;
+    const path: number[] = [];
+    let at: number | undefined = id;
+    let found: Stage = 'other';
+    while (at !== undefined) {
+      const seen = memo.get(at);
+      if (seen) {
+        found = seen;
+        break;
+      }
+      path.push(at);
+      const node = byId.get(at)!;
+      const own = stageOf(node.callFrame.url, node.callFrame.functionName);
+      if (own) {
+        found = own;
+        break;
+      }
+      at = parent.get(at);
+    }
+    for (const p of path) memo.set(p, found);
+    return found;
+  };
+  const stages = new Map<Stage, number>();
+  const files = new Map<string, number>();
+  let busy = 0;
+  let idle = 0;
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    t += delta;
+    if (t < from || t > to) continue;
+    const node = byId.get(profile.samples[i]!)!;
+    const name = node.callFrame.functionName;
+    if (name === '(idle)' || name === '(program)') {
+      if (name === '(idle)') idle += delta;
+      continue;
+    }
+    busy += delta;
+    const stage = stageFor(node.id);
+    stages.set(stage, (stages.get(stage) ?? 0) + delta);
+    const file =
+      node.callFrame.url.replace(/^.*\/node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?/, '') ||
+      name;
+    files.set(file, (files.get(file) ?? 0) + delta);
+  }
+  return { stages, busy, idle, files };
+}
+
+const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+if (!values['no-build']) buildDaemon(root);
+const dir = await mkdtemp(join(tmpdir(), 'sterna-profile-'));
+const profiles = values.keep ?? join(dir, 'profiles');
+await mkdir(profiles, { recursive: true });
+const sink = await startSink();
+const policy = join(dir, 'init.lua');
+await writeFile(policy, benchPolicy(dir, `{ smtp = { mx_list = { '127.0.0.1:${sink.port}' } } }`));
+const daemon = await startDaemon(root, policy, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
+const load = (n: number) =>
+  MODE === 'reuse'
+    ? reusedConnections(daemon.smtpPort, n, SIZE, CONC, TIMEOUT_MS)
+    : perConnection(daemon.smtpPort, n, SIZE, CONC, TIMEOUT_MS);
+async function delivered(target: number): Promise<number> {
+  const deadline = performance.now() + TIMEOUT_MS;
+  while (sink.count() < target && performance.now() < deadline) await sleep(20);
+  return sink.count();
+}
+let window: { from: number; to: number; cpuSeconds: number; seconds: number; dataAck: number[] };
+try {
+  log(`warm-up: ${WARMUP} messages`);
+  await load(WARMUP);
+  await delivered(WARMUP);
+  await sleep(2000);
+  const base = sink.count();
+  const before = readProcUsage(daemon.child.pid!, 0)!;
+  const from = nowMicros();
+  const started = performance.now();
+  log(`load: ${N} messages, ${MODE}, ${CONC} connections, ${SIZE} B`);
+  const result = await load(N);
+  const got = (await delivered(base + N)) - base;
+  const to = nowMicros();
+  const after = readProcUsage(daemon.child.pid!, 0)!;
+  if (got < N) throw new Error(`only ${got} of ${N} delivered within the time-out`);
+  window = {
+    from,
+    to,
+    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    seconds: (performance.now() - started) / 1000,
+    dataAck: result.dataAck,
+  };
+} finally {
+  await daemon.stop();
+  await sink.close();
+}
+
+// One profile per thread: the main thread's is the largest of the daemon's own process.
+const files = (await readdir(profiles)).filter((f) => f.endsWith('.cpuprofile'));
+const threads: { file: string; busy: number; idle: number; stages: Map<Stage, number> }[] = [];
+const byFile = new Map<string, number>();
+for (const file of files) {
+  const profile = JSON.parse(await readFile(join(profiles, file), 'utf8')) as CpuProfile;
+  const charged = chargeStages(profile, window.from, window.to);
+  if (charged.busy + charged.idle === 0) continue; // a thread that was not alive in the window
+  threads.push({ file, ...charged });
+  for (const [f, us] of charged.files) byFile.set(f, (byFile.get(f) ?? 0) + us);
+}
+threads.sort((a, b) => b.busy - a.busy);
+const perMsg = (us: number) => (us / N).toFixed(1);
+const rate = Math.round(N / window.seconds);
+const cpuMs = ((window.cpuSeconds * 1000) / N).toFixed(3);
+console.log(
+  `\n${N} messages, ${MODE}, ${SIZE} B, ${CONC} connections: ${rate} msg/s end to end; ` +
+    `daemon CPU ${cpuMs} ms per message (all threads, user + system, /proc)`,
+);
+console.log(
+  '\nstage | ' + threads.map((_, i) => `thread ${i + 1} µs/msg`).join(' | ') + ' | total µs/msg',
+);
+console.log(`---|${threads.map(() => '---').join('|')}|---`);
+const totals: Record<string, number> = {};
+for (const stage of STAGES) {
+  const row = threads.map((t) => t.stages.get(stage) ?? 0);
+  const sum = row.reduce((a, b) => a + b, 0);
+  totals[stage] = sum;
+  if (sum === 0) continue;
+  console.log(`${stage} | ${row.map(perMsg).join(' | ')} | ${perMsg(sum)}`);
+}
+const busy = threads.reduce((a, t) => a + t.busy, 0);
+console.log(
+  `**profiled, busy** | ${threads.map((t) => perMsg(t.busy)).join(' | ')} | **${perMsg(busy)}**`,
+);
+console.log(
+  `idle share | ${threads.map((t) => `${Math.round((t.idle / Math.max(1, t.idle + t.busy)) * 100)} %`).join(' | ')} |`,
+);
+const kernel = window.cpuSeconds * 1e6 - busy;
+console.log(
+  `\nnot in the profiles (kernel time of system calls, V8's compiler threads, libuv's pool): ${perMsg(Math.max(0, kernel))} µs/msg`,
+);
+console.log('\ntop files, µs/msg (self time, all threads):');
+for (const [file, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 20))
+  console.log(`  ${perMsg(us).padStart(7)}  ${file}`);
+await writeResults(root, 'profile', {
+  n: N,
+  conc: CONC,
+  size: SIZE,
+  mode: MODE,
+  rate,
+  cpuMsPerMessage: Number(cpuMs),
+  stagesMicrosPerMessage: Object.fromEntries(STAGES.map((s) => [s, (totals[s] ?? 0) / N])),
+  threads: threads.map((t) => ({
+    file: t.file,
+    busyMicrosPerMessage: t.busy / N,
+    idleShare: t.idle / Math.max(1, t.idle + t.busy),
+  })),
+});
+if (!values.keep) await rm(dir, { recursive: true, force: true });
