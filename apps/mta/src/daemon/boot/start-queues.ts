@@ -73,8 +73,11 @@ export async function startQueues(
   return { queues, receiver };
 }
 
-// Every message still spooled is queued again; attempts come from the spool, or from the age.
-async function restoreSpool(spool: Spool, queues: QueueManager, log: Logger): Promise<void> {
+/**
+ * Every message still spooled is queued again; attempts come from the spool, or from the age.
+ * Exported for bench/queued-memory.ts, which measures what this costs per message.
+ */
+export async function restoreSpool(spool: Spool, queues: QueueManager, log: Logger): Promise<void> {
   const now = Date.now();
   let count = 0;
   for await (const entry of spool.enumerate()) {

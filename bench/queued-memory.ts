@@ -1,0 +1,537 @@
+// What a queued message costs in memory, and what a restart costs in time, measured in-process:
+// N messages are stored in a real spool (1 KiB bodies, the envelope and meta an HTTP injection
+// gives them), each updated once as a failed attempt does (attempts 1, due in 20 minutes), and
+// the spool is closed. Then, each step between gc() and process.memoryUsage():
+//   A) reopen (the spool's index per message, plus the metadata it remembers for the first
+//      enumeration), enumerate and drop the entries (the index alone);
+//   B) reopen and queue every message in a real QueueManager exactly as the daemon's restart does
+//      (restoreSpool of daemon/boot/start-queues.ts): the index plus the engine's cost;
+//   C) a heap snapshot of B, every object reachable from the spool's index and from the engine's
+//      messages attributed to a component (id string, index entry, sender, recipients, meta...);
+//   D) the restart's time split: reading the segment files, their checksums, the spool's replay,
+//      the enumeration (JSON.parse) and building the queued messages.
+//
+//   node --expose-gc --import tsx --conditions=@sterna/source bench/queued-memory.ts \
+//     [--n 100000] [--size 1024] [--dir /var/tmp] [--no-snapshot] [--profile]
+//
+// --profile: a CPU profile of B (inspector, in-process); its heaviest functions by self time.
+//
+// Bounded: N messages, written in batches of 200; the queued messages are due in 20 minutes, so
+// the engine never tries them. Results go to stdout and bench/results/queued-memory-<time>.json.
+import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import inspector from 'node:inspector';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import { crc32 } from 'node:zlib';
+// Relative imports: the workspace root does not link its packages.
+import { restoreSpool } from '../apps/mta/src/daemon/boot/start-queues.js';
+import { QueueManager } from '../apps/mta/src/queue/queue-manager.js';
+import type { EnginePolicy } from '../apps/mta/src/queue/types.js';
+import { openSpool, type Spool, type SpoolEntry } from '../apps/mta/src/spool/index.js';
+import { DriverRegistry, newSpoolId } from '../packages/core/src/engine.js';
+import { silentLogger } from '../packages/core/src/index.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    size: { type: 'string', default: '1024' },
+    dir: { type: 'string', default: '/var/tmp' },
+    'no-snapshot': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.n);
+const SIZE = Number(values.size);
+if (!(N > 0 && N <= 5_000_000) || !(SIZE > 0 && SIZE <= 1 << 20)) {
+  throw new Error('--n must be in 1..5000000, --size in 1..1048576');
+}
+const gcNow = (globalThis as { gc?: () => void }).gc;
+if (gcNow === undefined) throw new Error('run with node --expose-gc (see the header)');
+const gc = (): void => {
+  // Twice: the first full GC can leave weakly held garbage for the second.
+  gcNow();
+  gcNow();
+};
+
+/** Live JavaScript heap plus memory outside it (ArrayBuffers, Buffers), and the RSS. */
+interface Mem {
+  readonly heap: number;
+  readonly external: number;
+  readonly rss: number;
+}
+function mem(): Mem {
+  gc();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, external: m.external, rss: m.rss };
+}
+const perMessage = (a: Mem, b: Mem) => ({
+  heap: (b.heap - a.heap) / N,
+  external: (b.external - a.external) / N,
+  total: (b.heap + b.external - a.heap - a.external) / N,
+  rss: (b.rss - a.rss) / N,
+});
+const ms = (from: number) => performance.now() - from;
+
+const work = await mkdtemp(path.join(values.dir, 'sterna-qmem-'));
+const dataPath = path.join(work, 'data');
+const spoolOptions = {
+  dataPath,
+  metaPath: path.join(work, 'meta'),
+  minFreeSpace: 0,
+  minFreeInodes: 0,
+  freshCacheBytes: 0,
+};
+const hostname = os.hostname();
+const results: Record<string, unknown> = { n: N, size: SIZE, node: process.version };
+
+// As the HTTP injection builds it (http/inject.ts): one sender, one recipient, the listener's
+// meta; the client port changes with the request (100 recipients per request).
+function envelope(i: number): SpoolEntry {
+  return {
+    id: newSpoolId(),
+    sender: 'bench@example.org',
+    recipients: [`user${i}@bench.example`],
+    meta: {
+      http_auth: null,
+      reception_protocol: 'HTTP',
+      received_from: `127.0.0.1:${40000 + (Math.floor(i / 100) % 20000)}`,
+      received_via: '127.0.0.1:8000',
+      hostname,
+    },
+    size: SIZE,
+    num_attempts: 0,
+  };
+}
+
+function body(i: number): Buffer {
+  const head = `From: bench@example.org\r\nTo: user${i}@bench.example\r\nSubject: queued ${i}\r\n\r\n`;
+  const data = Buffer.alloc(SIZE, 'x');
+  data.write(head);
+  data.write('\r\n', SIZE - 2);
+  return data;
+}
+
+// The engine, with nothing behind it: every message is due in 20 minutes, so no policy call,
+// no driver and no log record is ever made.
+function engine(spool: Spool): QueueManager {
+  const never = (): never => {
+    throw new Error('the bench engine must not deliver');
+  };
+  const policy: EnginePolicy = {
+    queueConfig: async () => never(),
+    egressPath: async () => never(),
+  };
+  return new QueueManager({
+    spool,
+    policy,
+    registry: new DriverRegistry([]),
+    logs: { write: () => {} },
+    driverContext: {
+      logger: silentLogger,
+      clock: { now: () => Date.now() },
+      signal: new AbortController().signal,
+      resolver: undefined as never,
+      hostname,
+    },
+    nodeId: 'bench',
+  });
+}
+
+try {
+  // --- store N messages and their one failed attempt, as the daemon would have
+  {
+    const started = performance.now();
+    const spool = await openSpool(spoolOptions);
+    const due = Date.now() + 20 * 60_000;
+    for (let first = 0; first < N; first += 200) {
+      const batch = Array.from({ length: Math.min(200, N - first) }, (_, k) => envelope(first + k));
+      await Promise.all(batch.map((e, k) => spool.store(e, body(first + k))));
+      await Promise.all(batch.map((e) => spool.update({ ...e, num_attempts: 1, due })));
+    }
+    await spool.close();
+    process.stderr.write(`stored ${N} messages in ${(ms(started) / 1000).toFixed(1)} s\n`);
+  }
+  const segments = (await readdir(dataPath)).filter((f) => f.endsWith('.seg')).sort();
+
+  // --- D1: the raw cost of reading the files, and of their checksums
+  let fileBytes = 0;
+  let readMs = 0;
+  let crcMs = 0;
+  {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (const name of segments) {
+      const fh = await open(path.join(dataPath, name), 'r');
+      try {
+        for (;;) {
+          let t = performance.now();
+          const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+          readMs += ms(t);
+          if (bytesRead === 0) break;
+          fileBytes += bytesRead;
+          t = performance.now();
+          crc32(chunk.subarray(0, bytesRead));
+          crcMs += ms(t);
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+
+  // --- A: the spool's index alone
+  const base = mem();
+  let t = performance.now();
+  let spool: Spool | undefined = await openSpool(spoolOptions);
+  const openMs = ms(t);
+  const opened = mem();
+  t = performance.now();
+  let count = 0;
+  for await (const _ of spool.enumerate()) count++;
+  const enumerateMs = ms(t);
+  if (count !== N) throw new Error(`enumerated ${count} of ${N}`);
+  const indexOnly = mem();
+  await spool.close();
+  spool = undefined; // nothing of A is left to count in B
+
+  // --- B: reopen and queue every message as the daemon's restart does
+  const base2 = mem();
+  const profiler = values.profile ? await startProfile() : undefined;
+  t = performance.now();
+  spool = await openSpool(spoolOptions);
+  const reopenMs = ms(t);
+  const queues = engine(spool);
+  t = performance.now();
+  await restoreSpool(spool, queues, silentLogger);
+  const restoreMs = ms(t);
+  const profile = await profiler?.();
+  if (queues.scheduledCount !== N) throw new Error(`queued ${queues.scheduledCount} of ${N}`);
+  const restored = mem();
+
+  const index = perMessage(base, indexOnly);
+  const withMetas = perMessage(base, opened);
+  const total = perMessage(base2, restored);
+  const engineCost = {
+    heap: total.heap - index.heap,
+    external: total.external - index.external,
+    total: total.total - index.total,
+  };
+  const f = (x: number) => x.toFixed(0);
+  console.log(
+    `\nqueued messages: ${N}, bodies ${SIZE} B, ${segments.length} segments, ${(fileBytes / 2 ** 20).toFixed(0)} MiB on disk`,
+  );
+  console.log('\n| bytes per message | JS heap | outside the heap (ArrayBuffers) | total | RSS |');
+  console.log('|---|---|---|---|---|');
+  console.log(
+    `| spool index (after the first enumeration) | ${f(index.heap)} | ${f(index.external)} | ${f(index.total)} | ${f(index.rss)} |`,
+  );
+  console.log(
+    `| spool right after open (index + remembered metadata) | ${f(withMetas.heap)} | ${f(withMetas.external)} | ${f(withMetas.total)} | ${f(withMetas.rss)} |`,
+  );
+  console.log(
+    `| engine (queued messages, by difference) | ${f(engineCost.heap)} | ${f(engineCost.external)} | ${f(engineCost.total)} | |`,
+  );
+  console.log(
+    `| spool index + engine (as after a restart) | ${f(total.heap)} | ${f(total.external)} | ${f(total.total)} | ${f(total.rss)} |`,
+  );
+  const us = (x: number) => ((x * 1000) / N).toFixed(2);
+  console.log('\n| restart step | ms | µs per message |');
+  console.log('|---|---|---|');
+  console.log(
+    `| read the segment files (1 MiB reads, ${(fileBytes / 2 ** 20).toFixed(0)} MiB) | ${f(readMs)} | ${us(readMs)} |`,
+  );
+  console.log(`| CRC-32 of every byte | ${f(crcMs)} | ${us(crcMs)} |`);
+  console.log(`| openSpool (replay: read, checksums, index) | ${f(openMs)} | ${us(openMs)} |`);
+  console.log(
+    `| enumerate (JSON.parse of the remembered metadata) | ${f(enumerateMs)} | ${us(enumerateMs)} |`,
+  );
+  console.log(`| openSpool again (page cache warm) | ${f(reopenMs)} | ${us(reopenMs)} |`);
+  console.log(
+    `| restoreSpool (enumerate + build + schedule) | ${f(restoreMs)} | ${us(restoreMs)} |`,
+  );
+  console.log(
+    `| restart = openSpool + restoreSpool | ${f(reopenMs + restoreMs)} | ${us(reopenMs + restoreMs)} |`,
+  );
+  if (profile !== undefined) {
+    console.log('\n| function (self time, profile of B) | ms | share |');
+    console.log('|---|---|---|');
+    for (const row of profile)
+      console.log(`| ${row.name} | ${f(row.ms)} | ${(row.share * 100).toFixed(1)} % |`);
+    results.profile = profile;
+  }
+  Object.assign(results, {
+    segments: segments.length,
+    fileBytes,
+    bytesPerMessage: { index, withMetas, engine: engineCost, total },
+    restartMs: {
+      read: readMs,
+      crc: crcMs,
+      open: openMs,
+      enumerate: enumerateMs,
+      reopen: reopenMs,
+      restore: restoreMs,
+    },
+  });
+
+  // --- C: which objects those bytes are
+  if (!values['no-snapshot']) {
+    t = performance.now();
+    const breakdown = await attribute();
+    const snapshotMs = ms(t);
+    let sum = 0;
+    console.log(`\n| component (heap snapshot of B) | bytes per message | objects per message |`);
+    console.log('|---|---|---|');
+    for (const [label, { bytes, count }] of [...breakdown].sort(
+      (a, b) => b[1].bytes - a[1].bytes,
+    )) {
+      sum += bytes;
+      console.log(`| ${label} | ${(bytes / N).toFixed(1)} | ${(count / N).toFixed(2)} |`);
+    }
+    console.log(`| **sum** | **${(sum / N).toFixed(1)}** | |`);
+    process.stderr.write(`snapshot analysed in ${(snapshotMs / 1000).toFixed(1)} s\n`);
+    results.components = Object.fromEntries(
+      [...breakdown].map(([k, v]) => [k, { bytes: v.bytes / N, objects: v.count / N }]),
+    );
+  }
+  await queues.stop(0);
+  await spool.close();
+
+  const out = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(out, { recursive: true });
+  const file = path.join(
+    out,
+    `queued-memory-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  );
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stderr.write(`results: ${file}\n`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+
+/** Starts the CPU profiler; the function returned stops it and sums self time per function. */
+async function startProfile(): Promise<
+  () => Promise<{ name: string; ms: number; share: number }[]>
+> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as {
+      profile: {
+        nodes: {
+          id: number;
+          callFrame: { functionName: string; url: string; lineNumber: number };
+        }[];
+        samples: number[];
+        timeDeltas: number[];
+      };
+    };
+    session.disconnect();
+    const frame = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+    const self = new Map<string, number>();
+    let all = 0;
+    profile.samples.forEach((id, i) => {
+      const c = frame.get(id)!;
+      const where =
+        c.url === '' ? '' : ` (${c.url.replace(/^.*\/(apps|packages)\//, '')}:${c.lineNumber + 1})`;
+      const key = `${c.functionName || '(anonymous)'}${where}`;
+      const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+      self.set(key, (self.get(key) ?? 0) + dt);
+      all += dt;
+    });
+    return [...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([name, time]) => ({ name, ms: time, share: time / all }));
+  };
+}
+
+/**
+ * Takes a heap snapshot and attributes every object reachable from the spool's index (the
+ * `index` of the LocalSpool) and from the engine (the QueueManager's `#messages` and `#heap`) to
+ * a component, by the path that reaches it. Each object is counted once, under the first path
+ * that reaches it: the spool's index is walked first, so an id string shared by both counts there.
+ * Hidden classes, prototypes and other shared structure are not followed.
+ */
+async function attribute(): Promise<Map<string, { bytes: number; count: number }>> {
+  const chunks: Buffer[] = [];
+  for await (const c of v8.getHeapSnapshot()) chunks.push(c as Buffer);
+  const snap = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+    snapshot: {
+      meta: {
+        node_fields: string[];
+        node_types: [string[]];
+        edge_fields: string[];
+        edge_types: [string[]];
+      };
+    };
+    nodes: number[];
+    edges: number[];
+    strings: string[];
+  };
+  chunks.length = 0;
+  const { meta } = snap.snapshot;
+  const NF = meta.node_fields.length;
+  const EF = meta.edge_fields.length;
+  const [T, NAME, SIZE_AT, EC] = ['type', 'name', 'self_size', 'edge_count'].map((k) =>
+    meta.node_fields.indexOf(k),
+  ) as [number, number, number, number];
+  const [ET, EN, TO] = ['type', 'name_or_index', 'to_node'].map((k) =>
+    meta.edge_fields.indexOf(k),
+  ) as [number, number, number];
+  const nodeTypes = meta.node_types[0];
+  const edgeTypes = meta.edge_types[0];
+  const { nodes, edges, strings } = snap;
+  const count = nodes.length / NF;
+  const firstEdge = new Uint32Array(count + 1);
+  for (let i = 0; i < count; i++) firstEdge[i + 1] = firstEdge[i]! + nodes[i * NF + EC]! * EF;
+  const type = (n: number) => nodeTypes[nodes[n * NF + T]!]!;
+  const name = (n: number) => strings[nodes[n * NF + NAME]!]!;
+  interface Edge {
+    readonly kind: string;
+    readonly name: string;
+    readonly to: number;
+  }
+  const edgesOf = (n: number): Edge[] => {
+    const out: Edge[] = [];
+    for (let e = firstEdge[n]!; e < firstEdge[n + 1]!; e += EF) {
+      const kind = edgeTypes[edges[e + ET]!]!;
+      const raw = edges[e + EN]!;
+      const label = kind === 'element' || kind === 'hidden' ? String(raw) : strings[raw]!;
+      out.push({ kind, name: label, to: edges[e + TO]! / NF });
+    }
+    return out;
+  };
+  const property = (n: number, key: string) =>
+    edgesOf(n).find((e) => e.kind === 'property' && e.name === key)?.to;
+  const byName = (wanted: string) => {
+    for (let n = 0; n < count; n++) if (type(n) === 'object' && name(n) === wanted) return n;
+    throw new Error(`no ${wanted} in the heap snapshot`);
+  };
+
+  const claimed = new Uint8Array(count);
+  const totals = new Map<string, { bytes: number; count: number }>();
+  const claim = (n: number, label: string): boolean => {
+    if (claimed[n]) return false;
+    claimed[n] = 1;
+    const slot = totals.get(label) ?? { bytes: 0, count: 0 };
+    slot.bytes += nodes[n * NF + SIZE_AT]!;
+    slot.count++;
+    totals.set(label, slot);
+    return true;
+  };
+  const skip = (e: Edge) =>
+    e.kind === 'weak' ||
+    e.kind === 'shortcut' ||
+    e.name === 'map' ||
+    e.name === '__proto__' ||
+    e.name === 'constructor';
+  // Claims `n` and everything below it under `label` (strings: their parts too).
+  const all = (n: number, label: string) => {
+    const stack = [n];
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      if (!claim(m, label)) continue;
+      for (const e of edgesOf(m)) if (!skip(e)) stack.push(e.to);
+    }
+  };
+  const isString = (n: number) =>
+    ['string', 'concatenated string', 'sliced string'].includes(type(n));
+
+  // The spool's index.
+  const localSpool = byName('LocalSpool');
+  const index = property(localSpool, 'index');
+  if (index === undefined) throw new Error('LocalSpool has no index');
+  const indexEntry = (n: number, label: string) => {
+    if (!claim(n, label)) return;
+    for (const e of edgesOf(n)) {
+      if (skip(e)) continue;
+      if (isString(e.to)) all(e.to, 'id string');
+      else all(e.to, `spool index: ${e.name}`);
+    }
+  };
+  claim(index, 'spool index: its object');
+  // The Map's table (keys: id strings; values: index entries) or the index's own columns.
+  for (const e of edgesOf(index)) {
+    if (skip(e)) continue;
+    if (e.name === 'table') {
+      claim(e.to, 'spool index: Map table (hash buckets and entries)');
+      for (const k of edgesOf(e.to)) {
+        if (skip(k)) continue;
+        if (isString(k.to)) all(k.to, 'id string');
+        else if (type(k.to) === 'object') indexEntry(k.to, 'spool index: IndexEntry object');
+        else all(k.to, 'spool index: other');
+      }
+    } else if (isString(e.to)) all(e.to, 'id string');
+    else indexEntry(e.to, `spool index: ${e.name}`);
+  }
+
+  // The engine's messages.
+  const manager = byName('QueueManager');
+  const messages = property(manager, '#messages');
+  const heap = property(manager, '#heap');
+  if (messages === undefined || heap === undefined) throw new Error('QueueManager has changed');
+  const queued = (n: number) => {
+    if (!claim(n, 'engine: QueuedMessage object')) return;
+    for (const e of edgesOf(n)) {
+      if (skip(e)) continue;
+      if (e.name === 'properties' || e.name === 'elements')
+        all(e.to, 'engine: QueuedMessage object');
+      else if (e.name === 'id') all(e.to, 'engine: id string (when not the index key)');
+      else if (e.name === 'recipients') {
+        claim(e.to, 'engine: recipients array');
+        for (const r of edgesOf(e.to)) {
+          if (skip(r)) continue;
+          if (r.name === 'elements') {
+            claim(r.to, 'engine: recipients array');
+            for (const s of edgesOf(r.to)) if (!skip(s)) all(s.to, 'engine: recipient string');
+          }
+        }
+      } else if (e.name === 'meta') {
+        claim(e.to, 'engine: meta object');
+        for (const v of edgesOf(e.to)) {
+          if (skip(v)) continue;
+          if (v.name === 'properties' || v.name === 'elements') claim(v.to, 'engine: meta object');
+          all(v.to, 'engine: meta values');
+        }
+      } else if (
+        type(e.to) === 'number' ||
+        type(e.to) === 'heap number' ||
+        name(e.to) === 'heap number'
+      )
+        all(e.to, 'engine: boxed numbers (due, created)');
+      else if (isString(e.to)) all(e.to, `engine: ${e.name} string`);
+      else all(e.to, `engine: ${e.name}`);
+    }
+  };
+  claim(messages, 'engine: #messages Map table');
+  for (const e of edgesOf(messages)) {
+    if (skip(e) || e.name !== 'table') continue;
+    claim(e.to, 'engine: #messages Map table');
+    for (const k of edgesOf(e.to)) {
+      if (skip(k)) continue;
+      if (isString(k.to)) all(k.to, 'engine: id string (when not the index key)');
+      else if (type(k.to) === 'object') queued(k.to);
+    }
+  }
+  const items = property(heap, '#items');
+  if (items !== undefined) {
+    claim(items, 'engine: timer heap array');
+    for (const e of edgesOf(items)) {
+      if (skip(e) || e.name !== 'elements') continue;
+      claim(e.to, 'engine: timer heap array');
+      for (const m of edgesOf(e.to)) if (!skip(m) && type(m.to) === 'object') queued(m.to);
+    }
+  }
+  // Shared items of under a byte per message (hidden classes, one-off objects) are left out.
+  for (const [label, slot] of totals) if (slot.bytes < N) totals.delete(label);
+  return totals;
+}
