@@ -428,12 +428,18 @@ async function attribute(): Promise<Map<string, { bytes: number; count: number }
     totals.set(label, slot);
     return true;
   };
+  // Not followed: hidden classes, prototypes, functions and their contexts (a class with private
+  // methods brands its instances with a link to the class's context), code.
   const skip = (e: Edge) =>
     e.kind === 'weak' ||
     e.kind === 'shortcut' ||
+    e.kind === 'context' ||
     e.name === 'map' ||
     e.name === '__proto__' ||
-    e.name === 'constructor';
+    e.name === 'constructor' ||
+    type(e.to) === 'closure' ||
+    type(e.to) === 'code' ||
+    name(e.to).startsWith('system / Context');
   // Claims `n` and everything below it under `label` (strings: their parts too).
   const all = (n: number, label: string) => {
     const stack = [n];
@@ -450,29 +456,26 @@ async function attribute(): Promise<Map<string, { bytes: number; count: number }
   const localSpool = byName('LocalSpool');
   const index = property(localSpool, 'index');
   if (index === undefined) throw new Error('LocalSpool has no index');
-  const indexEntry = (n: number, label: string) => {
+  // A Map's table: keys that are strings are the id strings; objects are index entries.
+  const spoolPart = (n: number, label: string) => {
     if (!claim(n, label)) return;
     for (const e of edgesOf(n)) {
       if (skip(e)) continue;
-      if (isString(e.to)) all(e.to, 'id string');
-      else all(e.to, `spool index: ${e.name}`);
+      if (e.name === 'table' && name(n) === 'Map') {
+        claim(e.to, `${label}: Map table (hash buckets and entries)`);
+        for (const k of edgesOf(e.to)) {
+          if (skip(k)) continue;
+          if (isString(k.to)) all(k.to, 'id string');
+          else if (type(k.to) === 'object') spoolPart(k.to, 'spool index: IndexEntry object');
+          else all(k.to, `${label}: Map values`);
+        }
+      } else if (isString(e.to)) all(e.to, 'id string');
+      else if (/Array$/.test(name(e.to))) all(e.to, 'spool index: typed-array columns');
+      else if (label === 'spool index') spoolPart(e.to, `spool index: ${e.name}`);
+      else all(e.to, label);
     }
   };
-  claim(index, 'spool index: its object');
-  // The Map's table (keys: id strings; values: index entries) or the index's own columns.
-  for (const e of edgesOf(index)) {
-    if (skip(e)) continue;
-    if (e.name === 'table') {
-      claim(e.to, 'spool index: Map table (hash buckets and entries)');
-      for (const k of edgesOf(e.to)) {
-        if (skip(k)) continue;
-        if (isString(k.to)) all(k.to, 'id string');
-        else if (type(k.to) === 'object') indexEntry(k.to, 'spool index: IndexEntry object');
-        else all(k.to, 'spool index: other');
-      }
-    } else if (isString(e.to)) all(e.to, 'id string');
-    else indexEntry(e.to, `spool index: ${e.name}`);
-  }
+  spoolPart(index, 'spool index');
 
   // The engine's messages.
   const manager = byName('QueueManager');

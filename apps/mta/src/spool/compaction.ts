@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { unlink } from 'node:fs/promises';
 import type { Logger } from '@sterna/core';
-import { account, type IndexEntry } from './index-entry.js';
+import { account, type SpoolIndex } from './index-entry.js';
 import type { LogWriter } from './log-writer.js';
 import { encodeRecord, REMOVE, STORE, UPDATE } from './record.js';
 import { removeTarget } from './recovery.js';
@@ -11,14 +11,14 @@ import { forgetTarget, noteRemoval, removalBytes, type Segment } from './segment
 /** The spool state compaction works on. */
 export interface CompactionHost {
   readonly segments: Map<number, Segment>;
-  readonly index: Map<string, IndexEntry>;
+  readonly index: SpoolIndex;
   readonly writer: LogWriter;
   readonly dirHandle: FileHandle;
   readonly logger: Logger;
   /** True once the spool is closing: compaction stops between records. */
   readonly stopping: boolean;
-  /** The latest metadata JSON of a message (queued, remembered or read from disk). */
-  metaOf(id: string, entry: IndexEntry): Promise<Uint8Array>;
+  /** The latest metadata JSON of the message in `slot` (queued, remembered or read from disk). */
+  metaOf(slot: number): Promise<Uint8Array>;
   /** Queues a lazy REMOVE record for `id`, whose data is in segment `target`. */
   queueRemove(id: string, target: number): void;
 }
@@ -87,50 +87,66 @@ async function copyOf(
   r: ScannedRecord,
 ): Promise<{ promise: Promise<void>; bytes: number } | undefined> {
   const { index, segments, writer } = host;
-  const entry = index.get(r.id);
-  if (r.type === STORE && entry?.seg === segment.no && entry.off === r.offset) {
+  const slot = index.slot(r.id);
+  if (
+    r.type === STORE &&
+    slot !== undefined &&
+    index.seg[slot] === segment.no &&
+    index.off[slot] === r.offset
+  ) {
+    const born = index.born[slot]!;
     // The copy carries the latest metadata; re-read it if an update overtook the read.
     let meta: Uint8Array = r.meta;
     let version = -1;
-    for (let tries = 0; version !== entry.version; tries++) {
+    for (let tries = 0; version !== index.version[slot]; tries++) {
       if (tries === 5) return undefined; // updated faster than read: left live, tried again later
-      version = entry.version;
-      const inRecord = entry.mseg === segment.no && entry.moff === r.offset && !entry.pending;
-      meta = inRecord ? r.meta : await host.metaOf(r.id, entry);
-      if (index.get(r.id) !== entry) return undefined;
+      version = index.version[slot]!;
+      const inRecord =
+        index.mseg[slot] === segment.no &&
+        index.moff[slot] === r.offset &&
+        !index.pending.has(slot);
+      meta = inRecord ? r.meta : await host.metaOf(slot);
+      if (!index.is(r.id, slot, born)) return undefined;
     }
-    const head = encodeRecord(STORE, r.id, meta, r.data);
-    const promise = writer.append([head, r.data], head.length + r.data.length, true, (seg, off) => {
-      if (index.get(r.id) !== entry) {
+    const data = r.data;
+    const head = encodeRecord(STORE, r.id, meta, data);
+    const promise = writer.append([head, data], head.length + data.length, true, (seg, off) => {
+      if (!index.is(r.id, slot, born)) {
         host.queueRemove(r.id, seg.no); // removed while being copied
         return;
       }
-      if (entry.seg !== segment.no || entry.off !== r.offset) return;
-      account(segments, entry, -1);
-      entry.seg = seg.no;
-      entry.off = off;
-      entry.storeMeta = meta.length;
-      if (entry.version === version) {
-        entry.mseg = seg.no;
-        entry.moff = off;
-        entry.mlen = meta.length;
+      if (index.seg[slot] !== segment.no || index.off[slot] !== r.offset) return;
+      account(segments, index, slot, -1);
+      index.seg[slot] = seg.no;
+      index.off[slot] = off;
+      index.storeMeta[slot] = meta.length;
+      if (index.version[slot] === version) {
+        index.mseg[slot] = seg.no;
+        index.moff[slot] = off;
+        index.mlen[slot] = meta.length;
       }
-      account(segments, entry, 1);
+      account(segments, index, slot, 1);
     });
-    return { promise, bytes: head.length + r.data.length };
+    return { promise, bytes: head.length + data.length };
   }
-  if (r.type === UPDATE && entry?.mseg === segment.no && entry.moff === r.offset) {
-    const version = entry.version;
-    const meta = entry.pending ?? r.meta;
+  if (
+    r.type === UPDATE &&
+    slot !== undefined &&
+    index.mseg[slot] === segment.no &&
+    index.moff[slot] === r.offset
+  ) {
+    const born = index.born[slot]!;
+    const version = index.version[slot]!;
+    const meta = index.pending.get(slot) ?? r.meta;
     const head = encodeRecord(UPDATE, r.id, meta);
     const promise = writer.append([head], head.length, true, (seg, off) => {
-      if (index.get(r.id) !== entry || entry.version !== version) return;
-      if (entry.mseg !== segment.no || entry.moff !== r.offset) return;
-      account(segments, entry, -1);
-      entry.mseg = seg.no;
-      entry.moff = off;
-      entry.mlen = meta.length;
-      account(segments, entry, 1);
+      if (!index.is(r.id, slot, born) || index.version[slot] !== version) return;
+      if (index.mseg[slot] !== segment.no || index.moff[slot] !== r.offset) return;
+      account(segments, index, slot, -1);
+      index.mseg[slot] = seg.no;
+      index.moff[slot] = off;
+      index.mlen[slot] = meta.length;
+      account(segments, index, slot, 1);
     });
     return { promise, bytes: head.length };
   }

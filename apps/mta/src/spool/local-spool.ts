@@ -5,7 +5,7 @@ import { isSpoolId } from '@sterna/core/engine';
 import { compactSegment, pickSegment, worthCompacting } from './compaction.js';
 import { ioReason, spoolError } from './errors.js';
 import { parseThreshold, SpaceGuard } from './free-space.js';
-import { account, type IndexEntry } from './index-entry.js';
+import { account, type SpoolIndex } from './index-entry.js';
 import { acquireLock, type SpoolLock } from './lock.js';
 import { LogWriter } from './log-writer.js';
 import { makeDir } from './make-dir.js';
@@ -20,6 +20,7 @@ import {
   UPDATE,
 } from './record.js';
 import { recover } from './recovery.js';
+import type { RememberedMetas } from './remembered.js';
 import { noteRemoval, releaseReader, type Segment } from './segment.js';
 import type { Spool, SpoolEntry, SpoolOptions, SpoolStats } from './types.js';
 
@@ -98,10 +99,10 @@ interface Tuning {
 
 class LocalSpool implements Spool {
   readonly segments: Map<number, Segment>;
-  readonly index: Map<string, IndexEntry>;
+  readonly index: SpoolIndex;
   readonly writer: LogWriter;
   stopping = false;
-  private readonly metas: Map<string, string>;
+  private readonly metas: RememberedMetas;
   private readonly storing = new Set<string>();
   private readonly failedRemovals = new Map<string, number>();
   // Bodies stored but not read yet, oldest first (Map keeps insertion order), within a byte budget.
@@ -124,7 +125,7 @@ class LocalSpool implements Spool {
     this.segments = state.segments;
     this.index = state.index;
     this.metas = state.metas;
-    for (const e of this.index.values()) this.bytes += e.size;
+    for (const slot of this.index.slots()) this.bytes += this.index.size[slot]!;
     this.writer = new LogWriter({
       dir,
       dirHandle,
@@ -153,20 +154,10 @@ class LocalSpool implements Spool {
       await this.tuning.guard.reserve(length);
       this.assertOpen();
       await this.writer.append([head, data], length, true, (seg, off) => {
-        const e: IndexEntry = {
-          seg: seg.no,
-          off,
-          storeMeta: meta.length,
-          size: data.length,
-          mseg: seg.no,
-          moff: off,
-          mlen: meta.length,
-          version: 0,
-          pending: undefined,
-        };
-        this.index.set(id, e);
-        this.bytes += e.size;
-        account(this.segments, e, 1);
+        const slot = this.index.set(id, seg.no, off, meta.length, data.length);
+        this.metas.forget(slot); // a slot used before: nothing remembered is this message's
+        this.bytes += data.length;
+        account(this.segments, this.index, slot, 1);
       });
       this.keepFresh(id, data);
     } finally {
@@ -197,43 +188,56 @@ class LocalSpool implements Spool {
 
   async update(entry: SpoolEntry): Promise<void> {
     this.assertOpen();
-    const e = this.entry(entry.id);
+    const { id } = entry;
+    const index = this.index;
+    const slot = this.slotOf(id);
+    const born = index.born[slot]!;
     const meta = encodeMeta(entry);
-    const head = encodeRecord(UPDATE, entry.id, meta);
-    const version = ++e.version;
-    e.pending = meta;
-    this.metas.delete(entry.id);
+    const head = encodeRecord(UPDATE, id, meta);
+    index.version[slot] = index.version[slot]! + 1; // wraps at 2^32: only compared for equality
+    const version = index.version[slot]!;
+    index.pending.set(slot, meta);
+    this.metas.forget(slot);
+    // Still this message, and no later update since: the bookkeeping is this update's.
+    const current = () => index.is(id, slot, born) && index.version[slot] === version;
     try {
       await this.writer.append([head], head.length, true, (seg, off) => {
-        if (this.index.get(entry.id) !== e || e.version !== version) return;
-        const previous = this.segments.get(e.mseg);
-        account(this.segments, e, -1);
-        e.mseg = seg.no;
-        e.moff = off;
-        e.mlen = meta.length;
-        e.pending = undefined;
-        account(this.segments, e, 1);
+        if (!current()) return;
+        const previous = this.segments.get(index.mseg[slot]!);
+        account(this.segments, index, slot, -1);
+        index.mseg[slot] = seg.no;
+        index.moff[slot] = off;
+        index.mlen[slot] = meta.length;
+        index.pending.delete(slot);
+        account(this.segments, index, slot, 1);
         if (previous !== undefined && previous !== seg) this.scheduleCompaction(previous);
       });
     } catch (error) {
-      if (e.version === version) e.pending = undefined; // the disk still has the previous one
+      if (current()) index.pending.delete(slot); // the disk still has the previous one
       throw error;
     }
   }
 
   async read(id: string): Promise<Uint8Array> {
     this.assertOpen();
-    const e = this.entry(id);
+    const slot = this.slotOf(id);
     // Stored moments ago and not read since: the bytes on disk are these (checksummed when they
     // were written); skip the read-back.
     const fresh = this.takeFresh(id);
     if (fresh !== undefined) return fresh;
-    const record = await this.pread(e.seg, e.off, HEADER_SIZE + e.storeMeta + e.size);
+    const { index } = this;
+    const seg = index.seg[slot]!;
+    const off = index.off[slot]!;
+    const record = await this.pread(
+      seg,
+      off,
+      HEADER_SIZE + index.storeMeta[slot]! + index.size[slot]!,
+    );
     const header = decodeHeader(record, 0);
     if (typeof header === 'string' || header.id !== id || !checksumMatches(record, header)) {
       throw spoolError(
         'STERNA_SPOOL_CORRUPT',
-        `message ${id} failed its checksum (segment ${e.seg}, offset ${e.off})`,
+        `message ${id} failed its checksum (segment ${seg}, offset ${off})`,
       );
     }
     return record.subarray(HEADER_SIZE + header.metaLength);
@@ -241,17 +245,20 @@ class LocalSpool implements Spool {
 
   async remove(id: string): Promise<void> {
     this.assertOpen();
-    const e = this.index.get(id);
-    if (e === undefined) return;
+    const { index } = this;
+    const slot = index.slot(id);
+    if (slot === undefined) return;
     this.takeFresh(id);
-    this.index.delete(id);
-    this.metas.delete(id);
-    this.bytes -= e.size;
-    account(this.segments, e, -1);
-    this.queueRemove(id, e.seg);
-    const data = this.segments.get(e.seg);
+    const seg = index.seg[slot]!;
+    const mseg = index.mseg[slot]!;
+    this.bytes -= index.size[slot]!;
+    account(this.segments, index, slot, -1);
+    this.metas.forget(slot);
+    index.delete(id); // the slot is free from here: read nothing of it after this
+    this.queueRemove(id, seg);
+    const data = this.segments.get(seg);
     if (data !== undefined) this.scheduleCompaction(data);
-    const meta = this.segments.get(e.mseg);
+    const meta = this.segments.get(mseg);
     if (meta !== undefined && meta !== data) this.scheduleCompaction(meta);
   }
 
@@ -284,19 +291,22 @@ class LocalSpool implements Spool {
 
   async *enumerate(): AsyncIterable<SpoolEntry> {
     this.assertOpen();
-    for (const id of [...this.index.keys()]) {
-      const e = this.index.get(id);
-      if (e === undefined) continue;
-      const remembered = this.metas.get(id);
-      this.metas.delete(id); // kept only for the first enumeration after open
+    const { index } = this;
+    for (const id of [...index.ids()]) {
+      const slot = index.slot(id);
+      if (slot === undefined) continue;
+      const born = index.born[slot]!;
+      const size = index.size[slot]!;
+      const remembered = this.metas.text(slot);
+      this.metas.forget(slot); // kept only for the first enumeration after open
       let json: Uint8Array | string;
       try {
-        json = remembered ?? (await this.metaOf(id, e));
+        json = remembered ?? (await this.metaOf(slot));
       } catch (error) {
-        if (this.index.get(id) !== e) continue; // removed meanwhile
+        if (!index.is(id, slot, born)) continue; // removed meanwhile
         throw error;
       }
-      yield decodeMeta(id, e.size, json);
+      yield decodeMeta(id, size, json);
     }
     this.metas.clear();
   }
@@ -305,7 +315,7 @@ class LocalSpool implements Spool {
     let diskBytes = 0;
     for (const s of this.segments.values()) diskBytes += s.size;
     return {
-      messages: this.index.size,
+      messages: this.index.count,
       bytes: this.bytes,
       segments: this.segments.size,
       diskBytes,
@@ -318,6 +328,7 @@ class LocalSpool implements Spool {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.stopping = true;
+      this.metas.clear();
       this.fresh.clear();
       this.freshBytes = 0;
       await this.compacting;
@@ -338,11 +349,13 @@ class LocalSpool implements Spool {
     return this.closed;
   }
 
-  async metaOf(id: string, e: IndexEntry): Promise<Uint8Array> {
-    if (e.pending !== undefined) return e.pending;
-    const remembered = this.metas.get(id);
+  async metaOf(slot: number): Promise<Uint8Array> {
+    const { index } = this;
+    const pending = index.pending.get(slot);
+    if (pending !== undefined) return pending;
+    const remembered = this.metas.text(slot);
     if (remembered !== undefined) return Buffer.from(remembered, 'utf8');
-    return this.pread(e.mseg, e.moff + HEADER_SIZE, e.mlen);
+    return this.pread(index.mseg[slot]!, index.moff[slot]! + HEADER_SIZE, index.mlen[slot]!);
   }
 
   /** Starts a background compaction when a sealed segment is mostly dead and none is running. */
@@ -376,11 +389,11 @@ class LocalSpool implements Spool {
     });
   }
 
-  private entry(id: string): IndexEntry {
-    const e = this.index.get(id);
-    if (e === undefined)
+  private slotOf(id: string): number {
+    const slot = this.index.slot(id);
+    if (slot === undefined)
       throw spoolError('STERNA_SPOOL_NOT_FOUND', `no message ${id} in the spool ${this.dir}`);
-    return e;
+    return slot;
   }
 
   private async pread(no: number, offset: number, length: number): Promise<Buffer> {

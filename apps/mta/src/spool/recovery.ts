@@ -2,17 +2,18 @@ import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@sterna/core';
 import { ioReason, spoolError } from './errors.js';
-import { account, type IndexEntry } from './index-entry.js';
+import { account, SpoolIndex } from './index-entry.js';
 import { REMOVE, STORE, UPDATE } from './record.js';
+import { RememberedMetas } from './remembered.js';
 import { type ScannedRecord, scanAll } from './scan.js';
 import { newSegment, type Segment, segmentName, segmentNumber } from './segment.js';
 
 /** The state rebuilt from the segments on disk. */
 export interface Recovered {
   readonly segments: Map<number, Segment>;
-  readonly index: Map<string, IndexEntry>;
+  readonly index: SpoolIndex;
   /** Metadata JSON met while scanning, kept for the first `enumerate()`. */
-  readonly metas: Map<string, string>;
+  readonly metas: RememberedMetas;
   /** The number for the next segment. */
   readonly nextSegment: number;
 }
@@ -28,8 +29,8 @@ export interface Recovered {
  */
 export async function recover(dir: string, logger: Logger): Promise<Recovered> {
   const segments = new Map<number, Segment>();
-  const index = new Map<string, IndexEntry>();
-  const metas = new Map<string, string>();
+  const index = new SpoolIndex();
+  const metas = new RememberedMetas();
   let names: string[];
   try {
     names = await readdir(dir);
@@ -77,7 +78,7 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
       );
     }
   }
-  for (const entry of index.values()) account(segments, entry, 1);
+  for (const slot of index.slots()) account(segments, index, slot, 1);
   // Removal records count only while the segment they point at still exists.
   for (const s of segments.values()) {
     for (const target of s.removeTargets.keys()) {
@@ -90,33 +91,26 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
 function apply(
   segment: Segment,
   r: ScannedRecord,
-  index: Map<string, IndexEntry>,
-  metas: Map<string, string>,
+  index: SpoolIndex,
+  metas: RememberedMetas,
 ): void {
   if (r.type === STORE) {
     // A second STORE of an id is a compaction copy: it carries the latest metadata too.
-    index.set(r.id, {
-      seg: segment.no,
-      off: r.offset,
-      storeMeta: r.meta.length,
-      size: r.data.length,
-      mseg: segment.no,
-      moff: r.offset,
-      mlen: r.meta.length,
-      version: 0,
-      pending: undefined,
-    });
-    metas.set(r.id, r.meta.toString('utf8'));
+    const slot = index.set(r.id, segment.no, r.offset, r.metaLength, r.dataLength);
+    metas.remember(slot, r.buffer, r.metaStart, r.metaStart + r.metaLength);
   } else if (r.type === UPDATE) {
-    const entry = index.get(r.id);
-    if (entry === undefined) return; // its STORE was compacted away after a REMOVE
-    entry.mseg = segment.no;
-    entry.moff = r.offset;
-    entry.mlen = r.meta.length;
-    metas.set(r.id, r.meta.toString('utf8'));
+    const slot = index.slot(r.id);
+    if (slot === undefined) return; // its STORE was compacted away after a REMOVE
+    index.mseg[slot] = segment.no;
+    index.moff[slot] = r.offset;
+    index.mlen[slot] = r.metaLength;
+    metas.remember(slot, r.buffer, r.metaStart, r.metaStart + r.metaLength);
   } else if (r.type === REMOVE) {
-    index.delete(r.id);
-    metas.delete(r.id);
+    const slot = index.slot(r.id);
+    if (slot !== undefined) {
+      metas.forget(slot);
+      index.delete(r.id);
+    }
     const target = removeTarget(r.meta);
     if (target !== undefined) {
       segment.removeTargets.set(target, (segment.removeTargets.get(target) ?? 0) + r.length);

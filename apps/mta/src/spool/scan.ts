@@ -16,6 +16,12 @@ export interface ScannedRecord {
   readonly offset: number;
   /** Bytes of the whole record. */
   readonly length: number;
+  readonly metaLength: number;
+  readonly dataLength: number;
+  /** The chunk read from the file, and where the record's meta starts in it. */
+  readonly buffer: Buffer;
+  readonly metaStart: number;
+  /** Views into {@link buffer}, made when asked for. */
   readonly meta: Buffer;
   readonly data: Buffer;
 }
@@ -65,9 +71,8 @@ export async function scanSegment(
       if (buf.length < length) return { end: offset, problem: 'short read' };
       continue;
     }
-    const record = buf.subarray(at, at + length);
-    if (!checksumMatches(record, header)) return { end: offset, problem: 'checksum mismatch' };
-    const result = visit(toScanned(record, header, offset));
+    if (!checksumMatches(buf, header, at)) return { end: offset, problem: 'checksum mismatch' };
+    const result = visit(new Scanned(header, buf, at, offset));
     if (result !== undefined) await result;
     at += length;
   }
@@ -158,14 +163,38 @@ async function load(
   return { buf: buf.subarray(0, got), base: offset, at: 0 };
 }
 
-function toScanned(record: Buffer, header: RecordHeader, offset: number): ScannedRecord {
-  const metaEnd = HEADER_SIZE + header.metaLength;
-  return {
-    type: header.type,
-    id: header.id,
-    offset,
-    length: record.length,
-    meta: record.subarray(HEADER_SIZE, metaEnd),
-    data: record.subarray(metaEnd),
-  };
+// A replay meets every record of the spool: the views of its meta and data are made only when
+// a visitor asks for them (compaction copies), not for every record (recovery needs none).
+class Scanned implements ScannedRecord {
+  readonly metaStart: number;
+  constructor(
+    private readonly header: RecordHeader,
+    readonly buffer: Buffer,
+    at: number,
+    readonly offset: number,
+  ) {
+    this.metaStart = at + HEADER_SIZE;
+  }
+  get type(): RecordType {
+    return this.header.type;
+  }
+  get id(): string {
+    return this.header.id;
+  }
+  get length(): number {
+    return HEADER_SIZE + this.header.metaLength + this.header.dataLength;
+  }
+  get metaLength(): number {
+    return this.header.metaLength;
+  }
+  get dataLength(): number {
+    return this.header.dataLength;
+  }
+  get meta(): Buffer {
+    return this.buffer.subarray(this.metaStart, this.metaStart + this.header.metaLength);
+  }
+  get data(): Buffer {
+    const start = this.metaStart + this.header.metaLength;
+    return this.buffer.subarray(start, start + this.header.dataLength);
+  }
 }

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { RememberedMetas } from './remembered.js';
+
+describe('remembered metadata', () => {
+  it('gives back what was copied for a slot, across chunks, until forgotten', () => {
+    const metas = new RememberedMetas(256 * 1024);
+    const source = Buffer.from('xx{"sender":"a@b"}yy');
+    metas.remember(3, source, 2, source.length - 2);
+    expect(metas.text(3)).toBe('{"sender":"a@b"}');
+    expect(metas.text(4)).toBeUndefined();
+    expect(metas.text(100_000)).toBeUndefined();
+    // Enough to fill the first chunks: every slot keeps its own bytes.
+    const big = Buffer.alloc(100_000, 'm');
+    for (let slot = 10; slot < 30; slot++) {
+      big.write(String(slot).padStart(6, '0'));
+      metas.remember(slot, big, 0, big.length);
+    }
+    for (let slot = 10; slot < 30; slot++) {
+      expect(metas.text(slot)?.slice(0, 6)).toBe(String(slot).padStart(6, '0'));
+      expect(metas.text(slot)?.length).toBe(100_000);
+    }
+    metas.remember(3, Buffer.from('{"new":1}'), 0, 9); // an UPDATE met later
+    expect(metas.text(3)).toBe('{"new":1}');
+    metas.forget(3);
+    expect(metas.text(3)).toBeUndefined();
+    metas.clear();
+    expect(metas.text(10)).toBeUndefined();
+  });
+
+  it('does not keep a meta larger than a chunk (it is read from disk when needed)', () => {
+    const metas = new RememberedMetas(256 * 1024);
+    const huge = Buffer.alloc(300 * 1024, 'a');
+    metas.remember(0, huge, 0, huge.length);
+    expect(metas.text(0)).toBeUndefined();
+  });
+});

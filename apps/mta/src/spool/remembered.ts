@@ -1,0 +1,72 @@
+// Chunks larger than glibc's largest dynamic mmap threshold (32 MiB): each is its own mapping,
+// given back to the system when freed, and only the pages written become resident.
+const CHUNK = 40 * 1024 * 1024;
+
+/**
+ * The metadata JSON met while replaying the log at open, kept for the first `enumerate()` so a
+ * restart does not read every message's metadata back from disk one by one. The bytes are
+ * copied into large chunks outside the JavaScript heap (no string or object per message for the
+ * garbage collector to move, and the memory goes back to the system in a few large frees when
+ * the enumeration is over), found by slot.
+ */
+export class RememberedMetas {
+  readonly #chunks: Buffer[] = [];
+  #used = 0;
+  // Per slot: where its bytes start (chunk number × chunk size + offset; -1 when none), how many.
+  #at = new Float64Array(0);
+  #length = new Uint32Array(0);
+
+  constructor(private readonly chunkSize = CHUNK) {}
+
+  /** Keeps a copy of `source[start, end)` as the metadata of `slot`. */
+  remember(slot: number, source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    if (slot >= this.#at.length) this.#grow(slot);
+    let chunk = this.#chunks.at(-1);
+    if (chunk === undefined || chunk.length - this.#used < length) {
+      if (length > this.chunkSize) {
+        this.#at[slot] = -1; // a very large meta: read from disk when needed
+        return;
+      }
+      chunk = Buffer.allocUnsafeSlow(this.chunkSize);
+      this.#chunks.push(chunk);
+      this.#used = 0;
+    }
+    chunk.set(new Uint8Array(source.buffer, source.byteOffset + start, length), this.#used);
+    this.#at[slot] = (this.#chunks.length - 1) * this.chunkSize + this.#used;
+    this.#length[slot] = length;
+    this.#used += length;
+  }
+
+  /** The metadata JSON remembered for `slot`, decoded, if any. */
+  text(slot: number): string | undefined {
+    const at = slot < this.#at.length ? this.#at[slot]! : -1;
+    if (at < 0) return undefined;
+    const chunk = this.#chunks[Math.floor(at / this.chunkSize)]!;
+    const start = at % this.chunkSize;
+    return chunk.toString('utf8', start, start + this.#length[slot]!);
+  }
+
+  /** Forgets the metadata of `slot` (changed, or the message removed). */
+  forget(slot: number): void {
+    if (slot < this.#at.length) this.#at[slot] = -1;
+  }
+
+  /** Forgets everything, and gives the memory back. */
+  clear(): void {
+    this.#chunks.length = 0;
+    this.#used = 0;
+    this.#at = new Float64Array(0);
+    this.#length = new Uint32Array(0);
+  }
+
+  #grow(slot: number): void {
+    const capacity = Math.max(1024, slot + 1, Math.ceil(this.#at.length * 1.5));
+    const at = new Float64Array(capacity).fill(-1);
+    at.set(this.#at);
+    const length = new Uint32Array(capacity);
+    length.set(this.#length);
+    this.#at = at;
+    this.#length = length;
+  }
+}
