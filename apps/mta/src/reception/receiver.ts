@@ -10,6 +10,7 @@ import { telemetry } from '../observe/telemetry.js';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { QueuedMessage, RecordSink } from '../queue/types.js';
 import type { Spool } from '../spool/index.js';
+import { intern, shareMeta } from '../spool/intern.js';
 
 /**
  * A message ready to be made durable: core's {@link Envelope} and the bytes, trace headers
@@ -83,11 +84,13 @@ export class Receiver {
         this.#reception(m, queue, peer, now());
         queued.push({
           ...entry,
+          // Strings and meta equal to other messages' are shared (see spool/intern.ts).
+          sender: intern(m.sender),
           recipients: [...m.recipients],
-          meta: { ...m.meta },
+          meta: shareMeta({ ...m.meta }),
           created,
           due: now(),
-          queue,
+          queue: intern(queue),
         });
       }),
     );

@@ -1,13 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DriverContext, Logger } from '@sterna/core';
+import type { DriverContext, Logger, MetaValue } from '@sterna/core';
 import { inferNumAttempts, spoolIdTime } from '@sterna/core/engine';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
 import { QueueManager } from '../../queue/queue-manager.js';
 import { ShapingStateFile } from '../../queue/shaping-state.js';
 import { queueOf, Receiver } from '../../reception/receiver.js';
 import type { Spool } from '../../spool/index.js';
+import { intern, shareMeta } from '../../spool/intern.js';
 import type { TraceHub } from '../../trace/hub.js';
 import type { LoadedPolicy } from './load-policy.js';
 import type { RecordSinks } from './open-records.js';
@@ -80,20 +81,25 @@ export async function startQueues(
 export async function restoreSpool(spool: Spool, queues: QueueManager, log: Logger): Promise<void> {
   const now = Date.now();
   let count = 0;
+  // The spool decodes every entry afresh for this loop: its arrays and objects become the
+  // queued message's own, uncopied; its strings, and a meta object equal to the previous
+  // message's, are shared with the other messages.
   for await (const entry of spool.enumerate()) {
     const created = spoolIdTime(entry.id);
+    const meta = shareMeta(entry.meta as Record<string, MetaValue>);
+    const recipients = entry.recipients as string[];
     queues.schedule({
       id: entry.id,
-      sender: entry.sender,
-      recipients: [...entry.recipients],
-      meta: { ...entry.meta },
+      sender: intern(entry.sender),
+      recipients,
+      meta,
       size: entry.size,
       created,
       num_attempts:
         entry.num_attempts ??
         inferNumAttempts({ retry_interval: 1200, max_age: 604_800 }, (now - created) / 1000),
       due: Math.max(now, entry.due ?? now),
-      queue: queueOf({ recipients: entry.recipients, meta: { ...entry.meta } }),
+      queue: intern(queueOf({ recipients, meta })),
     });
     count++;
   }
