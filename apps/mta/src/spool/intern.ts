@@ -7,6 +7,7 @@ const MAX_LENGTH = 256;
 const MAX_ENTRIES = 10_000;
 
 const table = new Map<string, string>();
+let lastString = '';
 
 /**
  * One shared instance of a string many queued messages carry (the sender, the queue name, the
@@ -14,14 +15,20 @@ const table = new Map<string, string>();
  * each instead of a million. Strings are immutable, so sharing them changes nothing else.
  */
 export function intern(s: string): string {
+  // Runs of one value (the sender of a batch) are common: a compare is cheaper than a lookup.
+  if (s === lastString) return lastString;
   if (s.length > MAX_LENGTH) return s;
   const known = table.get(s);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    lastString = known;
+    return known;
+  }
   if (table.size >= MAX_ENTRIES) table.clear();
   // A flat copy: the string given may be a slice of a longer one (a domain cut from a
   // recipient) or a concatenation, which would keep its parts alive as long as it is shared.
   const flat = s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
   table.set(flat, flat);
+  lastString = flat;
   return flat;
 }
 
@@ -46,6 +53,7 @@ let last: Record<string, MetaValue> = EMPTY;
  * change other messages' meta.
  */
 export function shareMeta(meta: Record<string, MetaValue>): Record<string, MetaValue> {
+  if (meta === last || Object.isFrozen(meta)) return meta; // shared already (by the spool too)
   internMeta(meta);
   const keys = Object.keys(meta);
   if (keys.length === 0) return EMPTY;

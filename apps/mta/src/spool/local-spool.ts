@@ -9,7 +9,7 @@ import { account, type SpoolIndex } from './index-entry.js';
 import { acquireLock, type SpoolLock } from './lock.js';
 import { LogWriter } from './log-writer.js';
 import { makeDir } from './make-dir.js';
-import { decodeMeta, encodeMeta } from './meta-codec.js';
+import { decodeMeta, encodeMeta, type MetaCache } from './meta-codec.js';
 import {
   checksumMatches,
   decodeHeader,
@@ -82,6 +82,9 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     throw error;
   }
 }
+
+// Entries per batch of `batches()`.
+const BATCH = 1024;
 
 // A removal whose write failed is queued again this late.
 const REMOVE_RETRY_MS = 1000;
@@ -290,8 +293,14 @@ class LocalSpool implements Spool {
   }
 
   async *enumerate(): AsyncIterable<SpoolEntry> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  async *batches(): AsyncIterable<readonly SpoolEntry[]> {
     this.assertOpen();
     const { index } = this;
+    const cache: MetaCache = { text: undefined, meta: undefined };
+    let batch: SpoolEntry[] = [];
     for (const id of [...index.ids()]) {
       const slot = index.slot(id);
       if (slot === undefined) continue;
@@ -306,8 +315,13 @@ class LocalSpool implements Spool {
         if (!index.is(id, slot, born)) continue; // removed meanwhile
         throw error;
       }
-      yield decodeMeta(id, size, json);
+      batch.push(decodeMeta(id, size, json, cache));
+      if (batch.length === BATCH) {
+        yield batch;
+        batch = [];
+      }
     }
+    if (batch.length > 0) yield batch;
     this.metas.clear();
   }
 

@@ -32,7 +32,7 @@ export class RememberedMetas {
       this.#chunks.push(chunk);
       this.#used = 0;
     }
-    chunk.set(new Uint8Array(source.buffer, source.byteOffset + start, length), this.#used);
+    Buffer.prototype.copy.call(source, chunk, this.#used, start, end);
     this.#at[slot] = (this.#chunks.length - 1) * this.chunkSize + this.#used;
     this.#length[slot] = length;
     this.#used += length;

@@ -70,8 +70,17 @@ export interface Spool {
    * @throws SternaError `STERNA_SPOOL_CLOSED`
    */
   remove(id: string): Promise<void>;
-  /** Every message still spooled, metadata only; used once at startup (after a crash too). */
+  /**
+   * Every message still spooled, metadata only; used once at startup (after a crash too).
+   * Entries with equal meta may share one meta object, which must not be changed in place.
+   */
   enumerate(): AsyncIterable<SpoolEntry>;
+  /**
+   * {@link enumerate} in batches: a restart queues a million messages with a thousand awaits
+   * instead of a million. Each entry is decoded afresh and the caller may keep it, but entries
+   * with equal meta may share one meta object, which must not be changed in place.
+   */
+  batches(): AsyncIterable<readonly SpoolEntry[]>;
   /** Counts for metrics. */
   stats(): SpoolStats;
   /** Flushes pending removals, releases the lock; idempotent. */
