@@ -16,8 +16,15 @@ describe('the spool index', () => {
     expect([index.mseg[a], index.moff[a], index.mlen[a]]).toEqual([1, 100, 20]);
     const born = index.born[a]!;
     index.pending.set(a, Buffer.from('{}'));
+    const { ids, slots, born: lives } = index.snapshot();
+    expect([ids, [...slots], [...lives]]).toEqual([
+      ['a', 'b'],
+      [a, b],
+      [born, index.born[b]],
+    ]);
     index.delete('a');
     expect(index.has('a')).toBe(false);
+    expect(index.born[a]).toBe(0); // free: a walk over the snapshot sees it is gone
     expect(index.pending.size).toBe(0);
     const c = index.set('c', 2, 0, 10, 10);
     expect(c).toBe(a); // the freed slot

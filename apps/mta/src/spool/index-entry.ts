@@ -33,7 +33,7 @@ export class SpoolIndex {
   mlen = new Uint32Array(0);
   /** Bumped by every `update()`, so late bookkeeping can tell it was overtaken. */
   version = new Uint32Array(0);
-  /** Which life of the slot this is (a counter, bumped each time the slot is taken). */
+  /** Which life of the slot this is (a counter, bumped each time a slot is taken); 0 when free. */
   born = new Uint32Array(0);
   /** Metadata queued by `update()` but not yet written, by slot. */
   readonly pending = new Map<number, Uint8Array>();
@@ -72,6 +72,23 @@ export class SpoolIndex {
   }
 
   /**
+   * Every id with its slot and life, as they are now (later changes are not seen): a walk over
+   * them checks `born[slot] === born` to see whether a message is still there, without a lookup.
+   */
+  snapshot(): { ids: string[]; slots: Uint32Array; born: Uint32Array } {
+    const ids: string[] = new Array(this.#slots.size);
+    const slots = new Uint32Array(this.#slots.size);
+    const born = new Uint32Array(this.#slots.size);
+    let i = 0;
+    this.#slots.forEach((slot, id) => {
+      ids[i] = id;
+      slots[i] = slot;
+      born[i++] = this.born[slot]!;
+    });
+    return { ids, slots, born };
+  }
+
+  /**
    * Indexes a STORE record (its metadata is the latest); an id already indexed keeps its slot,
    * its fields replaced (a compaction copy met again at recovery).
    */
@@ -97,6 +114,7 @@ export class SpoolIndex {
     if (slot === undefined) return;
     this.#slots.delete(id);
     this.pending.delete(slot);
+    this.born[slot] = 0;
     this.mlen[slot] = this.#free;
     this.#free = slot;
   }
@@ -108,7 +126,8 @@ export class SpoolIndex {
       if (this.#used === this.seg.length) this.#grow();
       slot = this.#used++;
     }
-    this.born[slot] = ++this.#births;
+    this.#births = (this.#births + 1) >>> 0 || 1; // never 0, the mark of a free slot
+    this.born[slot] = this.#births;
     this.version[slot] = this.version[slot]! + 1;
     return slot;
   }

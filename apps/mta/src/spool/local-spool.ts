@@ -300,11 +300,12 @@ class LocalSpool implements Spool {
     this.assertOpen();
     const { index } = this;
     const cache: MetaCache = { text: undefined, meta: undefined };
+    const { ids, slots, born } = index.snapshot();
     let batch: SpoolEntry[] = [];
-    for (const id of [...index.ids()]) {
-      const slot = index.slot(id);
-      if (slot === undefined) continue;
-      const born = index.born[slot]!;
+    for (let i = 0; i < ids.length; i++) {
+      const slot = slots[i]!;
+      if (index.born[slot] !== born[i]) continue; // removed since
+      const id = ids[i]!;
       const size = index.size[slot]!;
       const remembered = this.metas.text(slot);
       this.metas.forget(slot); // kept only for the first enumeration after open
@@ -312,7 +313,7 @@ class LocalSpool implements Spool {
       try {
         json = remembered ?? (await this.metaOf(slot));
       } catch (error) {
-        if (!index.is(id, slot, born)) continue; // removed meanwhile
+        if (index.born[slot] !== born[i]) continue; // removed meanwhile
         throw error;
       }
       batch.push(decodeMeta(id, size, json, cache));

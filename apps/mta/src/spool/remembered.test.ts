@@ -33,4 +33,25 @@ describe('remembered metadata', () => {
     metas.remember(0, huge, 0, huge.length);
     expect(metas.text(0)).toBeUndefined();
   });
+
+  it('lets a chunk go once everything in it was replaced or forgotten', () => {
+    const metas = new RememberedMetas(1000);
+    const meta = Buffer.alloc(400, 'm');
+    metas.remember(0, meta, 0, 400);
+    metas.remember(1, meta, 0, 400);
+    metas.remember(2, meta, 0, 400); // a second chunk
+    expect(metas.chunks).toBe(2);
+    metas.remember(0, meta, 0, 300); // replaced (an UPDATE): the first chunk still holds slot 1
+    expect(metas.chunks).toBe(2);
+    metas.forget(1);
+    expect(metas.chunks).toBe(1); // nothing left in the first one
+    expect(metas.text(0)).toBe('m'.repeat(300));
+    expect(metas.text(2)).toBe('m'.repeat(400));
+    metas.forget(0);
+    metas.forget(2);
+    expect(metas.chunks).toBe(1); // the chunk being filled stays
+    metas.remember(3, meta, 0, 400);
+    metas.remember(4, meta, 0, 400); // a new chunk: the empty one before it goes
+    expect(metas.chunks).toBe(1);
+  });
 });

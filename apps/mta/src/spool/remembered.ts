@@ -6,11 +6,13 @@ const CHUNK = 40 * 1024 * 1024;
  * The metadata JSON met while replaying the log at open, kept for the first `enumerate()` so a
  * restart does not read every message's metadata back from disk one by one. The bytes are
  * copied into large chunks outside the JavaScript heap (no string or object per message for the
- * garbage collector to move, and the memory goes back to the system in a few large frees when
- * the enumeration is over), found by slot.
+ * garbage collector to move), found by slot. A chunk is let go as soon as nothing remembered is
+ * left in it: metadata replaced by a later UPDATE, or already enumerated.
  */
 export class RememberedMetas {
-  readonly #chunks: Buffer[] = [];
+  readonly #chunks: (Buffer | undefined)[] = [];
+  // Per chunk: how many slots' metadata it still holds.
+  readonly #live: number[] = [];
   #used = 0;
   // Per slot: where its bytes start (chunk number × chunk size + offset; -1 when none), how many.
   #at = new Float64Array(0);
@@ -22,19 +24,21 @@ export class RememberedMetas {
   remember(slot: number, source: Uint8Array, start: number, end: number): void {
     const length = end - start;
     if (slot >= this.#at.length) this.#grow(slot);
+    else this.forget(slot);
     let chunk = this.#chunks.at(-1);
     if (chunk === undefined || chunk.length - this.#used < length) {
-      if (length > this.chunkSize) {
-        this.#at[slot] = -1; // a very large meta: read from disk when needed
-        return;
-      }
+      if (length > this.chunkSize) return; // a very large meta: read from disk when needed
+      this.#release(this.#chunks.length - 1); // the chunk being filled until now
       chunk = Buffer.allocUnsafeSlow(this.chunkSize);
       this.#chunks.push(chunk);
+      this.#live.push(0);
       this.#used = 0;
     }
     Buffer.prototype.copy.call(source, chunk, this.#used, start, end);
-    this.#at[slot] = (this.#chunks.length - 1) * this.chunkSize + this.#used;
+    const no = this.#chunks.length - 1;
+    this.#at[slot] = no * this.chunkSize + this.#used;
     this.#length[slot] = length;
+    this.#live[no]!++;
     this.#used += length;
   }
 
@@ -47,14 +51,30 @@ export class RememberedMetas {
     return chunk.toString('utf8', start, start + this.#length[slot]!);
   }
 
-  /** Forgets the metadata of `slot` (changed, or the message removed). */
+  /** Forgets the metadata of `slot` (changed, enumerated, or the message removed). */
   forget(slot: number): void {
-    if (slot < this.#at.length) this.#at[slot] = -1;
+    const at = slot < this.#at.length ? this.#at[slot]! : -1;
+    if (at < 0) return;
+    this.#at[slot] = -1;
+    const no = Math.floor(at / this.chunkSize);
+    this.#live[no]!--;
+    if (no < this.#chunks.length - 1) this.#release(no);
+  }
+
+  /** Chunks held, for tests. */
+  get chunks(): number {
+    return this.#chunks.filter((c) => c !== undefined).length;
+  }
+
+  // Lets a chunk no longer filled go once nothing in it is remembered.
+  #release(no: number): void {
+    if (no >= 0 && this.#live[no] === 0) this.#chunks[no] = undefined;
   }
 
   /** Forgets everything, and gives the memory back. */
   clear(): void {
     this.#chunks.length = 0;
+    this.#live.length = 0;
     this.#used = 0;
     this.#at = new Float64Array(0);
     this.#length = new Uint32Array(0);
