@@ -9,7 +9,9 @@
 //   C) a heap snapshot of B, every object reachable from the spool's index and from the engine's
 //      messages attributed to a component (id string, index entry, sender, recipients, meta...);
 //   D) the restart's time split: reading the segment files, their checksums, the spool's replay,
-//      the enumeration (JSON.parse) and building the queued messages.
+//      the enumeration (JSON.parse) and building the queued messages;
+//   E) the same messages accepted by a real Receiver (batches of 100, as HTTP requests) into a
+//      fresh spool and engine, each failing its first attempt: the cost before any restart.
 //
 //   node --expose-gc --import tsx --conditions=@sterna/source bench/queued-memory.ts \
 //     [--n 100000] [--size 1024] [--dir /var/tmp] [--no-snapshot] [--profile] [--rounds 3]
@@ -33,6 +35,7 @@ import { crc32 } from 'node:zlib';
 import { restoreSpool } from '../apps/mta/src/daemon/boot/start-queues.js';
 import { QueueManager } from '../apps/mta/src/queue/queue-manager.js';
 import type { EnginePolicy } from '../apps/mta/src/queue/types.js';
+import { Receiver } from '../apps/mta/src/reception/receiver.js';
 import { openSpool, type Spool, type SpoolEntry } from '../apps/mta/src/spool/index.js';
 import { DriverRegistry, newSpoolId } from '../packages/core/src/engine.js';
 import { silentLogger } from '../packages/core/src/index.js';
@@ -312,27 +315,78 @@ try {
   });
 
   // --- C: which objects those bytes are
-  if (!values['no-snapshot']) {
-    t = performance.now();
-    const breakdown = await attribute();
-    const snapshotMs = ms(t);
+  const breakdown = async (label: string): Promise<Record<string, unknown> | undefined> => {
+    if (values['no-snapshot']) return undefined;
+    const started = performance.now();
+    const parts = await attribute();
     let sum = 0;
-    console.log(`\n| component (heap snapshot of B) | bytes per message | objects per message |`);
+    console.log(
+      `\n| component (heap snapshot, ${label}) | bytes per message | objects per message |`,
+    );
     console.log('|---|---|---|');
-    for (const [label, { bytes, count }] of [...breakdown].sort(
-      (a, b) => b[1].bytes - a[1].bytes,
-    )) {
+    for (const [name, { bytes, count }] of [...parts].sort((a, b) => b[1].bytes - a[1].bytes)) {
       sum += bytes;
-      console.log(`| ${label} | ${(bytes / N).toFixed(1)} | ${(count / N).toFixed(2)} |`);
+      console.log(`| ${name} | ${(bytes / N).toFixed(1)} | ${(count / N).toFixed(2)} |`);
     }
     console.log(`| **sum** | **${(sum / N).toFixed(1)}** | |`);
-    process.stderr.write(`snapshot analysed in ${(snapshotMs / 1000).toFixed(1)} s\n`);
-    results.components = Object.fromEntries(
-      [...breakdown].map(([k, v]) => [k, { bytes: v.bytes / N, objects: v.count / N }]),
+    process.stderr.write(`snapshot analysed in ${(ms(started) / 1000).toFixed(1)} s\n`);
+    return Object.fromEntries(
+      [...parts].map(([k, v]) => [k, { bytes: v.bytes / N, objects: v.count / N }]),
     );
-  }
+  };
+  results.components = await breakdown('after a restart');
   await queues?.stop(0);
   await spool?.close();
+  queues = undefined;
+  spool = undefined;
+
+  // --- E: the same messages as the receiver queues them, each failing its first attempt (the
+  // engine's policy throws) and waiting 20 minutes: the daemon before a restart.
+  {
+    const received = { ...spoolOptions, dataPath: path.join(work, 'received') };
+    const before = mem();
+    const live = await openSpool(received);
+    const engineE = engine(live);
+    const receiver = new Receiver({
+      spool: live,
+      queues: engineE,
+      logs: { write: () => {} },
+      nodeId: 'bench',
+      recordHeaders: false,
+    });
+    t = performance.now();
+    for (let first = 0; first < N; first += 100) {
+      const batch = Array.from({ length: Math.min(100, N - first) }, (_, k) => {
+        const e = envelope(first + k);
+        return {
+          id: e.id,
+          sender: e.sender,
+          recipients: [...e.recipients],
+          meta: { ...e.meta },
+          data: body(first + k),
+        };
+      });
+      await receiver.accept(batch, null);
+    }
+    const deadline = Date.now() + 300_000;
+    while (engineE.counters.transientFailures < N && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    if (engineE.counters.transientFailures < N)
+      throw new Error(`only ${engineE.counters.transientFailures} of ${N} attempted`);
+    const receivedMs = ms(t);
+    const after = mem();
+    const cost = perMessage(before, after);
+    console.log(
+      `\nas received (${N} accepted in batches of 100, each attempted once, in ${(receivedMs / 1000).toFixed(1)} s): ${f(cost.heap)} B of heap + ${f(cost.external)} B outside it per message (spool index + engine), RSS ${f(cost.rss)} B`,
+    );
+    results.received = {
+      bytesPerMessage: cost,
+      ms: receivedMs,
+      components: await breakdown('as received'),
+    };
+    await engineE.stop(0);
+    await live.close();
+  }
 
   const out = fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(out, { recursive: true });
@@ -569,6 +623,22 @@ async function attribute(): Promise<Map<string, { bytes: number; count: number }
       claim(e.to, 'engine: timer heap array');
       for (const m of edgesOf(e.to)) if (!skip(m) && type(m.to) === 'object') queued(m.to);
     }
+  }
+  // What nothing above reached, grouped by kind and name, when there is a lot of it.
+  if (process.env.QMEM_UNCLAIMED === '1') {
+    const rest = new Map<string, { bytes: number; count: number }>();
+    for (let n = 0; n < count; n++) {
+      if (claimed[n]) continue;
+      const key = `${type(n)}: ${isString(n) ? '(string)' : name(n).slice(0, 60)}`;
+      const slot = rest.get(key) ?? { bytes: 0, count: 0 };
+      slot.bytes += nodes[n * NF + SIZE_AT]!;
+      slot.count++;
+      rest.set(key, slot);
+    }
+    for (const [key, slot] of [...rest].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 12))
+      process.stderr.write(
+        `unattributed ${key}: ${(slot.bytes / N).toFixed(1)} B, ${(slot.count / N).toFixed(2)} per message\n`,
+      );
   }
   // Shared items of under a byte per message (hidden classes, one-off objects) are left out.
   for (const [label, slot] of totals) if (slot.bytes < N) totals.delete(label);
