@@ -15,17 +15,19 @@
 //
 //   node --expose-gc --import tsx --conditions=@sterna/source bench/queued-memory.ts \
 //     [--n 100000] [--size 1024] [--dir /var/tmp] [--no-snapshot] [--profile] [--rounds 3]
-//     [--unattributed]
+//     [--unattributed] [--phase restart|received|both]
 //
 // --rounds R: the restart (B) is timed R times (the last one measured for memory); the table
 // gives the fastest and the median. --unattributed: what the snapshot walk did not reach, by
-// kind (to stderr), to find what else grows with the messages.
+// kind (to stderr), to find what else grows with the messages. --phase restart|received: only
+// A-D or only E (both: E runs in a child process, on a heap nothing else has used).
 //
 // --profile: a CPU profile of B (inspector, in-process); its heaviest functions by self time.
 //
 // Bounded: N messages, written in batches of 200. In B they are due in 20 minutes, so the engine
 // never tries them; in E each is tried once (the bench's policy fails it, no network) and then
 // waits 20 minutes. Results go to stdout and bench/results/queued-memory-<time>.json.
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import os from 'node:os';
@@ -51,6 +53,7 @@ const { values } = parseArgs({
     'no-snapshot': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
+    phase: { type: 'string', default: 'both' },
     unattributed: { type: 'boolean', default: false },
   },
 });
@@ -153,171 +156,7 @@ function engine(spool: Spool): QueueManager {
 }
 
 try {
-  // --- store N messages and their one failed attempt, as the daemon would have
-  {
-    const started = performance.now();
-    const spool = await openSpool(spoolOptions);
-    const due = Date.now() + 20 * 60_000;
-    for (let first = 0; first < N; first += 200) {
-      const batch = Array.from({ length: Math.min(200, N - first) }, (_, k) => envelope(first + k));
-      await Promise.all(batch.map((e, k) => spool.store(e, body(first + k))));
-      await Promise.all(batch.map((e) => spool.update({ ...e, num_attempts: 1, due })));
-    }
-    await spool.close();
-    process.stderr.write(`stored ${N} messages in ${(ms(started) / 1000).toFixed(1)} s\n`);
-  }
-  const segments = (await readdir(dataPath)).filter((f) => f.endsWith('.seg')).sort();
-
-  // --- D1: the raw cost of reading the files, and of their checksums
-  let fileBytes = 0;
-  let readMs = 0;
-  let crcMs = 0;
-  {
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    for (const name of segments) {
-      const fh = await open(path.join(dataPath, name), 'r');
-      try {
-        for (;;) {
-          let t = performance.now();
-          const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
-          readMs += ms(t);
-          if (bytesRead === 0) break;
-          fileBytes += bytesRead;
-          t = performance.now();
-          crc32(chunk.subarray(0, bytesRead));
-          crcMs += ms(t);
-        }
-      } finally {
-        await fh.close();
-      }
-    }
-  }
-
-  // --- A: the spool's index alone
-  const base = mem();
-  let t = performance.now();
-  let spool: Spool | undefined = await openSpool(spoolOptions);
-  const openMs = ms(t);
-  const opened = mem();
-  t = performance.now();
-  let count = 0;
-  for await (const _ of spool.enumerate()) count++;
-  const enumerateMs = ms(t);
-  if (count !== N) throw new Error(`enumerated ${count} of ${N}`);
-  const indexOnly = mem();
-  await spool.close();
-  spool = undefined; // nothing of A is left to count in B
-
-  // --- B: reopen and queue every message as the daemon's restart does (R times, the last kept)
-  const opens: number[] = [];
-  const restores: number[] = [];
-  const cpus: number[] = []; // CPU ms of the process (the wall clock suffers on a busy machine)
-  let base2 = mem();
-  let queues: QueueManager | undefined;
-  let profile: Awaited<ReturnType<Awaited<ReturnType<typeof startProfile>>>> | undefined;
-  for (let round = 1; round <= ROUNDS; round++) {
-    if (queues !== undefined) {
-      await queues.stop(0);
-      await spool?.close();
-      queues = undefined;
-      spool = undefined;
-      base2 = mem();
-    }
-    const profiler = values.profile && round === ROUNDS ? await startProfile() : undefined;
-    const cpu = process.cpuUsage();
-    t = performance.now();
-    spool = await openSpool(spoolOptions);
-    opens.push(ms(t));
-    queues = engine(spool);
-    t = performance.now();
-    await restoreSpool(spool, queues, silentLogger);
-    restores.push(ms(t));
-    const used = process.cpuUsage(cpu);
-    cpus.push((used.user + used.system) / 1000);
-    profile = await profiler?.();
-    if (queues.scheduledCount !== N) throw new Error(`queued ${queues.scheduledCount} of ${N}`);
-  }
-  const restored = mem();
-  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-  const median = (xs: number[]) => sorted(xs)[Math.floor((xs.length - 1) / 2)]!;
-  const restarts = opens.map((o, i) => o + restores[i]!);
-  const reopenMs = sorted(opens)[0]!;
-  const restoreMs = sorted(restores)[0]!;
-
-  const index = perMessage(base, indexOnly);
-  const withMetas = perMessage(base, opened);
-  const total = perMessage(base2, restored);
-  const engineCost = {
-    heap: total.heap - index.heap,
-    external: total.external - index.external,
-    total: total.total - index.total,
-  };
   const f = (x: number) => x.toFixed(0);
-  console.log(
-    `\nqueued messages: ${N}, bodies ${SIZE} B, ${segments.length} segments, ${(fileBytes / 2 ** 20).toFixed(0)} MiB on disk`,
-  );
-  console.log('\n| bytes per message | JS heap | outside the heap (ArrayBuffers) | total | RSS |');
-  console.log('|---|---|---|---|---|');
-  console.log(
-    `| spool index (after the first enumeration) | ${f(index.heap)} | ${f(index.external)} | ${f(index.total)} | ${f(index.rss)} |`,
-  );
-  console.log(
-    `| spool right after open (index + remembered metadata) | ${f(withMetas.heap)} | ${f(withMetas.external)} | ${f(withMetas.total)} | ${f(withMetas.rss)} |`,
-  );
-  console.log(
-    `| engine (queued messages, by difference) | ${f(engineCost.heap)} | ${f(engineCost.external)} | ${f(engineCost.total)} | |`,
-  );
-  console.log(
-    `| spool index + engine (as after a restart) | ${f(total.heap)} | ${f(total.external)} | ${f(total.total)} | ${f(total.rss)} |`,
-  );
-  const us = (x: number) => ((x * 1000) / N).toFixed(2);
-  console.log('\n| restart step | ms | µs per message |');
-  console.log('|---|---|---|');
-  console.log(
-    `| read the segment files (1 MiB reads, ${(fileBytes / 2 ** 20).toFixed(0)} MiB) | ${f(readMs)} | ${us(readMs)} |`,
-  );
-  console.log(`| CRC-32 of every byte | ${f(crcMs)} | ${us(crcMs)} |`);
-  console.log(`| openSpool (replay: read, checksums, index) | ${f(openMs)} | ${us(openMs)} |`);
-  console.log(
-    `| enumerate (JSON.parse of the remembered metadata) | ${f(enumerateMs)} | ${us(enumerateMs)} |`,
-  );
-  console.log(
-    `| openSpool again (page cache warm), fastest of ${ROUNDS} | ${f(reopenMs)} | ${us(reopenMs)} |`,
-  );
-  console.log(
-    `| restoreSpool (enumerate + build + schedule), fastest | ${f(restoreMs)} | ${us(restoreMs)} |`,
-  );
-  const fastest = sorted(restarts)[0]!;
-  const middle = median(restarts);
-  console.log(
-    `| **restart = openSpool + restoreSpool**, fastest / median of ${ROUNDS} | **${f(fastest)}** / ${f(middle)} | **${us(fastest)}** / ${us(middle)} |`,
-  );
-  const leastCpu = sorted(cpus)[0]!;
-  console.log(
-    `| CPU time of the restart (user + system), least / median | ${f(leastCpu)} / ${f(median(cpus))} | ${us(leastCpu)} / ${us(median(cpus))} |`,
-  );
-  if (profile !== undefined) {
-    console.log('\n| function (self time, profile of B) | ms | share |');
-    console.log('|---|---|---|');
-    for (const row of profile)
-      console.log(`| ${row.name} | ${f(row.ms)} | ${(row.share * 100).toFixed(1)} % |`);
-    results.profile = profile;
-  }
-  Object.assign(results, {
-    segments: segments.length,
-    fileBytes,
-    bytesPerMessage: { index, withMetas, engine: engineCost, total },
-    restartMs: {
-      read: readMs,
-      crc: crcMs,
-      open: openMs,
-      enumerate: enumerateMs,
-      reopen: opens,
-      restore: restores,
-      restartCpu: cpus,
-    },
-  });
-
   // --- C: which objects those bytes are
   const breakdown = async (label: string): Promise<Record<string, unknown> | undefined> => {
     if (values['no-snapshot']) return undefined;
@@ -338,15 +177,198 @@ try {
       [...parts].map(([k, v]) => [k, { bytes: v.bytes / N, objects: v.count / N }]),
     );
   };
-  results.components = await breakdown('after a restart');
-  await queues?.stop(0);
-  await spool?.close();
-  queues = undefined;
-  spool = undefined;
+  if (values.phase !== 'received') {
+    // --- store N messages and their one failed attempt, as the daemon would have
+    {
+      const started = performance.now();
+      const spool = await openSpool(spoolOptions);
+      const due = Date.now() + 20 * 60_000;
+      for (let first = 0; first < N; first += 200) {
+        const batch = Array.from({ length: Math.min(200, N - first) }, (_, k) =>
+          envelope(first + k),
+        );
+        await Promise.all(batch.map((e, k) => spool.store(e, body(first + k))));
+        await Promise.all(batch.map((e) => spool.update({ ...e, num_attempts: 1, due })));
+      }
+      await spool.close();
+      process.stderr.write(`stored ${N} messages in ${(ms(started) / 1000).toFixed(1)} s\n`);
+    }
+    const segments = (await readdir(dataPath)).filter((f) => f.endsWith('.seg')).sort();
+
+    // --- D1: the raw cost of reading the files, and of their checksums
+    let fileBytes = 0;
+    let readMs = 0;
+    let crcMs = 0;
+    {
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      for (const name of segments) {
+        const fh = await open(path.join(dataPath, name), 'r');
+        try {
+          for (;;) {
+            let t = performance.now();
+            const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+            readMs += ms(t);
+            if (bytesRead === 0) break;
+            fileBytes += bytesRead;
+            t = performance.now();
+            crc32(chunk.subarray(0, bytesRead));
+            crcMs += ms(t);
+          }
+        } finally {
+          await fh.close();
+        }
+      }
+    }
+
+    // --- A: the spool's index alone
+    const base = mem();
+    let t = performance.now();
+    let spool: Spool | undefined = await openSpool(spoolOptions);
+    const openMs = ms(t);
+    const opened = mem();
+    t = performance.now();
+    let count = 0;
+    for await (const _ of spool.enumerate()) count++;
+    const enumerateMs = ms(t);
+    if (count !== N) throw new Error(`enumerated ${count} of ${N}`);
+    const indexOnly = mem();
+    await spool.close();
+    spool = undefined; // nothing of A is left to count in B
+
+    // --- B: reopen and queue every message as the daemon's restart does (R times, the last kept)
+    const opens: number[] = [];
+    const restores: number[] = [];
+    const cpus: number[] = []; // CPU ms of the process (the wall clock suffers on a busy machine)
+    let base2 = mem();
+    let queues: QueueManager | undefined;
+    let profile: Awaited<ReturnType<Awaited<ReturnType<typeof startProfile>>>> | undefined;
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (queues !== undefined) {
+        await queues.stop(0);
+        await spool?.close();
+        queues = undefined;
+        spool = undefined;
+        base2 = mem();
+      }
+      const profiler = values.profile && round === ROUNDS ? await startProfile() : undefined;
+      const cpu = process.cpuUsage();
+      t = performance.now();
+      spool = await openSpool(spoolOptions);
+      opens.push(ms(t));
+      queues = engine(spool);
+      t = performance.now();
+      await restoreSpool(spool, queues, silentLogger);
+      restores.push(ms(t));
+      const used = process.cpuUsage(cpu);
+      cpus.push((used.user + used.system) / 1000);
+      profile = await profiler?.();
+      if (queues.scheduledCount !== N) throw new Error(`queued ${queues.scheduledCount} of ${N}`);
+    }
+    const restored = mem();
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    const median = (xs: number[]) => sorted(xs)[Math.floor((xs.length - 1) / 2)]!;
+    const restarts = opens.map((o, i) => o + restores[i]!);
+    const reopenMs = sorted(opens)[0]!;
+    const restoreMs = sorted(restores)[0]!;
+
+    const index = perMessage(base, indexOnly);
+    const withMetas = perMessage(base, opened);
+    const total = perMessage(base2, restored);
+    const engineCost = {
+      heap: total.heap - index.heap,
+      external: total.external - index.external,
+      total: total.total - index.total,
+    };
+    console.log(
+      `\nqueued messages: ${N}, bodies ${SIZE} B, ${segments.length} segments, ${(fileBytes / 2 ** 20).toFixed(0)} MiB on disk`,
+    );
+    console.log(
+      '\n| bytes per message | JS heap | outside the heap (ArrayBuffers) | total | RSS |',
+    );
+    console.log('|---|---|---|---|---|');
+    console.log(
+      `| spool index (after the first enumeration) | ${f(index.heap)} | ${f(index.external)} | ${f(index.total)} | ${f(index.rss)} |`,
+    );
+    console.log(
+      `| spool right after open (index + remembered metadata) | ${f(withMetas.heap)} | ${f(withMetas.external)} | ${f(withMetas.total)} | ${f(withMetas.rss)} |`,
+    );
+    console.log(
+      `| engine (queued messages, by difference) | ${f(engineCost.heap)} | ${f(engineCost.external)} | ${f(engineCost.total)} | |`,
+    );
+    console.log(
+      `| spool index + engine (as after a restart) | ${f(total.heap)} | ${f(total.external)} | ${f(total.total)} | ${f(total.rss)} |`,
+    );
+    const us = (x: number) => ((x * 1000) / N).toFixed(2);
+    console.log('\n| restart step | ms | µs per message |');
+    console.log('|---|---|---|');
+    console.log(
+      `| read the segment files (1 MiB reads, ${(fileBytes / 2 ** 20).toFixed(0)} MiB) | ${f(readMs)} | ${us(readMs)} |`,
+    );
+    console.log(`| CRC-32 of every byte | ${f(crcMs)} | ${us(crcMs)} |`);
+    console.log(`| openSpool (replay: read, checksums, index) | ${f(openMs)} | ${us(openMs)} |`);
+    console.log(
+      `| enumerate (JSON.parse of the remembered metadata) | ${f(enumerateMs)} | ${us(enumerateMs)} |`,
+    );
+    console.log(
+      `| openSpool again (page cache warm), fastest of ${ROUNDS} | ${f(reopenMs)} | ${us(reopenMs)} |`,
+    );
+    console.log(
+      `| restoreSpool (enumerate + build + schedule), fastest | ${f(restoreMs)} | ${us(restoreMs)} |`,
+    );
+    const fastest = sorted(restarts)[0]!;
+    const middle = median(restarts);
+    console.log(
+      `| **restart = openSpool + restoreSpool**, fastest / median of ${ROUNDS} | **${f(fastest)}** / ${f(middle)} | **${us(fastest)}** / ${us(middle)} |`,
+    );
+    const leastCpu = sorted(cpus)[0]!;
+    console.log(
+      `| CPU time of the restart (user + system), least / median | ${f(leastCpu)} / ${f(median(cpus))} | ${us(leastCpu)} / ${us(median(cpus))} |`,
+    );
+    if (profile !== undefined) {
+      console.log('\n| function (self time, profile of B) | ms | share |');
+      console.log('|---|---|---|');
+      for (const row of profile)
+        console.log(`| ${row.name} | ${f(row.ms)} | ${(row.share * 100).toFixed(1)} % |`);
+      results.profile = profile;
+    }
+    Object.assign(results, {
+      segments: segments.length,
+      fileBytes,
+      bytesPerMessage: { index, withMetas, engine: engineCost, total },
+      restartMs: {
+        read: readMs,
+        crc: crcMs,
+        open: openMs,
+        enumerate: enumerateMs,
+        reopen: opens,
+        restore: restores,
+        restartCpu: cpus,
+      },
+    });
+
+    results.components = await breakdown('after a restart');
+    await queues?.stop(0);
+    await spool?.close();
+    queues = undefined;
+    spool = undefined;
+  }
 
   // --- E: the same messages as the receiver queues them, each failing its first attempt (the
   // engine's policy throws) and waiting 20 minutes: the daemon before a restart.
-  {
+  if (values.phase === 'both') {
+    // E in a process of its own: what the snapshots above parsed lingers in this heap for a
+    // while, and would be counted against E's messages.
+    const args = [`--n=${N}`, `--size=${SIZE}`, `--dir=${values.dir}`];
+    if (values['no-snapshot']) args.push('--no-snapshot');
+    if (values.unattributed) args.push('--unattributed');
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--phase=received'],
+      { stdio: 'inherit', timeout: 900_000 },
+    );
+    if (child.status !== 0)
+      throw new Error(`the received phase failed (${child.status ?? child.signal})`);
+  } else if (values.phase === 'received') {
     const received = { ...spoolOptions, dataPath: path.join(work, 'received') };
     const before = mem();
     const live = await openSpool(received);
@@ -358,7 +380,7 @@ try {
       nodeId: 'bench',
       recordHeaders: false,
     });
-    t = performance.now();
+    const t = performance.now();
     for (let first = 0; first < N; first += 100) {
       const batch = Array.from({ length: Math.min(100, N - first) }, (_, k) => {
         const e = envelope(first + k);
@@ -396,7 +418,7 @@ try {
   await mkdir(out, { recursive: true });
   const file = path.join(
     out,
-    `queued-memory-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+    `queued-memory-${values.phase}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
   );
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stderr.write(`results: ${file}\n`);
