@@ -175,6 +175,29 @@ function udpDrops(): number {
   }
 }
 
+/**
+ * Drops counted on the live UDP sockets of the DNS server on `port` (its own socket, and the
+ * daemons' resolver sockets sending to it), from /proc/net/udp's last column; a socket closed
+ * since takes its count with it.
+ */
+function dnsSocketDrops(port: number): { server: number; resolvers: number } {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let server = 0;
+  let resolvers = 0;
+  try {
+    for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13) continue;
+      const drops = Number(f[f.length - 1]);
+      if (f[1]!.endsWith(`:${hexPort}`)) server += drops;
+      else if (f[2]!.endsWith(`:${hexPort}`)) resolvers += drops;
+    }
+  } catch {
+    return { server: Number.NaN, resolvers: Number.NaN };
+  }
+  return { server, resolvers };
+}
+
 /** A memory reading of one daemon. */
 interface Memory {
   /** Main-thread JS heap used, MB (after a full collection unless `collected` is false). */
@@ -373,6 +396,8 @@ interface Round {
   readonly dnsQueries: number;
   /** UDP datagrams the host dropped on a full receive buffer during the round (any socket). */
   readonly udpDropped: number;
+  /** Of those, on the DNS server's socket and on the daemons' resolver sockets still open. */
+  readonly dnsDrops: { readonly server: number; readonly resolvers: number };
   readonly scheduledHeld: number;
   readonly scheduledEstimated: boolean;
   readonly readyHeld: number;
@@ -465,15 +490,23 @@ async function runRound(lane: Lane, cycle: number): Promise<Round> {
   );
   const timeline: [number, number][] = [];
   const dropsBefore = udpDrops();
+  const socketsBefore = dnsSocketDrops(dns.port);
   const r = await deliver(lane, domains, perDomain, timeline);
   const udpDropped = udpDrops() - dropsBefore;
+  const socketsAfter = dnsSocketDrops(dns.port);
+  const dnsDrops = {
+    server: socketsAfter.server - socketsBefore.server,
+    resolvers: socketsAfter.resolvers - socketsBefore.resolvers,
+  };
   const seconds = (r.done - r.start) / 1000;
   log(
     `  injected in ${((r.injected - r.start) / 1000).toFixed(1)} s, delivered ${r.delivered}/${r.accepted} in ${seconds.toFixed(1)} s (${Math.round(r.accepted / seconds)} msg/s)${r.all ? '' : ' — NOT ALL, stopped at --timeout'}`,
   );
   const dnsQueries = dns.queries.length;
   if (udpDropped > 0)
-    log(`  ${udpDropped} UDP datagrams dropped on a full receive buffer (host-wide)`);
+    log(
+      `  ${udpDropped} UDP datagrams dropped on a full receive buffer (host-wide); on the DNS server's socket ${dnsDrops.server}, on the daemons' resolver sockets ${dnsDrops.resolvers}`,
+    );
   // The reap that follows the last delivery by more than idle_timeout (connections closed, ready
   // queues idle) and 6 s more: read the held queues once idle, at most 8 s before it (the
   // /metrics scrape and the collection take a while with 100,000 queues).
@@ -525,6 +558,7 @@ async function runRound(lane: Lane, cycle: number): Promise<Round> {
     rate: r.accepted / seconds,
     dnsQueries,
     udpDropped,
+    dnsDrops,
     scheduledHeld,
     scheduledEstimated,
     readyHeld: g.readyQueues,
