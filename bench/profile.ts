@@ -214,7 +214,7 @@ console.log(
     `daemon CPU ${cpuMs} ms per message (all threads, user + system, /proc)`,
 );
 console.log(
-  '\nstage | ' + threads.map((_, i) => `thread ${i + 1} µs/msg`).join(' | ') + ' | total µs/msg',
+  `\nstage | ${threads.map((_, i) => `thread ${i + 1} µs/msg`).join(' | ')} | total µs/msg`,
 );
 console.log(`---|${threads.map(() => '---').join('|')}|---`);
 const totals: Record<string, number> = {};
