@@ -1,35 +1,3 @@
-// Many queues (issue 22, item 1): traffic over `--domains` distinct destination domains, each
-// its own scheduled queue, delivered by MX resolution (the testkit's DNS server on loopback
-// answers MX for every domain and A for the exchanges; the policy's kumo.dns.configure_resolver
-// points the daemon at it, and the egress path's smtp_port at the one sink). Variants, each its
-// own daemon, all alive for the whole run, measured one at a time in alternating rounds:
-//   single     every message to one domain (one scheduled queue, one ready queue): the baseline
-//   shared-mx  every domain's MX is one exchange (mx.sink.test): many scheduled queues, one ready
-//   own-mx     each domain its own exchange (mx.<domain>): many scheduled and many ready queues
-// Each round (--cycles per variant) takes a FRESH set of domain names, injected over HTTP
-// (100 recipients per request, one per domain, spread over the domains), and measures:
-//   - delivered msg/s (first request to last delivery at the sink) and, per cycle, the ratio to
-//     the single-domain rate of the same cycle (target >= 80 %);
-//   - memory per idle queue: the daemon's main-thread JS heap after a full garbage collection
-//     (through its inspector, bench/lib/inspector-heap.ts) and its RSS, with the round's queues
-//     idle but not yet reaped, less the same reading taken just before the round, divided by the
-//     queues then held (target <= 2 KiB per idle queue);
-//   - time to reap: from the last delivery until the round's ready queue is gone from the engine
-//     (inspect-ready-q answers 404), and the heap after that reap and after the next one;
-//   - growth as domains come and go: the heap and RSS after each round's reaps, cycle by cycle.
-// The engine reaps idle queues on a fixed 60 s interval (apps/mta/src/queue/queue-manager.ts),
-// so rounds are timed against it: a warm-up finds each daemon's reaper phase, each round starts
-// just after a reap, and the "held" reading is taken shortly before the reap that follows the
-// round's last delivery by more than the egress path's idle_timeout. Scheduled queues with no
-// message have no gauge (scheduled_count lists only queues holding mail), so the number held is
-// the round's domain count when no reap fell inside the round, else an estimate from the sink's
-// delivery timeline (flagged). Loopback only; every loop bounded in count and time.
-//   npx tsx --conditions=@sterna/source bench/many-queues.ts [--domains 100000] [--per-domain 1]
-//     [--size 1024] [--cycles 3] [--variants single,shared-mx,own-mx] [--conc 4]
-//     [--warmup 1000] [--idle-timeout 5s] [--sink-sessions 16384] [--timeout 600]
-//     [--reap-timeout 300] [--no-inspect] [--keep] [--no-build]
-// --keep leaves each daemon's spool and logs in place (their folders are printed).
-import { spawn } from 'node:child_process';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,10 +9,9 @@ import { startDnsServer } from '../packages/protocol-testkit/src/dns-server.js';
 import { benchPolicy, buildDaemon, type RunningDaemon, startDaemon } from './lib/daemon.js';
 import { freeLoopbackPort, heapAfterGc } from './lib/inspector-heap.js';
 import { benchMessage, injectBatch } from './lib/load.js';
-import { hasPostfixTools } from './lib/postfix.js';
 import { readProcUsage } from './lib/proc-usage.js';
 import { writeResults } from './lib/results.js';
-import { type Sink, startSink } from './lib/sink.js';
+import { startSink } from './lib/sink.js';
 
 const VARIANTS = ['single', 'shared-mx', 'own-mx'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -105,38 +72,6 @@ const now = () => performance.now();
 const sleepUntil = (t: number) => sleep(t - now());
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const pad = (i: number) => String(i).padStart(6, '0');
-
-// The sink: Postfix's smtp-sink when installed, allowed SINK_SESSIONS concurrent sessions (the
-// shared helper's 1,024 would cap own-mx, whose every domain's connection idles open for
-// idle_timeout after its message, far below what the daemon does); else the shared Node sink.
-async function startWideSink(): Promise<Sink> {
-  if (!hasPostfixTools()) return startSink();
-  const port = await freeLoopbackPort();
-  const child = spawn(
-    'smtp-sink',
-    ['-c', '-u', 'nobody', '-m', String(SINK_SESSIONS), `127.0.0.1:${port}`, '4096'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  let count = 0;
-  let partial = '';
-  // -c prints `sess=N quit=N mesg=N` records, carriage-return separated; a chunk can end inside
-  // one, so only whole records are read, and only their mesg field.
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const records = (partial + chunk.toString()).split('\r');
-    partial = records.pop()!;
-    for (const record of records) {
-      const m = /mesg=(\d+)/.exec(record);
-      if (m) count = Number(m[1]);
-    }
-  });
-  await sleep(300);
-  return {
-    port,
-    kind: 'smtp-sink',
-    count: () => count,
-    close: async () => void child.kill('SIGTERM'),
-  };
-}
 
 // The testkit's DNS server reads its UDP socket with the kernel's default receive buffer
 // (net.core.rmem_default, ~208 KiB: a few hundred queries); a burst of new domains (MX, A and
@@ -580,7 +515,9 @@ async function runRound(lane: Lane, cycle: number): Promise<Round> {
 if (!values['no-build']) buildDaemon(root);
 const dns = await startDnsServer({ records: { [SHARED_MX]: { A: ['127.0.0.1'] } } });
 const dnsBuffer = widenDnsBuffer(dns.port);
-const sink = await startWideSink();
+// smtp-sink allowed SINK_SESSIONS concurrent sessions: own-mx keeps every domain's connection
+// open for idle_timeout after its message, far more than the shared default of 1,024.
+const sink = await startSink({ sessions: SINK_SESSIONS });
 log(
   `sink: ${sink.kind} on 127.0.0.1:${sink.port}; DNS on ${dns.servers[0]}, receive buffer ${dnsBuffer === undefined ? 'not found (left at the default)' : `${Math.round(dnsBuffer / 1024)} KiB`}`,
 );

@@ -104,7 +104,10 @@ async function injectAcrossDomains(
         const recipients = [];
         for (let i = first; i < next; i++)
           recipients.push({ email: `user${Math.floor(i / DOMAINS)}@${domainName(i % DOMAINS)}` });
-        accepted += await injectBatch(http, content, recipients);
+        // Awaited first: `accepted += await …` would read `accepted` before the other requests
+        // in flight add to it, and lose their counts.
+        const ok = await injectBatch(http, content, recipients);
+        accepted += ok;
       }
     }),
   );

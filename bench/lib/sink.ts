@@ -21,19 +21,33 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startSink(): Promise<Sink> {
+/**
+ * Starts the sink on a free loopback port. `sessions` is smtp-sink's `-m` (concurrent sessions
+ * it serves); the Node sink takes any number.
+ */
+export async function startSink(options: { readonly sessions?: number } = {}): Promise<Sink> {
   if (hasPostfixTools()) {
     const port = await freePort();
+    const sessions = options.sessions ?? 1024;
+    // The last argument is the listen backlog: a wider sink gets a longer one.
+    const backlog = sessions > 1024 ? 4096 : 1024;
     const child = spawn(
       'smtp-sink',
-      ['-c', '-u', 'nobody', '-m', '1024', `127.0.0.1:${port}`, '1024'],
+      ['-c', '-u', 'nobody', '-m', String(sessions), `127.0.0.1:${port}`, String(backlog)],
       { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     let count = 0;
-    // -c prints a running count (carriage-return separated).
+    let partial = '';
+    // -c prints `sess=N quit=N mesg=N` records, carriage-return separated. A chunk can end inside
+    // one, so only whole records are read, and only their mesg field: the last number of a chunk
+    // may be a session count.
     child.stdout!.on('data', (chunk: Buffer) => {
-      const numbers = chunk.toString().match(/\d+/g);
-      if (numbers) count = Number(numbers[numbers.length - 1]);
+      const records = (partial + chunk.toString()).split('\r');
+      partial = records.pop()!;
+      for (const record of records) {
+        const mesg = /mesg=(\d+)/.exec(record);
+        if (mesg) count = Number(mesg[1]);
+      }
     });
     await new Promise((r) => setTimeout(r, 300));
     return {
