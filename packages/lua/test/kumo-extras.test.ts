@@ -149,11 +149,15 @@ describe('kumo.traceback', () => {
   });
 });
 
-describe('tuning calls Sterna accepts and does not act on', () => {
-  it('accept the arguments KumoMTA documents', async () => {
+describe('tuning calls', () => {
+  it('accept the arguments KumoMTA documents; only the MX tuning reaches the daemon', async () => {
     const policy = await inlinePolicy(POLICY);
     expect(await policy.call('tuning')).toBe('accepted');
-    expect(policy.configured).toEqual([]);
+    expect(policy.configured).toEqual([
+      ['mx_resolver', { timeout: 5 }],
+      ['mx_resolver', { negative_cache_ttl: 300 }],
+      ['mx_resolver', { concurrency_limit: 128 }],
+    ]);
   });
 
   it('still fail loudly on a wrong argument', async () => {

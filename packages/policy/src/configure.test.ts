@@ -12,6 +12,9 @@ import {
   defineSpool,
   setConfigMonitorGlobs,
   setDiagnosticLogFilter,
+  setMxConcurrencyLimit,
+  setMxNegativeCacheTtl,
+  setMxTimeout,
   startEsmtpListener,
   startHttpListener,
   validationFailed,
@@ -45,6 +48,9 @@ describe('configuration calls', () => {
           await setConfigMonitorGlobs(['/etc/sterna/*.toml']);
           await configureRedisThrottles({ node: 'redis://127.0.0.1/' });
           await configureResolver({ name_servers: ['1.1.1.1:53'] });
+          await setMxTimeout('2s');
+          await setMxNegativeCacheTtl('10m');
+          await setMxConcurrencyLimit(16);
           await bumpConfigEpoch();
         });
       }),
@@ -62,7 +68,15 @@ describe('configuration calls', () => {
       'config_monitor_globs',
       'redis_throttles',
       'dns_resolver',
+      'mx_resolver',
+      'mx_resolver',
+      'mx_resolver',
       'config_epoch_bump',
+    ]);
+    expect(policy.configured.slice(11, 14).map((c) => c.params)).toEqual([
+      { timeout: 2 },
+      { negative_cache_ttl: 600 },
+      { concurrency_limit: 16 },
     ]);
     expect(policy.configured[0]).toMatchObject({
       kind: 'esmtp_listener',
@@ -100,6 +114,8 @@ describe('configuration calls', () => {
     await expect(configureResolver({ search: 'x' as never })).rejects.toThrow(
       /dns\.configureResolver: search: /,
     );
+    await expect(setMxConcurrencyLimit(0)).rejects.toThrow(/dns\.setMxConcurrencyLimit: /);
+    await expect(setMxTimeout('soon')).rejects.toThrow(/dns\.setMxTimeout: /);
     expect(policy.configured).toEqual([]);
   });
 

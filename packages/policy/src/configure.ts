@@ -124,6 +124,24 @@ export function configureResolver(params: DnsResolverParams): Promise<void> {
   return configure('dns.configureResolver', 'dns_resolver', params);
 }
 
+/** A duration as KumoMTA takes it: seconds, or text such as `'5s'` or `'10m'`. */
+export type DurationSpec = number | string;
+
+/** The whole time an MX look-up may take (`kumo.dns.set_mx_timeout`). @default '5s' */
+export function setMxTimeout(duration: DurationSpec): Promise<void> {
+  return configure('dns.setMxTimeout', 'mx_resolver', { timeout: duration });
+}
+
+/** How long an NXDOMAIN answer is kept (`kumo.dns.set_mx_negative_cache_ttl`). @default '5m' */
+export function setMxNegativeCacheTtl(duration: DurationSpec): Promise<void> {
+  return configure('dns.setMxNegativeCacheTtl', 'mx_resolver', { negative_cache_ttl: duration });
+}
+
+/** MX queries in flight at once (`kumo.dns.set_mx_concurrency_limit`). @default 128 */
+export function setMxConcurrencyLimit(limit: number): Promise<void> {
+  return configure('dns.setMxConcurrencyLimit', 'mx_resolver', { concurrency_limit: limit });
+}
+
 /**
  * Sterna's own, for the shaping helper of `@sterna/policy/extras` (as the Lua helper's
  * `kumo.__configure_shaping_automation`): hands the automation rules it read to the daemon.

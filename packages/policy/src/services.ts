@@ -7,7 +7,12 @@
  */
 import { parseThrottleSpec, type ThrottleResult } from '@sterna/core/engine';
 import { type LogLevel, type Message, parseWith, redisParamsSchema } from '@sterna/lua';
-import { configureResolver } from './configure.js';
+import {
+  configureResolver,
+  setMxConcurrencyLimit,
+  setMxNegativeCacheTtl,
+  setMxTimeout,
+} from './configure.js';
 import { askDaemon, tellDaemon } from './daemon.js';
 import type { TableOf } from './table-types.js';
 
@@ -42,6 +47,10 @@ export const dns = {
     askDaemon(`dns.lookupPtr ${ip}`, 'dns_lookup_ptr', [String(ip)]),
   /** The resolver the daemon uses (`kumo.dns.configure_resolver`); from `init`. */
   configureResolver,
+  /** The MX look-ups' tuning (`kumo.dns.set_mx_*`); from `pre_init` or `init`. */
+  setMxTimeout,
+  setMxNegativeCacheTtl,
+  setMxConcurrencyLimit,
 } as const;
 
 /**

@@ -10,6 +10,8 @@ export interface CollectedConfig {
   localLogs?: ConfigParams['local_logs'];
   readonly logHooks: ConfigParams['log_hook'][];
   dnsResolver?: ConfigParams['dns_resolver'];
+  /** `kumo.dns.set_mx_*`: the MX look-up tuning, each key from its call (the last call wins). */
+  readonly mxResolver: ConfigParams['mx_resolver'];
   /**
    * `kumo.set_config_monitor_globs`: the files whose change starts a new config epoch. Unset:
    * KumoMTA's default, the policy folder's `*.{lua,json,toml,yaml}` (config-monitor.ts).
@@ -64,6 +66,7 @@ export function emptyConfig(): CollectedConfig {
     httpListeners: [],
     spools: new Map(),
     logHooks: [],
+    mxResolver: {},
     validationFailures: 0,
     shapingAutomation: [],
     acceptedOnly: [],
@@ -108,6 +111,9 @@ export function collector(
         break;
       case 'dns_resolver':
         config.dnsResolver = params as ConfigParams['dns_resolver'];
+        break;
+      case 'mx_resolver':
+        Object.assign(config.mxResolver, params);
         break;
       case 'shaping_automation':
         config.shapingAutomation.push(...(params as ConfigParams['shaping_automation']).rules);

@@ -35,6 +35,86 @@ describe('SwitchableResolver', () => {
   });
 });
 
+const server = await startDnsServer({
+  records: {
+    'burst.example': { MX: [{ exchange: 'mx.burst.example', priority: 10 }] },
+    'mx.burst.example': { A: ['127.0.0.3'] },
+    'later.example': { MX: [{ exchange: 'mx.later.example', priority: 10 }] },
+    'stalled.example': { stall: true },
+  },
+});
+afterAll(() => server.close());
+
+describe('what the resolver shares and keeps', () => {
+  function fresh(tuning: Parameters<SwitchableResolver['tune']>[0] = {}) {
+    let now = 1_000_000;
+    const resolver = new SwitchableResolver(false, () => now);
+    resolver.configure({ name_servers: [...server.servers], search: [], options: {} });
+    resolver.tune(tuning);
+    return { resolver, advance: (ms: number) => void (now += ms) };
+  }
+  const asked = (name: string, type = 'MX') =>
+    server.queries.filter((q) => q.name === name && q.type === type).length;
+
+  it('a burst of MX look-ups for one name asks DNS once', async () => {
+    const { resolver } = fresh();
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => resolver.resolveMx('burst.example')),
+    );
+    expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(
+      new Set([JSON.stringify([{ exchange: 'mx.burst.example', priority: 10 }])]),
+    );
+    expect(asked('burst.example')).toBe(1);
+    // A positive MX answer is not kept past its query: the queue keeps its site instead.
+    await resolver.resolveMx('BURST.example.');
+    expect(asked('burst.example')).toBe(2);
+  });
+
+  it('keeps NXDOMAIN for set_mx_negative_cache_ttl, then asks again', async () => {
+    const { resolver, advance } = fresh({ negativeCacheTtl: 300 });
+    const before = asked('gone.example');
+    for (let i = 0; i < 3; i++)
+      await expect(resolver.resolveMx('gone.example')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    expect(asked('gone.example') - before).toBe(1);
+    advance(299_000);
+    await expect(resolver.resolveMx('gone.example')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    expect(asked('gone.example') - before).toBe(1);
+    advance(2_000);
+    await expect(resolver.resolveMx('gone.example')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    expect(asked('gone.example') - before).toBe(2);
+  });
+
+  it('keeps addresses for their DNS TTL', async () => {
+    const { resolver, advance } = fresh();
+    const before = asked('mx.burst.example', 'A');
+    expect(await resolver.resolve4('mx.burst.example')).toEqual(['127.0.0.3']);
+    expect(await resolver.resolve4('mx.burst.example')).toEqual(['127.0.0.3']);
+    expect(asked('mx.burst.example', 'A') - before).toBe(1);
+    advance(61_000); // the test server's records live 60 s
+    expect(await resolver.resolve4('mx.burst.example')).toEqual(['127.0.0.3']);
+    expect(asked('mx.burst.example', 'A') - before).toBe(2);
+  });
+
+  it('bounds an MX look-up by set_mx_timeout, and queries in flight by the concurrency limit', async () => {
+    const { resolver } = fresh({ timeout: 0.3, concurrencyLimit: 1 });
+    expect(resolver.mxTuning).toMatchObject({ timeout: 0.3, concurrencyLimit: 1 });
+    // The stalled query holds the only permit; the second look-up never reaches DNS.
+    const stalled = resolver.resolveMx('stalled.example');
+    const waiting = resolver.resolveMx('later.example');
+    await expect(stalled).rejects.toMatchObject({
+      code: 'ETIMEOUT',
+      message: 'MX lookup for stalled.example timed out after 0.3s',
+    });
+    await expect(waiting).rejects.toMatchObject({ code: 'ETIMEOUT' });
+    expect(asked('later.example')).toBe(0);
+    // A time-out is not kept: once the limit allows, the name is asked.
+    resolver.tune({ concurrencyLimit: 2 });
+    expect(await resolver.resolveMx('later.example')).toEqual([
+      { exchange: 'mx.later.example', priority: 10 },
+    ]);
+  });
+});
+
 describe('the hosts file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sterna-hosts-'));
   const path = join(dir, 'hosts');

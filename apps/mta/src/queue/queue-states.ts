@@ -15,6 +15,8 @@ export interface QueueState {
     | { readonly driver: AnyProtocolDriver; readonly options: unknown }
     | { readonly error: unknown };
   site?: { readonly expires: number; readonly resolution: SiteResolution };
+  /** The site look-up in flight: messages that come meanwhile wait for it, not ask again. */
+  siteLookup?: Promise<SiteResolution>;
 }
 
 /** A {@link QueueState} whose protocol names a usable driver. */
@@ -74,18 +76,28 @@ export class QueueStates {
     return this.#refresh(queue);
   }
 
-  /** Where the queue's driver delivers: asked once per config lifetime, failures every time. */
-  async site(queue: string, state: ResolvedState): Promise<SiteResolution> {
-    const now = this.#now();
-    if (state.site && state.site.expires > now) return state.site.resolution;
-    const resolution = await state.protocol.driver.site(
-      state.protocol.options,
-      deliveryTarget(queue),
-      this.#deps.driverContext,
-    );
-    // Failures (NXDOMAIN) are not cached beyond this attempt; sites are, for the config's lifetime.
-    if (!('failure' in resolution)) state.site = { expires: state.expires, resolution };
-    return resolution;
+  /**
+   * Where the queue's driver delivers: asked once per config lifetime (failures every time),
+   * and once at a time: the messages of a burst for a new queue share the one look-up.
+   */
+  site(queue: string, state: ResolvedState): Promise<SiteResolution> {
+    if (state.site && state.site.expires > this.#now())
+      return Promise.resolve(state.site.resolution);
+    if (state.siteLookup) return state.siteLookup;
+    const { driver, options } = state.protocol;
+    const lookup = Promise.resolve()
+      .then(() => driver.site(options, deliveryTarget(queue), this.#deps.driverContext))
+      .then((resolution) => {
+        // Failures (NXDOMAIN) are not kept beyond this look-up; sites are, for the config's life.
+        if (!('failure' in resolution)) state.site = { expires: state.expires, resolution };
+        return resolution;
+      });
+    state.siteLookup = lookup;
+    const done = () => {
+      if (state.siteLookup === lookup) state.siteLookup = undefined;
+    };
+    lookup.then(done, done);
+    return lookup;
   }
 
   #refresh(queue: string): Promise<QueueState> {

@@ -7,9 +7,10 @@ import { DriverRegistry, type LogRecord, newSpoolId } from '@sterna/core/engine'
 import { PolicyRuntime } from '@sterna/lua';
 import { maildirDriver } from '@sterna/protocol-maildir';
 import { smtpDriver } from '@sterna/protocol-smtp';
-import { type SmtpSink, startSmtpSink } from '@sterna/protocol-testkit';
+import { type SmtpSink, startDnsServer, startSmtpSink } from '@sterna/protocol-testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SwitchableResolver } from '../../src/daemon/resolver.js';
 import { LuaPolicy } from '../../src/policy/lua-policy.js';
 import { QueueManager } from '../../src/queue/queue-manager.js';
 import { Receiver } from '../../src/reception/receiver.js';
@@ -26,7 +27,7 @@ let receiver: Receiver;
 let sink: SmtpSink;
 let records: LogRecord[];
 
-async function engine(policyBody: string): Promise<void> {
+async function engine(policyBody: string, resolver?: SwitchableResolver): Promise<void> {
   const policy = join(dir, 'policy.lua');
   await writeFile(
     policy,
@@ -45,7 +46,7 @@ async function engine(policyBody: string): Promise<void> {
       logger: silentLogger,
       clock: systemClock,
       signal: shutdownSignal(),
-      resolver: undefined as never,
+      resolver: resolver ?? (undefined as never),
       hostname: 'sterna.test',
     },
     nodeId: 'node',
@@ -185,6 +186,36 @@ kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol 
     } finally {
       release();
       await new Promise<void>((resolve) => peer.close(() => resolve()));
+    }
+  });
+
+  it('resolves a new domain once for a burst of its messages', async () => {
+    const dns = await startDnsServer({
+      records: {
+        'burst.example': { MX: [{ exchange: 'mx.burst.example', priority: 10 }] },
+        'mx.burst.example': { A: ['127.0.0.1'] },
+      },
+    });
+    try {
+      const resolver = new SwitchableResolver(false);
+      resolver.configure({ name_servers: [...dns.servers], search: [], options: {} });
+      await engine(
+        `
+kumo.on('get_egress_path_config', function() return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'Disabled', smtp_port = SINK } end)
+kumo.on('get_queue_config', function() return kumo.make_queue_config {} end)`,
+        resolver,
+      );
+      await Promise.all(Array.from({ length: 50 }, (_, i) => accept(`u${i}@burst.example`)));
+      await sink.waitForMessages(50, 20_000);
+      // Every message waited for the one site look-up in flight: one MX query, one A query.
+      expect(dns.queries.filter((q) => q.name === 'burst.example')).toEqual([
+        { name: 'burst.example', type: 'MX' },
+      ]);
+      expect(
+        dns.queries.filter((q) => q.name === 'mx.burst.example' && q.type === 'A'),
+      ).toHaveLength(1);
+    } finally {
+      await dns.close();
     }
   });
 

@@ -125,6 +125,16 @@ export const dnsResolverSchema = z.strictObject({
 });
 
 /**
+ * `kumo.dns.set_mx_timeout`, `set_mx_negative_cache_ttl` and `set_mx_concurrency_limit`: each
+ * call hands the daemon the one key it sets (durations in seconds).
+ */
+export const mxResolverSchema = z.strictObject({
+  timeout: duration.optional(),
+  negative_cache_ttl: duration.optional(),
+  concurrency_limit: z.number().int().min(1).optional(),
+});
+
+/**
  * One traffic shaping automation rule, as `policy-extras.shaping` read it from a shaping file
  * (`[["gmail.com".automation]]`, `[[provider."yahoo".automation]]`): where it was written, what
  * it matches and what it does. The daemon keeps them; enforcing them is its part.
@@ -226,6 +236,7 @@ export const CONFIG_SCHEMAS = {
   local_logs: localLogsSchema,
   log_hook: logHookSchema,
   dns_resolver: dnsResolverSchema,
+  mx_resolver: mxResolverSchema,
   bounce_classifier: z.strictObject({
     files: luaArray(z.string()).default([]),
     // KumoMTA's tuning of its classifier threads: accepted; Sterna classifies on the daemon's thread.
@@ -259,6 +270,7 @@ export const CONFIG_FUNCTIONS: Readonly<Record<ConfigKind, string>> = {
   local_logs: 'kumo.configure_local_logs',
   log_hook: 'kumo.configure_log_hook',
   dns_resolver: 'kumo.dns.configure_resolver',
+  mx_resolver: 'kumo.dns.set_mx_*',
   bounce_classifier: 'kumo.configure_bounce_classifier',
   accounting_db_path: 'kumo.configure_accounting_db_path',
   diagnostic_log_filter: 'kumo.set_diagnostic_log_filter',

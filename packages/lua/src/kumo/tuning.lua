@@ -1,6 +1,7 @@
 -- KumoMTA's thread-pool, Lua-context-pool, memory and MX-resolver tuning calls. Sterna has none
--- of those knobs (see docs/policy-api.md for what each stands for here): each call checks its
--- argument as KumoMTA does, so a mistake still fails loudly, and does nothing else.
+-- of the first three kinds of knob (see docs/policy-api.md for what each stands for here): each
+-- such call checks its argument as KumoMTA does, so a mistake still fails loudly, and does
+-- nothing else. The MX resolver's three are applied.
 local H, kumo = ...
 local type, error, tostring, mtype = type, error, tostring, math.type
 
@@ -36,6 +37,14 @@ for _, limit in ipairs({ 'hard_limit', 'soft_limit', 'low_thresh' }) do
 end
 
 kumo.dkim.set_signing_threads = whole('kumo.dkim.set_signing_threads', 1)
-kumo.dns.set_mx_timeout = duration('kumo.dns.set_mx_timeout')
-kumo.dns.set_mx_negative_cache_ttl = duration('kumo.dns.set_mx_negative_cache_ttl')
-kumo.dns.set_mx_concurrency_limit = whole('kumo.dns.set_mx_concurrency_limit', 1)
+
+-- The MX resolver's tuning is real: checked here, then handed to the daemon's resolver.
+local function mx_tuning(key, check)
+  return function(value)
+    check(value)
+    H.configure('mx_resolver', { [key] = value }):await()
+  end
+end
+kumo.dns.set_mx_timeout = mx_tuning('timeout', duration('kumo.dns.set_mx_timeout'))
+kumo.dns.set_mx_negative_cache_ttl = mx_tuning('negative_cache_ttl', duration('kumo.dns.set_mx_negative_cache_ttl'))
+kumo.dns.set_mx_concurrency_limit = mx_tuning('concurrency_limit', whole('kumo.dns.set_mx_concurrency_limit', 1))

@@ -73,6 +73,12 @@ export async function loadPolicy(
   if (collected.problems.length > 0)
     throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
   if (collected.dnsResolver) resolver.configure(collected.dnsResolver);
+  const mx = collected.mxResolver;
+  resolver.tune({
+    ...(mx.timeout !== undefined && { timeout: mx.timeout }),
+    ...(mx.negative_cache_ttl !== undefined && { negativeCacheTtl: mx.negative_cache_ttl }),
+    ...(mx.concurrency_limit !== undefined && { concurrencyLimit: mx.concurrency_limit }),
+  });
   if (collected.redisThrottles) {
     try {
       fleet.connect(collected.redisThrottles);
