@@ -51,7 +51,10 @@ describe('what the resolver shares and keeps', () => {
     const resolver = new SwitchableResolver(false, () => now);
     resolver.configure({ name_servers: [...server.servers], search: [], options: {} });
     resolver.tune(tuning);
-    return { resolver, advance: (ms: number) => void (now += ms) };
+    const advance = (ms: number) => {
+      now += ms;
+    };
+    return { resolver, advance };
   }
   const asked = (name: string, type = 'MX') =>
     server.queries.filter((q) => q.name === name && q.type === type).length;
