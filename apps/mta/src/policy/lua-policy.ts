@@ -14,6 +14,7 @@ import type {
   EngineQueueConfig,
   QueuedMessage,
 } from '../queue/types.js';
+import { SharedValues } from './shared-values.js';
 import type { PolicyMessage, ReceptionPolicy } from './types.js';
 
 /**
@@ -22,6 +23,9 @@ import type { PolicyMessage, ReceptionPolicy } from './types.js';
  */
 export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
   readonly #runtime: PolicyRuntime;
+  // Equal answers kept as one object each (shared-values.ts).
+  readonly #queueConfigs = new SharedValues<EngineQueueConfig>();
+  readonly #egressPaths = new SharedValues<EgressPathConfig>();
 
   constructor(runtime: PolicyRuntime) {
     this.#runtime = runtime;
@@ -55,7 +59,7 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
         ])
       : undefined;
     const config = parseQueueConfig(table ?? {});
-    return {
+    return this.#queueConfigs.share({
       retry_interval: config.retry_interval,
       max_retry_interval: config.max_retry_interval,
       max_age: config.max_age,
@@ -64,7 +68,7 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
       refresh_interval: config.refresh_interval,
       provider_name: config.provider_name,
       max_message_rate: config.max_message_rate,
-    };
+    });
   }
 
   throttleInsertReadyQueue(
@@ -103,7 +107,7 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
     const table = this.hasEvent('get_egress_path_config')
       ? await this.call('get_egress_path_config', [routingDomain, source, siteName])
       : undefined;
-    return parseEgressPath(table ?? {});
+    return this.#egressPaths.share(parseEgressPath(table ?? {}));
   }
 
   async egressPool(name: string): Promise<EgressPoolConfig> {

@@ -26,6 +26,7 @@ import {
   countWatchdogAbort,
   timeDelivery,
 } from '../observe/telemetry.js';
+import { keepMeta } from '../spool/intern.js';
 import { tracedContext } from '../trace/driver-context.js';
 import type { AttemptInfo, Dispositions } from './disposition.js';
 import { type ReadySuspensionRule, SHARED_CHECK_RETRY_MS, type Shaping } from './shaping.js';
@@ -593,7 +594,7 @@ export class ReadyQueue {
     const messages = loaded.map((l) => l.message);
     const results = await this.#sendWithWatchdog(connection, messages);
     for (const [i, { item, message }] of loaded.entries()) {
-      item.message.meta = message.metaObject();
+      item.message.meta = keepMeta(item.message.meta, message.metaObject());
       await this.#dispositions.apply(
         item.message,
         results[i] ?? [],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intern, internMeta, shareMeta } from './intern.js';
+import { intern, internMeta, keepMeta, shareMeta } from './intern.js';
 
 describe('shared strings and meta of queued messages', () => {
   it('gives one instance of equal strings', () => {
@@ -33,5 +33,16 @@ describe('shared strings and meta of queued messages', () => {
     const a = shareMeta({ list: ['x'] });
     expect(shareMeta({ list: ['x'] })).not.toBe(a);
     expect(shareMeta({})).toBe(shareMeta({}));
+  });
+
+  it('keeps a message its meta object after an attempt that changed nothing', () => {
+    const held = shareMeta({ reception_protocol: 'ESMTP', received_from: '127.0.0.1:5000' });
+    // What the driver hands back after an attempt: a fresh copy.
+    expect(keepMeta(held, { ...held })).toBe(held);
+    const changed = keepMeta(held, { ...held, tenant: 'b' });
+    expect(changed).toEqual({ ...held, tenant: 'b' });
+    expect(Object.isFrozen(changed)).toBe(true);
+    // Messages of one connection changed the same way share the new object.
+    expect(keepMeta(held, { ...held, tenant: 'b' })).toBe(changed);
   });
 });

@@ -66,3 +66,19 @@ export function shareMeta(meta: Record<string, MetaValue>): Record<string, MetaV
   last = Object.freeze(meta);
   return meta;
 }
+
+/**
+ * The meta a message keeps after its policy or driver gave back `next`: the object it has when
+ * `next` holds the same keys and values (most attempts change nothing), else `next` shared as
+ * {@link shareMeta} shares it.
+ */
+export function keepMeta(
+  current: Record<string, MetaValue>,
+  next: Record<string, MetaValue>,
+): Record<string, MetaValue> {
+  const keys = Object.keys(next);
+  const had = Object.keys(current);
+  if (had.length === keys.length && keys.every((k, i) => had[i] === k && current[k] === next[k]))
+    return current;
+  return shareMeta(next);
+}
