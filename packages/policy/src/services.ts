@@ -47,7 +47,7 @@ export const dns = {
     askDaemon(`dns.lookupPtr ${ip}`, 'dns_lookup_ptr', [String(ip)]),
   /** The resolver the daemon uses (`kumo.dns.configure_resolver`); from `init`. */
   configureResolver,
-  /** The MX look-ups' tuning (`kumo.dns.set_mx_*`); from `pre_init` or `init`. */
+  /** The MX look-ups' tuning (`kumo.dns.set_mx_*`); from `pre_init`, applied as called. */
   setMxTimeout,
   setMxNegativeCacheTtl,
   setMxConcurrencyLimit,

@@ -50,10 +50,15 @@ export interface CollectedConfig {
 export interface ConfigEvents {
   /** `kumo.bump_config_epoch()`: a new config epoch (the policy is loaded again). */
   bumpEpoch?(): void;
+  /** `kumo.dns.set_mx_*`: the MX look-up tuning, applied as it is called. */
+  tuneMx?(params: ConfigParams['mx_resolver']): void;
 }
 
 // Accepted from any event (and at the policy's top level), not only in init.
 const ANY_TIME = new Set<string>([
+  // KumoMTA's set_mx_* are process-wide setters: pre_init is where its docs call them, but a
+  // policy that calls them at its top level or later works there too, and here.
+  'mx_resolver',
   'config_monitor_globs',
   'config_epoch_bump',
   'validation_failed',
@@ -112,9 +117,6 @@ export function collector(
       case 'dns_resolver':
         config.dnsResolver = params as ConfigParams['dns_resolver'];
         break;
-      case 'mx_resolver':
-        Object.assign(config.mxResolver, params);
-        break;
       case 'shaping_automation':
         config.shapingAutomation.push(...(params as ConfigParams['shaping_automation']).rules);
         break;
@@ -154,6 +156,10 @@ export function collector(
 
 function anyTime(config: CollectedConfig, events: ConfigEvents, kind: string, params: unknown) {
   switch (kind) {
+    case 'mx_resolver':
+      Object.assign(config.mxResolver, params);
+      events.tuneMx?.(params as ConfigParams['mx_resolver']);
+      break;
     case 'config_monitor_globs':
       config.monitorGlobs = [...(params as { globs: string[] }).globs];
       break;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PolicyRuntime } from '@sterna/lua';
 import { startDnsServer } from '@sterna/protocol-testkit';
 import { afterAll, describe, expect, it } from 'vitest';
+import { collector, emptyConfig } from './collected-config.js';
 import { HostsFile, hostsFilePath, parseHosts } from './hosts-file.js';
 import { SwitchableResolver } from './resolver.js';
 
@@ -115,6 +116,47 @@ describe('what the resolver shares and keeps', () => {
     expect(await resolver.resolveMx('later.example')).toEqual([
       { exchange: 'mx.later.example', priority: 10 },
     ]);
+  });
+});
+
+describe("the policy's kumo.dns.set_mx_* calls", () => {
+  it('tune the resolver from the top level, pre_init or any later event', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sterna-mx-tuning-'));
+    const policy = join(dir, 'policy.lua');
+    writeFileSync(
+      policy,
+      `kumo.dns.set_mx_concurrency_limit(7)
+kumo.on('pre_init', function() kumo.dns.set_mx_timeout '2s' end)
+kumo.on('later', function() kumo.dns.set_mx_negative_cache_ttl '10m' end)`,
+    );
+    const resolver = new SwitchableResolver(false);
+    const config = emptyConfig();
+    let inInit = false;
+    const runtime = await PolicyRuntime.start({
+      policy,
+      poolSize: 1,
+      spare: false,
+      host: {
+        resolver,
+        configure: collector(config, () => inInit, { tuneMx: (p) => resolver.tuneFrom(p) }),
+      },
+    });
+    try {
+      expect(resolver.mxTuning.concurrencyLimit).toBe(7);
+      inInit = true;
+      await runtime.call('pre_init', []);
+      inInit = false;
+      expect(resolver.mxTuning).toEqual({ timeout: 2, negativeCacheTtl: 300, concurrencyLimit: 7 });
+      await runtime.call('later', []);
+      expect(resolver.mxTuning.negativeCacheTtl).toBe(600);
+      expect(config.mxResolver).toEqual({
+        concurrency_limit: 7,
+        timeout: 2,
+        negative_cache_ttl: 600,
+      });
+    } finally {
+      await runtime.close();
+    }
   });
 });
 

@@ -80,6 +80,17 @@ export class SwitchableResolver implements DnsResolver {
     if (useHosts === 'Never' || useHosts === false) this.#hosts = undefined;
   }
 
+  /** The keys one `kumo.dns.set_mx_*` call set, as the policy runtime hands them over. */
+  tuneFrom(params: ConfigParams['mx_resolver']): void {
+    this.tune({
+      ...(params.timeout !== undefined && { timeout: params.timeout }),
+      ...(params.negative_cache_ttl !== undefined && {
+        negativeCacheTtl: params.negative_cache_ttl,
+      }),
+      ...(params.concurrency_limit !== undefined && { concurrencyLimit: params.concurrency_limit }),
+    });
+  }
+
   /** `kumo.dns.set_mx_timeout`, `set_mx_negative_cache_ttl`, `set_mx_concurrency_limit`. */
   tune(tuning: Partial<MxTuning>): void {
     const next = { ...this.#tuning, ...tuning };

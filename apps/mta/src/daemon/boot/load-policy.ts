@@ -56,7 +56,7 @@ export async function loadPolicy(
   // terminated (a policy that never runs away never pays for it).
   const spare =
     config.lua.spare !== 'auto' ? config.lua.spare : config.lua.contexts < 2 || 'after-loss';
-  const events: ConfigEvents = {};
+  const events: ConfigEvents = { tuneMx: (params) => resolver.tuneFrom(params) };
   // The stores exist before init runs (the runtime starts with them); init may share them.
   const fleet = new Fleet(log);
   parts.fleet = fleet;
@@ -73,12 +73,6 @@ export async function loadPolicy(
   if (collected.problems.length > 0)
     throw new SternaError('STERNA_MTA_POLICY', collected.problems.join('; '));
   if (collected.dnsResolver) resolver.configure(collected.dnsResolver);
-  const mx = collected.mxResolver;
-  resolver.tune({
-    ...(mx.timeout !== undefined && { timeout: mx.timeout }),
-    ...(mx.negative_cache_ttl !== undefined && { negativeCacheTtl: mx.negative_cache_ttl }),
-    ...(mx.concurrency_limit !== undefined && { concurrencyLimit: mx.concurrency_limit }),
-  });
   if (collected.redisThrottles) {
     try {
       fleet.connect(collected.redisThrottles);
