@@ -30,6 +30,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '600' },
     'reap-timeout': { type: 'string', default: '300' },
     'no-inspect': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
     keep: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
   },
@@ -387,11 +388,12 @@ async function startLane(variant: Variant): Promise<Lane> {
     }),
   );
   const inspectPort = INSPECT ? await freeLoopbackPort() : undefined;
-  const daemon = await startDaemon(
-    root,
-    policy,
-    inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`],
-  );
+  // --cpu-prof DIR: each daemon writes V8 CPU profiles (one per thread) into DIR/<variant> as it exits.
+  const profileDir = values['cpu-prof'] ? join(values['cpu-prof'], variant) : undefined;
+  const daemon = await startDaemon(root, policy, [
+    ...(inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`]),
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ]);
   return { variant, tag: TAGS[variant], dir, daemon, inspectPort, anchor: Number.NaN };
 }
 
