@@ -41,14 +41,9 @@ export class LookupCache<T> {
     this.#now = now;
   }
 
-  /** Entries kept (expired ones may linger until the next sweep). */
-  get size(): number {
-    return this.#kept.size;
-  }
-
   /**
    * The answer for `key`: kept, in flight, or from `query`, which says how long its answer (or
-   * error) may be kept: `keep(value)` / `keepError(error)` give milliseconds, 0 to not keep it.
+   * error) may be kept: `keep.value(value)` / `keep.error(error)` give milliseconds, 0 to not keep it.
    */
   get(
     key: string,
@@ -106,16 +101,19 @@ export class LookupCache<T> {
 
 /** A counting semaphore: at most `limit` holders, the rest wait in order. */
 export class Permits {
+  #limit: number;
   #free: number;
   readonly #waiting: (() => void)[] = [];
 
   constructor(limit: number) {
+    this.#limit = limit;
     this.#free = limit;
   }
 
   /** Resizes the limit; waiters are let in as room appears. */
-  resize(limit: number, previous: number): void {
-    this.#free += limit - previous;
+  resize(limit: number): void {
+    this.#free += limit - this.#limit;
+    this.#limit = limit;
     this.#wake();
   }
 

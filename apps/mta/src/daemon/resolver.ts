@@ -94,7 +94,7 @@ export class SwitchableResolver implements DnsResolver {
   /** `kumo.dns.set_mx_timeout`, `set_mx_negative_cache_ttl`, `set_mx_concurrency_limit`. */
   tune(tuning: Partial<MxTuning>): void {
     const next = { ...this.#tuning, ...tuning };
-    this.#permits.resize(next.concurrencyLimit, this.#tuning.concurrencyLimit);
+    this.#permits.resize(next.concurrencyLimit);
     this.#tuning = next;
   }
 
