@@ -1,8 +1,8 @@
 /**
  * @sterna/core/engine: what the daemon needs beyond the driver contract — the driver registry
  * and core's lifecycle guard, the retry schedule, KumoMTA's log record, queue names, egress path
- * defaults, CIDR sets and maps, header parsing, options validation and spool ids. Drivers import
- * `@sterna/core` only; a test or the testkit that plays the engine's part imports this entry.
+ * defaults, CIDR sets and maps, exact-JSON cache keys, header parsing, options validation and
+ * spool ids. Drivers import `@sterna/core` only; a test or the testkit that plays the engine's part imports this entry.
  * @packageDocumentation
  */
 export {
@@ -17,6 +17,7 @@ export {
 } from './cidr.js';
 export { CidrMap, cidrSet } from './cidr-map.js';
 export { DEFAULT_EGRESS_PATH, egressPath } from './egress-path.js';
+export { exactJson } from './exact-json.js';
 export { headerBlockEnd, latin1Text, parseHeaders } from './headers.js';
 export {
   buildLogRecord,

@@ -27,6 +27,7 @@ export {
   type QueueConfig,
   queueConfigSchema,
   type RedisParams,
+  readsKeyFile,
   redisParamsSchema,
   type ShapingAutomationRule,
   shapingAutomationRuleSchema,

@@ -178,4 +178,20 @@ describe('kumo.make_egress_path: the shaping keys', () => {
       await policy.call('path', { additional_message_rate_throttles: { g: '20/30min' } }),
     ).toEqual({ additional_message_rate_throttles: { g: '20/30min' } });
   });
+
+  it('checks an equal table once, but a bad one every time, and per kind', async () => {
+    const policy = await inlinePolicy(`
+      kumo.on('path', function(params) return kumo.make_egress_path(params) end)
+      kumo.on('queue', function(params) return kumo.make_queue_config(params) end)
+    `);
+    const good = { connection_limit: 3, enable_tls: 'Disabled' };
+    for (let i = 0; i < 3; i += 1) expect(await policy.call('path', good)).toEqual(good);
+    for (let i = 0; i < 2; i += 1) {
+      expect(await policy.fail('path', { connection_limit: 'many' })).toContain(
+        'kumo.make_egress_path: connection_limit: expected a whole number',
+      );
+    }
+    // Valid as an egress path is not valid as a queue config.
+    expect(await policy.fail('queue', good)).toContain('kumo.make_queue_config:');
+  });
 });

@@ -39,26 +39,46 @@ export function parseHosts(text: string): HostsTable {
 
 /**
  * The machine's hosts file, consulted before DNS as KumoMTA's resolver does by default
- * (`use_hosts_file = 'Auto'`). Read again whenever its modification time changes; a missing
+ * (`use_hosts_file = 'Auto'`). Its modification time is checked at most once per `recheck`
+ * (a burst of look-ups shares one check) and the file read again when it changed; a missing
  * file is an empty one.
  */
 export class HostsFile {
   readonly #path: string;
+  readonly #now: () => number;
+  readonly #recheckMs: number;
   #table: HostsTable = { v4: new Map(), v6: new Map() };
   #version = '';
+  #checked = Number.NEGATIVE_INFINITY;
+  #checking: Promise<HostsTable> | undefined;
 
-  constructor(path: string = hostsFilePath()) {
+  /**
+   * @param recheckMs how long a check of the file's modification time holds; new look-ups
+   *   within it use the table as it was. @default 1000
+   * @param now the clock (tests pass their own)
+   */
+  constructor(path: string = hostsFilePath(), recheckMs = 1000, now: () => number = Date.now) {
     this.#path = path;
+    this.#recheckMs = recheckMs;
+    this.#now = now;
   }
 
   /** The file's addresses of `name` in the family asked, or undefined when it names none. */
   async lookup(name: string, family: 4 | 6): Promise<string[] | undefined> {
-    const table = await this.#current();
+    const table =
+      this.#now() - this.#checked < this.#recheckMs ? this.#table : await this.#current();
     const found = (family === 4 ? table.v4 : table.v6).get(nameKey(name));
     return found && found.length > 0 ? [...found] : undefined;
   }
 
-  async #current(): Promise<HostsTable> {
+  #current(): Promise<HostsTable> {
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #check(): Promise<HostsTable> {
     const version = await stat(this.#path).then(
       (s) => `${s.mtimeMs}:${s.size}`,
       () => 'missing',
@@ -68,6 +88,7 @@ export class HostsFile {
       this.#table = parseHosts(text);
       this.#version = version;
     }
+    this.#checked = this.#now();
     return this.#table;
   }
 }

@@ -6,6 +6,7 @@ import {
   parseEgressPool,
   parseEgressSource,
   parseQueueConfig,
+  readsKeyFile,
 } from '@sterna/lua';
 import type {
   EgressPoolConfig,
@@ -58,16 +59,18 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
           parts.routingDomain,
         ])
       : undefined;
-    const config = parseQueueConfig(table ?? {});
-    return this.#queueConfigs.share({
-      retry_interval: config.retry_interval,
-      max_retry_interval: config.max_retry_interval,
-      max_age: config.max_age,
-      protocol: config.protocol,
-      egress_pool: config.egress_pool,
-      refresh_interval: config.refresh_interval,
-      provider_name: config.provider_name,
-      max_message_rate: config.max_message_rate,
+    return this.#queueConfigs.parse(table ?? {}, (raw) => {
+      const config = parseQueueConfig(raw);
+      return {
+        retry_interval: config.retry_interval,
+        max_retry_interval: config.max_retry_interval,
+        max_age: config.max_age,
+        protocol: config.protocol,
+        egress_pool: config.egress_pool,
+        refresh_interval: config.refresh_interval,
+        provider_name: config.provider_name,
+        max_message_rate: config.max_message_rate,
+      };
     });
   }
 
@@ -107,7 +110,11 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
     const table = this.hasEvent('get_egress_path_config')
       ? await this.call('get_egress_path_config', [routingDomain, source, siteName])
       : undefined;
-    return this.#egressPaths.share(parseEgressPath(table ?? {}));
+    const raw = table ?? {};
+    // A key given as a file path is read on every parse, so a replaced file is picked up.
+    return readsKeyFile(raw)
+      ? this.#egressPaths.share(parseEgressPath(raw))
+      : this.#egressPaths.parse(raw, parseEgressPath);
   }
 
   async egressPool(name: string): Promise<EgressPoolConfig> {

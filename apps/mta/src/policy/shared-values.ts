@@ -1,3 +1,5 @@
+import { exactJson } from '@sterna/core/engine';
+
 /**
  * Equal tables from the policy as one object. `get_queue_config` and `get_egress_path_config`
  * run once per queue and per domain, and most policies answer most of them with the same table:
@@ -8,6 +10,7 @@
  */
 export class SharedValues<T extends object> {
   readonly #byText = new Map<string, T>();
+  readonly #byRaw = new Map<string, T>();
   readonly #limit: number;
 
   /** @param limit distinct values remembered; the table starts over once it is full */
@@ -24,6 +27,25 @@ export class SharedValues<T extends object> {
     if (this.#byText.size >= this.#limit) this.#byText.clear();
     Object.freeze(value);
     this.#byText.set(text, value);
+    return value;
+  }
+
+  /**
+   * `parse(raw)`, shared as `share` does; a raw table equal to one parsed before gives that
+   * result without parsing again (checking and filling in ~40 defaults per egress path is most
+   * of the cost of a new queue after the policy call itself). A raw value JSON cannot state
+   * exactly (a function, a non-finite number, a bigint) is parsed every time; a parse that
+   * throws is not remembered.
+   */
+  parse<R>(raw: R, parse: (raw: R) => T): T {
+    const key = exactJson(raw);
+    const known = key === undefined ? undefined : this.#byRaw.get(key);
+    if (known) return known;
+    const value = this.share(parse(raw));
+    if (key !== undefined) {
+      if (this.#byRaw.size >= this.#limit) this.#byRaw.clear();
+      this.#byRaw.set(key, value);
+    }
     return value;
   }
 }

@@ -195,6 +195,19 @@ export const egressPathSchema = z
     }),
   );
 
+// The egress path keys whose string value names a file that parsing reads.
+const KEY_FILE_FIELDS = ['smtp_auth_plain_password', 'tls_certificate', 'tls_private_key'];
+
+/**
+ * True when parsing `table` as an egress path reads a file (a key source given as a path): its
+ * result depends on more than the table, so it is not one to remember by the table's content.
+ */
+export function readsKeyFile(table: unknown): boolean {
+  if (typeof table !== 'object' || table === null) return false;
+  const fields = table as Record<string, unknown>;
+  return KEY_FILE_FIELDS.some((key) => typeof fields[key] === 'string');
+}
+
 /**
  * Turns what `get_egress_path_config` returned (a `kumo.make_egress_path` table, or nil) into
  * core's {@link EgressPathConfig}, with KumoMTA's code defaults and durations in seconds.

@@ -27,6 +27,7 @@ export {
   parseEgressPool,
   parseEgressSource,
   parseListenerDomain,
+  readsKeyFile,
 } from './egress-config.js';
 export { parseQueueConfig, type QueueConfig, queueConfigSchema } from './queue-config.js';
 export { duration as durationSchema, parseWith } from './schema-helpers.js';

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { errorText, parseDuration } from '@sterna/core';
-import { newSpoolId } from '@sterna/core/engine';
+import { exactJson, newSpoolId } from '@sterna/core/engine';
 import { decorateFunction, LuaMultiReturn, LuaRawResult, type LuaThread } from 'wasmoon';
 import type { z } from 'zod';
 import {
@@ -10,6 +10,7 @@ import {
   egressPoolSchema,
   egressSourceSchema,
   listenerDomainSchema,
+  readsKeyFile,
 } from '../config/egress-config.js';
 import { queueConfigSchema } from '../config/queue-config.js';
 import { parseWith } from '../config/schema-helpers.js';
@@ -26,6 +27,11 @@ const MAKE_SCHEMAS = {
   egress_source: egressSourceSchema,
   listener_domain: listenerDomainSchema,
 } satisfies Record<MakeKind, z.ZodType>;
+
+// Tables `kumo.make_*` found valid (kind and exact JSON), so an equal one is not checked again;
+// bounded, the set starts over when full.
+const validTables = new Set<string>();
+const VALID_TABLES_KEPT = 1024;
 
 // Lua's io library reports failures as (nil, message, errno); these are the usual texts.
 const ERRNO_TEXT: Record<string, readonly [string, number]> = {
@@ -85,7 +91,16 @@ export function hostFunctions() {
     validate: decorateFunction(
       plain((thread: LuaThread) => {
         const kind = readLuaValue(thread, 1) as keyof typeof MAKE_SCHEMAS;
-        parseWith(MAKE_SCHEMAS[kind], readLuaValue(thread, 2), `kumo.make_${kind}`);
+        const table = readLuaValue(thread, 2);
+        // A policy answers most queues with the same table: check each distinct one once.
+        const text = readsKeyFile(table) ? undefined : exactJson(table);
+        const key = text === undefined ? undefined : `${kind}\0${text}`;
+        if (key !== undefined && validTables.has(key)) return undefined;
+        parseWith(MAKE_SCHEMAS[kind], table, `kumo.make_${kind}`);
+        if (key !== undefined) {
+          if (validTables.size >= VALID_TABLES_KEPT) validTables.clear();
+          validTables.add(key);
+        }
         return undefined;
       }),
       { receiveThread: true, receiveArgsQuantity: true },
