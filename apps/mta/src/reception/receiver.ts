@@ -67,8 +67,11 @@ export class Receiver {
     const results = await Promise.allSettled(
       messages.map(async (m) => {
         const queue = queueOf(m);
+        // A log hook's message (a record being published) is queued without a Reception
+        // record of its own, as in KumoMTA: only its attempts are logged.
+        const published = m.meta.reception_protocol === 'LogRecord';
         if (queue === 'null') {
-          this.#reception(m, queue, peer, now());
+          if (!published) this.#reception(m, queue, peer, now());
           return;
         }
         const created = spoolIdTime(m.id);
@@ -81,7 +84,7 @@ export class Receiver {
           num_attempts: 0,
         };
         await this.#deps.spool.store(entry, m.data);
-        this.#reception(m, queue, peer, now());
+        if (!published) this.#reception(m, queue, peer, now());
         // Written out, not `{ ...entry, created, … }`: V8 gives an object spread and then
         // extended a hidden class of its own (~320 bytes per queued message); this literal
         // shares one with every other, and with the messages a restart queues. Strings and
@@ -100,11 +103,11 @@ export class Receiver {
       }),
     );
     this.#deps.queues.counters.received += queued.length;
-    for (const message of queued)
-      telemetry.messagesReceived(
-        message.meta.reception_protocol === 'HTTP' ? 'http_listener' : 'esmtp_listener',
-        1,
-      );
+    for (const message of queued) {
+      const protocol = message.meta.reception_protocol;
+      if (protocol === 'LogRecord') continue; // not received from a listener
+      telemetry.messagesReceived(protocol === 'HTTP' ? 'http_listener' : 'esmtp_listener', 1);
+    }
     for (const message of queued) this.#deps.queues.schedule(message);
     // Any failure refuses the whole transaction: the client retries it, and the copies already
     // stored are delivered too (at least once beats lost).

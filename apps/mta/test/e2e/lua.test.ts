@@ -238,6 +238,14 @@ describe('webhooks', { timeout: 90_000 }, () => {
       code: 400,
       content: expect.stringMatching(/^500 Internal Server Error: try later/),
     });
+    // As in KumoMTA, a record's own message is queued without a Reception record of its own;
+    // its attempts are logged (marked reception_protocol LogRecord) and not hooked again.
+    const own = await eventually(async () => {
+      const all = (await records()).filter((r) => r.queue === 'webhook');
+      return all.filter((r) => r.type === 'Delivery').length >= 2 ? all : undefined;
+    }, 20_000);
+    expect(own.some((r) => r.type === 'Reception')).toBe(false);
+    expect(own.every((r) => r.reception_protocol === 'LogRecord')).toBe(true);
   });
 
   it('posts records in batches as JSON arrays through send_batch', async () => {
