@@ -16,7 +16,7 @@
 // every loop bounded in count and time.
 //   npx tsx --conditions=@sterna/source bench/cluster.ts [--n 10000] [--conc 20] [--size 4096]
 //     [--rounds 3] [--variants plain,local,shaping,logs,redis] [--hook-batch 1]
-//     [--timeout 300] [--no-build]
+//     [--timeout 300] [--cpu-prof DIR] [--no-build]
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,7 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'plain,local,shaping,logs,redis' },
     'hook-batch': { type: 'string', default: '1' },
     timeout: { type: 'string', default: '300' },
+    'cpu-prof': { type: 'string' },
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -131,7 +132,16 @@ try {
           shapingFile,
         ),
       );
-      const daemon = await startDaemon(root, file);
+      // --cpu-prof DIR: each daemon writes V8 CPU profiles (one per thread) into
+      // DIR/<variant>-<round> as it exits.
+      const profileDir = values['cpu-prof']
+        ? join(values['cpu-prof'], `${variant}-${round}`)
+        : undefined;
+      const daemon = await startDaemon(
+        root,
+        file,
+        profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      );
       const base = sink.count();
       const hookBase = hook?.records() ?? 0;
       const requestBase = hook?.requests() ?? 0;

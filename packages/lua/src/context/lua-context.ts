@@ -5,8 +5,10 @@ import {
   type LuaEngine,
   LuaEventMasks,
   LuaFactory,
+  LuaMultiReturn,
   LuaReturn,
   type LuaThread,
+  LuaType,
 } from 'wasmoon';
 import type { ContextHost } from '../host/context-host.js';
 import { hostTable } from '../host/host-table.js';
@@ -102,6 +104,7 @@ export class LuaContext implements PolicyContext {
       host,
     );
     const top = g.getTop();
+    replacePromiseAwait(g);
     // Every prelude file gets the same H, kumo and internal tables (kept in the registry while
     // they load); `internal` then holds the functions this side calls.
     g.pushValue(H);
@@ -284,13 +287,13 @@ export class LuaContext implements PolicyContext {
     while (result.result === LuaReturn.Yield) {
       const awaited = result.resultCount > 0 ? thread.getValue(-1) : undefined;
       if (result.resultCount > 0) thread.pop(result.resultCount);
-      const finished = await settleBefore(awaited, deadline);
-      if (!finished) {
+      const settled = await settleBefore(awaited, deadline);
+      if (!settled) {
         // The thread stays suspended forever; drop it rather than resume into expired code.
         this.discard(slot);
         return { status: 'timeout', where: run.where };
       }
-      result = this.step(thread, 0, run);
+      result = this.step(thread, pushSettled(thread, settled), run);
     }
     if (run.expired) {
       this.discard(slot);
@@ -395,21 +398,89 @@ export class LuaContext implements PolicyContext {
   }
 }
 
-/** Waits for `value` (when it is a promise) until `deadline`; false when the deadline won. */
-async function settleBefore(value: unknown, deadline: number): Promise<boolean> {
+/** How a yielded value settled: a promise's outcome, or nothing to hand back. */
+type Settled =
+  | { readonly kind: 'fulfilled'; readonly value: unknown }
+  | { readonly kind: 'rejected'; readonly error: unknown }
+  | { readonly kind: 'none' };
+
+/**
+ * Waits for `value` (when it is a promise) until `deadline`: how it settled, or false when the
+ * deadline won. Any other yielded value waits one turn of the event loop.
+ */
+async function settleBefore(value: unknown, deadline: number): Promise<Settled | false> {
   if (!(value instanceof Promise)) {
     await new Promise((resolve) => setImmediate(resolve));
-    return Date.now() < deadline;
+    return Date.now() < deadline && { kind: 'none' };
   }
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
   });
   try {
-    return await Promise.race([value.then(() => true), expired]);
+    return await Promise.race([
+      value.then(
+        (v: unknown): Settled => ({ kind: 'fulfilled', value: v }),
+        (e: unknown): Settled => ({ kind: 'rejected', error: e }),
+      ),
+      expired,
+    ]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Pushes what the awaiting Lua code is resumed with (see {@link AWAIT_LUA}): `true` and the
+ * value (each value of a LuaMultiReturn), or `false` and the error. Returns how many.
+ */
+function pushSettled(thread: LuaThread, settled: Settled): number {
+  if (settled.kind === 'none') return 0;
+  if (settled.kind === 'rejected') {
+    thread.pushValue(false);
+    thread.pushValue(settled.error || new Error('promise rejected with no error'));
+    return 2;
+  }
+  thread.pushValue(true);
+  const { value } = settled;
+  if (value instanceof LuaMultiReturn) {
+    for (const v of value) thread.pushValue(v);
+    return 1 + value.length;
+  }
+  thread.pushValue(value);
+  return 2;
+}
+
+/**
+ * `promise:await()` for every Lua context. wasmoon's own builds a fresh wasm continuation
+ * function for each await (a WebAssembly module compiled per call: ~0.3 ms, most of the cost
+ * of a log hook's HTTP post); this one yields the promise to {@link LuaContext.resume}, which
+ * waits for it and resumes the coroutine with `true, value…` or `false, error`.
+ */
+const AWAIT_LUA = `
+local yield, error = coroutine.yield, error
+local function finish(ok, ...)
+  if ok then return ... end
+  error((...), 0)
+end
+return function(self) return finish(yield(self)) end
+`;
+
+/** Puts {@link AWAIT_LUA} in place of wasmoon's `await` in the promise metatable. */
+function replacePromiseAwait(g: LuaEngine['global']): void {
+  const { lua } = g;
+  const top = g.getTop();
+  lua.lua_getfield(g.address, LUA_REGISTRYINDEX, 'js_promise');
+  lua.lua_getfield(g.address, -1, '__index');
+  if (lua.lua_type(g.address, -1) !== LuaType.Table) {
+    throw new Error("wasmoon's promise metatable has no __index table to put await in");
+  }
+  g.loadString(AWAIT_LUA, '=sterna-await');
+  if (lua.lua_pcallk(g.address, 0, 1, 0, 0, null) !== LuaReturn.Ok) {
+    throw new Error(`Lua await prelude failed: ${g.indexToString(-1)}`);
+  }
+  lua.lua_setfield(g.address, -2, 'await');
+  g.setTop(top);
 }
 
 /** The folder of a policy file, for `require`. */
