@@ -2,7 +2,8 @@
  * @sterna/core/engine: what the daemon needs beyond the driver contract — the driver registry
  * and core's lifecycle guard, the retry schedule, KumoMTA's log record, queue names, egress path
  * defaults, CIDR sets and maps, exact-JSON cache keys, header parsing, options validation and
- * spool ids. Drivers import `@sterna/core` only; a test or the testkit that plays the engine's part imports this entry.
+ * spool ids. Drivers import `@sterna/core` only; a test or the testkit that plays the engine's
+ * part imports this entry.
  * @packageDocumentation
  */
 export {

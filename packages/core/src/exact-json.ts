@@ -1,9 +1,9 @@
 /**
  * `value` as JSON text, or undefined when JSON would drop or change part of it: a function, a
- * symbol, a bigint, `undefined`, a non-finite number, or an object that is not a plain object or
- * an array (a Date, a Map, a class instance), or a cycle. Two values with the same exact JSON (keys in the
- * same order) are interchangeable as data, which makes the text a safe cache key for the result
- * of checking or parsing them.
+ * symbol, a bigint, `undefined`, a non-finite number, an object that is neither a plain object
+ * nor an array (a Date, a Map, a class instance), or a cycle. Two values with the same exact
+ * JSON (keys in the same order) are interchangeable as data, which makes the text a safe cache
+ * key for the result of checking or parsing them.
  */
 export function exactJson(value: unknown): string | undefined {
   let exact = true;

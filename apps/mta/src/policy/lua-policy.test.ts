@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { QueueNameParts } from '@sterna/core';
 import { PolicyRuntime } from '@sterna/lua';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LuaPolicy } from './lua-policy.js';
@@ -33,9 +34,9 @@ end)`,
 
   it('answers equal tables with one frozen object, for queue configs and egress paths', async () => {
     const policy = await start();
-    const parts = (domain: string) => ({ domain, tenant: undefined, campaign: undefined });
-    const a = await policy.queueConfig('a.example', parts('a.example') as never);
-    const b = await policy.queueConfig('b.example', parts('b.example') as never);
+    const parts = (domain: string): QueueNameParts => ({ domain });
+    const a = await policy.queueConfig('a.example', parts('a.example'));
+    const b = await policy.queueConfig('b.example', parts('b.example'));
     expect(b).toBe(a);
     expect(a.retry_interval).toBe(300);
     const pathA = await policy.egressPath('a.example', 'unspecified', 'mx.a.example');

@@ -1,12 +1,12 @@
 import type { EgressPathConfig, PolicyHost, QueueNameParts } from '@sterna/core';
 import {
+  configTableKey,
   type MessageSnapshot,
   type PolicyRuntime,
   parseEgressPath,
   parseEgressPool,
   parseEgressSource,
   parseQueueConfig,
-  readsKeyFile,
 } from '@sterna/lua';
 import type {
   EgressPoolConfig,
@@ -59,19 +59,8 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
           parts.routingDomain,
         ])
       : undefined;
-    return this.#queueConfigs.parse(table ?? {}, (raw) => {
-      const config = parseQueueConfig(raw);
-      return {
-        retry_interval: config.retry_interval,
-        max_retry_interval: config.max_retry_interval,
-        max_age: config.max_age,
-        protocol: config.protocol,
-        egress_pool: config.egress_pool,
-        refresh_interval: config.refresh_interval,
-        provider_name: config.provider_name,
-        max_message_rate: config.max_message_rate,
-      };
-    });
+    const raw = table ?? {};
+    return this.#queueConfigs.parse(raw, engineQueueConfig, configTableKey);
   }
 
   throttleInsertReadyQueue(
@@ -111,10 +100,7 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
       ? await this.call('get_egress_path_config', [routingDomain, source, siteName])
       : undefined;
     const raw = table ?? {};
-    // A key given as a file path is read on every parse, so a replaced file is picked up.
-    return readsKeyFile(raw)
-      ? this.#egressPaths.share(parseEgressPath(raw))
-      : this.#egressPaths.parse(raw, parseEgressPath);
+    return this.#egressPaths.parse(raw, parseEgressPath, configTableKey);
   }
 
   async egressPool(name: string): Promise<EgressPoolConfig> {
@@ -146,4 +132,19 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
     if (table === undefined || table === null) throw new Error(`${event} returned nil`);
     return table;
   }
+}
+
+/** A `get_queue_config` answer as the engine keeps it: the keys it acts on, defaults applied. */
+function engineQueueConfig(raw: unknown): EngineQueueConfig {
+  const config = parseQueueConfig(raw);
+  return {
+    retry_interval: config.retry_interval,
+    max_retry_interval: config.max_retry_interval,
+    max_age: config.max_age,
+    protocol: config.protocol,
+    egress_pool: config.egress_pool,
+    refresh_interval: config.refresh_interval,
+    provider_name: config.provider_name,
+    max_message_rate: config.max_message_rate,
+  };
 }

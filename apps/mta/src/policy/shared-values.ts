@@ -31,14 +31,14 @@ export class SharedValues<T extends object> {
   }
 
   /**
-   * `parse(raw)`, shared as `share` does; a raw table equal to one parsed before gives that
-   * result without parsing again (checking and filling in ~40 defaults per egress path is most
-   * of the cost of a new queue after the policy call itself). A raw value JSON cannot state
-   * exactly (a function, a non-finite number, a bigint) is parsed every time; a parse that
-   * throws is not remembered.
+   * `parse(raw)`, shared as `share` does; a raw table whose key (`keyOf`) was parsed before
+   * gives that result without parsing again (checking and filling in ~40 defaults per egress
+   * path is most of the cost of a new queue after the policy call itself). Without a key (by
+   * default, when JSON cannot state `raw` exactly: a function, a non-finite number, a bigint)
+   * it is parsed every time; a parse that throws is not remembered.
    */
-  parse<R>(raw: R, parse: (raw: R) => T): T {
-    const key = exactJson(raw);
+  parse<R>(raw: R, parse: (raw: R) => T, keyOf: (raw: R) => string | undefined = exactJson): T {
+    const key = keyOf(raw);
     const known = key === undefined ? undefined : this.#byRaw.get(key);
     if (known) return known;
     const value = this.share(parse(raw));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { EgressPathConfig } from '@sterna/core';
-import { DEFAULT_EGRESS_PATH as D } from '@sterna/core/engine';
+import { DEFAULT_EGRESS_PATH as D, exactJson } from '@sterna/core/engine';
 import { z } from 'zod';
 import { cidrList } from './cidr-list.js';
 import {
@@ -199,13 +199,17 @@ export const egressPathSchema = z
 const KEY_FILE_FIELDS = ['smtp_auth_plain_password', 'tls_certificate', 'tls_private_key'];
 
 /**
- * True when parsing `table` as an egress path reads a file (a key source given as a path): its
- * result depends on more than the table, so it is not one to remember by the table's content.
+ * The key under which checking or parsing a configuration table (`kumo.make_*`, any kind) may
+ * be remembered: its exact JSON (`exactJson`), or undefined when the result depends on more
+ * than the table — a value JSON cannot state exactly, or a key source given as a file path,
+ * which parsing reads (so a renewed certificate is picked up by the next parse).
  */
-export function readsKeyFile(table: unknown): boolean {
-  if (typeof table !== 'object' || table === null) return false;
-  const fields = table as Record<string, unknown>;
-  return KEY_FILE_FIELDS.some((key) => typeof fields[key] === 'string');
+export function configTableKey(table: unknown): string | undefined {
+  if (typeof table === 'object' && table !== null) {
+    const fields = table as Record<string, unknown>;
+    if (KEY_FILE_FIELDS.some((key) => typeof fields[key] === 'string')) return undefined;
+  }
+  return exactJson(table);
 }
 
 /**

@@ -16,6 +16,7 @@ export {
   shapingAutomationRuleSchema,
 } from './config-params.js';
 export {
+  configTableKey,
   type EgressPool,
   type EgressSource,
   egressPathSchema,
@@ -27,7 +28,6 @@ export {
   parseEgressPool,
   parseEgressSource,
   parseListenerDomain,
-  readsKeyFile,
 } from './egress-config.js';
 export { parseQueueConfig, type QueueConfig, queueConfigSchema } from './queue-config.js';
 export { duration as durationSchema, parseWith } from './schema-helpers.js';

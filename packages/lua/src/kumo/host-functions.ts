@@ -2,15 +2,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { errorText, parseDuration } from '@sterna/core';
-import { exactJson, newSpoolId } from '@sterna/core/engine';
+import { newSpoolId } from '@sterna/core/engine';
 import { decorateFunction, LuaMultiReturn, LuaRawResult, type LuaThread } from 'wasmoon';
 import type { z } from 'zod';
 import {
+  configTableKey,
   egressPathSchema,
   egressPoolSchema,
   egressSourceSchema,
   listenerDomainSchema,
-  readsKeyFile,
 } from '../config/egress-config.js';
 import { queueConfigSchema } from '../config/queue-config.js';
 import { parseWith } from '../config/schema-helpers.js';
@@ -93,7 +93,7 @@ export function hostFunctions() {
         const kind = readLuaValue(thread, 1) as keyof typeof MAKE_SCHEMAS;
         const table = readLuaValue(thread, 2);
         // A policy answers most queues with the same table: check each distinct one once.
-        const text = readsKeyFile(table) ? undefined : exactJson(table);
+        const text = configTableKey(table);
         const key = text === undefined ? undefined : `${kind}\0${text}`;
         if (key !== undefined && validTables.has(key)) return undefined;
         parseWith(MAKE_SCHEMAS[kind], table, `kumo.make_${kind}`);
