@@ -28,6 +28,7 @@ import {
 import { MessageState } from '../message/message-state.js';
 import type { DisconnectMode } from '../shared/errors.js';
 import { fromLua, toLua } from '../shared/json-text.js';
+import { pushLuaValue } from '../shared/lua-push.js';
 import { readLuaValue } from '../shared/lua-values.js';
 import type { CallOutcome, ContextStats, PolicyContext } from './policy-context.js';
 import { POLICY_EXTRAS_ROOT, preludeChunks } from './preludes.js';
@@ -259,7 +260,7 @@ export class LuaContext implements PolicyContext {
         handles.length > 0 || args.some((a) => isEnvelopeAddress(a) || isConnectionMetaArg(a));
       try {
         if (wrap) slot.thread.pushValue(special ? args.length : 0);
-        for (const v of pushed) slot.thread.pushValue(v);
+        for (const v of pushed) pushLuaValue(slot.thread, v);
       } catch (error) {
         // An argument Lua cannot hold (a bigint, a symbol): this call fails, the context is fine.
         this.discard(slot);
@@ -444,10 +445,10 @@ function pushSettled(thread: LuaThread, settled: Settled): number {
   thread.pushValue(true);
   const { value } = settled;
   if (value instanceof LuaMultiReturn) {
-    for (const v of value) thread.pushValue(v);
+    for (const v of value) pushLuaValue(thread, v);
     return 1 + value.length;
   }
-  thread.pushValue(value);
+  pushLuaValue(thread, value);
   return 2;
 }
 
