@@ -15,10 +15,11 @@ export function marshalArgs(args: readonly unknown[]): unknown[] {
     const snapshot = isCoreMessage(a) ? snapshotOf(a) : isMessageSnapshot(a) ? a : undefined;
     if (!snapshot) return a;
     // Posting a view clones its whole buffer: a message that is a slice of a larger buffer
-    // (a spool segment, a pooled Buffer) is copied to its own first.
+    // (a spool segment, a pooled Buffer) is copied to its own first. Not with `data.slice()`:
+    // on a Buffer that is another view of the same memory.
     const data = snapshot.data;
     const tight = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    return tight ? snapshot : { ...snapshot, data: data.slice() };
+    return tight ? snapshot : { ...snapshot, data: new Uint8Array(data) };
   };
   return args.map((a) => (Array.isArray(a) ? a.map(one) : one(a)));
 }
