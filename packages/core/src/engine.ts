@@ -28,6 +28,7 @@ export {
   type LogRecordType,
 } from './log-record.js';
 export { ManagedConnection, openConnection } from './managed-connection.js';
+export { ownedBytes } from './owned-bytes.js';
 export { formatQueueName, formatReadyQueueName } from './queue-name.js';
 export {
   DEFAULT_PROTOCOL,

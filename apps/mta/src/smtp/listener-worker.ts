@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorText, type Logger } from '@sterna/core';
+import { ownedBytes } from '@sterna/core/engine';
 import { isReply, onCloseRequest, Requester } from '@sterna/lua/threads';
 import type { ServerTraceSink } from '../trace/hub.js';
 import { type EsmtpListener, startEsmtpListener } from './listener.js';
@@ -68,7 +69,14 @@ port.on('message', (message: ToListenerThread) => {
 startEsmtpListener(init.params, {
   policy,
   receiver: {
-    accept: (messages, peer) => requests.ask('accept', messages, peer),
+    // Posting a view clones its whole buffer: a message under 4 KiB is a view into Node's
+    // shared Buffer pool, so each would carry 8 KiB across.
+    accept: (messages, peer) =>
+      requests.ask(
+        'accept',
+        messages.map((m) => ({ ...m, data: ownedBytes(m.data) })),
+        peer,
+      ),
   },
   logs: {
     write: (record, context) => post({ t: 'record', record, ...(context ? { context } : {}) }),

@@ -1,4 +1,3 @@
-import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { MessageSnapshot } from '../message/message-snapshot.js';
 import { marshalArgs } from './marshal.js';
@@ -12,20 +11,8 @@ const snapshot = (data: Uint8Array): MessageSnapshot => ({
   num_attempts: 0,
 });
 
-/** What the other side of a real message port receives. */
-function posted(value: unknown): Promise<unknown> {
-  const { port1, port2 } = new MessageChannel();
-  return new Promise((resolve) => {
-    port2.once('message', (m) => {
-      port1.close();
-      resolve(m);
-    });
-    port1.postMessage(value);
-  });
-}
-
 describe('marshalArgs', () => {
-  it('gives a message that is a view into a larger buffer bytes of its own, Buffers included', async () => {
+  it('gives a message that is a view into a larger buffer bytes of its own, Buffers included', () => {
     // A short Buffer.from is a view into Node's shared 8 KiB pool: Buffer#slice would be too.
     const pooled = Buffer.from('Subject: hi\r\n\r\nbody\r\n');
     expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
@@ -40,8 +27,6 @@ describe('marshalArgs', () => {
     ] as const) {
       expect(sent.data.buffer.byteLength).toBe(from.byteLength);
       expect(Buffer.from(sent.data).equals(Buffer.from(from))).toBe(true);
-      const received = (await posted(sent)) as MessageSnapshot;
-      expect(received.data.buffer.byteLength).toBe(from.byteLength);
     }
   });
 

@@ -1,4 +1,5 @@
 import { type Message, SternaError } from '@sterna/core';
+import { ownedBytes } from '@sterna/core/engine';
 import type { CallOutcome } from '../context/lua-context.js';
 import {
   applyMetaChanges,
@@ -14,12 +15,10 @@ export function marshalArgs(args: readonly unknown[]): unknown[] {
   const one = (a: unknown): unknown => {
     const snapshot = isCoreMessage(a) ? snapshotOf(a) : isMessageSnapshot(a) ? a : undefined;
     if (!snapshot) return a;
-    // Posting a view clones its whole buffer: a message that is a slice of a larger buffer
-    // (a spool segment, a pooled Buffer) is copied to its own first. Not with `data.slice()`:
-    // on a Buffer that is another view of the same memory.
-    const data = snapshot.data;
-    const tight = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    return tight ? snapshot : { ...snapshot, data: new Uint8Array(data) };
+    // A message that is a view into a larger buffer (a spool segment, a pooled Buffer) is
+    // copied to its own first: posting a view clones its whole buffer.
+    const data = ownedBytes(snapshot.data);
+    return data === snapshot.data ? snapshot : { ...snapshot, data };
   };
   return args.map((a) => (Array.isArray(a) ? a.map(one) : one(a)));
 }
