@@ -54,6 +54,9 @@ kumo.on('get', function(url)
   local r = kumo.http.build_client {}:get(url):send()
   return { status = r:status_code(), text = r:text(), headers = r:headers() }
 end)
+kumo.on('bad_header', function(url)
+  return kumo.http.build_client {}:get(url):header('X-Bad', 'a\\r\\nInjected: yes'):send()
+end)
 kumo.on('guarded', function(url, timeout)
   local ok, err = pcall(function() return kumo.http.build_client {}:get(url):timeout(timeout):send() end)
   return tostring(err)
@@ -161,7 +164,7 @@ describe('kumo.http', () => {
     expect(await policy.call('get', `${base}/gzip`)).toMatchObject({ text: 'unpacked ✓' });
   });
 
-  it('fails with the request and the reason: a refused connection, a timeout', async () => {
+  it('fails with the request and the reason: a refused connection, a header with a line break, a timeout', async () => {
     const policy = await inlinePolicy(POLICY);
     const closed = createServer();
     const dead = await listen(closed);
@@ -169,6 +172,11 @@ describe('kumo.http', () => {
     expect(await policy.fail('get', `${dead}/x`)).toMatch(
       new RegExp(`kumo\\.http GET ${dead}/x: .*ECONNREFUSED`),
     );
+    const before = main.seen.length;
+    expect(await policy.fail('bad_header', `${base}/x`)).toMatch(
+      new RegExp(`kumo\\.http GET ${base}/x: .*X-Bad`),
+    );
+    expect(main.seen.length).toBe(before);
     expect(await policy.call('guarded', `${base}/silent`, '200ms')).toContain(
       `kumo.http GET ${base}/silent: no complete answer within 0.2 s`,
     );

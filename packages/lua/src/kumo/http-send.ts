@@ -130,10 +130,16 @@ function exchange(request: Request, signal: AbortSignal): Promise<IncomingMessag
   const agent = AGENTS[url.protocol as keyof typeof AGENTS];
   if (!agent) return Promise.reject(new Error(`unsupported scheme ${url.protocol}`));
   const transport = url.protocol === 'https:' ? https : http;
+  // Headers go in the options, so a bad one (a CR or LF in a value) throws before a socket
+  // is taken.
+  const headers = Object.fromEntries(request.headers.values());
   return new Promise((resolve, reject) => {
-    const outgoing = transport.request(url, { method: request.method, agent, signal }, resolve);
+    const outgoing = transport.request(
+      url,
+      { method: request.method, agent, signal, headers },
+      resolve,
+    );
     outgoing.on('error', (error) => reject(signal.aborted ? signal.reason : error));
-    for (const [name, value] of request.headers.values()) outgoing.setHeader(name, value);
     outgoing.end(request.body);
   });
 }
