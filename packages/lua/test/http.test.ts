@@ -81,6 +81,9 @@ describe('kumo.http', () => {
       case '/away':
         res.writeHead(307, { Location: `${other.url}/elsewhere` }).end();
         return;
+      case '/to-file':
+        res.writeHead(302, { Location: 'file:///etc/passwd' }).end();
+        return;
       case '/loop':
         res.writeHead(302, { Location: '/loop' }).end();
         return;
@@ -154,6 +157,7 @@ describe('kumo.http', () => {
     const there = other.seen[before]!;
     expect(there.headers.authorization).toBeUndefined();
     expect(there.headers['x-tag']).toBe('a, b');
+    expect(await policy.fail('get', `${base}/to-file`)).toContain('unsupported scheme file:');
     expect(await policy.fail('get', `${base}/loop`)).toContain(
       `kumo.http GET ${base}/loop: more than 10 redirects`,
     );
@@ -177,6 +181,10 @@ describe('kumo.http', () => {
       new RegExp(`kumo\\.http GET ${base}/x: .*X-Bad`),
     );
     expect(main.seen.length).toBe(before);
+    expect(await policy.fail('get', 'file:///etc/passwd')).toContain(
+      'kumo.http GET file:///etc/passwd: unsupported scheme file: (only http and https)',
+    );
+    expect(await policy.fail('get', 'not a url')).toContain('kumo.http GET not a url: ');
     expect(await policy.call('guarded', `${base}/silent`, '200ms')).toContain(
       `kumo.http GET ${base}/silent: no complete answer within 0.2 s`,
     );

@@ -74,7 +74,10 @@ startEsmtpListener(init.params, {
     accept: (messages, peer) =>
       requests.ask(
         'accept',
-        messages.map((m) => ({ ...m, data: ownedBytes(m.data) })),
+        messages.map((m) => {
+          const data = ownedBytes(m.data);
+          return data === m.data ? m : { ...m, data };
+        }),
         peer,
       ),
   },

@@ -99,8 +99,6 @@ async function follow(request: Request, signal: AbortSignal): Promise<HttpResult
     response.resume();
     if (redirects === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
     const next = new URL(location, request.url);
-    if (next.protocol !== 'http:' && next.protocol !== 'https:')
-      throw new Error(`redirected to ${next.protocol} (only http and https are followed)`);
     const status = response.statusCode ?? 0;
     const toGet =
       (status === 303 && request.method !== 'HEAD') ||
@@ -128,7 +126,9 @@ function isRedirect(status: number | undefined): boolean {
 function exchange(request: Request, signal: AbortSignal): Promise<IncomingMessage> {
   const { url } = request;
   const agent = AGENTS[url.protocol as keyof typeof AGENTS];
-  if (!agent) return Promise.reject(new Error(`unsupported scheme ${url.protocol}`));
+  // A first URL or a redirect to file:, data: or anything else is refused here.
+  if (!agent)
+    return Promise.reject(new Error(`unsupported scheme ${url.protocol} (only http and https)`));
   const transport = url.protocol === 'https:' ? https : http;
   // Headers go in the options, so a bad one (a CR or LF in a value) throws before a socket
   // is taken.
