@@ -16,6 +16,7 @@
 // every loop bounded in count and time.
 //   npx tsx --conditions=@sterna/source bench/cluster.ts [--n 10000] [--conc 20] [--size 4096]
 //     [--rounds 3] [--variants plain,local,shaping,logs,redis] [--hook-batch 1]
+//     [--hook-deferred-spool] (the log hook's `log_parameters = { deferred_spool = true }`)
 //     [--timeout 300] [--cpu-prof DIR] [--no-build]
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     variants: { type: 'string', default: 'plain,local,shaping,logs,redis' },
     'hook-batch': { type: 'string', default: '1' },
+    'hook-deferred-spool': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '300' },
     'cpu-prof': { type: 'string' },
     'no-build': { type: 'boolean', default: false },
@@ -128,6 +130,7 @@ try {
             redisUrl: redis?.url,
             hookUrl: hook?.url,
             hookBatch: HOOK_BATCH,
+            hookDeferredSpool: values['hook-deferred-spool'],
           },
           shapingFile,
         ),
@@ -228,7 +231,7 @@ if (hooked.length > 0) {
   const got = hooked.reduce((s, r) => s + r.hook!.records, 0);
   const want = hooked.reduce((s, r) => s + r.hook!.expected, 0);
   console.log(
-    `\nlog hook (batch_size ${HOOK_BATCH}): ${got} of ${want} records received over ` +
+    `\nlog hook (batch_size ${HOOK_BATCH}${values['hook-deferred-spool'] ? ', deferred_spool' : ''}): ${got} of ${want} records received over ` +
       `${hooked.reduce((s, r) => s + r.hook!.requests, 0)} requests`,
   );
 }
@@ -239,6 +242,7 @@ await writeResults(root, 'cluster', {
   size: SIZE,
   rounds: ROUNDS,
   hookBatch: HOOK_BATCH,
+  hookDeferredSpool: values['hook-deferred-spool'],
   sink: sink.kind,
   rows,
   summary,

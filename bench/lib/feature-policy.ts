@@ -29,6 +29,8 @@ export interface FeaturePolicyOptions {
   readonly hookUrl?: string;
   /** The hook's batch_size (1: one POST per record, the helper's default). */
   readonly hookBatch?: number;
+  /** `log_parameters = { deferred_spool = true }`: records held in memory until they must wait. */
+  readonly hookDeferredSpool?: boolean;
 }
 
 /** The shaping file of `shaping`: written beside the policy, returned as its path. */
@@ -95,7 +97,7 @@ local shaper = shaping:setup_with_automation {
 log_hooks:new_json {
   name = 'webhook',
   url = '${options.hookUrl}',
-  log_parameters = {},${batch > 1 ? `\n  batch_size = ${batch},` : ''}
+  log_parameters = {${options.hookDeferredSpool ? ' deferred_spool = true ' : ''}},${batch > 1 ? `\n  batch_size = ${batch},` : ''}
 }`);
   }
   if (logs) init.push(`kumo.configure_local_logs { log_dir = '${dir}/logs' }`);

@@ -20,7 +20,6 @@ export function notActedOnWarnings(config: CollectedConfig): string[] {
     const unsupported: string[] = [];
     if (listener.batch_handling !== 'BifurcateAlways')
       unsupported.push(`batch_handling = '${listener.batch_handling}'`);
-    if (listener.deferred_spool) unsupported.push('deferred_spool');
     if (listener.deferred_queue) unsupported.push('deferred_queue');
     if (listener.allow_xclient) unsupported.push('allow_xclient');
     if (listener.require_proxy_protocol) unsupported.push('require_proxy_protocol');

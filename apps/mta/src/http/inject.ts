@@ -109,7 +109,11 @@ export async function injectMessages(
     batch = [];
     batchBytes = 0;
     try {
-      await deps.receiver.accept(pending, { name: '', addr: peer.remoteAddress });
+      await deps.receiver.accept(
+        pending,
+        { name: '', addr: peer.remoteAddress },
+        { deferredSpool: request.deferred_spool === true },
+      );
       spooled += pending.length;
       response.success_count += pending.length;
       return undefined;

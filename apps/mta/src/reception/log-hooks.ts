@@ -11,6 +11,11 @@ export interface LogHookParams {
   readonly meta: readonly string[];
   readonly headers: readonly string[];
   readonly per_record: Readonly<Record<string, { readonly enable?: boolean }>>;
+  /**
+   * Keep each record's message in memory until it first has to wait (a transient failure),
+   * rather than spooling it before it is queued; a crash loses what is held. @default false
+   */
+  readonly deferred_spool?: boolean;
 }
 
 /**
@@ -95,6 +100,7 @@ export class LogHooks implements RecordSink {
           },
         ],
         null,
+        { deferredSpool: hook.deferred_spool === true },
       );
     } catch (error) {
       const rejection = rejectionOf(error);

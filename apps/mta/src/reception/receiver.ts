@@ -59,9 +59,17 @@ export class Receiver {
 
   /**
    * Makes messages durable and queues them. Rejects (nothing acknowledged) when the spool cannot
-   * store them; messages already stored by then are still delivered.
+   * store them; messages already stored by then are still delivered. With `deferredSpool`
+   * (KumoMTA's option of that name) a spool that can hold messages in memory keeps them there
+   * until their first transient failure, instead of writing them now.
    */
-  async accept(messages: readonly AcceptedMessage[], peer: PeerAddress | null): Promise<void> {
+  async accept(
+    messages: readonly AcceptedMessage[],
+    peer: PeerAddress | null,
+    options?: { readonly deferredSpool?: boolean },
+  ): Promise<void> {
+    const { spool } = this.#deps;
+    const hold = options?.deferredSpool === true ? spool.hold?.bind(spool) : undefined;
     const now = this.#deps.now ?? Date.now;
     const queued: QueuedMessage[] = [];
     const results = await Promise.allSettled(
@@ -83,7 +91,8 @@ export class Receiver {
           size: m.data.byteLength,
           num_attempts: 0,
         };
-        await this.#deps.spool.store(entry, m.data);
+        if (hold) hold(entry, m.data);
+        else await spool.store(entry, m.data);
         if (!published) this.#reception(m, queue, peer, now());
         // Written out, not `{ ...entry, created, … }`: V8 gives an object spread and then
         // extended a hidden class of its own (~320 bytes per queued message); this literal

@@ -85,7 +85,8 @@ export async function startEsmtpListenerThread(
       const { value, messages, connMeta } = await deps.policy.call(event, args);
       return { value, messages, ...(connMeta ? { connMeta } : {}) };
     },
-    accept: (messages, peer) => deps.receiver.accept(messages, peer),
+    accept: (messages, peer) =>
+      deps.receiver.accept(messages, peer, { deferredSpool: params.deferred_spool === true }),
   } satisfies Handlers<ListenerRequests>);
 
   // Starts a thread listening on `listen`; resolves with its bound address once it accepts.

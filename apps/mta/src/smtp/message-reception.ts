@@ -55,7 +55,9 @@ export class MessageReception {
       accepted.push(await this.#copyFor(session, rcpt, transaction));
     }
     try {
-      await this.#deps.receiver.accept(accepted, peerOf(session));
+      await this.#deps.receiver.accept(accepted, peerOf(session), {
+        deferredSpool: this.#params.deferred_spool === true,
+      });
     } catch (error) {
       this.#deps.log.error('could not spool a received message', { error: errorText(error) });
       const text = `4.3.0 ${this.#params.hostname} technical difficulties: ${errorText(error)}`;

@@ -30,6 +30,11 @@ export interface EsmtpListenerParams {
   readonly tls_private_key?: string | undefined;
   /** Meta copied into every message received here. */
   readonly meta: Readonly<Record<string, unknown>>;
+  /**
+   * Keep received messages in memory until their first transient failure instead of spooling
+   * them before the `250` (KumoMTA's option; a crash loses them). @default false
+   */
+  readonly deferred_spool?: boolean;
 }
 
 /** Splits `host:port` / `[v6]:port`. */

@@ -34,6 +34,10 @@ export interface SpoolStats {
    * worth compacting; once this is false, compaction has nothing left to do.
    */
   compacting?: boolean | undefined;
+  /** Of {@link messages}, those kept in memory only (`deferred_spool`), not written yet. */
+  held?: number | undefined;
+  /** Data bytes of the {@link held} messages. */
+  heldBytes?: number | undefined;
 }
 
 /** The daemon's durable message store. */
@@ -48,6 +52,14 @@ export interface Spool {
    *   `STERNA_SPOOL_DUPLICATE` for an id already spooled, `STERNA_SPOOL_ID_INVALID`.
    */
   store(entry: SpoolEntry, data: Uint8Array): Promise<void>;
+  /**
+   * KumoMTA's `deferred_spool`: takes a new message into memory only, to be written by the
+   * first {@link update} (a transient failure) or by {@link close}; a crash loses it. A spool
+   * without this method always stores.
+   *
+   * @throws SternaError `STERNA_SPOOL_CLOSED`, `STERNA_SPOOL_DUPLICATE`
+   */
+  hold?(entry: SpoolEntry, data: Uint8Array): void;
   /**
    * Durably replaces the metadata of a stored message (fewer recipients after a partial
    * delivery, a new due time, attempts, meta). `entry.size` is ignored: the data do not change.

@@ -47,6 +47,35 @@ describe('durability', { timeout: 90_000 }, () => {
     expect(delivered.sort()).toEqual([...ids].sort());
   });
 
+  it('with a deferred_spool listener, keeps a message through kill -9 once it has had to wait', async () => {
+    dir = await writePolicy(GATED, '', 'deferred_spool = true');
+    daemon = await startDaemon(dir.policy);
+    expect(daemon.output()).not.toMatch(/deferred_spool/); // acted on, so not warned about
+    const reply = await sendMail(
+      daemon.smtp,
+      { from: 'a@example.org', to: ['user@example.com'] },
+      testMessage('deferred-crash'),
+    );
+    const id = /ids=([0-9a-f]{32})/.exec(reply.response)![1]!;
+    // Its second attempt follows the write that its first failure made.
+    await eventually(async () => {
+      const failures = (await readLogRecords(dir!.logs)).filter(
+        (r) => r.id === id && r.type === 'TransientFailure',
+      );
+      return failures.length >= 2 ? true : undefined;
+    }, 30_000);
+    await daemon.kill();
+    daemon = undefined;
+    await writeFile(`${dir.dir}/open`, 'yes');
+    daemon = await startDaemon(dir.policy);
+    const files = await eventually(async () => {
+      const found = await maildirMessages(dir!.maildir);
+      return found.length >= 1 ? found : undefined;
+    });
+    expect(files).toHaveLength(1);
+    expect(files[0]).toContain('Subject: deferred-crash\r\n');
+  });
+
   it('answers 4xx, never 250, when the spool cannot take a message, and loses nothing', async () => {
     dir = await writePolicy(GATED.replace("'/open'", "'/never'"));
     // min_free_space of 100% can never be met: every store is refused as a full disk.

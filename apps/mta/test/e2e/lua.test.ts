@@ -248,6 +248,42 @@ describe('webhooks', { timeout: 90_000 }, () => {
     expect(own.every((r) => r.reception_protocol === 'LogRecord')).toBe(true);
   });
 
+  it('with deferred_spool, spools a record once it has failed, and it survives a kill -9', async () => {
+    let failing = true;
+    receiver = await startHttpReceiver(() => (failing ? 500 : 200));
+    dir = await writePolicy(
+      webhookPolicy(receiver.url, false),
+      "kumo.configure_log_hook { name = 'webhook', deferred_spool = true }",
+    );
+    daemon = await startDaemon(dir.policy);
+    const reply = await sendMail(
+      daemon.smtp,
+      { from: 's@example.org', to: ['user@example.com'] },
+      testMessage('deferred'),
+    );
+    const id = /ids=([0-9a-f]{32})/.exec(reply.response)![1];
+    const posts = (type: string) =>
+      receiver!.requests.filter((r) => {
+        const record = JSON.parse(r.body) as { type: string; id: string };
+        return record.id === id && record.type === type;
+      }).length;
+    // A record's second attempt is made only after its first failure was written to the spool.
+    await eventually(() => (posts('Reception') >= 2 && posts('Delivery') >= 2 ? true : undefined));
+    await daemon.kill();
+    failing = false;
+    const before = receiver.requests.length;
+    daemon = await startDaemon(dir.policy);
+    const delivered = await eventually(() => {
+      const after = receiver!.requests
+        .slice(before)
+        .map((r) => JSON.parse(r.body) as { type: string; id: string })
+        .filter((r) => r.id === id);
+      const types = new Set(after.map((r) => r.type));
+      return types.has('Reception') && types.has('Delivery') ? after : undefined;
+    }, 40_000);
+    expect(delivered.map((r) => r.type)).toEqual(expect.arrayContaining(['Reception', 'Delivery']));
+  });
+
   it('posts records in batches as JSON arrays through send_batch', async () => {
     receiver = await startHttpReceiver();
     dir = await writePolicy(

@@ -28,14 +28,22 @@ import type { AcceptedMessage } from '../../src/reception/receiver.js';
 
 /** A receiver that keeps what it was given (the shape of `Receiver.accept`), or fails like a full spool. */
 export class RecordingReceiver {
-  readonly batches: { messages: AcceptedMessage[]; peer: unknown }[] = [];
+  readonly batches: {
+    messages: AcceptedMessage[];
+    peer: unknown;
+    options?: { readonly deferredSpool?: boolean };
+  }[] = [];
   failWith: Error | undefined;
   /** With `failWith`: the number of batches to take before failing. @default 0 */
   failAfter = 0;
 
-  async accept(messages: readonly AcceptedMessage[], peer: unknown): Promise<void> {
+  async accept(
+    messages: readonly AcceptedMessage[],
+    peer: unknown,
+    options?: { readonly deferredSpool?: boolean },
+  ): Promise<void> {
     if (this.failWith && this.batches.length >= this.failAfter) throw this.failWith;
-    this.batches.push({ messages: [...messages], peer });
+    this.batches.push({ messages: [...messages], peer, options });
   }
 
   get messages(): AcceptedMessage[] {

@@ -354,4 +354,17 @@ describe('POST /api/inject/v1 with RFC 822 content', () => {
     expect(deferred.status).toBe(400);
     expect(deferred.text).toContain('deferred_generation');
   });
+
+  it('hands deferred_spool to the receiver, which keeps such messages in memory first', async () => {
+    started = await startTestListener();
+    const base = {
+      envelope_sender: 's@x.example',
+      content: 'Subject: hi\n\nbody\n',
+      recipients: [{ email: 'a@y.example' }],
+    };
+    expect((await postJson(`${started.url}${INJECT}`, base)).status).toBe(200);
+    const res = await postJson(`${started.url}${INJECT}`, { ...base, deferred_spool: true });
+    expect(res.status).toBe(200);
+    expect(started.receiver.batches.map((b) => b.options?.deferredSpool)).toEqual([false, true]);
+  });
 });

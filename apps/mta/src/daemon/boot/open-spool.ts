@@ -1,7 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { type Logger, SternaError } from '@sterna/core';
 import { telemetry } from '../../observe/telemetry.js';
-import { openSpool, type Spool } from '../../spool/index.js';
+import { HoldingSpool, openSpool, type Spool } from '../../spool/index.js';
 import type { CollectedConfig } from '../collected-config.js';
 import { loadNodeId } from '../node-id.js';
 import type { DaemonParts } from './parts.js';
@@ -33,13 +33,18 @@ export async function openDaemonSpool(
       "init defined no spool named 'data' (kumo.define_spool{ name = 'data', path = … })",
     );
   const meta = collected.spools.get('meta') ?? data;
-  const spool = await openSpool({
-    dataPath: data.path,
-    metaPath: meta.path,
-    minFreeSpace: data.min_free_space,
-    minFreeInodes: data.min_free_inodes,
-    logger: log,
-  });
+  // Wrapped so that a `deferred_spool` source (a log hook, a listener, an injection) can keep
+  // its messages in memory until they first have to wait.
+  const spool = new HoldingSpool(
+    await openSpool({
+      dataPath: data.path,
+      metaPath: meta.path,
+      minFreeSpace: data.min_free_space,
+      minFreeInodes: data.min_free_inodes,
+      logger: log,
+    }),
+    log,
+  );
   parts.spool = spool;
   telemetry.watchDisk('data spool', data.path);
   if (meta !== data) telemetry.watchDisk('meta spool', meta.path);
