@@ -32,20 +32,26 @@ export interface RunningDaemon {
   readonly http: string;
   /** Peak resident memory seen so far, MB. */
   peakRssMb(): number;
+  /** What the daemon wrote to stderr so far (its log, at the level `STERNA_LOG` set). */
+  output(): string;
   stop(): Promise<void>;
 }
 
-/** Starts the compiled daemon on `policyFile`; `nodeArgs` go to Node first (`--cpu-prof`, …). */
+/**
+ * Starts the compiled daemon on `policyFile`; `nodeArgs` go to Node first (`--cpu-prof`, …).
+ * It logs errors only unless `logLevel` says otherwise.
+ */
 export async function startDaemon(
   root: string,
   policyFile: string,
   nodeArgs: readonly string[] = [],
+  logLevel = 'error',
 ): Promise<RunningDaemon> {
   const child = spawn(
     process.execPath,
     [...nodeArgs, join(root, 'apps/mta/bin/sterna.js'), '--policy', policyFile],
     {
-      env: { ...process.env, STERNA_LOG: 'error' },
+      env: { ...process.env, STERNA_LOG: logLevel },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -74,6 +80,7 @@ export async function startDaemon(
     smtpPort: Number(/smtp listener on [^:]+:(\d+)/.exec(err)![1]),
     http: `http://${/http listener on (\S+)/.exec(err)![1]}`,
     peakRssMb: () => Math.round(peak),
+    output: () => err,
     async stop() {
       clearInterval(sampler);
       child.kill('SIGTERM');

@@ -244,6 +244,7 @@ export class Daemon {
         policyServices,
         fleet,
         dashboard,
+        restoring,
       } = this.#parts;
       monitor?.stop();
       await epochs?.stop();
@@ -251,6 +252,7 @@ export class Daemon {
       await Promise.allSettled(listeners.map((l) => l.close()));
       dashboard?.close();
       shutdown?.abort(new Error('shutting down'));
+      await restoring; // stops between two batches: what it did not reach stays spooled
       await queues?.stop(graceMs);
       await hooks?.drain();
       for (const [what, part] of [

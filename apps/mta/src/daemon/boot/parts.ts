@@ -35,4 +35,6 @@ export interface DaemonParts {
   dashboard?: { close(): void };
   /** Aborted when shutdown begins; every driver handshake listens to it. */
   shutdown?: AbortController;
+  /** The spooled messages still being queued after the start (settles when done or stopped). */
+  restoring?: Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DriverContext, Logger, MetaValue } from '@sterna/core';
+import { type DriverContext, errorText, type Logger, type MetaValue } from '@sterna/core';
 import { inferNumAttempts, isSpoolId, spoolIdTime } from '@sterna/core/engine';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
 import { QueueManager } from '../../queue/queue-manager.js';
@@ -19,6 +19,12 @@ export interface StartedQueues {
   readonly queues: QueueManager;
   readonly receiver: Receiver;
 }
+
+/**
+ * How long a start queues spooled messages before it goes on (listeners, `initialization
+ * complete`) and queues the rest while the daemon runs.
+ */
+export const RESTORE_FOREGROUND_MS = 1000;
 
 /**
  * Boot stage 4: the drivers' context (aborted when shutdown begins), the queue engine, the
@@ -70,22 +76,51 @@ export async function startQueues(
   queues.restore(await stateFile.load());
   await beforeSpool?.(queues); // the fleet's shared levers, before any mail moves
   const receiver = new Receiver({ spool, queues, logs: records, nodeId, recordHeaders });
-  await restoreSpool(spool, queues, log);
+  const { rest } = await restoreSpool(spool, queues, log, {
+    foregroundMs: RESTORE_FOREGROUND_MS,
+    signal: shutdown.signal,
+  });
+  parts.restoring = rest;
   return { queues, receiver };
 }
 
 /**
  * Every message still spooled is queued again; attempts come from the spool, or from the age.
+ *
+ * With `foregroundMs`, a large spool is queued in two parts: batches until that much time has
+ * passed, then the promise resolves and `rest` queues the remaining batches while the daemon
+ * runs (one batch per turn of the event loop, so reception and delivery go on meanwhile). The
+ * spool enumerates the messages it held when this was called, so messages received meanwhile
+ * are not queued twice, and messages removed meanwhile are skipped. `signal` stops
+ * the rest at shutdown; the messages not reached stay spooled for the next start. Without
+ * `foregroundMs` everything is queued before the promise resolves.
+ *
  * Exported for bench/queued-memory.ts, which measures what this costs per message.
  */
-export async function restoreSpool(spool: Spool, queues: QueueManager, log: Logger): Promise<void> {
+export async function restoreSpool(
+  spool: Spool,
+  queues: QueueManager,
+  log: Logger,
+  options: { readonly foregroundMs?: number; readonly signal?: AbortSignal } = {},
+): Promise<{ readonly rest: Promise<void> }> {
+  const started = performance.now();
   const now = Date.now();
+  const { signal } = options;
   let count = 0;
-  // The spool decodes every entry afresh for this loop: its arrays and objects become the
-  // queued message's own, uncopied; its strings, and a meta object equal to the previous
-  // message's, are shared with the other messages.
-  for await (const batch of spool.batches()) {
-    for (const entry of batch) {
+  const batches = spool.batches()[Symbol.asyncIterator]();
+  // Asked at once: the spool takes its list of messages now, before anything else can be
+  // received, so what arrives later is queued by its receiver only.
+  let first: ReturnType<typeof batches.next> | undefined = batches.next();
+  // Queues the next batch; false once there is none (or the daemon is stopping).
+  const next = async (): Promise<boolean> => {
+    const step = await (first ?? batches.next());
+    first = undefined;
+    if (step.done) return false;
+    if (signal?.aborted) return false;
+    // The spool decodes every entry afresh for this loop: its arrays and objects become the
+    // queued message's own, uncopied; its strings, and a meta object equal to the previous
+    // message's, are shared with the other messages.
+    for (const entry of step.value) {
       const created = createdOf(entry.id);
       const meta = shareMeta(entry.meta as Record<string, MetaValue>);
       const recipients = entry.recipients as string[];
@@ -103,9 +138,43 @@ export async function restoreSpool(spool: Spool, queues: QueueManager, log: Logg
         queue: intern(queueOf({ recipients, meta })),
       });
     }
-    count += batch.length;
+    count += step.value.length;
+    return true;
+  };
+  const done = () => {
+    if (count > 0)
+      log.info(
+        `re-queued ${count} spooled messages in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+  };
+  const budget = options.foregroundMs ?? Number.POSITIVE_INFINITY;
+  while (performance.now() - started < budget) {
+    if (!(await next())) {
+      done();
+      return { rest: Promise.resolve() };
+    }
   }
-  if (count > 0) log.info(`re-queued ${count} spooled messages`);
+  log.info(`re-queued ${count} spooled messages so far; queuing the rest while the daemon runs`);
+  const rest = (async () => {
+    try {
+      while (!signal?.aborted) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!(await next())) break;
+      }
+      if (signal?.aborted) {
+        await first?.catch(() => undefined); // asked for at the start, never used
+        await batches.return?.();
+        log.info(`stopped re-queuing at ${count} spooled messages: the rest stay spooled`);
+      } else done();
+    } catch (error) {
+      // The messages not reached stay spooled: the next start queues them again.
+      log.error('could not re-queue the rest of the spool; the next start will', {
+        queued: count,
+        error: errorText(error),
+      });
+    }
+  })();
+  return { rest };
 }
 
 // The Gregorian epoch's offset from the Unix epoch in 100-ns ticks, split at 2^32.
