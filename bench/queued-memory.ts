@@ -38,11 +38,11 @@ import v8 from 'node:v8';
 import { crc32 } from 'node:zlib';
 // Relative imports: the workspace root does not link its packages.
 import { restoreSpool } from '../apps/mta/src/daemon/boot/start-queues.js';
-import { QueueManager } from '../apps/mta/src/queue/queue-manager.js';
-import type { EnginePolicy } from '../apps/mta/src/queue/types.js';
+import type { QueueManager } from '../apps/mta/src/queue/queue-manager.js';
 import { Receiver } from '../apps/mta/src/reception/receiver.js';
 import { openSpool, type Spool, type SpoolEntry } from '../apps/mta/src/spool/index.js';
-import { DriverRegistry, newSpoolId } from '../packages/core/src/engine.js';
+import { idleEngine } from '../apps/mta/test/support/idle-engine.js';
+import { newSpoolId } from '../packages/core/src/engine.js';
 import { silentLogger } from '../packages/core/src/index.js';
 
 const { values } = parseArgs({
@@ -127,32 +127,6 @@ function body(i: number): Buffer {
   data.write(head);
   data.write('\r\n', SIZE - 2);
   return data;
-}
-
-// The engine, with nothing behind it: every message is due in 20 minutes, so no policy call,
-// no driver and no log record is ever made.
-function engine(spool: Spool): QueueManager {
-  const never = (): never => {
-    throw new Error('the bench engine must not deliver');
-  };
-  const policy: EnginePolicy = {
-    queueConfig: async () => never(),
-    egressPath: async () => never(),
-  };
-  return new QueueManager({
-    spool,
-    policy,
-    registry: new DriverRegistry([]),
-    logs: { write: () => {} },
-    driverContext: {
-      logger: silentLogger,
-      clock: { now: () => Date.now() },
-      signal: new AbortController().signal,
-      resolver: undefined as never,
-      hostname,
-    },
-    nodeId: 'bench',
-  });
 }
 
 try {
@@ -255,7 +229,9 @@ try {
       t = performance.now();
       spool = await openSpool(spoolOptions);
       opens.push(ms(t));
-      queues = engine(spool);
+      // Nothing behind the engine: every message is due in 20 minutes, so no policy call, no
+      // driver and no log record is ever made.
+      queues = idleEngine(spool, 'bench');
       t = performance.now();
       await restoreSpool(spool, queues, silentLogger);
       restores.push(ms(t));
@@ -372,7 +348,7 @@ try {
     const received = { ...spoolOptions, dataPath: path.join(work, 'received') };
     const before = mem();
     const live = await openSpool(received);
-    const engineE = engine(live);
+    const engineE = idleEngine(live, 'bench');
     const receiver = new Receiver({
       spool: live,
       queues: engineE,

@@ -1,14 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '@sterna/core';
 import { silentLogger } from '@sterna/core';
-import { DriverRegistry, newSpoolId } from '@sterna/core/engine';
+import { newSpoolId } from '@sterna/core/engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { restoreSpool } from '../../src/daemon/boot/start-queues.js';
-import { QueueManager } from '../../src/queue/queue-manager.js';
-import type { EnginePolicy } from '../../src/queue/types.js';
 import { openSpool, type Spool } from '../../src/spool/index.js';
+import { idleEngine } from '../support/idle-engine.js';
 
 // A start queues a large spool partly before it goes on and the rest while it runs: on a real
 // spool, with a real queue engine whose messages are all due in 20 minutes (nothing delivers).
@@ -19,30 +18,6 @@ function logger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const at = (message: string) => lines.push(message);
   return { lines, debug: at, info: at, warn: at, error: at };
-}
-
-function engine(spool: Spool): QueueManager {
-  const never = (): never => {
-    throw new Error('nothing is due: the engine must not deliver');
-  };
-  const policy: EnginePolicy = {
-    queueConfig: async () => never(),
-    egressPath: async () => never(),
-  };
-  return new QueueManager({
-    spool,
-    policy,
-    registry: new DriverRegistry([]),
-    logs: { write: () => {} },
-    driverContext: {
-      logger: silentLogger,
-      clock: { now: () => Date.now() },
-      signal: new AbortController().signal,
-      resolver: undefined as never,
-      hostname: hostname(),
-    },
-    nodeId: 'test',
-  });
 }
 
 async function store(spool: Spool, count: number): Promise<string[]> {
@@ -87,7 +62,7 @@ describe('queuing the spool again at start', () => {
   });
   const started = async () => {
     const spool = await open();
-    const queues = engine(spool);
+    const queues = idleEngine(spool);
     cleanups.push(
       () => spool.close(),
       () => queues.stop(0),
