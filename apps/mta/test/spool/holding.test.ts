@@ -144,7 +144,7 @@ describe('a holding spool (deferred_spool)', () => {
     ]);
   });
 
-  it('refuses an id that is held or spooled already', async () => {
+  it('refuses an id that is held or spooled already, or is not a spool id', async () => {
     const spool = await open();
     const id = newSpoolId();
     spool.hold(entry(id, Buffer.from('a')), Buffer.from('a'));
@@ -154,6 +154,9 @@ describe('a holding spool (deferred_spool)', () => {
     await expect(spool.store(entry(id, Buffer.from('a')), Buffer.from('a'))).rejects.toMatchObject({
       code: 'STERNA_SPOOL_DUPLICATE',
     });
+    expect(() => spool.hold(entry('not-an-id', Buffer.from('c')), Buffer.from('c'))).toThrow(
+      /not a spool id/,
+    );
     const stored = newSpoolId();
     await spool.store(entry(stored, Buffer.from('b')), Buffer.from('b'));
     expect(Buffer.from(await spool.read(stored)).toString()).toBe('b');
