@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { type Logger, SternaError, silentLogger } from '@sterna/core';
 import { isSpoolId } from '@sterna/core/engine';
+import { discardCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compactSegment, pickSegment, worthCompacting } from './compaction.js';
 import { ioReason, spoolError } from './errors.js';
 import { parseThreshold, SpaceGuard } from './free-space.js';
@@ -66,7 +67,27 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   let lock: SpoolLock | undefined;
   try {
     lock = await acquireLock(dir, logger);
+    const started = performance.now();
     const state = await recover(dir, logger);
+    // From here the log is the only truth: a crash must replay it, not read a stale checkpoint.
+    await discardCheckpoint(dir, dirHandle).catch(async (error: unknown) => {
+      for (const s of state.segments.values()) await s.fh.close().catch(() => {});
+      throw spoolError(
+        'STERNA_SPOOL_WRITE',
+        `cannot delete the spool's index checkpoint: ${ioReason(error)}`,
+        error,
+      );
+    });
+    logger.info(
+      state.fromCheckpoint
+        ? 'spool index read from the checkpoint of the last clean stop'
+        : 'spool index rebuilt by replaying the log',
+      {
+        messages: state.index.count,
+        segments: state.segments.size,
+        seconds: Math.round(performance.now() - started) / 1000,
+      },
+    );
     const spool = new LocalSpool(dir, dirHandle, lock, logger, state, {
       guard: new SpaceGuard(dir, minSpace, minInodes),
       segmentSize,
@@ -105,7 +126,7 @@ class LocalSpool implements Spool {
   readonly index: SpoolIndex;
   readonly writer: LogWriter;
   stopping = false;
-  private readonly metas: RememberedMetas;
+  readonly metas: RememberedMetas;
   private readonly storing = new Set<string>();
   private readonly failedRemovals = new Map<string, number>();
   // Bodies stored but not read yet, oldest first (Map keeps insertion order), within a byte budget.
@@ -118,7 +139,7 @@ class LocalSpool implements Spool {
   private closed: Promise<void> | undefined;
 
   constructor(
-    private readonly dir: string,
+    readonly dir: string,
     readonly dirHandle: FileHandle,
     private readonly lock: SpoolLock,
     readonly logger: Logger,
@@ -343,7 +364,6 @@ class LocalSpool implements Spool {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.stopping = true;
-      this.metas.clear();
       this.fresh.clear();
       this.freshBytes = 0;
       await this.compacting;
@@ -351,8 +371,10 @@ class LocalSpool implements Spool {
       if (this.failedRemovals.size > 0) this.retryRemovals(); // one last try, flushed below
       try {
         await this.writer.close();
+        await this.checkpoint();
         await this.dirHandle.sync();
       } finally {
+        this.metas.clear();
         for (const s of this.segments.values()) {
           s.deleted = true;
           if (s.readers === 0) await s.fh.close().catch(() => {});
@@ -362,6 +384,27 @@ class LocalSpool implements Spool {
       }
     })();
     return this.closed;
+  }
+
+  /**
+   * Writes the index checkpoint the next open reads instead of replaying the log, once every
+   * write is durable. Skipped (the next open replays) while a removal or an update is not on disk;
+   * a failure is logged and leaves no checkpoint.
+   */
+  private async checkpoint(): Promise<void> {
+    if (this.failedRemovals.size > 0 || this.index.pending.size > 0) return;
+    const started = performance.now();
+    try {
+      const written = await writeCheckpoint(this);
+      this.logger.info('spool index checkpoint written', {
+        ...written,
+        seconds: Math.round(performance.now() - started) / 1000,
+      });
+    } catch (error) {
+      this.logger.warn('spool index checkpoint not written: the next start replays the log', {
+        error: ioReason(error),
+      });
+    }
   }
 
   async metaOf(slot: number): Promise<Uint8Array> {

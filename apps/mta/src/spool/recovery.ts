@@ -1,6 +1,7 @@
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@sterna/core';
+import { CHECKPOINT_NAME, readCheckpoint } from './checkpoint.js';
 import { ioReason, spoolError } from './errors.js';
 import { account, SpoolIndex } from './index-entry.js';
 import { REMOVE, STORE, UPDATE } from './record.js';
@@ -16,10 +17,13 @@ export interface Recovered {
   readonly metas: RememberedMetas;
   /** The number for the next segment. */
   readonly nextSegment: number;
+  /** Whether the index came from the checkpoint of a clean stop instead of a replay. */
+  readonly fromCheckpoint: boolean;
 }
 
 /**
- * Replays every segment in order (STORE adds or replaces, UPDATE replaces metadata, REMOVE
+ * Reads the index checkpoint a clean stop left, when it matches the segments on disk (see
+ * `checkpoint.ts`); otherwise replays every segment in order (STORE adds or replaces, UPDATE replaces metadata, REMOVE
  * forgets). A torn tail of the last segment (a record cut short or failing its checksum with no
  * valid record after it, as a crash mid-write leaves) is cut off with a warning. Damage with
  * valid records after it (a failing disk) is skipped with an error diagnostic, and the replay
@@ -41,6 +45,26 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
     .map(segmentNumber)
     .filter((n): n is number => n !== undefined)
     .sort((a, b) => a - b);
+  const nextSegment = (numbers.at(-1) ?? 0) + 1;
+  let checkpoint: Awaited<ReturnType<typeof readCheckpoint>>;
+  try {
+    checkpoint = await readCheckpoint(dir, numbers);
+  } catch (error) {
+    throw spoolError(
+      'STERNA_SPOOL_READ',
+      `cannot open the spool segments its index checkpoint names: ${ioReason(error)}`,
+      error,
+    );
+  }
+  if (checkpoint !== undefined && 'problem' in checkpoint) {
+    logger.warn('spool index checkpoint not used: replaying the whole log', {
+      checkpoint: path.join(dir, CHECKPOINT_NAME),
+      problem: checkpoint.problem,
+    });
+  } else if (checkpoint !== undefined) {
+    settle(checkpoint.segments, checkpoint.index);
+    return { ...checkpoint, nextSegment, fromCheckpoint: true };
+  }
   for (const [i, no] of numbers.entries()) {
     const file = path.join(dir, segmentName(no));
     let segment: Segment;
@@ -78,6 +102,12 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
       );
     }
   }
+  settle(segments, index);
+  return { segments, index, metas, nextSegment, fromCheckpoint: false };
+}
+
+/** Counts each segment's live bytes, and the removal records still needed. */
+function settle(segments: Map<number, Segment>, index: SpoolIndex): void {
   for (const slot of index.slots()) account(segments, index, slot, 1);
   // Removal records count only while the segment they point at still exists.
   for (const s of segments.values()) {
@@ -85,7 +115,6 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
       if (target === s.no || !segments.has(target)) s.removeTargets.delete(target);
     }
   }
-  return { segments, index, metas, nextSegment: (numbers.at(-1) ?? 0) + 1 };
 }
 
 function apply(

@@ -1,6 +1,6 @@
 // Chunks larger than glibc's largest dynamic mmap threshold (32 MiB): each is its own mapping,
 // given back to the system when freed, and only the pages written become resident.
-const CHUNK = 40 * 1024 * 1024;
+export const META_CHUNK = 40 * 1024 * 1024;
 
 /**
  * The metadata JSON met while replaying the log at open, kept for the first `enumerate()` so a
@@ -18,7 +18,7 @@ export class RememberedMetas {
   #at = new Float64Array(0);
   #length = new Uint32Array(0);
 
-  constructor(private readonly chunkSize = CHUNK) {}
+  constructor(readonly chunkSize = META_CHUNK) {}
 
   /** Keeps a copy of `source[start, end)` as the metadata of `slot`. */
   remember(slot: number, source: Uint8Array, start: number, end: number): void {
@@ -42,6 +42,28 @@ export class RememberedMetas {
     this.#used += length;
   }
 
+  /**
+   * Takes over a chunk filled elsewhere (read whole from the index checkpoint), at most
+   * `chunkSize` bytes; its metadata is then given to slots by {@link place}. Returns its number.
+   */
+  adopt(chunk: Buffer): number {
+    if (chunk.length > this.chunkSize) throw new RangeError('chunk larger than the chunk size');
+    this.#release(this.#chunks.length - 1);
+    this.#chunks.push(chunk);
+    this.#live.push(0);
+    this.#used = this.chunkSize; // full: the next remember() starts a chunk of its own
+    return this.#chunks.length - 1;
+  }
+
+  /** Remembers `chunk[offset, offset + length)` of an adopted chunk as the metadata of `slot`. */
+  place(slot: number, chunk: number, offset: number, length: number): void {
+    if (slot >= this.#at.length) this.#grow(slot);
+    else this.forget(slot);
+    this.#at[slot] = chunk * this.chunkSize + offset;
+    this.#length[slot] = length;
+    this.#live[chunk]!++;
+  }
+
   /** The metadata JSON remembered for `slot`, decoded, if any. */
   text(slot: number): string | undefined {
     const at = slot < this.#at.length ? this.#at[slot]! : -1;
@@ -49,6 +71,15 @@ export class RememberedMetas {
     const chunk = this.#chunks[Math.floor(at / this.chunkSize)]!;
     const start = at % this.chunkSize;
     return chunk.toString('utf8', start, start + this.#length[slot]!);
+  }
+
+  /** The metadata JSON remembered for `slot`, as a view of the chunk holding it, if any. */
+  bytes(slot: number): Buffer | undefined {
+    const at = slot < this.#at.length ? this.#at[slot]! : -1;
+    if (at < 0) return undefined;
+    const chunk = this.#chunks[Math.floor(at / this.chunkSize)]!;
+    const start = at % this.chunkSize;
+    return chunk.subarray(start, start + this.#length[slot]!);
   }
 
   /** Forgets the metadata of `slot` (changed, enumerated, or the message removed). */

@@ -120,7 +120,11 @@ describe('spool', () => {
     ]);
     await expect(openSpool(options)).rejects.toMatchObject({ code: 'STERNA_SPOOL_LOCKED' });
     await s.close();
-    expect(await readdir(options.dataPath)).toEqual(['0000000000000001.seg']);
+    // A clean stop leaves the index checkpoint the next open reads (checkpoint.test.ts).
+    expect((await readdir(options.dataPath)).sort()).toEqual([
+      '0000000000000001.seg',
+      'index.checkpoint',
+    ]);
   });
 
   it('refuses misuse with clear codes', async () => {
@@ -261,6 +265,9 @@ describe('spool', () => {
     const fh = await open(segment, 'r+');
     await fh.write(Buffer.from('!!!!'), 0, 4, recordSize + 300);
     await fh.close();
+    // A replay finds it; the checkpoint of the clean stop would have trusted the record until it
+    // is read (STERNA_SPOOL_CORRUPT, checkpoint.test.ts).
+    await rm(path.join(options.dataPath, 'index.checkpoint'));
     const log = logger();
     const after = await spool({ logger: log });
     expect([...(await all(after)).keys()].sort()).toEqual([ids[0], ids[2]].sort());

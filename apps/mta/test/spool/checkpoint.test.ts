@@ -1,0 +1,346 @@
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '@sterna/core';
+import { newSpoolId } from '@sterna/core/engine';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSpool, type Spool, type SpoolEntry, type SpoolStats } from '../../src/spool/index.js';
+
+// The index checkpoint (src/spool/checkpoint.ts): written at a clean stop, read by the next open
+// instead of a replay of the whole log, deleted by that open so that a crash replays the log.
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CHECKPOINT = 'index.checkpoint';
+const READ = 'spool index read from the checkpoint of the last clean stop';
+const REPLAYED = 'spool index rebuilt by replaying the log';
+const NOT_USED = 'spool index checkpoint not used: replaying the whole log';
+
+type Line = { level: string; message: string; fields?: Record<string, unknown> };
+function logger(): Logger & { lines: Line[] } {
+  const lines: Line[] = [];
+  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    lines.push({ level, message, fields });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+const body = (id: string) => Buffer.from(`${id}\r\n`.repeat(1 + (Number.parseInt(id, 16) % 40)));
+function entry(id: string, attempts = 0): SpoolEntry {
+  return {
+    id,
+    sender: 'sender@example.com',
+    recipients: [`rcpt-${attempts}@example.net`],
+    meta: { queue: 'example.net', note: 'é'.repeat(attempts) },
+    size: 0,
+    num_attempts: attempts,
+    ...(attempts > 0 ? { due: 1_800_000_000_000 + attempts } : {}),
+  };
+}
+
+async function all(spool: Spool): Promise<Map<string, SpoolEntry>> {
+  const found = new Map<string, SpoolEntry>();
+  for await (const e of spool.enumerate()) found.set(e.id, e);
+  return found;
+}
+
+// What a replay rebuilds beside the index, per segment: size, live bytes, removal records kept.
+function segments(spool: Spool): unknown {
+  const inner = spool as unknown as {
+    segments: Map<number, { size: number; live: number; removeTargets: Map<number, number> }>;
+  };
+  return [...inner.segments.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([no, s]) => ({ no, size: s.size, live: s.live, targets: [...s.removeTargets] }));
+}
+
+// What stats say of the files (not syncs and compactions since open, nor a compaction pending).
+const onDisk = ({ messages, bytes, segments, diskBytes }: SpoolStats) => ({
+  messages,
+  bytes,
+  segments,
+  diskBytes,
+});
+
+describe('spool index checkpoint', () => {
+  let dir: string;
+  let dataPath: string;
+  const opened: Spool[] = [];
+  const spoolAt = async (data: string, log: Logger = logger()) => {
+    const s = await openSpool({
+      dataPath: data,
+      metaPath: path.join(dir, 'meta'),
+      minFreeSpace: 0,
+      minFreeInodes: 0,
+      segmentSize: 16 * 1024,
+      logger: log,
+    });
+    opened.push(s);
+    return s;
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'sterna-checkpoint-'));
+    dataPath = path.join(dir, 'data');
+  });
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Stores, updates and removes enough to roll many segments and compact some. */
+  async function fill(s: Spool): Promise<Map<string, number>> {
+    const kept = new Map<string, number>(); // id -> attempts of its latest update
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const id = newSpoolId();
+      await s.store(entry(id), body(id));
+      ids.push(id);
+      kept.set(id, 0);
+      if (i % 3 === 2) {
+        const target = ids[i - 1]!;
+        const n = (kept.get(target) ?? 0) + 1;
+        await s.update(entry(target, n));
+        kept.set(target, n);
+      }
+      if (i % 4 === 3) {
+        // Half of them go (never one updated later), so sealed segments get compacted.
+        for (const gone of [ids[i - 3]!, ids[i - 2]!]) {
+          await s.remove(gone);
+          kept.delete(gone);
+        }
+      }
+    }
+    return kept;
+  }
+
+  async function expectHolds(s: Spool, kept: Map<string, number>): Promise<void> {
+    const found = await all(s);
+    expect([...found.keys()].sort()).toEqual([...kept.keys()].sort());
+    for (const [id, attempts] of kept) {
+      expect(found.get(id)).toMatchObject({ ...entry(id, attempts), size: body(id).length });
+      expect(Buffer.from(await s.read(id)).equals(body(id))).toBe(true);
+    }
+  }
+
+  it('is written at a clean stop and read by the next open: the same state as a replay', async () => {
+    const first = await spoolAt(dataPath);
+    const kept = await fill(first);
+    expect(first.stats().compactions).toBeGreaterThan(0);
+    await first.close();
+    const stoppedState = { stats: onDisk(first.stats()), segments: segments(first) };
+    expect(await readdir(dataPath)).toContain(CHECKPOINT);
+    // The same files without the checkpoint: a replay, to compare with.
+    const replayPath = path.join(dir, 'replayed');
+    await cp(dataPath, replayPath, { recursive: true });
+    await rm(path.join(replayPath, CHECKPOINT));
+
+    const log = logger();
+    const fromCheckpoint = await spoolAt(dataPath, log);
+    // Taken before anything awaits: the compaction an open schedules runs a turn later.
+    const checkpointState = { stats: fromCheckpoint.stats(), segments: segments(fromCheckpoint) };
+    expect(log.lines.find((l) => l.level === 'info')).toMatchObject({
+      message: READ,
+      fields: { messages: kept.size },
+    });
+    // Deleted by the open that read it: from here on the log is the truth.
+    expect(await readdir(dataPath)).not.toContain(CHECKPOINT);
+    const replayLog = logger();
+    const replayed = await spoolAt(replayPath, replayLog);
+    const replayState = { stats: replayed.stats(), segments: segments(replayed) };
+    expect(replayLog.lines.find((l) => l.level === 'info')?.message).toBe(REPLAYED);
+
+    // Exactly the state the stopped spool had, live bytes included.
+    expect(checkpointState.segments).toEqual(stoppedState.segments);
+    expect(checkpointState.stats).toMatchObject(stoppedState.stats);
+    expect(checkpointState.stats.messages).toBe(kept.size);
+    // A replay finds the same messages in the same segments. Its live bytes may be higher: when a
+    // compaction copied a message's STORE (with the latest metadata) and then its UPDATE too, the
+    // running spool knew the UPDATE copy was not needed; a replay takes the later record.
+    const files = (state: typeof replayState) => ({
+      stats: onDisk(state.stats),
+      segments: (state.segments as { live: number }[]).map(({ live: _, ...rest }) => rest),
+    });
+    expect(files(checkpointState)).toEqual(files(replayState));
+    await expectHolds(fromCheckpoint, kept);
+    await expectHolds(replayed, kept);
+
+    // It goes on as a replayed one does: what is removed stays removed through the next stop.
+    const [gone] = kept.keys();
+    await fromCheckpoint.remove(gone!);
+    kept.delete(gone!);
+    await fromCheckpoint.close();
+    await expectHolds(await spoolAt(dataPath), kept);
+  });
+
+  it('carries metadata read from disk and metadata remembered from the previous open', async () => {
+    const first = await spoolAt(dataPath);
+    const kept = await fill(first);
+    await first.close(); // metadata of stored and updated messages: read back from the segments
+    const second = await spoolAt(dataPath);
+    await second.close(); // not enumerated: the metadata adopted from the checkpoint, as it was
+    const third = await spoolAt(dataPath);
+    await expectHolds(third, kept);
+    // Enumerated, then changed: the checkpoint has the latest metadata.
+    const [id] = kept.keys();
+    await third.update(entry(id!, 9));
+    kept.set(id!, 9);
+    await third.close();
+    const log = logger();
+    const fourth = await spoolAt(dataPath, log);
+    expect(log.lines.some((l) => l.message === READ)).toBe(true);
+    await expectHolds(fourth, kept);
+  });
+
+  it('is not used when it is damaged, cut short, or older than the segments', async () => {
+    const first = await spoolAt(dataPath);
+    const kept = await fill(first);
+    await first.close();
+    const file = path.join(dataPath, CHECKPOINT);
+    const good = await readFile(file);
+
+    const cases: [string, () => Promise<void>, string][] = [
+      [
+        'a byte flipped',
+        async () => {
+          const damaged = Buffer.from(good);
+          damaged[damaged.length - 5]! ^= 0xff;
+          await writeFile(file, damaged);
+        },
+        'checksum mismatch',
+      ],
+      [
+        'cut short',
+        () => writeFile(file, good.subarray(0, good.length - 100)),
+        `its length is ${good.length - 100}, its header says ${good.length}`,
+      ],
+      ['not a checkpoint', () => writeFile(file, Buffer.alloc(64, 'x')), 'bad magic'],
+    ];
+    for (const [what, damage, problem] of cases) {
+      await damage();
+      const log = logger();
+      const s = await spoolAt(dataPath, log);
+      expect(log.lines, what).toContainEqual({
+        level: 'warn',
+        message: NOT_USED,
+        fields: { checkpoint: file, problem },
+      });
+      expect(log.lines.some((l) => l.message === REPLAYED)).toBe(true);
+      await expectHolds(s, kept);
+      await s.close(); // writes a good one again
+    }
+
+    // An old checkpoint put back after the spool moved on: a segment it does not name.
+    const old = await readFile(file);
+    const next = await spoolAt(dataPath);
+    const extra = newSpoolId();
+    await next.store(entry(extra), body(extra));
+    kept.set(extra, 0);
+    await next.close();
+    await writeFile(file, old);
+    const log = logger();
+    const s = await spoolAt(dataPath, log);
+    expect(log.lines).toContainEqual({
+      level: 'warn',
+      message: NOT_USED,
+      fields: { checkpoint: file, problem: 'the segments on disk are not the ones it names' },
+    });
+    await expectHolds(s, kept);
+  });
+
+  it('trusts the records it names until they are read: damage made while stopped is STERNA_SPOOL_CORRUPT then', async () => {
+    const first = await spoolAt(dataPath);
+    const id = newSpoolId();
+    await first.store(entry(id), Buffer.alloc(2000, 'a'));
+    await first.close();
+    const segment = path.join(dataPath, '0000000000000001.seg');
+    const fh = await open(segment, 'r+');
+    await fh.write(Buffer.from('b'), 0, 1, 1500);
+    await fh.close();
+    const s = await spoolAt(dataPath);
+    expect((await all(s)).has(id)).toBe(true);
+    await expect(s.read(id)).rejects.toMatchObject({ code: 'STERNA_SPOOL_CORRUPT' });
+  });
+
+  it('leaves no checkpoint when it cannot be written, and the next open replays', async () => {
+    const log = logger();
+    const first = await spoolAt(dataPath, log);
+    const kept = await fill(first);
+    // Its temporary name taken by a directory: the write fails with EISDIR.
+    const blocker = path.join(dataPath, `.${CHECKPOINT}.tmp`);
+    await mkdir(blocker);
+    await first.close();
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'spool index checkpoint not written: the next start replays the log',
+      }),
+    );
+    expect(await readdir(dataPath)).not.toContain(CHECKPOINT);
+    await rm(blocker, { recursive: true });
+    const again = logger();
+    const s = await spoolAt(dataPath, again);
+    expect(again.lines.some((l) => l.message === REPLAYED)).toBe(true);
+    await expectHolds(s, kept);
+  });
+
+  it('after kill -9 of a process that opened from a checkpoint, the next open replays the log', {
+    timeout: 60_000,
+  }, async () => {
+    const first = await spoolAt(dataPath);
+    const kept = await fill(first);
+    await first.close();
+    const [gone] = kept.keys();
+    const added = newSpoolId();
+    const script = path.join(dir, 'child.mts');
+    const spoolModule = path.join(here, '../../src/spool/index.ts');
+    await writeFile(
+      script,
+      `import { openSpool } from ${JSON.stringify(spoolModule)};
+const [dataPath, metaPath, gone, added] = process.argv.slice(2);
+const spool = await openSpool({ dataPath, metaPath, minFreeSpace: 0, minFreeInodes: 0, segmentSize: 16384 });
+await spool.store({ id: added, sender: 'sender@example.com', recipients: ['rcpt-0@example.net'], meta: { queue: 'example.net', note: '' }, size: 0, num_attempts: 0 }, Buffer.from(added + '\\r\\n'));
+await spool.remove(gone);
+await spool.update({ id: added, sender: 'sender@example.com', recipients: ['rcpt-0@example.net'], meta: { queue: 'example.net', note: '' }, size: 0, num_attempts: 0 });
+process.stdout.write('written\\n');
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@sterna/source',
+        script,
+        dataPath,
+        path.join(dir, 'meta'),
+        gone!,
+        added,
+      ],
+      { cwd: path.join(here, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((r) => child.once('exit', r));
+    const output = new Promise<string>((resolve) => {
+      let text = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('written')) resolve(text);
+      });
+      child.once('exit', () => resolve(text));
+    });
+    expect(await output).toContain('written');
+    expect(await readdir(dataPath)).not.toContain(CHECKPOINT);
+    child.kill('SIGKILL');
+    await exited;
+
+    const log = logger();
+    const s = await spoolAt(dataPath, log);
+    expect(log.lines.some((l) => l.message === REPLAYED)).toBe(true);
+    // The removal was written by the update's sync (removals ride with the next write).
+    kept.delete(gone!);
+    const found = await all(s);
+    expect([...found.keys()].sort()).toEqual([...kept.keys(), added].sort());
+    expect(Buffer.from(await s.read(added)).toString()).toBe(`${added}\r\n`);
+  });
+});
