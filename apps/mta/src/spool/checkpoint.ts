@@ -243,7 +243,8 @@ export async function readCheckpoint(
 interface Parsed {
   readonly messages: number;
   readonly segments: number;
-  readonly fixed: Buffer;
+  readonly segmentPart: Buffer;
+  readonly messageBytes: Buffer;
   readonly chunks: Buffer[];
 }
 
@@ -276,8 +277,8 @@ async function parse(fh: FileHandle): Promise<Parsed | string> {
   const messageBytes = await readAt(fh, at, messages * PER_MESSAGE);
   if (messageBytes.length < messages * PER_MESSAGE) return 'cut short in its messages';
   at += messageBytes.length;
-  const fixed = Buffer.concat([...segmentBytes, messageBytes], p + messageBytes.length);
-  let crc = crc32(fixed);
+  const segmentPart = Buffer.concat(segmentBytes, p);
+  let crc = crc32(messageBytes, crc32(segmentPart));
   const chunks: Buffer[] = [];
   for (let i = 0; i < chunkCount; i++) {
     const lengthBytes = await readAt(fh, at, 4);
@@ -294,15 +295,16 @@ async function parse(fh: FileHandle): Promise<Parsed | string> {
   }
   if (at !== size) return 'longer than its contents';
   if (crc !== head.readUInt32LE(8)) return 'checksum mismatch';
-  return { messages, segments, fixed, chunks };
+  return { messages, segments, segmentPart, messageBytes, chunks };
 }
 
 async function build(
   dir: string,
   numbers: readonly number[],
-  { messages, segments: segmentCount, fixed, chunks }: Parsed,
+  { messages, segments: segmentCount, segmentPart, messageBytes, chunks }: Parsed,
 ): Promise<CheckpointState | { problem: string }> {
   const named = new Map<number, { size: number; targets: Map<number, number> }>();
+  let fixed = segmentPart;
   let p = 0;
   for (let i = 0; i < segmentCount; i++) {
     const no = fixed.readUInt32LE(p);
@@ -335,9 +337,13 @@ async function build(
     }
   }
   const index = new SpoolIndex();
+  index.reserve(messages);
   const metas = new RememberedMetas();
+  metas.reserve(messages);
   const adopted = chunks.map((c) => metas.adopt(c));
   const within = (no: number, end: number) => end <= (segments.get(no)?.size ?? -1);
+  fixed = messageBytes;
+  p = 0;
   for (let i = 0; i < messages; i++, p += PER_MESSAGE) {
     const id = fixed.toString('hex', p, p + 16);
     const seg = fixed.readUInt32LE(p + 16);
@@ -350,7 +356,6 @@ async function build(
     const chunk = fixed.readUInt32LE(p + 52);
     const at = fixed.readUInt32LE(p + 56);
     if (
-      index.has(id) ||
       !within(seg, off + HEADER_SIZE + storeMeta + size) ||
       !within(mseg, moff + HEADER_SIZE + mlen) ||
       (chunk !== NONE && !(chunk < chunks.length && at + mlen <= chunks[chunk]!.length))
@@ -359,6 +364,10 @@ async function build(
       return { problem: `its message ${id} does not fit the segments` };
     }
     const slot = index.set(id, seg, off, storeMeta, size);
+    if (index.count !== i + 1) {
+      await closeAll();
+      return { problem: `it names message ${id} twice` };
+    }
     index.mseg[slot] = mseg;
     index.moff[slot] = moff;
     index.mlen[slot] = mlen;

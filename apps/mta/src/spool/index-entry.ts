@@ -132,8 +132,13 @@ export class SpoolIndex {
     return slot;
   }
 
-  #grow(): void {
-    const capacity = Math.max(FIRST_CAPACITY, Math.ceil(this.seg.length * 1.5));
+  /** Grows the columns to hold `count` messages at once (a checkpoint says how many come). */
+  reserve(count: number): void {
+    if (count > this.seg.length) this.#grow(count);
+  }
+
+  #grow(atLeast = 0): void {
+    const capacity = Math.max(FIRST_CAPACITY, atLeast, Math.ceil(this.seg.length * 1.5));
     const grown = <T extends Uint32Array | Float64Array>(old: T, make: (n: number) => T): T => {
       const next = make(capacity);
       next.set(old);

@@ -27,6 +27,35 @@ describe('remembered metadata', () => {
     expect(metas.text(10)).toBeUndefined();
   });
 
+  it('takes over chunks filled elsewhere (a checkpoint), several before any is placed', () => {
+    const metas = new RememberedMetas(16);
+    const chunks = ['{"a":1}{"b":22}', '{"c":333}', '{"d":4}'].map((t) => Buffer.from(t));
+    const numbers = chunks.map((c) => metas.adopt(c));
+    expect(numbers).toEqual([0, 1, 2]);
+    metas.place(5, numbers[0]!, 0, 7);
+    metas.place(6, numbers[0]!, 7, 8);
+    metas.place(7, numbers[1]!, 0, 9);
+    metas.place(8, numbers[2]!, 0, 7);
+    expect([5, 6, 7, 8].map((slot) => metas.text(slot))).toEqual([
+      '{"a":1}',
+      '{"b":22}',
+      '{"c":333}',
+      '{"d":4}',
+    ]);
+    expect(metas.bytes(6)?.toString()).toBe('{"b":22}');
+    // A chunk is let go once nothing in it is remembered, the last one kept until clear().
+    metas.forget(5);
+    expect(metas.chunks).toBe(3);
+    metas.forget(6);
+    expect(metas.chunks).toBe(2);
+    // Remembering after an adoption starts a chunk of its own.
+    metas.remember(9, Buffer.from('{"e":5}'), 0, 7);
+    expect(metas.chunks).toBe(3);
+    expect(metas.text(9)).toBe('{"e":5}');
+    expect(metas.text(8)).toBe('{"d":4}');
+    expect(() => metas.adopt(Buffer.alloc(17))).toThrow(RangeError);
+  });
+
   it('does not keep a meta larger than a chunk (it is read from disk when needed)', () => {
     const metas = new RememberedMetas(256 * 1024);
     const huge = Buffer.alloc(300 * 1024, 'a');

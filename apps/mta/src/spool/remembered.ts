@@ -48,7 +48,7 @@ export class RememberedMetas {
    */
   adopt(chunk: Buffer): number {
     if (chunk.length > this.chunkSize) throw new RangeError('chunk larger than the chunk size');
-    this.#release(this.#chunks.length - 1);
+    // The chunks before it are not let go: nothing is placed in them yet.
     this.#chunks.push(chunk);
     this.#live.push(0);
     this.#used = this.chunkSize; // full: the next remember() starts a chunk of its own
@@ -90,6 +90,11 @@ export class RememberedMetas {
     const no = Math.floor(at / this.chunkSize);
     this.#live[no]!--;
     if (no < this.#chunks.length - 1) this.#release(no);
+  }
+
+  /** Makes room for slots below `count` at once. */
+  reserve(count: number): void {
+    if (count > this.#at.length) this.#grow(count - 1);
   }
 
   /** Chunks held, for tests. */
