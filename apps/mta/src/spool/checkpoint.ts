@@ -1,4 +1,5 @@
 import { readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from './crc32.js';
@@ -9,21 +10,29 @@ import { newSegment, type Segment, segmentName } from './segment.js';
 
 // The index checkpoint: what a replay of the whole segment log would rebuild, written at a clean
 // stop so the next open reads one file instead of every record. Little-endian:
-//   header (32 bytes): u32 magic 'SCK1', u32 version (1), u32 CRC-32 of the body, u32 messages,
-//     u32 segments, u32 metadata chunks, f64 body length
-//   body: per segment   u32 number, f64 size, u32 removal targets, per target u32 number, f64 bytes
-//         per message   16B id, u32 seg, f64 off, u32 store meta length, u32 data size,
-//                       u32 meta seg, f64 meta off, u32 meta length, u32 chunk (NONE: not kept),
-//                       u32 offset in that chunk  (60 bytes)
-//         per chunk     u32 length, then the metadata JSON of its messages back to back
-// It is valid only with exactly the segments it names, each of the size it names; the open that
-// reads it deletes it before the spool writes anything, so a crash later replays the log.
+//   header (32 bytes): u32 magic 'SCK1', u32 version (2), u32 CRC-32 of the index part,
+//     u32 messages, u32 segments, u32 metadata chunks, f64 body length
+//   index part: per segment  u32 number, f64 size, u32 removal targets, per target u32 number,
+//                            f64 bytes
+//               per message, as columns (message i is the i-th entry of each; the part starts
+//                 8-aligned from its own start): 16B ids, f64 data offsets, f64 metadata offsets,
+//                 then u32 data segments, STORE meta lengths, data sizes, metadata segments,
+//                 metadata lengths, metadata chunks (NONE: not kept), offsets in those chunks
+//                 (60 bytes a message; the columns are the machine's typed arrays, which is why
+//                 a big-endian machine writes none)
+//               per chunk    u32 length, u32 CRC-32 of its bytes
+//   then the chunks: the metadata JSON of their messages back to back
+// The chunks' places are known from the index part, so the open reads them all at once while it
+// builds the index. It is valid only with exactly the segments it names, each of the size it
+// names; the open that reads it deletes it before the spool writes anything, so a crash later
+// replays the log.
 
 /** The checkpoint's file name in the data directory. */
 export const CHECKPOINT_NAME = 'index.checkpoint';
 const TEMPORARY = `.${CHECKPOINT_NAME}.tmp`;
 const MAGIC = 0x314b4353; // 'SCK1' read as a little-endian u32
-const VERSION = 1;
+const VERSION = 2;
+const PER_CHUNK = 8;
 const HEAD = 32;
 const PER_SEGMENT = 16;
 const PER_TARGET = 12;
@@ -62,21 +71,23 @@ export async function writeCheckpoint(
     return index.mseg[x]! - index.mseg[y]! || index.moff[x]! - index.moff[y]!;
   });
   const slots = order.map((k) => snapshot.slots[k]!);
+  if (endianness() !== 'LE')
+    throw new Error('the checkpoint is written on little-endian machines only');
   let targets = 0;
   for (const s of segments.values()) targets += s.removeTargets.size;
-  const fixed = Buffer.alloc(
-    segments.size * PER_SEGMENT + targets * PER_TARGET + slots.length * PER_MESSAGE,
-  );
+  const segmentPart = Buffer.alloc(segments.size * PER_SEGMENT + targets * PER_TARGET);
   let p = 0;
   for (const s of segments.values()) {
-    p = fixed.writeUInt32LE(s.no, p);
-    p = fixed.writeDoubleLE(s.size, p);
-    p = fixed.writeUInt32LE(s.removeTargets.size, p);
+    p = segmentPart.writeUInt32LE(s.no, p);
+    p = segmentPart.writeDoubleLE(s.size, p);
+    p = segmentPart.writeUInt32LE(s.removeTargets.size, p);
     for (const [target, bytes] of s.removeTargets) {
-      p = fixed.writeUInt32LE(target, p);
-      p = fixed.writeDoubleLE(bytes, p);
+      p = segmentPart.writeUInt32LE(target, p);
+      p = segmentPart.writeDoubleLE(bytes, p);
     }
   }
+  const n = slots.length;
+  const columns = new Columns(Buffer.alloc(n * PER_MESSAGE), n);
   // Metadata packed into chunks no larger than the ones the spool remembers them in, so the
   // next open adopts each chunk as read. A metadata larger than a chunk is not kept.
   const chunkLengths: number[] = [];
@@ -95,31 +106,30 @@ export async function writeCheckpoint(
       used += length;
       chunkLengths[chunk] = used;
     }
-    fixed.write(snapshot.ids[order[i]!]!, p, 16, 'hex');
-    p += 16;
-    p = fixed.writeUInt32LE(index.seg[slot]!, p);
-    p = fixed.writeDoubleLE(index.off[slot]!, p);
-    p = fixed.writeUInt32LE(index.storeMeta[slot]!, p);
-    p = fixed.writeUInt32LE(index.size[slot]!, p);
-    p = fixed.writeUInt32LE(index.mseg[slot]!, p);
-    p = fixed.writeDoubleLE(index.moff[slot]!, p);
-    p = fixed.writeUInt32LE(length, p);
-    p = fixed.writeUInt32LE(chunk, p);
-    p = fixed.writeUInt32LE(at, p);
+    columns.bytes.write(snapshot.ids[order[i]!]!, i * 16, 16, 'hex');
+    columns.off[i] = index.off[slot]!;
+    columns.moff[i] = index.moff[slot]!;
+    columns.seg[i] = index.seg[slot]!;
+    columns.storeMeta[i] = index.storeMeta[slot]!;
+    columns.size[i] = index.size[slot]!;
+    columns.mseg[i] = index.mseg[slot]!;
+    columns.mlen[i] = length;
+    columns.chunk[i] = chunk;
+    columns.at[i] = at;
   }
+  const fixed = segmentPart.length + columns.bytes.length;
   const file = path.join(dir, TEMPORARY);
   const fh = await open(file, 'w');
-  let bytes = HEAD;
+  const table = Buffer.alloc(chunkLengths.length * PER_CHUNK);
+  let bytes = HEAD + fixed + table.length;
   try {
-    let crc = crc32(fixed);
-    await writeAt(fh, fixed, bytes);
-    bytes += fixed.length;
+    await writeAt(fh, segmentPart, HEAD);
+    await writeAt(fh, columns.bytes, HEAD + segmentPart.length);
     const meta = metaSource(source, slots);
     let next = 0;
-    for (const length of chunkLengths) {
-      const chunk = Buffer.allocUnsafe(4 + length);
-      chunk.writeUInt32LE(length, 0);
-      let at = 4;
+    for (const [i, length] of chunkLengths.entries()) {
+      const chunk = Buffer.allocUnsafe(length);
+      let at = 0;
       for (; at < chunk.length; next++) {
         const slot = slots[next]!;
         if (index.mlen[slot]! > META_CHUNK) continue;
@@ -128,14 +138,16 @@ export async function writeCheckpoint(
         chunk.set(json, at);
         at += json.length;
       }
-      crc = crc32(chunk, crc);
+      table.writeUInt32LE(length, i * PER_CHUNK);
+      table.writeUInt32LE(crc32(chunk), i * PER_CHUNK + 4);
       await writeAt(fh, chunk, bytes);
       bytes += chunk.length;
     }
+    await writeAt(fh, table, HEAD + fixed);
     const head = Buffer.alloc(HEAD);
     head.writeUInt32LE(MAGIC, 0);
     head.writeUInt32LE(VERSION, 4);
-    head.writeUInt32LE(crc, 8);
+    head.writeUInt32LE(crc32(table, crc32(columns.bytes, crc32(segmentPart))), 8);
     head.writeUInt32LE(slots.length, 12);
     head.writeUInt32LE(segments.size, 16);
     head.writeUInt32LE(chunkLengths.length, 20);
@@ -233,11 +245,24 @@ export async function readCheckpoint(
     parsed = await parse(fh);
   } catch (error) {
     parsed = `cannot read it: ${(error as Error).message}`;
-  } finally {
-    await fh.close().catch(() => {});
   }
-  if (typeof parsed === 'string') return { problem: parsed };
-  return build(dir, numbers, parsed);
+  if (typeof parsed === 'string') {
+    await fh.close().catch(() => {});
+    return { problem: parsed };
+  }
+  let built: CheckpointState | { problem: string } | undefined;
+  try {
+    built = await build(dir, numbers, parsed);
+  } finally {
+    // The metadata chunks were being read meanwhile, into the buffers the index now points at.
+    const problem = await parsed.loaded;
+    await fh.close().catch(() => {});
+    if (problem !== undefined && built !== undefined && !('problem' in built)) {
+      for (const s of built.segments.values()) await s.fh.close().catch(() => {});
+      built = { problem };
+    }
+  }
+  return built;
 }
 
 interface Parsed {
@@ -245,7 +270,10 @@ interface Parsed {
   readonly segments: number;
   readonly segmentPart: Buffer;
   readonly messageBytes: Buffer;
+  /** The metadata chunks, being read. */
   readonly chunks: Buffer[];
+  /** Settles once every chunk is read and checked: undefined, or what is wrong. */
+  readonly loaded: Promise<string | undefined>;
 }
 
 async function parse(fh: FileHandle): Promise<Parsed | string> {
@@ -274,28 +302,47 @@ async function parse(fh: FileHandle): Promise<Parsed | string> {
     at += PER_SEGMENT + rest.length;
     p += PER_SEGMENT + rest.length;
   }
-  const messageBytes = await readAt(fh, at, messages * PER_MESSAGE);
-  if (messageBytes.length < messages * PER_MESSAGE) return 'cut short in its messages';
+  // Its own allocation, so the columns' typed arrays are aligned.
+  const messageBytes = Buffer.allocUnsafeSlow(messages * PER_MESSAGE);
+  if ((await readInto(fh, messageBytes, at)) < messageBytes.length)
+    return 'cut short in its messages';
   at += messageBytes.length;
+  const table = await readAt(fh, at, chunkCount * PER_CHUNK);
+  if (table.length < chunkCount * PER_CHUNK) return 'cut short in its chunk table';
+  at += table.length;
   const segmentPart = Buffer.concat(segmentBytes, p);
-  let crc = crc32(messageBytes, crc32(segmentPart));
-  const chunks: Buffer[] = [];
+  if (crc32(table, crc32(messageBytes, crc32(segmentPart))) !== head.readUInt32LE(8))
+    return 'checksum mismatch';
+  let end = at;
   for (let i = 0; i < chunkCount; i++) {
-    const lengthBytes = await readAt(fh, at, 4);
-    if (lengthBytes.length < 4) return 'cut short in its metadata';
-    const length = lengthBytes.readUInt32LE(0);
+    const length = table.readUInt32LE(i * PER_CHUNK);
     if (length > META_CHUNK) return 'a metadata chunk is too large';
+    end += length;
+  }
+  if (end !== size) return `its chunks end at ${end}, its length is ${size}`;
+  // Every chunk read at once, while the caller builds the index: nothing returns early from here.
+  const chunks: Buffer[] = [];
+  const reads: Promise<string | undefined>[] = [];
+  for (let i = 0; i < chunkCount; i++) {
+    const length = table.readUInt32LE(i * PER_CHUNK);
+    const crc = table.readUInt32LE(i * PER_CHUNK + 4);
     // Its own allocation outside the heap, given back whole once nothing in it is needed.
     const chunk = Buffer.allocUnsafeSlow(length);
-    const got = await readInto(fh, chunk, at + 4);
-    if (got < length) return 'cut short in its metadata';
-    crc = crc32(chunk, crc32(lengthBytes, crc));
     chunks.push(chunk);
-    at += 4 + length;
+    const from = at;
+    reads.push(
+      (async () => {
+        if ((await readInto(fh, chunk, from)) < length) return 'cut short in its metadata';
+        return crc32(chunk) === crc ? undefined : `checksum mismatch in metadata chunk ${i}`;
+      })(),
+    );
+    at += length;
   }
-  if (at !== size) return 'longer than its contents';
-  if (crc !== head.readUInt32LE(8)) return 'checksum mismatch';
-  return { messages, segments, segmentPart, messageBytes, chunks };
+  const loaded = Promise.all(reads).then(
+    (problems) => problems.find((x) => x !== undefined),
+    (error: unknown) => `cannot read it: ${(error as Error).message}`,
+  );
+  return { messages, segments, segmentPart, messageBytes, chunks, loaded };
 }
 
 async function build(
@@ -304,7 +351,7 @@ async function build(
   { messages, segments: segmentCount, segmentPart, messageBytes, chunks }: Parsed,
 ): Promise<CheckpointState | { problem: string }> {
   const named = new Map<number, { size: number; targets: Map<number, number> }>();
-  let fixed = segmentPart;
+  const fixed = segmentPart;
   let p = 0;
   for (let i = 0; i < segmentCount; i++) {
     const no = fixed.readUInt32LE(p);
@@ -336,44 +383,77 @@ async function build(
       return { problem: `segment ${segment.path} is ${onDisk} bytes, it names ${size}` };
     }
   }
-  const index = new SpoolIndex();
-  index.reserve(messages);
-  const metas = new RememberedMetas();
-  metas.reserve(messages);
-  const adopted = chunks.map((c) => metas.adopt(c));
-  const within = (no: number, end: number) => end <= (segments.get(no)?.size ?? -1);
-  fixed = messageBytes;
-  p = 0;
-  for (let i = 0; i < messages; i++, p += PER_MESSAGE) {
-    const id = fixed.toString('hex', p, p + 16);
-    const seg = fixed.readUInt32LE(p + 16);
-    const off = fixed.readDoubleLE(p + 20);
-    const storeMeta = fixed.readUInt32LE(p + 28);
-    const size = fixed.readUInt32LE(p + 32);
-    const mseg = fixed.readUInt32LE(p + 36);
-    const moff = fixed.readDoubleLE(p + 40);
-    const mlen = fixed.readUInt32LE(p + 48);
-    const chunk = fixed.readUInt32LE(p + 52);
-    const at = fixed.readUInt32LE(p + 56);
+  const c = new Columns(messageBytes, messages);
+  const size = (no: number) => segments.get(no)?.size ?? -1;
+  for (let i = 0; i < messages; i++) {
+    const chunk = c.chunk[i]!;
     if (
-      !within(seg, off + HEADER_SIZE + storeMeta + size) ||
-      !within(mseg, moff + HEADER_SIZE + mlen) ||
-      (chunk !== NONE && !(chunk < chunks.length && at + mlen <= chunks[chunk]!.length))
+      c.off[i]! + HEADER_SIZE + c.storeMeta[i]! + c.size[i]! > size(c.seg[i]!) ||
+      c.moff[i]! + HEADER_SIZE + c.mlen[i]! > size(c.mseg[i]!) ||
+      (chunk !== NONE && !(chunk < chunks.length && c.at[i]! + c.mlen[i]! <= chunks[chunk]!.length))
     ) {
       await closeAll();
-      return { problem: `its message ${id} does not fit the segments` };
+      return { problem: `its message ${c.id(i)} does not fit the segments` };
     }
-    const slot = index.set(id, seg, off, storeMeta, size);
-    if (index.count !== i + 1) {
-      await closeAll();
-      return { problem: `it names message ${id} twice` };
-    }
-    index.mseg[slot] = mseg;
-    index.moff[slot] = moff;
-    index.mlen[slot] = mlen;
-    if (chunk !== NONE) metas.place(slot, adopted[chunk]!, at, mlen);
+  }
+  const index = new SpoolIndex();
+  if (!index.load(messages, (i) => c.id(i), c)) {
+    await closeAll();
+    return { problem: 'it names a message twice' };
+  }
+  const metas = new RememberedMetas();
+  metas.reserve(messages);
+  const adopted = chunks.map((chunk) => metas.adopt(chunk));
+  for (let i = 0; i < messages; i++) {
+    const chunk = c.chunk[i]!;
+    if (chunk !== NONE) metas.place(i, adopted[chunk]!, c.at[i]!, c.mlen[i]!);
   }
   return { segments, index, metas };
+}
+
+/** The per-message columns of a checkpoint, as typed arrays over its bytes. */
+class Columns {
+  readonly off: Float64Array;
+  readonly moff: Float64Array;
+  readonly seg: Uint32Array;
+  readonly storeMeta: Uint32Array;
+  readonly size: Uint32Array;
+  readonly mseg: Uint32Array;
+  readonly mlen: Uint32Array;
+  readonly chunk: Uint32Array;
+  readonly at: Uint32Array;
+
+  /** `bytes` must start 8-aligned in its buffer (its own allocation). */
+  constructor(
+    readonly bytes: Buffer,
+    n: number,
+  ) {
+    const { buffer, byteOffset } = bytes;
+    let p = byteOffset + n * 16;
+    const f64 = () => {
+      const column = new Float64Array(buffer, p, n);
+      p += n * 8;
+      return column;
+    };
+    const u32 = () => {
+      const column = new Uint32Array(buffer, p, n);
+      p += n * 4;
+      return column;
+    };
+    this.off = f64();
+    this.moff = f64();
+    this.seg = u32();
+    this.storeMeta = u32();
+    this.size = u32();
+    this.mseg = u32();
+    this.mlen = u32();
+    this.chunk = u32();
+    this.at = u32();
+  }
+
+  id(i: number): string {
+    return this.bytes.toString('hex', i * 16, i * 16 + 16);
+  }
 }
 
 async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {

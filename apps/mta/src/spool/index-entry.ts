@@ -132,6 +132,42 @@ export class SpoolIndex {
     return slot;
   }
 
+  /**
+   * Fills an empty index at once from columns (message i in slot i, the latest metadata where
+   * the columns say): what the checkpoint of a clean stop holds. False when an id repeats.
+   */
+  load(
+    count: number,
+    id: (i: number) => string,
+    columns: {
+      readonly seg: Uint32Array;
+      readonly off: Float64Array;
+      readonly storeMeta: Uint32Array;
+      readonly size: Uint32Array;
+      readonly mseg: Uint32Array;
+      readonly moff: Float64Array;
+      readonly mlen: Uint32Array;
+    },
+  ): boolean {
+    if (this.#slots.size > 0 || this.#used > 0) throw new Error('load() needs an empty index');
+    this.reserve(count);
+    for (let i = 0; i < count; i++) {
+      this.#slots.set(id(i), i);
+      this.#births = (this.#births + 1) >>> 0 || 1;
+      this.born[i] = this.#births;
+      this.version[i] = 1;
+    }
+    this.#used = count;
+    this.seg.set(columns.seg);
+    this.off.set(columns.off);
+    this.storeMeta.set(columns.storeMeta);
+    this.size.set(columns.size);
+    this.mseg.set(columns.mseg);
+    this.moff.set(columns.moff);
+    this.mlen.set(columns.mlen);
+    return this.#slots.size === count;
+  }
+
   /** Grows the columns to hold `count` messages at once (a checkpoint says how many come). */
   reserve(count: number): void {
     if (count > this.seg.length) this.#grow(count);

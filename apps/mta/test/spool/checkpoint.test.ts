@@ -201,13 +201,22 @@ describe('spool index checkpoint', () => {
 
     const cases: [string, () => Promise<void>, string][] = [
       [
-        'a byte flipped',
+        'a byte flipped in the index',
+        async () => {
+          const damaged = Buffer.from(good);
+          damaged[40]! ^= 0xff;
+          await writeFile(file, damaged);
+        },
+        'checksum mismatch',
+      ],
+      [
+        'a byte flipped in the metadata',
         async () => {
           const damaged = Buffer.from(good);
           damaged[damaged.length - 5]! ^= 0xff;
           await writeFile(file, damaged);
         },
-        'checksum mismatch',
+        'checksum mismatch in metadata chunk 0',
       ],
       [
         'cut short',
