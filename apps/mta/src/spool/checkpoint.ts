@@ -1,6 +1,6 @@
 import { readSync } from 'node:fs';
-import { endianness } from 'node:os';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import path from 'node:path';
 import { crc32 } from './crc32.js';
 import { SpoolIndex } from './index-entry.js';
