@@ -126,6 +126,10 @@ describe('spool index checkpoint', () => {
   it('is written at a clean stop and read by the next open: the same state as a replay', async () => {
     const first = await spoolAt(dataPath);
     const kept = await fill(first);
+    // Compaction runs in the background: give it up to 10 s to have freed a segment.
+    for (let i = 0; i < 1000 && !first.stats().compactions; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     expect(first.stats().compactions).toBeGreaterThan(0);
     await first.close();
     const stoppedState = { stats: onDisk(first.stats()), segments: segments(first) };
@@ -197,36 +201,39 @@ describe('spool index checkpoint', () => {
     const kept = await fill(first);
     await first.close();
     const file = path.join(dataPath, CHECKPOINT);
-    const good = await readFile(file);
 
-    const cases: [string, () => Promise<void>, string][] = [
+    // Each case damages the checkpoint the previous close wrote: a replayed open may compact,
+    // so an older checkpoint would name other segments and be refused for that first.
+    const cases: [string, (good: Buffer) => Buffer, (good: Buffer) => string][] = [
       [
         'a byte flipped in the index',
-        async () => {
+        (good) => {
           const damaged = Buffer.from(good);
           damaged[40]! ^= 0xff;
-          await writeFile(file, damaged);
+          return damaged;
         },
-        'checksum mismatch',
+        () => 'checksum mismatch',
       ],
       [
         'a byte flipped in the metadata',
-        async () => {
+        (good) => {
           const damaged = Buffer.from(good);
           damaged[damaged.length - 5]! ^= 0xff;
-          await writeFile(file, damaged);
+          return damaged;
         },
-        'checksum mismatch in metadata chunk 0',
+        () => 'checksum mismatch in metadata chunk 0',
       ],
       [
         'cut short',
-        () => writeFile(file, good.subarray(0, good.length - 100)),
-        `its length is ${good.length - 100}, its header says ${good.length}`,
+        (good) => good.subarray(0, good.length - 100),
+        (good) => `its length is ${good.length - 100}, its header says ${good.length}`,
       ],
-      ['not a checkpoint', () => writeFile(file, Buffer.alloc(64, 'x')), 'bad magic'],
+      ['not a checkpoint', () => Buffer.alloc(64, 'x'), () => 'bad magic'],
     ];
-    for (const [what, damage, problem] of cases) {
-      await damage();
+    for (const [what, damage, reason] of cases) {
+      const good = await readFile(file);
+      await writeFile(file, damage(good));
+      const problem = reason(good);
       const log = logger();
       const s = await spoolAt(dataPath, log);
       expect(log.lines, what).toContainEqual({
