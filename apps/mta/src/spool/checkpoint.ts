@@ -302,6 +302,9 @@ async function parse(fh: FileHandle): Promise<Parsed | string> {
     at += PER_SEGMENT + rest.length;
     p += PER_SEGMENT + rest.length;
   }
+  // A damaged count must not ask for more memory than the file could fill.
+  if (at + messages * PER_MESSAGE + chunkCount * PER_CHUNK > size)
+    return 'cut short in its messages';
   // Its own allocation, so the columns' typed arrays are aligned.
   const messageBytes = Buffer.allocUnsafeSlow(messages * PER_MESSAGE);
   if ((await readInto(fh, messageBytes, at)) < messageBytes.length)
