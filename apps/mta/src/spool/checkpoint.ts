@@ -106,7 +106,7 @@ export async function writeCheckpoint(
       used += length;
       chunkLengths[chunk] = used;
     }
-    columns.bytes.write(snapshot.ids[order[i]!]!, i * 16, 16, 'hex');
+    index.copyId(slot, columns.bytes, i * 16);
     columns.off[i] = index.off[slot]!;
     columns.moff[i] = index.moff[slot]!;
     columns.seg[i] = index.seg[slot]!;
@@ -219,6 +219,7 @@ async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<v
 export interface CheckpointState {
   readonly segments: Map<number, Segment>;
   readonly index: SpoolIndex;
+  /** The metadata of the messages, in chunks still being read (see RememberedMetas.adopt). */
   readonly metas: RememberedMetas;
 }
 
@@ -227,7 +228,9 @@ export interface CheckpointState {
  * (`numbers`, ascending): the same segments, each of the size it names, and every record it
  * points at inside them. Returns the state, undefined when there is no checkpoint, or why it
  * cannot be used (the caller replays the log instead). Throws only when a segment it names
- * cannot be opened.
+ * cannot be opened. The metadata chunks are read after it returns and checked when first used;
+ * one that is damaged costs only reads of its messages' metadata from their records, not the
+ * checkpoint.
  */
 export async function readCheckpoint(
   dir: string,
@@ -250,18 +253,17 @@ export async function readCheckpoint(
     await fh.close().catch(() => {});
     return { problem: parsed };
   }
-  let built: CheckpointState | { problem: string } | undefined;
+  // The metadata chunks are still being read: the file is closed once they are.
+  const read = Promise.all(parsed.reads);
+  void read.finally(() => fh.close().catch(() => {}));
+  let built: Awaited<ReturnType<typeof build>>;
   try {
     built = await build(dir, numbers, parsed);
-  } finally {
-    // The metadata chunks were being read meanwhile, into the buffers the index now points at.
-    const problem = await parsed.loaded;
-    await fh.close().catch(() => {});
-    if (problem !== undefined && built !== undefined && !('problem' in built)) {
-      for (const s of built.segments.values()) await s.fh.close().catch(() => {});
-      built = { problem };
-    }
+  } catch (error) {
+    await read;
+    throw error;
   }
+  if ('problem' in built) await read; // a replay follows: not beside reads it no longer needs
   return built;
 }
 
@@ -272,8 +274,8 @@ interface Parsed {
   readonly messageBytes: Buffer;
   /** The metadata chunks, being read. */
   readonly chunks: Buffer[];
-  /** Settles once every chunk is read and checked: undefined, or what is wrong. */
-  readonly loaded: Promise<string | undefined>;
+  /** Per chunk, settles once it is read: with its check (the checksum), or why it is unusable. */
+  readonly reads: Promise<(() => string | undefined) | string>[];
 }
 
 async function parse(fh: FileHandle): Promise<Parsed | string> {
@@ -323,9 +325,11 @@ async function parse(fh: FileHandle): Promise<Parsed | string> {
     end += length;
   }
   if (end !== size) return `its chunks end at ${end}, its length is ${size}`;
-  // Every chunk read at once, while the caller builds the index: nothing returns early from here.
+  // Every chunk read at once, in the background: the index is built and the spool opens while
+  // they are read, and each is checked against its checksum when it is first used, so its check
+  // is not in the way of the open either. Nothing returns early from here.
   const chunks: Buffer[] = [];
-  const reads: Promise<string | undefined>[] = [];
+  const reads: Promise<(() => string | undefined) | string>[] = [];
   for (let i = 0; i < chunkCount; i++) {
     const length = table.readUInt32LE(i * PER_CHUNK);
     const crc = table.readUInt32LE(i * PER_CHUNK + 4);
@@ -334,24 +338,23 @@ async function parse(fh: FileHandle): Promise<Parsed | string> {
     chunks.push(chunk);
     const from = at;
     reads.push(
-      (async () => {
-        if ((await readInto(fh, chunk, from)) < length) return 'cut short in its metadata';
-        return crc32(chunk) === crc ? undefined : `checksum mismatch in metadata chunk ${i}`;
-      })(),
+      readInto(fh, chunk, from).then(
+        (got) =>
+          got < length
+            ? `metadata chunk ${i} is cut short`
+            : () => (crc32(chunk) === crc ? undefined : `checksum mismatch in metadata chunk ${i}`),
+        (error: unknown) => `cannot read metadata chunk ${i}: ${(error as Error).message}`,
+      ),
     );
     at += length;
   }
-  const loaded = Promise.all(reads).then(
-    (problems) => problems.find((x) => x !== undefined),
-    (error: unknown) => `cannot read it: ${(error as Error).message}`,
-  );
-  return { messages, segments, segmentPart, messageBytes, chunks, loaded };
+  return { messages, segments, segmentPart, messageBytes, chunks, reads };
 }
 
 async function build(
   dir: string,
   numbers: readonly number[],
-  { messages, segments: segmentCount, segmentPart, messageBytes, chunks }: Parsed,
+  { messages, segments: segmentCount, segmentPart, messageBytes, chunks, reads }: Parsed,
 ): Promise<CheckpointState | { problem: string }> {
   const named = new Map<number, { size: number; targets: Map<number, number> }>();
   const fixed = segmentPart;
@@ -400,13 +403,13 @@ async function build(
     }
   }
   const index = new SpoolIndex();
-  if (!index.load(messages, (i) => c.id(i), c)) {
+  if (!index.load(messages, c.bytes, c)) {
     await closeAll();
     return { problem: 'it names a message twice' };
   }
   const metas = new RememberedMetas();
   metas.reserve(messages);
-  const adopted = chunks.map((chunk) => metas.adopt(chunk));
+  const adopted = chunks.map((chunk, i) => metas.adopt(chunk, reads[i]));
   for (let i = 0; i < messages; i++) {
     const chunk = c.chunk[i]!;
     if (chunk !== NONE) metas.place(i, adopted[chunk]!, c.at[i]!, c.mlen[i]!);

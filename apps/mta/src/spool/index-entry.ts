@@ -1,3 +1,4 @@
+import { IdTable } from './id-table.js';
 import { HEADER_SIZE } from './record.js';
 import type { Segment } from './segment.js';
 
@@ -8,9 +9,10 @@ const FIRST_CAPACITY = 1024;
 /**
  * What the spool keeps in memory per message, as columns of typed arrays indexed by a slot: where
  * its data record and its latest metadata record are, and the data size. Sender, recipients and
- * meta stay on disk (read at startup by `enumerate()`). A message costs a `Map` entry from its id
- * (the id string is the one the engine keeps too) to its slot, and 44 bytes of columns outside
- * the JavaScript heap, instead of an object per message (~96 bytes of heap, plus its numbers).
+ * meta stay on disk (read at startup by `enumerate()`). A message costs its entry in an
+ * {@link IdTable} (its id as 16 bytes, and a bucket) and 44 bytes of columns, all outside the
+ * JavaScript heap, instead of an object per message (~96 bytes of heap, plus its numbers) and a
+ * `Map` entry from an id string.
  *
  * A slot freed by `delete()` is used again; `born` tells its lives apart, so bookkeeping that
  * finishes after an await checks {@link SpoolIndex.is} (the id still has this slot, in the same
@@ -18,85 +20,107 @@ const FIRST_CAPACITY = 1024;
  */
 export class SpoolIndex {
   /** Segment of the STORE record holding the data. */
-  seg = new Uint32Array(0);
+  seg: Uint32Array = new Uint32Array(0);
   /** Offset of that STORE record. */
-  off = new Float64Array(0);
+  off: Float64Array = new Float64Array(0);
   /** Meta length inside that STORE record (its length is HEADER + this + size). */
-  storeMeta = new Uint32Array(0);
+  storeMeta: Uint32Array = new Uint32Array(0);
   /** Data bytes. */
-  size = new Uint32Array(0);
+  size: Uint32Array = new Uint32Array(0);
   /** Segment of the record holding the latest durable metadata. */
-  mseg = new Uint32Array(0);
+  mseg: Uint32Array = new Uint32Array(0);
   /** Offset of that record. */
-  moff = new Float64Array(0);
+  moff: Float64Array = new Float64Array(0);
   /** Length of that metadata JSON; in a free slot, the next free slot. */
-  mlen = new Uint32Array(0);
+  mlen: Uint32Array = new Uint32Array(0);
   /** Bumped by every `update()`, so late bookkeeping can tell it was overtaken. */
-  version = new Uint32Array(0);
+  version: Uint32Array = new Uint32Array(0);
   /** Which life of the slot this is (a counter, bumped each time a slot is taken); 0 when free. */
-  born = new Uint32Array(0);
+  born: Uint32Array = new Uint32Array(0);
   /** Metadata queued by `update()` but not yet written, by slot. */
   readonly pending = new Map<number, Uint8Array>();
-  readonly #slots = new Map<string, number>();
+  readonly #ids = new IdTable();
   #used = 0;
   #free = NONE;
   #births = 0;
 
   /** Messages indexed. */
   get count(): number {
-    return this.#slots.size;
+    return this.#ids.size;
   }
 
   /** The slot of `id`, if it is indexed. */
   slot(id: string): number | undefined {
-    return this.#slots.get(id);
+    const slot = this.#ids.find(id);
+    return slot < 0 ? undefined : slot;
   }
 
   has(id: string): boolean {
-    return this.#slots.has(id);
+    return this.#ids.find(id) >= 0;
   }
 
   /** True while `id` still has `slot`, in the life `born` (it was not removed and stored again). */
   is(id: string, slot: number, born: number): boolean {
-    return this.#slots.get(id) === slot && this.born[slot] === born;
+    return born !== 0 && this.born[slot] === born && this.#ids.holds(slot, id);
+  }
+
+  /** The id in `slot` (a slot in use). */
+  id(slot: number): string {
+    return this.#ids.id(slot);
+  }
+
+  /** Writes the id in `slot` as its 16 bytes at `target[at]`. */
+  copyId(slot: number, target: Uint8Array, at: number): void {
+    this.#ids.copyId(slot, target, at);
   }
 
   /** Every id, in the order first indexed. */
-  ids(): IterableIterator<string> {
-    return this.#slots.keys();
+  *ids(): IterableIterator<string> {
+    for (const slot of this.slots()) yield this.#ids.id(slot);
   }
 
-  /** Every slot in use. */
-  slots(): IterableIterator<number> {
-    return this.#slots.values();
+  /** Every slot in use, in the order their ids were first indexed. */
+  *slots(): IterableIterator<number> {
+    const ids = this.#ids;
+    for (let slot = ids.first(); slot >= 0; ) {
+      const next = ids.after(slot); // read first: the caller may delete `slot`
+      yield slot;
+      slot = next;
+    }
   }
 
   /**
-   * Every id with its slot and life, as they are now (later changes are not seen): a walk over
-   * them checks `born[slot] === born` to see whether a message is still there, without a lookup.
+   * Every slot in use with its life, as they are now (later changes are not seen), in the order
+   * first indexed: a walk over them checks `born[slot] === born` to see whether a message is
+   * still there (its id is then {@link id}), without a lookup.
    */
-  snapshot(): { ids: string[]; slots: Uint32Array; born: Uint32Array } {
-    const ids: string[] = new Array(this.#slots.size);
-    const slots = new Uint32Array(this.#slots.size);
-    const born = new Uint32Array(this.#slots.size);
+  snapshot(): { slots: Uint32Array; born: Uint32Array } {
+    const ids = this.#ids;
+    const slots = new Uint32Array(ids.size);
+    const born = new Uint32Array(ids.size);
     let i = 0;
-    this.#slots.forEach((slot, id) => {
-      ids[i] = id;
+    for (let slot = ids.first(); slot >= 0; slot = ids.after(slot)) {
       slots[i] = slot;
       born[i++] = this.born[slot]!;
-    });
-    return { ids, slots, born };
+    }
+    return { slots, born };
   }
 
   /**
    * Indexes a STORE record (its metadata is the latest); an id already indexed keeps its slot,
    * its fields replaced (a compaction copy met again at recovery).
+   * @throws RangeError for an id that is not a spool id (32 lowercase hex characters)
    */
   set(id: string, seg: number, off: number, metaLength: number, size: number): number {
-    let slot = this.#slots.get(id);
-    if (slot === undefined) {
+    let slot = this.#ids.find(id);
+    if (slot < 0) {
       slot = this.#take();
-      this.#slots.set(id, slot);
+      try {
+        this.#ids.add(id, slot);
+      } catch (error) {
+        this.#give(slot);
+        throw error;
+      }
     }
     this.seg[slot] = seg;
     this.off[slot] = off;
@@ -110,10 +134,14 @@ export class SpoolIndex {
 
   /** Forgets `id`; its slot is free for the next message. */
   delete(id: string): void {
-    const slot = this.#slots.get(id);
-    if (slot === undefined) return;
-    this.#slots.delete(id);
+    const slot = this.#ids.find(id);
+    if (slot < 0) return;
+    this.#ids.remove(slot);
     this.pending.delete(slot);
+    this.#give(slot);
+  }
+
+  #give(slot: number): void {
     this.born[slot] = 0;
     this.mlen[slot] = this.#free;
     this.#free = slot;
@@ -133,12 +161,14 @@ export class SpoolIndex {
   }
 
   /**
-   * Fills an empty index at once from columns (message i in slot i, the latest metadata where
-   * the columns say): what the checkpoint of a clean stop holds. False when an id repeats.
+   * Fills an empty index at once from columns (message i in slot i, its id the 16 bytes at
+   * `ids[16 i]`, the latest metadata where the columns say): what the checkpoint of a clean stop
+   * holds. The columns are taken over, not copied (the first growth copies them). False when an
+   * id repeats.
    */
   load(
     count: number,
-    id: (i: number) => string,
+    ids: Uint8Array,
     columns: {
       readonly seg: Uint32Array;
       readonly off: Float64Array;
@@ -149,23 +179,29 @@ export class SpoolIndex {
       readonly mlen: Uint32Array;
     },
   ): boolean {
-    if (this.#slots.size > 0 || this.#used > 0) throw new Error('load() needs an empty index');
-    this.reserve(count);
+    if (this.#ids.size > 0 || this.#used > 0) throw new Error('load() needs an empty index');
+    const { seg, off, storeMeta, size, mseg, moff, mlen } = columns;
+    if ([seg, off, storeMeta, size, mseg, moff, mlen].some((c) => c.length !== count))
+      throw new RangeError('load() needs columns of `count` messages');
+    this.seg = columns.seg;
+    this.off = columns.off;
+    this.storeMeta = columns.storeMeta;
+    this.size = columns.size;
+    this.mseg = columns.mseg;
+    this.moff = columns.moff;
+    this.mlen = columns.mlen;
+    this.version = new Uint32Array(count).fill(1);
+    this.born = new Uint32Array(count);
+    const table = this.#ids;
+    table.growSlots(count);
+    table.reserve(count);
     for (let i = 0; i < count; i++) {
-      this.#slots.set(id(i), i);
+      if (!table.addBytes(ids, i * 16, i)) return false;
       this.#births = (this.#births + 1) >>> 0 || 1;
       this.born[i] = this.#births;
-      this.version[i] = 1;
     }
     this.#used = count;
-    this.seg.set(columns.seg);
-    this.off.set(columns.off);
-    this.storeMeta.set(columns.storeMeta);
-    this.size.set(columns.size);
-    this.mseg.set(columns.mseg);
-    this.moff.set(columns.moff);
-    this.mlen.set(columns.mlen);
-    return this.#slots.size === count;
+    return true;
   }
 
   /** Grows the columns to hold `count` messages at once (a checkpoint says how many come). */
@@ -191,6 +227,7 @@ export class SpoolIndex {
     this.mlen = grown(this.mlen, u32);
     this.version = grown(this.version, u32);
     this.born = grown(this.born, u32);
+    this.#ids.growSlots(capacity);
   }
 }
 

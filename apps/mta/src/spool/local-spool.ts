@@ -1,8 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
 import { type Logger, SternaError, silentLogger } from '@sterna/core';
 import { isSpoolId } from '@sterna/core/engine';
-import { discardCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_NAME, discardCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compactSegment, pickSegment, worthCompacting } from './compaction.js';
 import { ioReason, spoolError } from './errors.js';
 import { parseThreshold, SpaceGuard } from './free-space.js';
@@ -96,6 +97,11 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       freshCacheBytes,
     });
     spool.scheduleCompaction();
+    state.metas.onUnusable = (problem) =>
+      logger.warn('spool index checkpoint: metadata not usable, read from the log instead', {
+        checkpoint: path.join(dir, CHECKPOINT_NAME),
+        problem,
+      });
     return spool;
   } catch (error) {
     await lock?.release();
@@ -321,12 +327,15 @@ class LocalSpool implements Spool {
     this.assertOpen();
     const { index } = this;
     const cache: MetaCache = { text: undefined, meta: undefined };
-    const { ids, slots, born } = index.snapshot();
+    const { slots, born } = index.snapshot();
     let batch: SpoolEntry[] = [];
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
+      // Read from the checkpoint after the open: its chunk may still be on its way.
+      const loading = this.metas.loading(slot);
+      if (loading !== undefined) await loading;
       if (index.born[slot] !== born[i]) continue; // removed since
-      const id = ids[i]!;
+      const id = index.id(slot);
       const size = index.size[slot]!;
       const remembered = this.metas.text(slot);
       this.metas.forget(slot); // kept only for the first enumeration after open

@@ -27,6 +27,43 @@ describe('remembered metadata', () => {
     expect(metas.text(10)).toBeUndefined();
   });
 
+  it('gives nothing out of an adopted chunk until it is read, checks it at first use, and drops one that cannot be used', async () => {
+    const metas = new RememberedMetas(16);
+    const unusable: string[] = [];
+    metas.onUnusable = (problem) => unusable.push(problem);
+    type Read = (() => string | undefined) | string;
+    const reads: ((r: Read) => void)[] = [];
+    const next = () => new Promise<Read>((r) => reads.push(r));
+    const numbers = ['{"a":1}', '{"b":2}', '{"c":3}'].map((t) =>
+      metas.adopt(Buffer.from(t), next()),
+    );
+    for (const [slot, no] of numbers.entries()) metas.place(slot, no, 0, 7);
+    const loading = [0, 1, 2].map((slot) => metas.loading(slot));
+    expect(loading.every((p) => p instanceof Promise)).toBe(true);
+    expect([metas.text(0), metas.bytes(1), metas.loading(3)]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    let checks = 0;
+    reads[0]!(() => {
+      checks++;
+      return undefined;
+    });
+    reads[1]!(() => 'checksum mismatch in metadata chunk 1');
+    reads[2]!('metadata chunk 2 is cut short');
+    await Promise.all(loading);
+    expect([0, 1, 2].map((slot) => metas.loading(slot))).toEqual([undefined, undefined, undefined]);
+    // Read, not yet checked: the check runs once, when a slot in it is first used.
+    expect([checks, unusable]).toEqual([0, ['metadata chunk 2 is cut short']]);
+    expect([metas.text(0), metas.text(0), checks]).toEqual(['{"a":1}', '{"a":1}', 1]);
+    expect([metas.text(1), metas.text(2)]).toEqual([undefined, undefined]);
+    expect(unusable).toEqual([
+      'metadata chunk 2 is cut short',
+      'checksum mismatch in metadata chunk 1',
+    ]);
+  });
+
   it('takes over chunks filled elsewhere (a checkpoint), several before any is placed', () => {
     const metas = new RememberedMetas(16);
     const chunks = ['{"a":1}{"b":22}', '{"c":333}', '{"d":4}'].map((t) => Buffer.from(t));

@@ -11,6 +11,12 @@ export const META_CHUNK = 40 * 1024 * 1024;
  */
 export class RememberedMetas {
   readonly #chunks: (Buffer | undefined)[] = [];
+  // Per chunk adopted before it could be used: a promise while it is being read, then the check
+  // it still needs (its checksum, done when it is first used); undefined once usable.
+  readonly #pending: (Promise<void> | (() => string | undefined) | undefined)[] = [];
+
+  /** Told why an adopted chunk cannot be used (its slots' metadata is then read from disk). */
+  onUnusable: (problem: string) => void = () => {};
   // Per chunk: how many slots' metadata it still holds.
   readonly #live: number[] = [];
   #used = 0;
@@ -45,14 +51,54 @@ export class RememberedMetas {
   /**
    * Takes over a chunk filled elsewhere (read whole from the index checkpoint), at most
    * `chunkSize` bytes; its metadata is then given to slots by {@link place}. Returns its number.
+   * @param read when the chunk is still being read: settles once it is, with the check it still
+   *   needs before use (run when it is first used; a problem, or undefined), or with why it cannot
+   *   be read. Nothing in it is given out before ({@link loading} says what to wait for); a chunk
+   *   that cannot be used is dropped, told to {@link onUnusable}, and its slots' metadata is read
+   *   from disk instead.
    */
-  adopt(chunk: Buffer): number {
+  adopt(chunk: Buffer, read?: Promise<(() => string | undefined) | string>): number {
     if (chunk.length > this.chunkSize) throw new RangeError('chunk larger than the chunk size');
     // The chunks before it are not let go: nothing is placed in them yet.
     this.#chunks.push(chunk);
     this.#live.push(0);
     this.#used = this.chunkSize; // full: the next remember() starts a chunk of its own
-    return this.#chunks.length - 1;
+    const no = this.#chunks.length - 1;
+    if (read !== undefined) {
+      this.#pending[no] = read.then((check) => {
+        if (this.#chunks[no] !== chunk) return; // let go, or cleared, meanwhile
+        if (typeof check === 'function') this.#pending[no] = check;
+        else this.#drop(no, check);
+      });
+    }
+    return no;
+  }
+
+  /** What to wait for before the metadata of `slot` can be given out, if its chunk is being read. */
+  loading(slot: number): Promise<void> | undefined {
+    const at = slot < this.#at.length ? this.#at[slot]! : -1;
+    const pending = at < 0 ? undefined : this.#pending[Math.floor(at / this.chunkSize)];
+    return pending instanceof Promise ? pending : undefined;
+  }
+
+  // Whether chunk `no` can be given out now, checking it first if it still needs that.
+  #usable(no: number): boolean {
+    const pending = this.#pending[no];
+    if (pending === undefined) return this.#chunks[no] !== undefined;
+    if (pending instanceof Promise) return false;
+    const problem = pending();
+    if (problem === undefined) {
+      this.#pending[no] = undefined;
+      return true;
+    }
+    this.#drop(no, problem);
+    return false;
+  }
+
+  #drop(no: number, problem: string): void {
+    this.#chunks[no] = undefined;
+    this.#pending[no] = undefined;
+    this.onUnusable(problem);
   }
 
   /** Remembers `chunk[offset, offset + length)` of an adopted chunk as the metadata of `slot`. */
@@ -64,20 +110,21 @@ export class RememberedMetas {
     this.#live[chunk]!++;
   }
 
-  /** The metadata JSON remembered for `slot`, decoded, if any. */
+  /** The metadata JSON remembered for `slot`, decoded, if any (none while its chunk loads). */
   text(slot: number): string | undefined {
-    const at = slot < this.#at.length ? this.#at[slot]! : -1;
-    if (at < 0) return undefined;
-    const chunk = this.#chunks[Math.floor(at / this.chunkSize)]!;
-    const start = at % this.chunkSize;
-    return chunk.toString('utf8', start, start + this.#length[slot]!);
+    return this.bytes(slot)?.toString('utf8');
   }
 
-  /** The metadata JSON remembered for `slot`, as a view of the chunk holding it, if any. */
+  /**
+   * The metadata JSON remembered for `slot`, as a view of the chunk holding it, if any (none
+   * while its chunk is being read, nor once the chunk was found unusable).
+   */
   bytes(slot: number): Buffer | undefined {
     const at = slot < this.#at.length ? this.#at[slot]! : -1;
     if (at < 0) return undefined;
-    const chunk = this.#chunks[Math.floor(at / this.chunkSize)]!;
+    const no = Math.floor(at / this.chunkSize);
+    if (!this.#usable(no)) return undefined;
+    const chunk = this.#chunks[no]!;
     const start = at % this.chunkSize;
     return chunk.subarray(start, start + this.#length[slot]!);
   }
@@ -110,6 +157,7 @@ export class RememberedMetas {
   /** Forgets everything, and gives the memory back. */
   clear(): void {
     this.#chunks.length = 0;
+    this.#pending.length = 0;
     this.#live.length = 0;
     this.#used = 0;
     this.#at = new Float64Array(0);
