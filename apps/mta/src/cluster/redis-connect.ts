@@ -1,8 +1,20 @@
+import { createRequire } from 'node:module';
 import type { RedisParams } from '@sterna/lua';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 
 /** A connection to one redis server or a redis cluster (ioredis' two clients share commands). */
 export type RedisClient = Redis | Cluster;
+
+// ioredis (CommonJS), loaded by the first connection: a daemon that never talks to redis does
+// not pay the ~0.1–0.2 s of CPU its modules take to load.
+const require = createRequire(import.meta.url);
+let ioredis: typeof import('ioredis') | undefined;
+const library = () => (ioredis ??= require('ioredis') as typeof import('ioredis'));
+
+/** True for a connection to a redis cluster. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof library().Cluster;
+}
 
 /** How a caller wants failures handled. */
 export interface RedisConnectOptions {
@@ -63,7 +75,9 @@ export function openRedis(params: RedisParams, options: RedisConnectOptions = {}
     autoResubscribe: !options.subscriber,
   };
   const cluster = params.cluster ?? nodes.length > 1;
-  const client = cluster ? clusterClient(nodes, params, common) : new Redis(first, common);
+  const client = cluster
+    ? clusterClient(nodes, params, common)
+    : new (library().Redis)(first, common);
   client.on('error', options.onError ?? (() => {}));
   return client;
 }
@@ -74,7 +88,7 @@ function clusterClient(
   common: RedisOptions,
 ): Cluster {
   const first = new URL(nodes[0] as string);
-  return new Cluster(nodes.map(clusterNode), {
+  return new (library().Cluster)(nodes.map(clusterNode), {
     scaleReads: params.read_from_replicas ? 'slave' : 'master',
     lazyConnect: common.lazyConnect,
     clusterRetryStrategy: common.retryStrategy as (times: number) => number,

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ConnectionLimiter, type Lease, WaitingLines } from '@sterna/core/engine';
-import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-connect.js';
-import { redisProblem } from './redis-connect.js';
+import { isCluster, redisProblem } from './redis-connect.js';
 import { FLEET_KEY_PREFIX, SharedStoreError, unavailable } from './redis-throttles.js';
 
 // The three lease scripts. A limit is a sorted set: member = lease id, score = when the lease
@@ -128,8 +127,9 @@ export class RedisConnectionLimits implements ConnectionLimiter {
     this.#channel = `${prefix}limit-released`;
     // A second connection: a subscribed one takes no other commands. It subscribes on each
     // `ready` itself (ioredis' own re-subscription leaves a promise nobody handles).
-    this.#subscriber =
-      client instanceof Cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
+    this.#subscriber = isCluster(client)
+      ? client.duplicate()
+      : client.duplicate({ autoResubscribe: false });
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (channel: string, name: string) => {
       if (channel === this.#channel) this.#waiting.offer(name);

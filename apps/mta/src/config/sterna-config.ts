@@ -2,7 +2,6 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { SternaError } from '@sterna/core';
 import { durationSchema as duration } from '@sterna/lua';
-import { createJiti } from 'jiti';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -126,6 +125,8 @@ async function readConfigFile(file: string): Promise<unknown> {
   const ext = extname(file);
   if (ext === '.json') return JSON.parse(await readFile(file, 'utf8'));
   if (ext === '.yaml' || ext === '.yml') return parseYaml(await readFile(file, 'utf8'));
+  // Loaded only for a config written in TypeScript or JavaScript.
+  const { createJiti } = await import('jiti');
   const jiti = createJiti(import.meta.url, { interopDefault: true });
   return jiti.import(file, { default: true });
 }

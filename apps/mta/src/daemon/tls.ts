@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import { hostname as machineName } from 'node:os';
-import { generate } from 'selfsigned';
 
 /** A certificate and its private key, PEM text. */
 export interface CertificatePair {
@@ -31,6 +30,9 @@ export function selfSignedCertificate(name: string = machineName()): Promise<Cer
 
 async function make(name: string): Promise<CertificatePair> {
   const ip = isIP(name) !== 0;
+  // Loaded when a certificate is first made (its X.509 and ASN.1 libraries take ~0.1–0.2 s of
+  // CPU to load), not with the daemon's modules.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: name }], {
     keySize: 2048,
     algorithm: 'sha256',

@@ -1,13 +1,24 @@
+import { createRequire } from 'node:module';
 import type { LogRecord } from '@sterna/core/engine';
-import nunjucks from 'nunjucks';
+import type { Environment } from 'nunjucks';
 
 /** A compiled `per_record.<Type>.template`: renders one record to one line of text. */
 export type RecordTemplate = (record: LogRecord) => string;
 
 // KumoMTA evaluates these templates with MiniJinja; nunjucks speaks the same Jinja syntax for
 // what log templates use (variables, attribute and item access, arithmetic, filters, if/for).
-const env = new nunjucks.Environment(null, { autoescape: false });
-env.addFilter('tojson', (value: unknown) => JSON.stringify(value));
+// nunjucks (CommonJS) is loaded by the first template compiled: most policies have none.
+const require = createRequire(import.meta.url);
+let nunjucks: typeof import('nunjucks') | undefined;
+let env: Environment | undefined;
+function environment(): { lib: typeof import('nunjucks'); env: Environment } {
+  nunjucks ??= require('nunjucks') as typeof import('nunjucks');
+  if (env === undefined) {
+    env = new nunjucks.Environment(null, { autoescape: false });
+    env.addFilter('tojson', (value: unknown) => JSON.stringify(value));
+  }
+  return { lib: nunjucks, env };
+}
 
 /**
  * Compiles a log template. The record's fields are the variables (`{{ id }}`,
@@ -18,7 +29,8 @@ env.addFilter('tojson', (value: unknown) => JSON.stringify(value));
  * @throws Error with nunjucks' message when the template does not parse.
  */
 export function compileTemplate(source: string): RecordTemplate {
-  const template = new nunjucks.Template(source, env, undefined, true);
+  const { lib, env } = environment();
+  const template = new lib.Template(source, env, undefined, true);
   return (record) => {
     const headers: Record<string, string | string[]> = { ...record.headers };
     for (const [name, value] of Object.entries(record.headers)) {

@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@sterna/core';
 import type { AmqpBasicPublishParams, AmqpConfirmation, AmqpPublishParams } from '@sterna/lua';
-import {
-  type ChannelModel,
-  type ConfirmChannel,
-  connect,
-  type Options,
-  type SocketOptions,
-} from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Options, SocketOptions } from 'amqplib';
 
 /** How long connecting may take unless `connect_timeout` says otherwise, ms. */
 const CONNECT_MS = 5_000;
@@ -126,6 +120,8 @@ class AmqpLink {
     const { address, socket, connectMs, where } = this.#target;
     let timer: NodeJS.Timeout | undefined;
     let gaveUp = false;
+    // Loaded at the first connection: a daemon that publishes nothing to AMQP never pays for it.
+    const { connect } = await import('amqplib');
     const connecting = connect(address as Options.Connect, { ...socket, timeout: connectMs });
     const late = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {

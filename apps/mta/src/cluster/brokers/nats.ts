@@ -1,14 +1,27 @@
-import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
-import {
-  connect,
-  type MsgHdrs,
-  type NatsConnection,
-  type NodeConnectionOptions,
-  headers as natsHeaders,
-} from '@nats-io/transport-node';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { MsgHdrs, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { errorText, type Logger } from '@sterna/core';
 import type { DaemonHandlers, NatsConnectParams, NatsPublishParams } from '@sterna/lua';
 import { readKeySource } from '../../config/key-source.js';
+
+// The client libraries, loaded at the first connection: a daemon that never connects to NATS
+// never pays for them. Everything that needs them runs on a connection, so after that load.
+interface NatsLibraries {
+  readonly transport: typeof import('@nats-io/transport-node');
+  readonly jetstream: typeof import('@nats-io/jetstream');
+}
+let libraries: NatsLibraries | undefined;
+async function loadNats(): Promise<NatsLibraries> {
+  libraries ??= {
+    transport: await import('@nats-io/transport-node'),
+    jetstream: await import('@nats-io/jetstream'),
+  };
+  return libraries;
+}
+function loadedNats(): NatsLibraries {
+  if (libraries === undefined) throw new Error('the NATS client is used before any connection');
+  return libraries;
+}
 
 // The pause between attempts of a connection made in the background
 // (`retry_on_initial_connect`); the client library's own pause between reconnections.
@@ -154,7 +167,8 @@ export class NatsClients {
       return client.id;
     }
     try {
-      this.#attach(client, await connect(options));
+      const { transport } = await loadNats();
+      this.#attach(client, await transport.connect(options));
     } catch (error) {
       this.#clients.delete(client.id);
       throw new Error(`cannot connect to ${client.servers}: ${errorText(error)}`);
@@ -174,7 +188,7 @@ export class NatsClients {
     const left = Math.max(1, deadline - Date.now());
     const options = params.headers ? { headers: headerSet(params.headers) } : {};
     if (params.await_ack) {
-      client.js ??= jetstream(nc, { timeout: client.requestMs });
+      client.js ??= loadedNats().jetstream.jetstream(nc, { timeout: client.requestMs });
       try {
         await client.js.publish(params.subject, params.payload, { ...options, timeout: left });
       } catch (error) {
@@ -282,7 +296,8 @@ export class NatsClients {
   ): Promise<void> {
     for (let attempt = 1; client.ended === undefined; attempt++) {
       try {
-        const nc = await connect(options);
+        const { transport } = await loadNats();
+        const nc = await transport.connect(options);
         if (client.ended !== undefined) await nc.close();
         else this.#attach(client, nc);
         return;
@@ -312,7 +327,7 @@ export class NatsClients {
 
 // NATS headers from the policy's table: a list gives the header several values.
 function headerSet(table: Readonly<Record<string, string | readonly string[]>>): MsgHdrs {
-  const set = natsHeaders();
+  const set = loadedNats().transport.headers();
   for (const [name, value] of Object.entries(table)) {
     for (const one of typeof value === 'string' ? [value] : value) set.append(name, one);
   }
