@@ -69,6 +69,36 @@ describe('the spool id table', () => {
     expect(table.holds(0, table.id(1))).toBe(false);
   });
 
+  it('takes a block of ids over as its storage, refuses a repeated one, and grows past it', () => {
+    const n = 2000;
+    const block = Buffer.alloc(16 * n + 16);
+    randomBytes(16 * n).copy(block, 16); // the ids start 16 bytes in: still 4-aligned
+    const ids = block.subarray(16);
+    const table = new IdTable();
+    expect(table.adopt(ids, n)).toBe(true);
+    expect(table.size).toBe(n);
+    for (let i = 0; i < n; i++) expect(table.findBytes(ids, i * 16)).toBe(i);
+    const order: number[] = [];
+    for (let s = table.first(); s >= 0; s = table.after(s)) order.push(s);
+    expect(order).toEqual([...Array(n).keys()]);
+    // Slots beyond the block: it is copied into room for them, and every id stays.
+    table.growSlots(n + 10);
+    const extra = 'f'.repeat(32);
+    expect(table.add(extra, n)).toBe(true);
+    expect(table.add(extra, n + 1)).toBe(false); // already there
+    table.remove(0);
+    expect([table.find(extra), table.find(ids.toString('hex', 0, 16)), table.first()]).toEqual([
+      n,
+      -1,
+      1,
+    ]);
+    for (let i = 1; i < n; i++) expect(table.id(i)).toBe(ids.toString('hex', i * 16, i * 16 + 16));
+
+    const twice = Buffer.concat([ids.subarray(0, 32), ids.subarray(0, 16)]);
+    expect(new IdTable().adopt(twice, 3)).toBe(false);
+    expect(() => new IdTable().adopt(block.subarray(1), 1)).toThrow(/4-aligned/);
+  });
+
   it('finds nothing for text that is not a spool id, and refuses to add it', () => {
     const table = new IdTable();
     table.growSlots(1);

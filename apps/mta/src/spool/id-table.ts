@@ -9,21 +9,24 @@ const END = -1;
 
 /**
  * The spool's id → slot table, outside the JavaScript heap. A spool id is 16 bytes (32 lowercase
- * hex characters); the table keeps each slot's id as four 32-bit words (big-endian: the words
- * read left to right are the hex text) and finds a slot by open addressing with linear probing,
- * at most half full. Slots also form a list in the order their ids were first added, so a walk
- * over the spool meets messages oldest first, as a replay of the log does.
+ * hex characters); the table keeps each slot's id as those bytes (compared as four 32-bit words)
+ * and finds a slot by open addressing with linear probing, at most half full. Slots also form a
+ * list in the order their ids were first added, so a walk over the spool meets messages oldest
+ * first, as a replay of the log does.
  *
  * Against a `Map` of id strings it keeps no string per message (the engine makes its own when it
- * needs one), costs 24 bytes per slot and 8 per bucket (two or more buckets per id) in typed
- * arrays the garbage collector never walks, and fills from a checkpoint's binary ids without making a string at all: a
- * million messages load in a fraction of the time a `Map` takes to grow to that size.
+ * needs one) and costs 24 bytes per slot and 8 per bucket (two or more buckets per id) in typed
+ * arrays the garbage collector never walks. A checkpoint's ids become its storage as read, with
+ * no string made: a million messages load in a fraction of the time a `Map` takes to grow to
+ * that size.
  *
  * The slots themselves are handed out by the caller ({@link SpoolIndex}); the table only maps.
  */
 export class IdTable {
-  /** Each slot's id, four words per slot. */
-  #words = new Int32Array(0);
+  /** Each slot's id, 16 bytes per slot, as they are on disk. */
+  #bytes: Uint8Array = new Uint8Array(0);
+  /** The same bytes as four words per slot (in the machine's byte order), for hashing and comparing. */
+  #words: Int32Array = new Int32Array(0);
   /**
    * Buckets as pairs: the slot (or EMPTY) and its id's hash, compared before the id itself so a
    * probe reads one cache line, not the id of every slot it passes. A power of two of pairs.
@@ -37,8 +40,11 @@ export class IdTable {
   #prev = new Int32Array(0);
   #head = END;
   #tail = END;
-  // The words of the id being looked up.
+  // The id being looked up, as words and as bytes.
   readonly #probe = new Int32Array(4);
+  readonly #probeBytes = new Uint8Array(this.#probe.buffer);
+  // The bytes of the id being turned into text.
+  readonly #text = Buffer.alloc(16);
 
   /** Ids in the table. */
   get size(): number {
@@ -48,9 +54,10 @@ export class IdTable {
   /** Room for slots below `capacity` (never shrinks). */
   growSlots(capacity: number): void {
     if (capacity <= this.#next.length) return;
-    const words = new Int32Array(capacity * 4);
-    words.set(this.#words);
-    this.#words = words;
+    const bytes = new Uint8Array(capacity * 16);
+    bytes.set(this.#bytes);
+    this.#bytes = bytes;
+    this.#words = new Int32Array(bytes.buffer);
     const next = new Int32Array(capacity);
     next.set(this.#next);
     this.#next = next;
@@ -61,18 +68,18 @@ export class IdTable {
 
   /** The slot of `id`, or -1 (also for text that is not a spool id). */
   find(id: string): number {
-    return parseId(id, this.#probe) ? this.#lookup(this.#probe) : -1;
+    return parseId(id, this.#probeBytes) ? this.#lookup(this.#probe) : -1;
   }
 
   /** The slot of the 16-byte id at `bytes[at]`, or -1. */
   findBytes(bytes: Uint8Array, at: number): number {
-    readWords(bytes, at, this.#probe);
+    copy16(bytes, at, this.#probeBytes, 0);
     return this.#lookup(this.#probe);
   }
 
   /** True while `slot` holds `id`. */
   holds(slot: number, id: string): boolean {
-    if (!parseId(id, this.#probe)) return false;
+    if (!parseId(id, this.#probeBytes)) return false;
     const w = this.#words;
     const k = slot * 4;
     const p = this.#probe;
@@ -85,7 +92,7 @@ export class IdTable {
    * @throws RangeError for text that is not a spool id
    */
   add(id: string, slot: number): boolean {
-    if (!parseId(id, this.#probe)) throw new RangeError(`'${id}' is not a spool id`);
+    if (!parseId(id, this.#probeBytes)) throw new RangeError(`'${id}' is not a spool id`);
     return this.#add(this.#probe, slot);
   }
 
@@ -94,7 +101,7 @@ export class IdTable {
    * when the table already holds it.
    */
   addBytes(bytes: Uint8Array, at: number, slot: number): boolean {
-    readWords(bytes, at, this.#probe);
+    copy16(bytes, at, this.#probeBytes, 0);
     return this.#add(this.#probe, slot);
   }
 
@@ -128,24 +135,59 @@ export class IdTable {
     else this.#prev[next] = prev;
   }
 
-  /** `slot`'s id as text. */
+  /**
+   * `slot`'s id as text: one flat string, as a message id kept by the engine should be (text
+   * joined from pieces would keep the pieces too, until first hashed).
+   */
   id(slot: number): string {
-    const w = this.#words;
-    const k = slot * 4;
-    return hex8(w[k]!) + hex8(w[k + 1]!) + hex8(w[k + 2]!) + hex8(w[k + 3]!);
+    copy16(this.#bytes, slot * 16, this.#text, 0);
+    return this.#text.toString('hex');
   }
 
   /** Writes `slot`'s id as 16 bytes at `target[at]`. */
   copyId(slot: number, target: Uint8Array, at: number): void {
+    copy16(this.#bytes, slot * 16, target, at);
+  }
+
+  /**
+   * Fills an empty table at once with `count` ids, the one of slot i the 16 bytes at
+   * `ids[16 i]`, in slot order, taking `ids` over as its own storage (not copied: the first
+   * growth copies it). `ids` must start 4-aligned in its buffer. False when an id repeats.
+   */
+  adopt(ids: Uint8Array, count: number): boolean {
+    if (this.#size > 0) throw new Error('adopt() needs an empty table');
+    if (ids.byteOffset % 4 !== 0 || ids.length < count * 16)
+      throw new RangeError('adopt() needs 16 bytes per id, 4-aligned');
+    this.#bytes = ids.subarray(0, count * 16);
+    this.#words = new Int32Array(ids.buffer, ids.byteOffset, count * 4);
+    this.#next = new Int32Array(count);
+    this.#prev = new Int32Array(count);
+    this.reserve(count);
+    const buckets = this.#buckets;
+    const mask = this.#mask;
     const w = this.#words;
-    for (let j = 0; j < 4; j++) {
-      const v = w[slot * 4 + j]!;
-      const p = at + j * 4;
-      target[p] = v >>> 24;
-      target[p + 1] = (v >>> 16) & 0xff;
-      target[p + 2] = (v >>> 8) & 0xff;
-      target[p + 3] = v & 0xff;
+    for (let slot = 0; slot < count; slot++) {
+      const k = slot * 4;
+      const a = w[k]!;
+      const b = w[k + 1]!;
+      const c = w[k + 2]!;
+      const d = w[k + 3]!;
+      const h = mix(a, b, c, d);
+      let i = h & mask;
+      for (let s = buckets[i * 2]!; s !== EMPTY; i = (i + 1) & mask, s = buckets[i * 2]!) {
+        if (buckets[i * 2 + 1] !== h) continue;
+        const j = s * 4;
+        if (w[j] === a && w[j + 1] === b && w[j + 2] === c && w[j + 3] === d) return false;
+      }
+      buckets[i * 2] = slot;
+      buckets[i * 2 + 1] = h;
+      this.#next[slot] = slot + 1 < count ? slot + 1 : END;
+      this.#prev[slot] = slot - 1;
+      this.#size++;
     }
+    this.#head = count > 0 ? 0 : END;
+    this.#tail = count - 1;
+    return true;
   }
 
   /** The first slot in the order, or -1. */
@@ -247,27 +289,22 @@ export class IdTable {
   }
 }
 
-// A spool id's four words; false for text that is not 32 lowercase hex characters.
-function parseId(id: string, into: Int32Array): boolean {
+// A spool id's 16 bytes; false for text that is not 32 lowercase hex characters.
+function parseId(id: string, into: Uint8Array): boolean {
   if (id.length !== 32) return false;
-  for (let j = 0; j < 4; j++) {
-    let v = 0;
-    for (let k = j * 8, end = k + 8; k < end; k++) {
-      const c = id.charCodeAt(k);
-      const d = c < 128 ? HEX[c]! : -1;
-      if (d < 0) return false;
-      v = (v << 4) | d;
-    }
-    into[j] = v;
+  for (let j = 0; j < 16; j++) {
+    const hi = id.charCodeAt(j * 2);
+    const lo = id.charCodeAt(j * 2 + 1);
+    const h = hi < 128 ? HEX[hi]! : -1;
+    const l = lo < 128 ? HEX[lo]! : -1;
+    if ((h | l) < 0) return false;
+    into[j] = (h << 4) | l;
   }
   return true;
 }
 
-function readWords(bytes: Uint8Array, at: number, into: Int32Array): void {
-  for (let j = 0; j < 4; j++) {
-    const p = at + j * 4;
-    into[j] = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!;
-  }
+function copy16(from: Uint8Array, at: number, to: Uint8Array, to0: number): void {
+  for (let j = 0; j < 16; j++) to[to0 + j] = from[at + j]!;
 }
 
 // The four words mixed into a bucket number (a v1 UUID's first word, its time, varies most).
@@ -275,8 +312,4 @@ function mix(a: number, b: number, c: number, d: number): number {
   let h = Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c ^ d, 0xc2b2ae35), 0x9e3779b1);
   h ^= h >>> 15;
   return h;
-}
-
-function hex8(v: number): string {
-  return (v >>> 0).toString(16).padStart(8, '0');
 }

@@ -163,8 +163,8 @@ export class SpoolIndex {
   /**
    * Fills an empty index at once from columns (message i in slot i, its id the 16 bytes at
    * `ids[16 i]`, the latest metadata where the columns say): what the checkpoint of a clean stop
-   * holds. The columns are taken over, not copied (the first growth copies them). False when an
-   * id repeats.
+   * holds. The columns and the ids are taken over, not copied (the first growth copies them);
+   * `ids` must start 4-aligned in its buffer. False when an id repeats.
    */
   load(
     count: number,
@@ -192,11 +192,8 @@ export class SpoolIndex {
     this.mlen = columns.mlen;
     this.version = new Uint32Array(count).fill(1);
     this.born = new Uint32Array(count);
-    const table = this.#ids;
-    table.growSlots(count);
-    table.reserve(count);
+    if (!this.#ids.adopt(ids, count)) return false;
     for (let i = 0; i < count; i++) {
-      if (!table.addBytes(ids, i * 16, i)) return false;
       this.#births = (this.#births + 1) >>> 0 || 1;
       this.born[i] = this.#births;
     }
