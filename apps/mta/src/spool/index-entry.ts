@@ -55,6 +55,12 @@ export class SpoolIndex {
     return slot < 0 ? undefined : slot;
   }
 
+  /** The slot of the 16-byte id at `bytes[at]` (a record's), if it is indexed. */
+  slotAt(bytes: Uint8Array, at: number): number | undefined {
+    const slot = this.#ids.findBytes(bytes, at);
+    return slot < 0 ? undefined : slot;
+  }
+
   has(id: string): boolean {
     return this.#ids.find(id) >= 0;
   }
@@ -122,6 +128,27 @@ export class SpoolIndex {
         throw error;
       }
     }
+    return this.#fill(slot, seg, off, metaLength, size);
+  }
+
+  /** {@link set} for the 16-byte id at `bytes[at]` (a record met by a replay). */
+  setAt(
+    bytes: Uint8Array,
+    at: number,
+    seg: number,
+    off: number,
+    metaLength: number,
+    size: number,
+  ): number {
+    let slot = this.#ids.findBytes(bytes, at);
+    if (slot < 0) {
+      slot = this.#take();
+      this.#ids.addBytes(bytes, at, slot);
+    }
+    return this.#fill(slot, seg, off, metaLength, size);
+  }
+
+  #fill(slot: number, seg: number, off: number, metaLength: number, size: number): number {
     this.seg[slot] = seg;
     this.off[slot] = off;
     this.storeMeta[slot] = metaLength;
@@ -135,7 +162,11 @@ export class SpoolIndex {
   /** Forgets `id`; its slot is free for the next message. */
   delete(id: string): void {
     const slot = this.#ids.find(id);
-    if (slot < 0) return;
+    if (slot >= 0) this.deleteSlot(slot);
+  }
+
+  /** Forgets the message in `slot` (a slot in use); the slot is free for the next message. */
+  deleteSlot(slot: number): void {
     this.#ids.remove(slot);
     this.pending.delete(slot);
     this.#give(slot);

@@ -62,13 +62,34 @@ export function decodeHeader(buf: Buffer, at: number): RecordHeader | string {
   const type = buf.readUInt8(at + 8);
   if (type !== STORE && type !== UPDATE && type !== REMOVE) return `unknown record type ${type}`;
   if (buf.readUInt8(at + 9) !== 1) return `unknown record version ${buf.readUInt8(at + 9)}`;
-  return {
+  return new DecodedHeader(
     type,
-    crc: buf.readUInt32LE(at + 4),
-    metaLength: buf.readUInt32LE(at + 12),
-    dataLength: buf.readUInt32LE(at + 16),
-    id: buf.toString('hex', at + 20, at + 36),
-  };
+    buf.readUInt32LE(at + 4),
+    buf.readUInt32LE(at + 12),
+    buf.readUInt32LE(at + 16),
+    buf,
+    at + ID_AT,
+  );
+}
+
+/** Where a record's 16 id bytes start, from the start of its header. */
+export const ID_AT = 20;
+
+// The id is made into text only when asked for: a replay meets every record and needs its
+// id's bytes, not a string of them.
+class DecodedHeader implements RecordHeader {
+  constructor(
+    readonly type: RecordType,
+    readonly crc: number,
+    readonly metaLength: number,
+    readonly dataLength: number,
+    private readonly buf: Buffer,
+    private readonly idAt: number,
+  ) {}
+
+  get id(): string {
+    return this.buf.toString('hex', this.idAt, this.idAt + 16);
+  }
 }
 
 /** Total bytes of a record with this header. */

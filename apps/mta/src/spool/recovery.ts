@@ -125,20 +125,20 @@ function apply(
 ): void {
   if (r.type === STORE) {
     // A second STORE of an id is a compaction copy: it carries the latest metadata too.
-    const slot = index.set(r.id, segment.no, r.offset, r.metaLength, r.dataLength);
+    const slot = index.setAt(r.buffer, r.idAt, segment.no, r.offset, r.metaLength, r.dataLength);
     metas.remember(slot, r.buffer, r.metaStart, r.metaStart + r.metaLength);
   } else if (r.type === UPDATE) {
-    const slot = index.slot(r.id);
+    const slot = index.slotAt(r.buffer, r.idAt);
     if (slot === undefined) return; // its STORE was compacted away after a REMOVE
     index.mseg[slot] = segment.no;
     index.moff[slot] = r.offset;
     index.mlen[slot] = r.metaLength;
     metas.remember(slot, r.buffer, r.metaStart, r.metaStart + r.metaLength);
   } else if (r.type === REMOVE) {
-    const slot = index.slot(r.id);
+    const slot = index.slotAt(r.buffer, r.idAt);
     if (slot !== undefined) {
       metas.forget(slot);
-      index.delete(r.id);
+      index.deleteSlot(slot);
     }
     const target = removeTarget(r.meta);
     if (target !== undefined) {

@@ -3,6 +3,7 @@ import {
   checksumMatches,
   decodeHeader,
   HEADER_SIZE,
+  ID_AT,
   type RecordHeader,
   type RecordType,
   recordLength,
@@ -12,6 +13,8 @@ import {
 export interface ScannedRecord {
   readonly type: RecordType;
   readonly id: string;
+  /** Where the id's 16 bytes are in {@link buffer}. */
+  readonly idAt: number;
   /** Offset of the record in its segment. */
   readonly offset: number;
   /** Bytes of the whole record. */
@@ -167,6 +170,7 @@ async function load(
 // a visitor asks for them (compaction copies), not for every record (recovery needs none).
 class Scanned implements ScannedRecord {
   readonly metaStart: number;
+  readonly idAt: number;
   constructor(
     private readonly header: RecordHeader,
     readonly buffer: Buffer,
@@ -174,6 +178,7 @@ class Scanned implements ScannedRecord {
     readonly offset: number,
   ) {
     this.metaStart = at + HEADER_SIZE;
+    this.idAt = at + ID_AT;
   }
   get type(): RecordType {
     return this.header.type;
