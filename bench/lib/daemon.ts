@@ -75,6 +75,9 @@ export async function startDaemon(
     }
   };
   const sampler = setInterval(sample, 250);
+  // However it ends (stop(), or a kill -9 from the benchmark), the sampler ends with it: it must
+  // not keep the benchmark's process alive.
+  child.once('exit', () => clearInterval(sampler));
   return {
     child,
     smtpPort: Number(/smtp listener on [^:]+:(\d+)/.exec(err)![1]),
