@@ -14,7 +14,7 @@ import { openRecordSinks } from './boot/open-records.js';
 import { openDaemonSpool } from './boot/open-spool.js';
 import type { DaemonParts } from './boot/parts.js';
 import { reloadAutomationRules, startAutomation } from './boot/start-automation.js';
-import { startListeners } from './boot/start-listeners.js';
+import { prepareCertificates, startListeners } from './boot/start-listeners.js';
 import { startQueues } from './boot/start-queues.js';
 import { startSharedAdmin } from './boot/start-shared-admin.js';
 import { emptyConfig } from './collected-config.js';
@@ -139,6 +139,7 @@ export class Daemon {
     // kumo.set_diagnostic_log_filter in init (already checked readable while init ran).
     const { diagnosticLogFilter } = loaded.collected;
     if (diagnosticLogFilter !== undefined) options.diagnostics?.set(diagnosticLogFilter);
+    prepareCertificates(loaded);
     const spooled = await openDaemonSpool(loaded.collected, log, parts);
     const policy = new LuaPolicy(loaded.runtime);
     let receiver: Receiver | undefined;

@@ -41,6 +41,18 @@ export interface ListenerDeps {
  * more). A listener without a certificate of its own offers a self-signed one naming its
  * `hostname` (one pair per distinct hostname).
  */
+/**
+ * Starts making the listeners' certificates (a 2048-bit key each, made off the main thread)
+ * while the spool opens, so the listeners do not wait for them at the end of the start.
+ */
+export function prepareCertificates(loaded: LoadedPolicy): void {
+  const { esmtpListeners, httpListeners } = loaded.collected;
+  for (const params of [...esmtpListeners, ...httpListeners]) {
+    // A failure is not remembered: startListeners asks again and reports it.
+    selfSignedCertificate(params.hostname).catch(() => {});
+  }
+}
+
 export async function startListeners(
   loaded: LoadedPolicy,
   deps: ListenerDeps,
