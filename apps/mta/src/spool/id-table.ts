@@ -163,24 +163,8 @@ export class IdTable {
     this.#next = new Int32Array(count);
     this.#prev = new Int32Array(count);
     this.reserve(count);
-    const buckets = this.#buckets;
-    const mask = this.#mask;
-    const w = this.#words;
     for (let slot = 0; slot < count; slot++) {
-      const k = slot * 4;
-      const a = w[k]!;
-      const b = w[k + 1]!;
-      const c = w[k + 2]!;
-      const d = w[k + 3]!;
-      const h = mix(a, b, c, d);
-      let i = h & mask;
-      for (let s = buckets[i * 2]!; s !== EMPTY; i = (i + 1) & mask, s = buckets[i * 2]!) {
-        if (buckets[i * 2 + 1] !== h) continue;
-        const j = s * 4;
-        if (w[j] === a && w[j + 1] === b && w[j + 2] === c && w[j + 3] === d) return false;
-      }
-      buckets[i * 2] = slot;
-      buckets[i * 2 + 1] = h;
+      if (!this.#place(slot)) return false;
       this.#next[slot] = slot + 1 < count ? slot + 1 : END;
       this.#prev[slot] = slot - 1;
       this.#size++;
@@ -207,33 +191,37 @@ export class IdTable {
 
   #add(p: Int32Array, slot: number): boolean {
     if ((this.#size + 1) * 2 > this.#mask + 1) this.#rehash(this.#size + 1);
-    const a = p[0]!;
-    const b = p[1]!;
-    const c = p[2]!;
-    const d = p[3]!;
-    const h = mix(a, b, c, d);
-    const buckets = this.#buckets;
-    const mask = this.#mask;
-    const w = this.#words;
-    let i = h & mask;
-    for (let s = buckets[i * 2]!; s !== EMPTY; i = (i + 1) & mask, s = buckets[i * 2]!) {
-      if (buckets[i * 2 + 1] !== h) continue;
-      const k = s * 4;
-      if (w[k] === a && w[k + 1] === b && w[k + 2] === c && w[k + 3] === d) return false;
-    }
-    buckets[i * 2] = slot;
-    buckets[i * 2 + 1] = h;
-    const k = slot * 4;
-    w[k] = a;
-    w[k + 1] = b;
-    w[k + 2] = c;
-    w[k + 3] = d;
+    // The slot is free: its words are no one's until it is placed.
+    this.#words.set(p, slot * 4);
+    if (!this.#place(slot)) return false;
     this.#size++;
     this.#next[slot] = END;
     this.#prev[slot] = this.#tail;
     if (this.#tail === END) this.#head = slot;
     else this.#next[this.#tail] = slot;
     this.#tail = slot;
+    return true;
+  }
+
+  // Puts `slot` (its id already in its words) in a bucket; false when another slot has the id.
+  #place(slot: number): boolean {
+    const w = this.#words;
+    const k = slot * 4;
+    const a = w[k]!;
+    const b = w[k + 1]!;
+    const c = w[k + 2]!;
+    const d = w[k + 3]!;
+    const h = mix(a, b, c, d);
+    const buckets = this.#buckets;
+    const mask = this.#mask;
+    let i = h & mask;
+    for (let s = buckets[i * 2]!; s !== EMPTY; i = (i + 1) & mask, s = buckets[i * 2]!) {
+      if (buckets[i * 2 + 1] !== h) continue;
+      const j = s * 4;
+      if (w[j] === a && w[j + 1] === b && w[j + 2] === c && w[j + 3] === d) return false;
+    }
+    buckets[i * 2] = slot;
+    buckets[i * 2 + 1] = h;
     return true;
   }
 
