@@ -80,10 +80,8 @@ export class IdTable {
   /** True while `slot` holds `id`. */
   holds(slot: number, id: string): boolean {
     if (!parseId(id, this.#probeBytes)) return false;
-    const w = this.#words;
-    const k = slot * 4;
     const p = this.#probe;
-    return w[k] === p[0] && w[k + 1] === p[1] && w[k + 2] === p[2] && w[k + 3] === p[3];
+    return this.#is(slot, p[0]!, p[1]!, p[2]!, p[3]!);
   }
 
   /**
@@ -216,9 +214,7 @@ export class IdTable {
     const mask = this.#mask;
     let i = h & mask;
     for (let s = buckets[i * 2]!; s !== EMPTY; i = (i + 1) & mask, s = buckets[i * 2]!) {
-      if (buckets[i * 2 + 1] !== h) continue;
-      const j = s * 4;
-      if (w[j] === a && w[j + 1] === b && w[j + 2] === c && w[j + 3] === d) return false;
+      if (buckets[i * 2 + 1] === h && this.#is(s, a, b, c, d)) return false;
     }
     buckets[i * 2] = slot;
     buckets[i * 2 + 1] = h;
@@ -229,7 +225,6 @@ export class IdTable {
     if (this.#size === 0) return -1;
     const buckets = this.#buckets;
     const mask = this.#mask;
-    const w = this.#words;
     const a = p[0]!;
     const b = p[1]!;
     const c = p[2]!;
@@ -238,10 +233,15 @@ export class IdTable {
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const s = buckets[i * 2]!;
       if (s === EMPTY) return -1;
-      if (buckets[i * 2 + 1] !== h) continue;
-      const k = s * 4;
-      if (w[k] === a && w[k + 1] === b && w[k + 2] === c && w[k + 3] === d) return s;
+      if (buckets[i * 2 + 1] === h && this.#is(s, a, b, c, d)) return s;
     }
+  }
+
+  // Whether `slot`'s id is the four words a, b, c, d.
+  #is(slot: number, a: number, b: number, c: number, d: number): boolean {
+    const w = this.#words;
+    const k = slot * 4;
+    return w[k] === a && w[k + 1] === b && w[k + 2] === c && w[k + 3] === d;
   }
 
   // The bucket holding `slot` (which the table must hold).

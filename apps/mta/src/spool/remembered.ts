@@ -112,7 +112,11 @@ export class RememberedMetas {
 
   /** The metadata JSON remembered for `slot`, decoded, if any (none while its chunk loads). */
   text(slot: number): string | undefined {
-    return this.bytes(slot)?.toString('utf8');
+    // Decoded straight from the chunk: no view made per message on the restore's path.
+    const chunk = this.#holding(slot);
+    if (chunk === undefined) return undefined;
+    const start = this.#at[slot]! % this.chunkSize;
+    return chunk.toString('utf8', start, start + this.#length[slot]!);
   }
 
   /**
@@ -120,13 +124,18 @@ export class RememberedMetas {
    * while its chunk is being read, nor once the chunk was found unusable).
    */
   bytes(slot: number): Buffer | undefined {
+    const chunk = this.#holding(slot);
+    if (chunk === undefined) return undefined;
+    const start = this.#at[slot]! % this.chunkSize;
+    return chunk.subarray(start, start + this.#length[slot]!);
+  }
+
+  // The chunk holding the metadata of `slot`, when there is some and it can be given out.
+  #holding(slot: number): Buffer | undefined {
     const at = slot < this.#at.length ? this.#at[slot]! : -1;
     if (at < 0) return undefined;
     const no = Math.floor(at / this.chunkSize);
-    if (!this.#usable(no)) return undefined;
-    const chunk = this.#chunks[no]!;
-    const start = at % this.chunkSize;
-    return chunk.subarray(start, start + this.#length[slot]!);
+    return this.#usable(no) ? this.#chunks[no] : undefined;
   }
 
   /** Forgets the metadata of `slot` (changed, enumerated, or the message removed). */
