@@ -23,9 +23,18 @@ import { newSegment, type Segment, segmentName } from './segment.js';
 //               per chunk    u32 length, u32 CRC-32 of its bytes
 //   then the chunks: the metadata JSON of their messages back to back
 // The chunks' places are known from the index part, so the open reads them all at once while it
-// builds the index. It is valid only with exactly the segments it names, each of the size it
-// names; the open that reads it deletes it before the spool writes anything, so a crash later
-// replays the log.
+// builds the index.
+//
+// A checkpoint is the state at one place in the log: each segment it names up to the size it
+// names (the segment that was taking appends may have grown since), nothing of the segments
+// numbered above them. It is written at a clean stop (the place is the end of the log, and the
+// metadata is in chunks) and, while the spool runs, each time the log has grown by
+// `checkpointEvery` bytes (at a place the log writer marks; no metadata: it stays in the
+// records). An open reads it, replays only the records after its place, and drops the messages
+// whose records were in a segment compaction has deleted since (they were removed: a live
+// record is copied forward, after the place, before its segment goes). It stays a true place in
+// the log while the spool runs on (segments only grow, numbers are never used again, and what
+// is deleted is accounted for as above), so the open leaves it until a newer one replaces it.
 
 /** The checkpoint's file name in the data directory. */
 export const CHECKPOINT_NAME = 'index.checkpoint';
@@ -51,26 +60,47 @@ export interface CheckpointSource {
   readonly metas: RememberedMetas;
 }
 
+/** Where in the log a checkpoint is: `size` bytes of segment `no` (the others whole). */
+export interface LogPlace {
+  readonly no: number;
+  readonly size: number;
+}
+
 /**
  * Writes the checkpoint (under a temporary name, renamed into place; the caller syncs the
- * directory). Each message's latest metadata comes from memory when the spool still remembers
- * it, otherwise from its record on disk, read in segment order with synchronous reads: this
- * runs while the spool closes, with nothing else to serve.
+ * directory). Everything it holds is taken before its first `await`, so the state it writes is
+ * the spool's at the moment of the call: the caller calls it where that state is the log's up to
+ * `place` (a clean stop's end of the log, or a place the log writer marks).
  *
+ * With `metadata`, each message's latest metadata goes in too: from memory when the spool still
+ * remembers it, otherwise from its record on disk, read in segment order with synchronous reads
+ * (this runs while the spool closes, with nothing else to serve). Without, the next open reads
+ * the metadata from the records.
+ *
+ * @param place the segment taking appends and its length at the place, when the log goes past it
+ * @param scratch memory for the index part, used when it is large enough (see {@link scratchFor})
  * @returns the messages and bytes written
  */
 export async function writeCheckpoint(
   source: CheckpointSource,
+  {
+    place,
+    metadata = true,
+    scratch,
+  }: { place?: LogPlace | undefined; metadata?: boolean; scratch?: Buffer | undefined } = {},
 ): Promise<{ messages: number; bytes: number }> {
   const { dir, segments, index } = source;
   const snapshot = index.snapshot();
-  // By where the latest metadata lies, so the metadata read from disk is read front to back.
-  const order = Uint32Array.from(snapshot.slots.keys()).sort((a, b) => {
-    const x = snapshot.slots[a]!;
-    const y = snapshot.slots[b]!;
-    return index.mseg[x]! - index.mseg[y]! || index.moff[x]! - index.moff[y]!;
-  });
-  const slots = order.map((k) => snapshot.slots[k]!);
+  let slots = snapshot.slots;
+  if (metadata) {
+    // By where the latest metadata lies, so the metadata read from disk is read front to back.
+    const order = Uint32Array.from(snapshot.slots.keys()).sort((a, b) => {
+      const x = snapshot.slots[a]!;
+      const y = snapshot.slots[b]!;
+      return index.mseg[x]! - index.mseg[y]! || index.moff[x]! - index.moff[y]!;
+    });
+    slots = order.map((k) => snapshot.slots[k]!);
+  }
   if (endianness() !== 'LE')
     throw new Error('the checkpoint is written on little-endian machines only');
   let targets = 0;
@@ -79,7 +109,7 @@ export async function writeCheckpoint(
   let p = 0;
   for (const s of segments.values()) {
     p = segmentPart.writeUInt32LE(s.no, p);
-    p = segmentPart.writeDoubleLE(s.size, p);
+    p = segmentPart.writeDoubleLE(s.no === place?.no ? place.size : s.size, p);
     p = segmentPart.writeUInt32LE(s.removeTargets.size, p);
     for (const [target, bytes] of s.removeTargets) {
       p = segmentPart.writeUInt32LE(target, p);
@@ -87,16 +117,25 @@ export async function writeCheckpoint(
     }
   }
   const n = slots.length;
-  const columns = new Columns(Buffer.alloc(n * PER_MESSAGE), n);
+  const columns = new Columns(
+    scratch !== undefined && scratch.length >= n * PER_MESSAGE && scratch.byteOffset % 8 === 0
+      ? scratch.subarray(0, n * PER_MESSAGE)
+      : Buffer.alloc(n * PER_MESSAGE),
+    n,
+  );
   // Metadata packed into chunks no larger than the ones the spool remembers them in, so the
   // next open adopts each chunk as read. A metadata larger than a chunk is not kept.
   const chunkLengths: number[] = [];
   let used = META_CHUNK;
-  for (const [i, slot] of slots.entries()) {
-    const length = index.mlen[slot]!;
+  // A plain loop over local views: it runs while everything else waits (see the caller).
+  const { seg, off, storeMeta, size, mseg, moff, mlen } = index;
+  const c = columns;
+  for (let i = 0; i < n; i++) {
+    const slot = slots[i]!;
+    const length = mlen[slot]!;
     let chunk = NONE;
     let at = 0;
-    if (length <= META_CHUNK) {
+    if (metadata && length <= META_CHUNK) {
       if (used + length > META_CHUNK) {
         chunkLengths.push(0);
         used = 0;
@@ -106,16 +145,16 @@ export async function writeCheckpoint(
       used += length;
       chunkLengths[chunk] = used;
     }
-    index.copyId(slot, columns.bytes, i * 16);
-    columns.off[i] = index.off[slot]!;
-    columns.moff[i] = index.moff[slot]!;
-    columns.seg[i] = index.seg[slot]!;
-    columns.storeMeta[i] = index.storeMeta[slot]!;
-    columns.size[i] = index.size[slot]!;
-    columns.mseg[i] = index.mseg[slot]!;
-    columns.mlen[i] = length;
-    columns.chunk[i] = chunk;
-    columns.at[i] = at;
+    index.copyId(slot, c.bytes, i * 16);
+    c.off[i] = off[slot]!;
+    c.moff[i] = moff[slot]!;
+    c.seg[i] = seg[slot]!;
+    c.storeMeta[i] = storeMeta[slot]!;
+    c.size[i] = size[slot]!;
+    c.mseg[i] = mseg[slot]!;
+    c.mlen[i] = length;
+    c.chunk[i] = chunk;
+    c.at[i] = at;
   }
   const fixed = segmentPart.length + columns.bytes.length;
   const file = path.join(dir, TEMPORARY);
@@ -125,7 +164,7 @@ export async function writeCheckpoint(
   try {
     await writeAt(fh, segmentPart, HEAD);
     await writeAt(fh, columns.bytes, HEAD + segmentPart.length);
-    const meta = metaSource(source, slots);
+    const meta = metadata ? metaSource(source, slots) : () => Buffer.alloc(0);
     let next = 0;
     for (const [i, length] of chunkLengths.entries()) {
       const chunk = Buffer.allocUnsafe(length);
@@ -215,22 +254,47 @@ async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<v
   }
 }
 
-/** The state a checkpoint holds, with the segments it names opened. */
+/**
+ * Memory for the index part of a checkpoint of up to `messages` messages, written to a few MiB
+ * at a time with a turn of the event loop between: the first write to new memory is what costs
+ * (on this project's virtual machines ~165 ms for the 60 MB of a million messages), and it is
+ * then not paid while everything else waits for the copy of the index.
+ */
+export async function scratchFor(messages: number): Promise<Buffer> {
+  const bytes = messages * PER_MESSAGE;
+  const scratch = Buffer.allocUnsafeSlow(bytes);
+  const step = 4 * 1024 * 1024;
+  for (let at = 0; at < bytes; at += step) {
+    scratch.fill(0, at, Math.min(bytes, at + step));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return scratch;
+}
+
+/** The state a checkpoint holds, with the segments on disk opened. */
 export interface CheckpointState {
   readonly segments: Map<number, Segment>;
   readonly index: SpoolIndex;
   /** The metadata of the messages, in chunks still being read (see RememberedMetas.adopt). */
   readonly metas: RememberedMetas;
+  /**
+   * The log after the checkpoint's place, to replay on top of it: the segments on disk that go
+   * past it, ascending, each with its length on disk (its `size` is the place, 0 for a segment
+   * made after it).
+   */
+  readonly after: readonly { readonly segment: Segment; readonly end: number }[];
+  /** Segments it names that compaction has deleted since. */
+  readonly gone: ReadonlySet<number>;
 }
 
 /**
  * Reads the checkpoint in `dir`, if there is one, and checks it against the segments on disk
- * (`numbers`, ascending): the same segments, each of the size it names, and every record it
- * points at inside them. Returns the state, undefined when there is no checkpoint, or why it
- * cannot be used (the caller replays the log instead). Throws only when a segment it names
- * cannot be opened. The metadata chunks are read after it returns and checked when first used;
- * one that is damaged costs only reads of its messages' metadata from their records, not the
- * checkpoint.
+ * (`numbers`, ascending): each segment it names either on disk and at least as long as it says,
+ * or deleted; no other segment on disk below the ones it names; and every record it points at
+ * inside its place in the log. Returns the state, undefined when there is no checkpoint, or why
+ * it cannot be used (the caller replays the log instead). Throws only when a segment cannot be
+ * opened. The metadata chunks are read after it returns and checked when first used; one that is
+ * damaged costs only reads of its messages' metadata from their records, not the checkpoint.
  */
 export async function readCheckpoint(
   dir: string,
@@ -370,32 +434,41 @@ async function build(
     }
     named.set(no, { size, targets });
   }
-  if (named.size !== numbers.length || numbers.some((no) => !named.has(no))) {
-    return { problem: 'the segments on disk are not the ones it names' };
+  const last = Math.max(-1, ...named.keys());
+  const stray = numbers.find((no) => no < last && !named.has(no));
+  if (stray !== undefined) {
+    return { problem: `segment ${segmentName(stray)} on disk is not one it names` };
   }
   const segments = new Map<number, Segment>();
   const closeAll = async () => {
     for (const s of segments.values()) await s.fh.close().catch(() => {});
   };
+  const after: { segment: Segment; end: number }[] = [];
   for (const no of numbers) {
-    const { size, targets } = named.get(no)!;
+    const { size, targets } = named.get(no) ?? { size: 0, targets: undefined };
     const segment = newSegment(dir, no, await open(path.join(dir, segmentName(no)), 'r+'), size);
     segment.sealed = true;
-    for (const [target, bytes] of targets) segment.removeTargets.set(target, bytes);
+    for (const [target, bytes] of targets ?? []) segment.removeTargets.set(target, bytes);
     segments.set(no, segment);
     const { size: onDisk } = await segment.fh.stat();
-    if (onDisk !== size) {
+    if (onDisk < size) {
       await closeAll();
       return { problem: `segment ${segment.path} is ${onDisk} bytes, it names ${size}` };
     }
+    if (onDisk > size) after.push({ segment, end: onDisk });
   }
+  const gone = new Set([...named.keys()].filter((no) => !segments.has(no)));
   const c = new Columns(messageBytes, messages);
-  const size = (no: number) => segments.get(no)?.size ?? -1;
+  // A record it points at lies inside its place in the log, or in a segment deleted since.
+  const fits = (no: number, end: number) => {
+    const place = named.get(no)?.size ?? -1;
+    return end <= place || (place >= 0 && gone.has(no));
+  };
   for (let i = 0; i < messages; i++) {
     const chunk = c.chunk[i]!;
     if (
-      c.off[i]! + HEADER_SIZE + c.storeMeta[i]! + c.size[i]! > size(c.seg[i]!) ||
-      c.moff[i]! + HEADER_SIZE + c.mlen[i]! > size(c.mseg[i]!) ||
+      !fits(c.seg[i]!, c.off[i]! + HEADER_SIZE + c.storeMeta[i]! + c.size[i]!) ||
+      !fits(c.mseg[i]!, c.moff[i]! + HEADER_SIZE + c.mlen[i]!) ||
       (chunk !== NONE && !(chunk < chunks.length && c.at[i]! + c.mlen[i]! <= chunks[chunk]!.length))
     ) {
       await closeAll();
@@ -414,7 +487,7 @@ async function build(
     const chunk = c.chunk[i]!;
     if (chunk !== NONE) metas.place(i, adopted[chunk]!, c.at[i]!, c.mlen[i]!);
   }
-  return { segments, index, metas };
+  return { segments, index, metas, after, gone };
 }
 
 /** The per-message columns of a checkpoint, as typed arrays over its bytes. */
@@ -478,12 +551,16 @@ async function readInto(fh: FileHandle, buf: Buffer, position: number): Promise<
 }
 
 /**
- * Deletes the checkpoint (and a temporary one left by an interrupted write), and syncs the
- * directory when it did: from here the log is the only truth, and a crash replays it.
+ * Deletes a checkpoint left half-written and, unless `keep`, the checkpoint, and syncs the
+ * directory when it did delete something.
  */
-export async function discardCheckpoint(dir: string, dirHandle: FileHandle): Promise<void> {
+export async function discardCheckpoint(
+  dir: string,
+  dirHandle: FileHandle,
+  { keep }: { keep: boolean },
+): Promise<void> {
   let removed = false;
-  for (const name of [CHECKPOINT_NAME, TEMPORARY]) {
+  for (const name of keep ? [TEMPORARY] : [CHECKPOINT_NAME, TEMPORARY]) {
     try {
       await unlink(path.join(dir, name));
       removed = true;

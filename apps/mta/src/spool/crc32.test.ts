@@ -14,4 +14,17 @@ describe('crc32', () => {
       expect(crc32(bytes.subarray(cut), crc32(bytes.subarray(0, cut)))).toBe(crc32(bytes));
     }
   });
+
+  it('continues through an empty piece of any kind (zlib alone returns 0 for some)', () => {
+    const start = crc32(Buffer.from('123456789'));
+    for (const empty of [
+      Buffer.alloc(0),
+      Buffer.allocUnsafe(0),
+      Buffer.allocUnsafe(0).subarray(0, 0),
+      Buffer.allocUnsafe(10).subarray(0, 0),
+      new Uint8Array(0),
+    ]) {
+      expect(crc32(empty, start)).toBe(start);
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { type Logger, SternaError, silentLogger } from '@sterna/core';
 import { isSpoolId } from '@sterna/core/engine';
-import { CHECKPOINT_NAME, discardCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_NAME, discardCheckpoint, scratchFor, writeCheckpoint } from './checkpoint.js';
 import { compactSegment, pickSegment, worthCompacting } from './compaction.js';
 import { ioReason, spoolError } from './errors.js';
 import { parseThreshold, SpaceGuard } from './free-space.js';
@@ -41,15 +41,17 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const compactBelow = options.compactBelow ?? 0.5;
   const lazyDelay = options.removeFlushDelay ?? 1000;
   const freshCacheBytes = options.freshCacheBytes ?? 16 * 1024 * 1024;
+  const checkpointEvery = options.checkpointEvery ?? 256 * 1024 * 1024;
   if (
     !(segmentSize > 0) ||
     !(compactBelow >= 0 && compactBelow < 1) ||
     !(lazyDelay >= 0) ||
-    !(freshCacheBytes >= 0)
+    !(freshCacheBytes >= 0) ||
+    !(checkpointEvery >= 0)
   ) {
     throw spoolError(
       'STERNA_SPOOL_OPTIONS_INVALID',
-      'segmentSize must be > 0, compactBelow in [0, 1), removeFlushDelay >= 0, freshCacheBytes >= 0',
+      'segmentSize must be > 0, compactBelow in [0, 1), removeFlushDelay >= 0, freshCacheBytes >= 0, checkpointEvery >= 0',
     );
   }
   const dir = options.dataPath;
@@ -70,22 +72,27 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     lock = await acquireLock(dir, logger);
     const started = performance.now();
     const state = await recover(dir, logger);
-    // From here the log is the only truth: a crash must replay it, not read a stale checkpoint.
-    await discardCheckpoint(dir, dirHandle).catch(async (error: unknown) => {
-      for (const s of state.segments.values()) await s.fh.close().catch(() => {});
-      throw spoolError(
-        'STERNA_SPOOL_WRITE',
-        `cannot delete the spool's index checkpoint: ${ioReason(error)}`,
-        error,
-      );
-    });
+    // A checkpoint read stays: it is a place in the log, and a crash from here reads it and
+    // replays the log after it. One that could not be used goes, and so does a half-written one.
+    await discardCheckpoint(dir, dirHandle, { keep: state.fromCheckpoint }).catch(
+      async (error: unknown) => {
+        for (const s of state.segments.values()) await s.fh.close().catch(() => {});
+        throw spoolError(
+          'STERNA_SPOOL_WRITE',
+          `cannot delete the spool's index checkpoint: ${ioReason(error)}`,
+          error,
+        );
+      },
+    );
     logger.info(
       state.fromCheckpoint
-        ? 'spool index read from the checkpoint of the last clean stop'
+        ? 'spool index read from its checkpoint, and the log after it replayed'
         : 'spool index rebuilt by replaying the log',
       {
         messages: state.index.count,
         segments: state.segments.size,
+        replayedBytes: state.replayed,
+        ...(state.dropped > 0 ? { removedSince: state.dropped } : {}),
         seconds: Math.round(performance.now() - started) / 1000,
       },
     );
@@ -95,6 +102,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       compactBelow,
       lazyDelay,
       freshCacheBytes,
+      checkpointEvery,
     });
     spool.scheduleCompaction();
     state.metas.onUnusable = (problem) =>
@@ -113,6 +121,11 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
 // Entries per batch of `batches()`.
 const BATCH = 1024;
 
+// Metadata read from disk by `batches()`: records of one segment at most this many bytes apart
+// are read in one read, of at most META_SPAN bytes.
+const META_GAP = 512;
+const META_SPAN = 64 * 1024;
+
 // A removal whose write failed is queued again this late.
 const REMOVE_RETRY_MS = 1000;
 
@@ -125,6 +138,7 @@ interface Tuning {
   readonly compactBelow: number;
   readonly lazyDelay: number;
   readonly freshCacheBytes: number;
+  readonly checkpointEvery: number;
 }
 
 class LocalSpool implements Spool {
@@ -142,6 +156,9 @@ class LocalSpool implements Spool {
   private bytes = 0;
   private compactions = 0;
   private compacting: Promise<void> | undefined;
+  // The checkpoint being written while the spool runs, and the log's length at the last one.
+  private checkpointing: Promise<void> | undefined;
+  private checkpointedAt: number;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -165,7 +182,10 @@ class LocalSpool implements Spool {
       lazyDelay: tuning.lazyDelay,
       logger,
       onSealed: () => this.scheduleCompaction(),
+      onCommitted: () => this.checkpointIfDue(),
     });
+    // A long replay at this open is as much log as a crash would replay again: count it.
+    this.checkpointedAt = -state.replayed;
   }
 
   async store(entry: SpoolEntry, data: Uint8Array): Promise<void> {
@@ -329,31 +349,102 @@ class LocalSpool implements Spool {
     const cache: MetaCache = { text: undefined, meta: undefined };
     const { slots, born } = index.snapshot();
     let batch: SpoolEntry[] = [];
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i]!;
-      // Read from the checkpoint after the open: its chunk may still be on its way.
-      const loading = this.metas.loading(slot);
-      if (loading !== undefined) await loading;
-      if (index.born[slot] !== born[i]) continue; // removed since
-      const id = index.id(slot);
-      const size = index.size[slot]!;
-      const remembered = this.metas.text(slot);
-      this.metas.forget(slot); // kept only for the first enumeration after open
-      let json: Uint8Array | string;
-      try {
-        json = remembered ?? (await this.metaOf(slot));
-      } catch (error) {
-        if (index.born[slot] !== born[i]) continue; // removed meanwhile
-        throw error;
+    for (let w = 0; w < slots.length; w += BATCH) {
+      const end = Math.min(slots.length, w + BATCH);
+      // Read from the checkpoint after the open: a chunk may still be on its way.
+      for (let i = w; i < end; i++) {
+        const loading = this.metas.loading(slots[i]!);
+        if (loading !== undefined) await loading;
       }
-      batch.push(decodeMeta(id, size, json, cache));
-      if (batch.length === BATCH) {
-        yield batch;
-        batch = [];
+      // What memory does not hold is read for the whole window at once.
+      const read = await this.readMetas(slots.subarray(w, end), born.subarray(w, end));
+      for (let i = w; i < end; i++) {
+        const slot = slots[i]!;
+        if (index.born[slot] !== born[i]) continue; // removed since
+        const id = index.id(slot);
+        const size = index.size[slot]!;
+        const remembered = this.metas.text(slot);
+        this.metas.forget(slot); // kept only for the first enumeration after open
+        const ahead = read.get(slot);
+        let json: Uint8Array | string;
+        try {
+          json =
+            remembered ??
+            (ahead !== undefined &&
+            ahead.version === index.version[slot] &&
+            !index.pending.has(slot)
+              ? ahead.meta
+              : await this.metaOf(slot));
+        } catch (error) {
+          if (index.born[slot] !== born[i]) continue; // removed meanwhile
+          throw error;
+        }
+        batch.push(decodeMeta(id, size, json, cache));
+        if (batch.length === BATCH) {
+          yield batch;
+          batch = [];
+        }
       }
     }
     if (batch.length > 0) yield batch;
     this.metas.clear();
+  }
+
+  /**
+   * The metadata of those of `slots` (in the lives `born`) whose metadata is only on disk, read
+   * with reads in parallel, neighbouring records of a segment in one read; each with the
+   * message's version when read, so a use can tell an update overtook it. A read that fails
+   * leaves its messages out (the caller reads them one by one, and reports the error then).
+   */
+  private async readMetas(
+    slots: Uint32Array,
+    born: Uint32Array,
+  ): Promise<Map<number, { meta: Uint8Array; version: number }>> {
+    const { index } = this;
+    const out = new Map<number, { meta: Uint8Array; version: number }>();
+    const wanted: number[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      if (index.born[slot] !== born[i] || index.pending.has(slot)) continue;
+      if (this.metas.bytes(slot) === undefined) wanted.push(slot);
+    }
+    if (wanted.length === 0) return out;
+    wanted.sort((a, b) => index.mseg[a]! - index.mseg[b]! || index.moff[a]! - index.moff[b]!);
+    const at = (slot: number) => index.moff[slot]! + HEADER_SIZE;
+    const reads: Promise<void>[] = [];
+    for (let first = 0; first < wanted.length; ) {
+      const seg = index.mseg[wanted[first]!]!;
+      const start = at(wanted[first]!);
+      let end = start + index.mlen[wanted[first]!]!;
+      let last = first + 1;
+      for (; last < wanted.length; last++) {
+        const next = wanted[last]!;
+        const to = at(next) + index.mlen[next]!;
+        if (index.mseg[next] !== seg || at(next) - end > META_GAP || to - start > META_SPAN) break;
+        end = Math.max(end, to);
+      }
+      // Where each one is now: a compaction may move it while the read runs (the bytes it
+      // read are still that metadata).
+      const group = wanted.slice(first, last).map((slot) => ({
+        slot,
+        from: at(slot) - start,
+        length: index.mlen[slot]!,
+        version: index.version[slot]!,
+      }));
+      reads.push(
+        this.pread(seg, start, end - start).then(
+          (span) => {
+            for (const { slot, from, length, version } of group) {
+              out.set(slot, { meta: span.subarray(from, from + length), version });
+            }
+          },
+          () => {},
+        ),
+      );
+      first = last;
+    }
+    await Promise.all(reads);
+    return out;
   }
 
   stats(): SpoolStats {
@@ -380,6 +471,7 @@ class LocalSpool implements Spool {
       if (this.failedRemovals.size > 0) this.retryRemovals(); // one last try, flushed below
       try {
         await this.writer.close();
+        await this.checkpointing;
         await this.checkpoint();
         await this.dirHandle.sync();
       } finally {
@@ -393,6 +485,66 @@ class LocalSpool implements Spool {
       }
     })();
     return this.closed;
+  }
+
+  /**
+   * Starts a checkpoint once the log has grown by `checkpointEvery` bytes since the last one (or
+   * since an open that replayed that much), unless one is being written. Its state is taken at a
+   * place the log writer marks, where the index is the log's up to there; it is written in the
+   * background, without metadata (an open after a crash reads that from the records).
+   */
+  private checkpointIfDue(): void {
+    const every = this.tuning.checkpointEvery;
+    if (every === 0 || this.checkpointing !== undefined) return;
+    if (this.writer.bytes - this.checkpointedAt < every) return;
+    void this.checkpointNow();
+  }
+
+  /**
+   * Writes a checkpoint of the log up to everything queued so far (`checkpointEvery` calls it;
+   * tests call it directly). Resolves once it is written, or failed with a warning; nothing when
+   * the spool is closing or one is being written already (it resolves with that one).
+   */
+  checkpointNow(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    if (this.checkpointing !== undefined) return this.checkpointing;
+    this.checkpointedAt = this.writer.bytes;
+    let writing: ReturnType<typeof writeCheckpoint> | undefined;
+    let began = 0;
+    let paused = 0;
+    // Room for the messages that may come while the memory is made ready.
+    this.checkpointing = scratchFor(Math.ceil(this.index.count * 1.1) + 1024)
+      .then((scratch) =>
+        this.writer.mark((segment, size) => {
+          if (this.stopping) return;
+          began = performance.now();
+          const place = segment === undefined ? undefined : { no: segment.no, size };
+          // Its state is copied before this returns: the only time it holds everything up.
+          writing = writeCheckpoint(this, { place, metadata: false, scratch });
+          paused = performance.now() - began;
+        }),
+      )
+      .then(async () => {
+        if (writing === undefined) return;
+        const written = await writing;
+        this.logger.info('spool index checkpoint written', {
+          ...written,
+          pausedMs: Math.round(paused),
+          seconds: Math.round(performance.now() - began) / 1000,
+        });
+      })
+      .catch((error: unknown) => {
+        this.logger.warn(
+          'spool index checkpoint not written: a crash would replay more of the log',
+          {
+            error: ioReason(error),
+          },
+        );
+      })
+      .finally(() => {
+        this.checkpointing = undefined;
+      });
+    return this.checkpointing;
   }
 
   /**
@@ -410,9 +562,12 @@ class LocalSpool implements Spool {
         seconds: Math.round(performance.now() - started) / 1000,
       });
     } catch (error) {
-      this.logger.warn('spool index checkpoint not written: the next start replays the log', {
-        error: ioReason(error),
-      });
+      this.logger.warn(
+        'spool index checkpoint not written at stop: the next start replays more of the log',
+        {
+          error: ioReason(error),
+        },
+      );
     }
   }
 

@@ -8,10 +8,18 @@ import { newSegment, type Segment, segmentName } from './segment.js';
 /** Called once a record is written and synced, with where it landed. */
 export type OnWritten = (segment: Segment, offset: number) => void;
 
+/**
+ * Called at a place in the log (see {@link LogWriter.mark}): every record before it is durable
+ * and its `OnWritten` has run, none after it has. `segment` is the segment the place is in, with
+ * `offset` its length there; undefined when every segment's `size` is the place.
+ */
+export type OnMark = (segment: Segment | undefined, offset: number) => void;
+
 interface Pending {
   readonly buffers: readonly Uint8Array[];
   readonly length: number;
   readonly onWritten: OnWritten | undefined;
+  readonly onMark?: OnMark | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -28,6 +36,8 @@ export interface LogWriterOptions {
   readonly logger: Logger;
   /** Told when a segment stops taking appends (the spool may compact it). */
   readonly onSealed: (segment: Segment) => void;
+  /** Told after each round of writes is durable and its bookkeeping done. */
+  readonly onCommitted?: () => void;
 }
 
 /**
@@ -39,6 +49,8 @@ export interface LogWriterOptions {
 export class LogWriter {
   /** `fdatasync` calls on segments so far. */
   syncs = 0;
+  /** Bytes of records written and synced so far. */
+  bytes = 0;
   private queue: Pending[] = [];
   private urgent = false;
   private running = false;
@@ -62,6 +74,19 @@ export class LogWriter {
   /** Resolves once everything queued so far is durable. */
   flush(): Promise<void> {
     return this.append([], 0, true);
+  }
+
+  /**
+   * Calls `onMark` at the place in the log after everything queued so far and before anything
+   * queued later, once what is before it is durable: the state it sees is the log's up to there.
+   * Like a flush, it starts a round when none is running (writing the lazy records queued).
+   */
+  mark(onMark: OnMark): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ buffers: [], length: 0, onWritten: undefined, onMark, resolve, reject });
+      this.urgent = true;
+      this.kick();
+    });
   }
 
   /** Flushes, then closes every segment handle (the spool is closing). */
@@ -108,7 +133,10 @@ export class LogWriter {
     }
     if (total === 0) {
       // Only flush markers: every earlier round was synced before the next began.
-      for (const p of batch) p.resolve();
+      for (const p of batch) {
+        this.report(p, undefined, 0);
+        p.resolve();
+      }
       return;
     }
     let segment: Segment | undefined;
@@ -120,6 +148,7 @@ export class LogWriter {
       segment.size = start + total;
       await segment.fh.datasync();
       this.syncs++;
+      this.bytes += total;
     } catch (error) {
       const failure = spoolError(
         'STERNA_SPOOL_WRITE',
@@ -132,15 +161,21 @@ export class LogWriter {
     }
     let offset = start;
     for (const p of batch) {
-      try {
-        p.onWritten?.(segment, offset);
-      } catch (error) {
-        this.o.logger.error('spool bookkeeping failed', { error: ioReason(error) });
-      }
+      this.report(p, segment, offset);
       offset += p.length;
       p.resolve();
     }
     if (segment.size >= this.o.segmentSize) this.seal(segment);
+    this.o.onCommitted?.();
+  }
+
+  private report(p: Pending, segment: Segment | undefined, offset: number): void {
+    try {
+      if (p.onMark !== undefined) p.onMark(segment, offset);
+      else if (segment !== undefined) p.onWritten?.(segment, offset);
+    } catch (error) {
+      this.o.logger.error('spool bookkeeping failed', { error: ioReason(error) });
+    }
   }
 
   /** The segment taking appends, created (and its directory entry synced) when needed. */

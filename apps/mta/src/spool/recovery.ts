@@ -1,7 +1,7 @@
-import { open, readdir } from 'node:fs/promises';
+import { type FileHandle, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@sterna/core';
-import { CHECKPOINT_NAME, readCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_NAME, type CheckpointState, readCheckpoint } from './checkpoint.js';
 import { ioReason, spoolError } from './errors.js';
 import { account, SpoolIndex } from './index-entry.js';
 import { REMOVE, STORE, UPDATE } from './record.js';
@@ -17,14 +17,18 @@ export interface Recovered {
   readonly metas: RememberedMetas;
   /** The number for the next segment. */
   readonly nextSegment: number;
-  /** Whether the index came from the checkpoint of a clean stop instead of a replay. */
+  /** Whether the index came from a checkpoint instead of a replay of the whole log. */
   readonly fromCheckpoint: boolean;
+  /** Bytes of log replayed (after the checkpoint's place, or all of it). */
+  readonly replayed: number;
+  /** Messages of the checkpoint found removed (their segment deleted since it was written). */
+  readonly dropped: number;
 }
 
 /**
- * Reads the index checkpoint a clean stop left, when it matches the segments on disk (see
- * `checkpoint.ts`); otherwise replays every segment in order (STORE adds or replaces, UPDATE replaces metadata, REMOVE
- * forgets). A torn tail of the last segment (a record cut short or failing its checksum with no
+ * Reads the index checkpoint, when it fits the segments on disk (see `checkpoint.ts`), and replays
+ * the log after its place; otherwise replays every segment in order (STORE adds or replaces,
+ * UPDATE replaces metadata, REMOVE forgets). A torn tail of the last segment (a record cut short or failing its checksum with no
  * valid record after it, as a crash mid-write leaves) is cut off with a warning. Damage with
  * valid records after it (a failing disk) is skipped with an error diagnostic, and the replay
  * goes on with the next valid record.
@@ -62,38 +66,42 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
       problem: checkpoint.problem,
     });
   } else if (checkpoint !== undefined) {
+    const { after, gone } = checkpoint;
+    const last = numbers.at(-1);
+    let replayed = 0;
+    for (const { segment, end } of after) {
+      const from = segment.size;
+      await replay(
+        segment,
+        from,
+        end,
+        segment.no === last,
+        checkpoint.index,
+        checkpoint.metas,
+        logger,
+      );
+      replayed += segment.size - from;
+    }
+    const dropped = gone.size > 0 ? dropGone(checkpoint) : 0;
     settle(checkpoint.segments, checkpoint.index);
-    return { ...checkpoint, nextSegment, fromCheckpoint: true };
+    return {
+      segments: checkpoint.segments,
+      index: checkpoint.index,
+      metas: checkpoint.metas,
+      // Never a number it names again, even one deleted since.
+      nextSegment: Math.max(nextSegment, ...[...gone].map((no) => no + 1)),
+      fromCheckpoint: true,
+      replayed,
+      dropped,
+    };
   }
-  for (const [i, no] of numbers.entries()) {
+  for (const no of numbers) {
     const file = path.join(dir, segmentName(no));
-    let segment: Segment;
+    let fh: FileHandle;
+    let size: number;
     try {
-      const fh = await open(file, 'r+');
-      segment = newSegment(dir, no, fh, 0);
-      segment.sealed = true;
-      segments.set(no, segment);
-      const { size } = await fh.stat();
-      const report = await scanAll(fh, size, (r) => apply(segment, r, index, metas));
-      segment.size = report.end;
-      for (const d of report.damage) {
-        logger.error('spool segment is damaged: a stretch without valid records was skipped', {
-          segment: file,
-          ...d,
-        });
-      }
-      if (report.problem !== undefined) {
-        const where = { segment: file, offset: report.end, size, problem: report.problem };
-        if (i === numbers.length - 1) {
-          logger.warn('spool segment has a torn tail: cut off', where);
-          await fh.truncate(report.end);
-          await fh.datasync();
-        } else {
-          // Older segments were synced whole before the next began: this is damage, kept on
-          // disk for inspection until compaction frees the segment.
-          logger.error('spool segment is damaged at its end: the rest is ignored', where);
-        }
-      }
+      fh = await open(file, 'r+');
+      ({ size } = await fh.stat());
     } catch (error) {
       throw spoolError(
         'STERNA_SPOOL_READ',
@@ -101,9 +109,77 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
         error,
       );
     }
+    const segment = newSegment(dir, no, fh, 0);
+    segment.sealed = true;
+    segments.set(no, segment);
+    await replay(segment, 0, size, no === numbers.at(-1), index, metas, logger);
   }
+  let replayed = 0;
+  for (const s of segments.values()) replayed += s.size;
   settle(segments, index);
-  return { segments, index, metas, nextSegment, fromCheckpoint: false };
+  return { segments, index, metas, nextSegment, fromCheckpoint: false, replayed, dropped: 0 };
+}
+
+/**
+ * Replays the records of `segment` from `from` to `end` into the index, and sets its size to the
+ * end of the last valid one. A torn tail of the log's last segment is cut off; damage elsewhere is
+ * reported and skipped.
+ */
+async function replay(
+  segment: Segment,
+  from: number,
+  end: number,
+  last: boolean,
+  index: SpoolIndex,
+  metas: RememberedMetas,
+  logger: Logger,
+): Promise<void> {
+  const file = segment.path;
+  try {
+    const report = await scanAll(segment.fh, end, (r) => apply(segment, r, index, metas), from);
+    segment.size = report.end;
+    for (const d of report.damage) {
+      logger.error('spool segment is damaged: a stretch without valid records was skipped', {
+        segment: file,
+        ...d,
+      });
+    }
+    if (report.problem !== undefined) {
+      const where = { segment: file, offset: report.end, size: end, problem: report.problem };
+      if (last) {
+        logger.warn('spool segment has a torn tail: cut off', where);
+        await segment.fh.truncate(report.end);
+        await segment.fh.datasync();
+      } else {
+        // Older segments were synced whole before the next began: this is damage, kept on
+        // disk for inspection until compaction frees the segment.
+        logger.error('spool segment is damaged at its end: the rest is ignored', where);
+      }
+    }
+  } catch (error) {
+    throw spoolError(
+      'STERNA_SPOOL_READ',
+      `cannot recover spool segment ${file}: ${ioReason(error)}`,
+      error,
+    );
+  }
+}
+
+/**
+ * Forgets the messages a checkpoint holds whose data or latest metadata was in a segment deleted
+ * since, and not copied forward by a record after its place: they were removed (compaction deletes
+ * a segment only once nothing in it is live). Returns how many.
+ */
+function dropGone({ index, metas, gone }: CheckpointState): number {
+  let dropped = 0;
+  for (const slot of index.slots()) {
+    if (gone.has(index.seg[slot]!) || gone.has(index.mseg[slot]!)) {
+      metas.forget(slot);
+      index.deleteSlot(slot);
+      dropped++;
+    }
+  }
+  return dropped;
 }
 
 /** Counts each segment's live bytes, and the removal records still needed. */

@@ -98,15 +98,17 @@ export interface ScanReport extends ScanEnd {
 /**
  * {@link scanSegment} that does not give up at damage: it looks for the next valid record
  * (magic, sane header, matching checksum) and goes on from there. Only a stretch with no valid
- * record after it is reported as the end (`problem`): that is a torn tail.
+ * record after it is reported as the end (`problem`): that is a torn tail. It starts at `from`,
+ * which must be where a record starts.
  */
 export async function scanAll(
   fh: FileHandle,
   size: number,
   visit: (record: ScannedRecord) => void | Promise<void>,
+  from = 0,
 ): Promise<ScanReport> {
   const damage: Damage[] = [];
-  let start = 0;
+  let start = from;
   for (;;) {
     const end = await scanSegment(fh, size, visit, start);
     if (end.problem === undefined) return { ...end, damage };

@@ -152,6 +152,15 @@ export interface SpoolOptions {
    */
   readonly freshCacheBytes?: number;
   /**
+   * While the spool runs, an index checkpoint is written each time this many bytes have been
+   * added to the log since the last one, so an open after a crash reads it and replays only the
+   * log written after it instead of the whole log. A clean stop always writes one. `0` writes
+   * none while running.
+   *
+   * @default 268435456 (256 MiB)
+   */
+  readonly checkpointEvery?: number;
+  /**
    * Where diagnostics go (a torn tail truncated at open, a stale lock taken over).
    *
    * @default core's silentLogger

@@ -8,12 +8,13 @@ import { newSpoolId } from '@sterna/core/engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSpool, type Spool, type SpoolEntry, type SpoolStats } from '../../src/spool/index.js';
 
-// The index checkpoint (src/spool/checkpoint.ts): written at a clean stop, read by the next open
-// instead of a replay of the whole log, deleted by that open so that a crash replays the log.
+// The index checkpoint (src/spool/checkpoint.ts): written at a clean stop and while the spool runs,
+// read by the next open instead of a replay of the whole log (only the log after it is replayed),
+// deleted by that open.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHECKPOINT = 'index.checkpoint';
-const READ = 'spool index read from the checkpoint of the last clean stop';
+const READ = 'spool index read from its checkpoint, and the log after it replayed';
 const REPLAYED = 'spool index rebuilt by replaying the log';
 const NOT_USED = 'spool index checkpoint not used: replaying the whole log';
 const METADATA_NOT_USABLE =
@@ -149,8 +150,8 @@ describe('spool index checkpoint', () => {
       message: READ,
       fields: { messages: kept.size },
     });
-    // Deleted by the open that read it: from here on the log is the truth.
-    expect(await readdir(dataPath)).not.toContain(CHECKPOINT);
+    // Kept by the open that read it: it stays a place in the log a crash would start from.
+    expect(await readdir(dataPath)).toContain(CHECKPOINT);
     const replayLog = logger();
     const replayed = await spoolAt(replayPath, replayLog);
     const replayState = { stats: replayed.stats(), segments: segments(replayed) };
@@ -198,7 +199,7 @@ describe('spool index checkpoint', () => {
     await expectHolds(fourth, kept);
   });
 
-  it('is not used when it is damaged, cut short, or older than the segments', async () => {
+  it('is not used when it is damaged, cut short, or does not fit the segments; an older one still is', async () => {
     const first = await spoolAt(dataPath);
     const kept = await fill(first);
     await first.close();
@@ -239,7 +240,36 @@ describe('spool index checkpoint', () => {
       await s.close(); // writes a good one again
     }
 
-    // An old checkpoint put back after the spool moved on: a segment it does not name.
+    // On copies: a segment shorter than it names (the log lost what it holds), and a segment on
+    // disk below the ones it names that it does not name.
+    const names = (await readdir(dataPath)).filter((n) => n.endsWith('.seg')).sort();
+    const shortPath = path.join(dir, 'short');
+    await cp(dataPath, shortPath, { recursive: true });
+    const shortened = path.join(shortPath, names.at(-1)!);
+    const segmentBytes = await readFile(shortened);
+    await writeFile(shortened, segmentBytes.subarray(0, segmentBytes.length - 1));
+    const strayPath = path.join(dir, 'stray');
+    await cp(dataPath, strayPath, { recursive: true });
+    const stray = '0000000000000000.seg';
+    await writeFile(path.join(strayPath, stray), '');
+    for (const [at, problem] of [
+      [
+        shortPath,
+        `segment ${shortened} is ${segmentBytes.length - 1} bytes, it names ${segmentBytes.length}`,
+      ],
+      [strayPath, `segment ${stray} on disk is not one it names`],
+    ] as const) {
+      const log = logger();
+      await spoolAt(at, log);
+      expect(log.lines).toContainEqual({
+        level: 'warn',
+        message: NOT_USED,
+        fields: { checkpoint: path.join(at, CHECKPOINT), problem },
+      });
+    }
+
+    // An older checkpoint put back after the spool moved on is still a place in the log: the
+    // open reads it and replays what was written after it.
     const old = await readFile(file);
     const next = await spoolAt(dataPath);
     const extra = newSpoolId();
@@ -249,11 +279,11 @@ describe('spool index checkpoint', () => {
     await writeFile(file, old);
     const log = logger();
     const s = await spoolAt(dataPath, log);
-    expect(log.lines).toContainEqual({
-      level: 'warn',
-      message: NOT_USED,
-      fields: { checkpoint: file, problem: 'the segments on disk are not the ones it names' },
+    expect(log.lines.find((l) => l.message === READ)?.fields).toMatchObject({
+      messages: kept.size,
+      replayedBytes: expect.any(Number),
     });
+    expect(log.lines.find((l) => l.message === READ)?.fields?.replayedBytes).toBeGreaterThan(0);
     await expectHolds(s, kept);
   });
 
@@ -303,7 +333,8 @@ describe('spool index checkpoint', () => {
     expect(log.lines).toContainEqual(
       expect.objectContaining({
         level: 'warn',
-        message: 'spool index checkpoint not written: the next start replays the log',
+        message:
+          'spool index checkpoint not written at stop: the next start replays more of the log',
       }),
     );
     expect(await readdir(dataPath)).not.toContain(CHECKPOINT);
@@ -314,7 +345,7 @@ describe('spool index checkpoint', () => {
     await expectHolds(s, kept);
   });
 
-  it('after kill -9 of a process that opened from a checkpoint, the next open replays the log', {
+  it('after kill -9 of a process that opened from a checkpoint, the next open reads it again and replays the log after it', {
     timeout: 60_000,
   }, async () => {
     const first = await spoolAt(dataPath);
@@ -360,17 +391,115 @@ setInterval(() => {}, 1000);
       child.once('exit', () => resolve(text));
     });
     expect(await output).toContain('written');
-    expect(await readdir(dataPath)).not.toContain(CHECKPOINT);
+    expect(await readdir(dataPath)).toContain(CHECKPOINT);
     child.kill('SIGKILL');
     await exited;
 
     const log = logger();
     const s = await spoolAt(dataPath, log);
-    expect(log.lines.some((l) => l.message === REPLAYED)).toBe(true);
+    const read = log.lines.find((l) => l.message === READ);
+    expect(read?.fields).toMatchObject({ messages: kept.size });
+    expect(read?.fields?.replayedBytes).toBeGreaterThan(0);
     // The removal was written by the update's sync (removals ride with the next write).
     kept.delete(gone!);
     const found = await all(s);
     expect([...found.keys()].sort()).toEqual([...kept.keys(), added].sort());
     expect(Buffer.from(await s.read(added)).toString()).toBe(`${added}\r\n`);
+  });
+
+  it('one written while the spool ran is read after kill -9: only the log after it is replayed, and messages removed since stay removed', {
+    timeout: 60_000,
+  }, async () => {
+    // The child stores and updates messages, writes a checkpoint, then removes every one of them
+    // and rolls enough segments for compaction to delete every segment the checkpoint names (and
+    // the removal records with them), stores survivors, and prints what it holds. Then it waits
+    // to be killed.
+    const script = path.join(dir, 'child.mts');
+    const spoolModule = path.join(here, '../../src/spool/index.ts');
+    await writeFile(
+      script,
+      `import { readdir } from 'node:fs/promises';
+import { newSpoolId } from ${JSON.stringify(path.join(here, '../../../../packages/core/src/engine.ts'))};
+import { openSpool } from ${JSON.stringify(spoolModule)};
+const [dataPath, metaPath] = process.argv.slice(2);
+const spool = await openSpool({ dataPath, metaPath, minFreeSpace: 0, minFreeInodes: 0, segmentSize: 16384, removeFlushDelay: 5, checkpointEvery: 0 });
+const held = new Map();
+const entry = (id, n) => ({ id, sender: 'sender@example.com', recipients: ['rcpt-' + n + '@example.net'], meta: { queue: 'example.net', note: 'é'.repeat(n) }, size: 0, num_attempts: n, ...(n > 0 ? { due: 1_800_000_000_000 + n } : {}) });
+const body = (id) => Buffer.from((id + '\\r\\n').repeat(1 + (Number.parseInt(id, 16) % 40)));
+const store = async (id) => { await spool.store(entry(id, 0), body(id)); held.set(id, 0); };
+const update = async (id, n) => { await spool.update(entry(id, n)); held.set(id, n); };
+const segments = async () => (await readdir(dataPath)).filter((n) => n.endsWith('.seg'));
+const before = [];
+for (let i = 0; i < 60; i++) {
+  const id = newSpoolId();
+  before.push(id);
+  await store(id);
+  if (i % 3 === 0) await update(id, 1 + (i % 5));
+}
+await spool.checkpointNow();
+const named = await segments();
+for (const id of before) { await spool.remove(id); held.delete(id); }
+const fillers = [];
+for (let i = 0; i < 80; i++) { const id = newSpoolId(); fillers.push(id); await store(id); }
+for (const id of fillers) { await spool.remove(id); held.delete(id); }
+for (let i = 0; i < 20; i++) {
+  const id = newSpoolId();
+  await store(id);
+  if (i % 2 === 0) await update(id, 2 + (i % 3));
+}
+// Compaction runs in the background: up to 30 s for it to have deleted what the checkpoint names.
+for (const end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+  const now = await segments();
+  if (!named.some((n) => now.includes(n))) break;
+}
+const left = (await segments()).filter((n) => named.includes(n));
+process.stdout.write(JSON.stringify({ held: [...held], left }) + '\\n');
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@sterna/source', script, dataPath, path.join(dir, 'meta')],
+      { cwd: path.join(here, '../..'), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let errors = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      errors += chunk;
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    const output = new Promise<string>((resolve) => {
+      let text = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('\n')) resolve(text);
+      });
+      child.once('exit', () => resolve(text));
+    });
+    const text = await output;
+    expect(errors).toBe('');
+    const said = JSON.parse(text) as { held: [string, number][]; left: string[] };
+    expect(await readdir(dataPath)).toContain(CHECKPOINT);
+    child.kill('SIGKILL');
+    await exited;
+    expect(said.left).toEqual([]);
+    const kept = new Map(said.held);
+    expect(kept.size).toBe(20);
+
+    // The same files without the checkpoint: a replay of the whole log, to compare with.
+    const replayPath = path.join(dir, 'replayed');
+    await cp(dataPath, replayPath, { recursive: true });
+    await rm(path.join(replayPath, CHECKPOINT));
+    const log = logger();
+    const s = await spoolAt(dataPath, log);
+    const read = log.lines.find((l) => l.message === READ);
+    expect(read?.fields).toMatchObject({ messages: 20 });
+    // Every message it holds was removed since, in a segment now deleted with its removal.
+    expect(read?.fields?.removedSince).toBe(60);
+    expect(read?.fields?.replayedBytes).toBeGreaterThan(0);
+    await expectHolds(s, kept);
+    const replayLog = logger();
+    const replayed = await spoolAt(replayPath, replayLog);
+    expect(replayLog.lines.some((l) => l.message === REPLAYED)).toBe(true);
+    await expectHolds(replayed, kept);
   });
 });

@@ -20,8 +20,8 @@ const child = `
 import { openSync, writeSync } from 'node:fs';
 import { openSpool } from ${JSON.stringify(spoolModule)};
 import { newSpoolId } from ${JSON.stringify(coreModule)};
-const [dataPath, metaPath, segmentSize, repeat, journalPath] = process.argv.slice(2);
-const spool = await openSpool({ dataPath, metaPath, minFreeSpace: 0, segmentSize: Number(segmentSize), removeFlushDelay: 5 });
+const [dataPath, metaPath, segmentSize, repeat, journalPath, checkpointEvery] = process.argv.slice(2);
+const spool = await openSpool({ dataPath, metaPath, minFreeSpace: 0, segmentSize: Number(segmentSize), removeFlushDelay: 5, checkpointEvery: Number(checkpointEvery) });
 const body = (id) => Buffer.from(\`\${id}\\r\\n\`.repeat(1 + (parseInt(id.slice(0, 4), 16) % Number(repeat))));
 const entry = (id, n) => ({ id, sender: 's@example.com', recipients: ['r@example.net'], meta: { n }, size: 0, num_attempts: n });
 const journal = openSync(journalPath, 'a');
@@ -66,9 +66,10 @@ function started(proc: ChildProcess): Promise<void> {
 }
 
 const warnings: string[] = [];
+const infos: { message: string; fields?: Record<string, unknown> }[] = [];
 const logger: Logger = {
   debug() {},
-  info() {},
+  info: (message, fields) => infos.push({ message, fields }),
   error: (m) => warnings.push(m),
   warn: (m) => warnings.push(m),
 };
@@ -86,10 +87,13 @@ describe('spool under kill -9', () => {
   });
 
   // Small messages in 256 KiB segments, then messages up to 200 KB in 128 KiB segments (big
-  // rounds of writes, so kills land mid-write and leave torn tails more often).
-  for (const [name, segmentSize, repeat, rounds] of [
-    ['small messages', 256 * 1024, 200, 6],
-    ['large messages', 128 * 1024, 6000, 5],
+  // rounds of writes, so kills land mid-write and leave torn tails more often), then small
+  // messages with an index checkpoint written each 32 KiB of log while the child runs (an open
+  // reads the latest and replays the log after it). The last column is `checkpointEvery`.
+  for (const [name, segmentSize, repeat, rounds, checkpointEvery] of [
+    ['small messages', 256 * 1024, 200, 6, 0],
+    ['large messages', 128 * 1024, 6000, 5, 0],
+    ['small messages, checkpoints while running', 256 * 1024, 200, 6, 32 * 1024],
   ] as const) {
     it(`finds every message whose store resolved, with its bytes and latest update (${name})`, {
       timeout: 90_000,
@@ -101,6 +105,7 @@ describe('spool under kill -9', () => {
       const attempted = new Set<string>();
       const journal = path.join(dir, `${name}.journal`);
       let total = 0;
+      let fromCheckpoint = 0; // opens after a kill that read a checkpoint
       for (let round = 0; round < rounds; round++) {
         const proc = spawn(
           process.execPath,
@@ -114,6 +119,7 @@ describe('spool under kill -9', () => {
             String(segmentSize),
             String(repeat),
             journal,
+            String(checkpointEvery),
           ],
           {
             cwd: path.join(here, '../..'),
@@ -145,7 +151,11 @@ describe('spool under kill -9', () => {
         }
         total += lines.filter((l) => l.startsWith('S ')).length;
 
+        infos.length = 0;
         const spool = await openSpool({ dataPath, metaPath, minFreeSpace: 0, logger });
+        const opened = infos.find((l) => l.message.startsWith('spool index '));
+        if (opened?.message.includes('checkpoint') && opened.fields?.replayedBytes)
+          fromCheckpoint++;
         const found = new Map<string, number>();
         for await (const e of spool.enumerate()) found.set(e.id, e.num_attempts ?? 0);
         const missing = [...expected.keys()].filter((id) => !found.has(id));
@@ -163,9 +173,17 @@ describe('spool under kill -9', () => {
           expect(Buffer.from(await spool.read(id)).equals(body(id, repeat))).toBe(true);
         }
         await spool.close();
+        // Its clean stop wrote a checkpoint, which the next child opens from and keeps. With
+        // checkpoints while running, drop it: one found after the kill is then the child's.
+        if (checkpointEvery > 0) await rm(path.join(dataPath, 'index.checkpoint'));
       }
       expect(total).toBeGreaterThan(100);
       expect(warnings).toContain('spool lock is stale: taking it over');
+      // Each child wrote checkpoints for hundreds of milliseconds before its kill. Without, every
+      // open after the first read the checkpoint of the parent's clean stop before, kept by the
+      // child, and replayed what the child wrote after it.
+      if (checkpointEvery > 0) expect(fromCheckpoint).toBeGreaterThan(0);
+      else expect(fromCheckpoint).toBe(rounds - 1);
     });
   }
 });
