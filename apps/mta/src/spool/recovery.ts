@@ -6,7 +6,7 @@ import { ioReason, spoolError } from './errors.js';
 import { account, SpoolIndex } from './index-entry.js';
 import { REMOVE, STORE, UPDATE } from './record.js';
 import { RememberedMetas } from './remembered.js';
-import { type ScannedRecord, scanAll } from './scan.js';
+import { type ScannedRecord, type ScanScratch, scanAll } from './scan.js';
 import { newSegment, type Segment, segmentName, segmentNumber } from './segment.js';
 
 /** The state rebuilt from the segments on disk. */
@@ -69,17 +69,13 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
     const { after, gone } = checkpoint;
     const last = numbers.at(-1);
     let replayed = 0;
+    const scratch: ScanScratch = {};
     for (const { segment, end } of after) {
       const from = segment.size;
-      await replay(
-        segment,
-        from,
-        end,
-        segment.no === last,
-        checkpoint.index,
-        checkpoint.metas,
-        logger,
-      );
+      // The metadata met is not kept: the records after a checkpoint are mostly updates, side by
+      // side, which the first enumeration reads back many to a read.
+      const sink: Sink = { index: checkpoint.index, metas: checkpoint.metas, remember: false };
+      await replay(segment, from, end, segment.no === last, sink, scratch, logger);
       replayed += segment.size - from;
     }
     const dropped = gone.size > 0 ? dropGone(checkpoint) : 0;
@@ -95,6 +91,10 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
       dropped,
     };
   }
+  // The metadata met is kept for the first enumeration: in a whole log it lies between the
+  // bodies, one read each to fetch again.
+  const sink: Sink = { index, metas, remember: true };
+  const scratch: ScanScratch = {};
   for (const no of numbers) {
     const file = path.join(dir, segmentName(no));
     let fh: FileHandle;
@@ -112,7 +112,7 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
     const segment = newSegment(dir, no, fh, 0);
     segment.sealed = true;
     segments.set(no, segment);
-    await replay(segment, 0, size, no === numbers.at(-1), index, metas, logger);
+    await replay(segment, 0, size, no === numbers.at(-1), sink, scratch, logger);
   }
   let replayed = 0;
   for (const s of segments.values()) replayed += s.size;
@@ -130,13 +130,15 @@ async function replay(
   from: number,
   end: number,
   last: boolean,
-  index: SpoolIndex,
-  metas: RememberedMetas,
+  sink: Sink,
+  scratch: ScanScratch,
   logger: Logger,
 ): Promise<void> {
   const file = segment.path;
   try {
-    const report = await scanAll(segment.fh, end, (r) => apply(segment, r, index, metas), from);
+    // Read into the same memory chunk after chunk: `apply` keeps nothing of a record's buffer.
+    const visit = (r: ScannedRecord) => apply(segment, r, sink);
+    const report = await scanAll(segment.fh, end, visit, from, scratch);
     segment.size = report.end;
     for (const d of report.damage) {
       logger.error('spool segment is damaged: a stretch without valid records was skipped', {
@@ -193,23 +195,27 @@ function settle(segments: Map<number, Segment>, index: SpoolIndex): void {
   }
 }
 
-function apply(
-  segment: Segment,
-  r: ScannedRecord,
-  index: SpoolIndex,
-  metas: RememberedMetas,
-): void {
+/** Where a replay puts what it meets; `remember`: whether to keep a copy of the metadata. */
+interface Sink {
+  readonly index: SpoolIndex;
+  readonly metas: RememberedMetas;
+  readonly remember: boolean;
+}
+
+function apply(segment: Segment, r: ScannedRecord, { index, metas, remember }: Sink): void {
   if (r.type === STORE) {
     // A second STORE of an id is a compaction copy: it carries the latest metadata too.
     const slot = index.setAt(r.buffer, r.idAt, segment.no, r.offset, r.metaLength, r.dataLength);
-    metas.remember(slot, r.buffer, r.metaStart, r.metaStart + r.metaLength);
+    if (remember) metas.remember(slot, r.buffer, r.metaStart, r.metaStart + r.metaLength);
+    else metas.forget(slot); // what a checkpoint's chunk had for it is older
   } else if (r.type === UPDATE) {
     const slot = index.slotAt(r.buffer, r.idAt);
     if (slot === undefined) return; // its STORE was compacted away after a REMOVE
     index.mseg[slot] = segment.no;
     index.moff[slot] = r.offset;
     index.mlen[slot] = r.metaLength;
-    metas.remember(slot, r.buffer, r.metaStart, r.metaStart + r.metaLength);
+    if (remember) metas.remember(slot, r.buffer, r.metaStart, r.metaStart + r.metaLength);
+    else metas.forget(slot);
   } else if (r.type === REMOVE) {
     const slot = index.slotAt(r.buffer, r.idAt);
     if (slot !== undefined) {

@@ -40,15 +40,25 @@ export interface ScanEnd {
 const CHUNK = 1 << 20;
 
 /**
+ * Memory a scan reads into, again and again, when its visitor keeps nothing of a record's
+ * buffer: the first write to new memory costs more than the read on some machines.
+ */
+export interface ScanScratch {
+  buf?: Buffer;
+}
+
+/**
  * Reads a segment front to back in 1 MiB chunks and hands each valid record to `visit` (awaited
  * when it returns a promise). Stops at the first record that runs past `size` or fails its
- * checksum, and says where. Record buffers are fresh per chunk, so `visit` may keep them.
+ * checksum, and says where. Record buffers are fresh per chunk, so `visit` may keep them, unless
+ * `scratch` is given: then each chunk is read into the same memory.
  */
 export async function scanSegment(
   fh: FileHandle,
   size: number,
   visit: (record: ScannedRecord) => void | Promise<void>,
   start = 0,
+  scratch?: ScanScratch,
 ): Promise<ScanEnd> {
   let base = start; // file offset of buf[0]
   let buf: Buffer = Buffer.alloc(0);
@@ -57,7 +67,7 @@ export async function scanSegment(
     const offset = base + at;
     if (buf.length - at < HEADER_SIZE) {
       if (size - offset < HEADER_SIZE) return { end: offset, problem: 'truncated record header' };
-      ({ buf, base, at } = await load(fh, offset, Math.min(CHUNK, size - offset)));
+      ({ buf, base, at } = await load(fh, offset, Math.min(CHUNK, size - offset), scratch));
       if (buf.length < HEADER_SIZE) return { end: offset, problem: 'short read' };
       continue;
     }
@@ -70,6 +80,7 @@ export async function scanSegment(
         fh,
         offset,
         Math.max(length, Math.min(CHUNK, size - offset)),
+        scratch,
       ));
       if (buf.length < length) return { end: offset, problem: 'short read' };
       continue;
@@ -99,18 +110,19 @@ export interface ScanReport extends ScanEnd {
  * {@link scanSegment} that does not give up at damage: it looks for the next valid record
  * (magic, sane header, matching checksum) and goes on from there. Only a stretch with no valid
  * record after it is reported as the end (`problem`): that is a torn tail. It starts at `from`,
- * which must be where a record starts.
+ * which must be where a record starts; `scratch` as for {@link scanSegment}.
  */
 export async function scanAll(
   fh: FileHandle,
   size: number,
   visit: (record: ScannedRecord) => void | Promise<void>,
   from = 0,
+  scratch?: ScanScratch,
 ): Promise<ScanReport> {
   const damage: Damage[] = [];
   let start = from;
   for (;;) {
-    const end = await scanSegment(fh, size, visit, start);
+    const end = await scanSegment(fh, size, visit, start, scratch);
     if (end.problem === undefined) return { ...end, damage };
     const next = await findRecord(fh, end.end + 1, size);
     if (next === undefined) return { ...end, damage };
@@ -157,8 +169,15 @@ async function load(
   fh: FileHandle,
   offset: number,
   length: number,
+  scratch?: ScanScratch,
 ): Promise<{ buf: Buffer; base: number; at: number }> {
-  const buf = Buffer.allocUnsafe(length);
+  let buf: Buffer;
+  if (scratch === undefined) buf = Buffer.allocUnsafe(length);
+  else {
+    if (scratch.buf === undefined || scratch.buf.length < length)
+      scratch.buf = Buffer.allocUnsafeSlow(Math.max(length, CHUNK));
+    buf = scratch.buf;
+  }
   let got = 0;
   while (got < length) {
     const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
