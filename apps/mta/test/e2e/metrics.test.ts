@@ -85,7 +85,9 @@ describe('metrics as KumoMTA names them, after real traffic', { timeout: 180_000
       }),
     });
     expect(response.status).toBe(200);
-    // Every attempt has happened once the sink took two and the other outcomes are counted.
+    // Every attempt has happened once the sink took two and the other outcomes are counted, and
+    // the deferred message is back in its scheduled queue and the finished ones have left the
+    // spool (each is counted a moment before that).
     text = await eventually(
       async () => {
         const t = await fetch(`${daemon!.http}/metrics`).then((r) => r.text());
@@ -93,7 +95,10 @@ describe('metrics as KumoMTA names them, after real traffic', { timeout: 180_000
           sample(t, 'total_messages_delivered', { service: 'smtp_client' }) === 2 &&
           sample(t, 'total_messages_fail', { service: 'smtp_client' }) === 1 &&
           sample(t, 'total_messages_transfail', { service: 'smtp_client' }) === 1 &&
-          sample(t, 'total_messages_delivered', { service: 'maildir' }) === 1;
+          sample(t, 'total_messages_delivered', { service: 'maildir' }) === 1 &&
+          sample(t, 'scheduled_count', { queue: 'sink.test' }) === 1 &&
+          sample(t, 'scheduled_count', { queue: 'c1:t1@held.test' }) === 1 &&
+          sample(t, 'message_count') === 2;
         return done ? t : undefined;
       },
       60_000,
