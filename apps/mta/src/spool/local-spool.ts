@@ -634,9 +634,18 @@ class LocalSpool implements Spool {
     return slot;
   }
 
+  /** Reads `length` bytes of segment `no` at `offset` into a new buffer. */
+  private async pread(no: number, offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    await this.preadInto(no, buf, 0, length, offset);
+    return buf;
+  }
+
   /**
    * Reads `length` bytes of segment `no` at `position` into `into[at]`, through the file
    * descriptor (lighter than the file handle's read, for the many small reads of `batches()`).
+   *
+   * @throws SternaError `STERNA_SPOOL_READ`
    */
   private async preadInto(
     no: number,
@@ -660,26 +669,6 @@ class LocalSpool implements Spool {
         if (n === 0) throw new Error(`unexpected end of ${segment.path} at ${position + got}`);
         got += n;
       }
-    } finally {
-      releaseReader(segment);
-    }
-  }
-
-  private async pread(no: number, offset: number, length: number): Promise<Buffer> {
-    const segment = this.segments.get(no);
-    if (segment === undefined)
-      throw spoolError('STERNA_SPOOL_READ', `spool segment ${no} is missing`);
-    segment.readers++;
-    try {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await segment.fh.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0)
-          throw new Error(`unexpected end of ${segment.path} at ${offset + got}`);
-        got += bytesRead;
-      }
-      return buf;
     } catch (error) {
       throw spoolError(
         'STERNA_SPOOL_READ',

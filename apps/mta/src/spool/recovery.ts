@@ -70,11 +70,11 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
     const last = numbers.at(-1);
     let replayed = 0;
     const scratch: ScanScratch = {};
+    // The metadata met is not kept: copying it costs the open more (new memory) than the first
+    // enumeration's reads of it cost in the background.
+    const sink: Sink = { index: checkpoint.index, metas: checkpoint.metas, remember: false };
     for (const { segment, end } of after) {
       const from = segment.size;
-      // The metadata met is not kept: the records after a checkpoint are mostly updates, side by
-      // side, which the first enumeration reads back many to a read.
-      const sink: Sink = { index: checkpoint.index, metas: checkpoint.metas, remember: false };
       await replay(segment, from, end, segment.no === last, sink, scratch, logger);
       replayed += segment.size - from;
     }
