@@ -260,6 +260,26 @@ end)`);
     await eventually(() => (spool.stats().messages === 0 ? true : undefined));
   });
 
+  it('attempts waiting mail now after a rebind with always_flush', async () => {
+    await engine(`${SMARTHOST}
+kumo.on('get_queue_config', function() return kumo.make_queue_config { retry_interval = '1h', protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } } end)`);
+    const id = await accept('tempfail@example.com');
+    await eventually(() => (records.some((r) => r.type === 'TransientFailure') ? true : undefined));
+    const waiting = await queues.admin.inspectMessage(id, false);
+    expect(Date.parse(waiting!.message.due!) - Date.now()).toBeGreaterThan(50 * 60_000);
+    // The destination is back (as far as the operator knows): every waiting message is due now.
+    expect(
+      await queues.admin.rebind({ reason: 'provider back', data: {}, always_flush: true }),
+    ).toEqual({ rebound: 1 });
+    await eventually(() =>
+      records.filter((r) => r.type === 'TransientFailure').length === 2 ? true : undefined,
+    );
+    expect(records.filter((r) => r.type === 'TransientFailure').map((r) => r.num_attempts)).toEqual(
+      [0, 1],
+    );
+    expect(records.some((r) => r.type === 'AdminRebind')).toBe(false); // its queue did not change
+  });
+
   it('bounces a permanent refusal once', async () => {
     await engine(`${SMARTHOST}
 kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:' .. SINK } } } } end)`);
