@@ -46,12 +46,13 @@ export async function startDaemon(
   policyFile: string,
   nodeArgs: readonly string[] = [],
   logLevel = 'error',
+  env: Readonly<Record<string, string>> = {},
 ): Promise<RunningDaemon> {
   const child = spawn(
     process.execPath,
     [...nodeArgs, join(root, 'apps/mta/bin/sterna.js'), '--policy', policyFile],
     {
-      env: { ...process.env, STERNA_LOG: logLevel },
+      env: { ...process.env, ...env, STERNA_LOG: logLevel },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
