@@ -602,7 +602,7 @@ async function attribute(): Promise<Map<string, { bytes: number; count: number }
         type(e.to) === 'heap number' ||
         name(e.to) === 'heap number'
       )
-        all(e.to, 'engine: boxed numbers (due, created)');
+        all(e.to, 'engine: boxed numbers (due)');
       else if (isString(e.to)) all(e.to, `engine: ${e.name} string`);
       else all(e.to, `engine: ${e.name}`);
     }

@@ -8,6 +8,7 @@ import {
   parseEgressSource,
   parseQueueConfig,
 } from '@sterna/lua';
+import { createdOf } from '../queue/created.js';
 import type {
   EgressPoolConfig,
   EgressSourceConfig,
@@ -121,7 +122,7 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
       data,
       queue: message.queue,
       num_attempts: message.num_attempts,
-      created: message.created,
+      created: createdOf(message.id),
     };
   }
 

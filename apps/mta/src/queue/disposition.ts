@@ -15,6 +15,7 @@ import {
 } from '@sterna/core/engine';
 import { countOutcome } from '../observe/telemetry.js';
 import type { SpoolEntry } from '../spool/index.js';
+import { createdOf } from './created.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
 /** Where an attempt went, for its log records (their keys, as KumoMTA names them). */
@@ -129,7 +130,7 @@ export class Dispositions {
         : planRetry({
             policy: info.retry,
             num_attempts: message.num_attempts,
-            created: message.created,
+            created: createdOf(message.id),
             now,
             expires: message.expires,
             random: this.#deps.random,
@@ -188,7 +189,7 @@ export class Dispositions {
     const expired =
       message.expires !== undefined
         ? due >= message.expires
-        : (due - message.created) / 1000 > retry.max_age;
+        : (due - createdOf(message.id)) / 1000 > retry.max_age;
     if (expired) {
       return {
         kind: 'expire' as const,
@@ -229,7 +230,7 @@ export class Dispositions {
       response: outcome.response,
       peer_address: outcome.peer ?? null,
       time: this.#now(),
-      created: message.created,
+      created: createdOf(message.id),
       num_attempts: message.num_attempts,
       egress_pool: info.egress_pool,
       egress_source: info.egress_source,

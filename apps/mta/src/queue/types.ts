@@ -23,8 +23,6 @@ export interface QueuedMessage extends Envelope {
   recipients: string[];
   meta: Record<string, MetaValue>;
   readonly size: number;
-  /** Epoch ms (from the id). */
-  readonly created: number;
   /** Failed attempts so far. */
   num_attempts: number;
   /** Epoch ms of the next attempt. */

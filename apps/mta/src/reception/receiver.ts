@@ -5,8 +5,9 @@ import {
   type PeerAddress,
   type TlsInfo,
 } from '@sterna/core';
-import { buildLogRecord, formatQueueName, parseHeaders, spoolIdTime } from '@sterna/core/engine';
+import { buildLogRecord, formatQueueName, parseHeaders } from '@sterna/core/engine';
 import { telemetry } from '../observe/telemetry.js';
+import { createdOf } from '../queue/created.js';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { QueuedMessage, RecordSink } from '../queue/types.js';
 import type { Spool } from '../spool/index.js';
@@ -82,7 +83,7 @@ export class Receiver {
           if (!published) this.#reception(m, queue, peer, now());
           return;
         }
-        const created = spoolIdTime(m.id);
+        createdOf(m.id); // throws for an id that is not a spool id, before anything is kept
         const entry = {
           id: m.id,
           sender: m.sender,
@@ -94,7 +95,7 @@ export class Receiver {
         if (hold) hold(entry, m.data);
         else await spool.store(entry, m.data);
         if (!published) this.#reception(m, queue, peer, now());
-        // Written out, not `{ ...entry, created, … }`: V8 gives an object spread and then
+        // Written out, not `{ ...entry, due, … }`: V8 gives an object spread and then
         // extended a hidden class of its own (~320 bytes per queued message); this literal
         // shares one with every other, and with the messages a restart queues. Strings and
         // meta equal to other messages' are shared (see spool/intern.ts).
@@ -104,7 +105,6 @@ export class Receiver {
           recipients: [...m.recipients],
           meta: shareMeta({ ...m.meta }),
           size: entry.size,
-          created,
           num_attempts: 0,
           due: now(),
           queue: intern(queue),

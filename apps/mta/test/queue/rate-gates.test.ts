@@ -9,7 +9,6 @@ const message = (id: string, queue = 'q.example'): QueuedMessage => ({
   recipients: ['r@q.example'],
   meta: {},
   size: 10,
-  created: 0,
   num_attempts: 0,
   due: 0,
   queue,

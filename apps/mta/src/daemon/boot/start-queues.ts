@@ -2,8 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type DriverContext, errorText, type Logger, type MetaValue } from '@sterna/core';
-import { inferNumAttempts, isSpoolId, spoolIdTime } from '@sterna/core/engine';
+import { inferNumAttempts } from '@sterna/core/engine';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
+import { createdOf } from '../../queue/created.js';
 import { QueueManager } from '../../queue/queue-manager.js';
 import { ShapingStateFile } from '../../queue/shaping-state.js';
 import { queueOf, Receiver } from '../../reception/receiver.js';
@@ -130,7 +131,6 @@ export async function restoreSpool(
         recipients,
         meta,
         size: entry.size,
-        created,
         num_attempts:
           entry.num_attempts ??
           inferNumAttempts({ retry_interval: 1200, max_age: 604_800 }, (now - created) / 1000),
@@ -175,22 +175,4 @@ export async function restoreSpool(
     }
   })();
   return { rest };
-}
-
-// The Gregorian epoch's offset from the Unix epoch in 100-ns ticks, split at 2^32.
-const OFFSET_HI = 0x01b21dd2;
-const OFFSET_LO = 0x13814000;
-
-/**
- * {@link spoolIdTime} without BigInt arithmetic (a restart asks it once per spooled message):
- * the ticks split at 2^32, and 2^32 = 429,496 × 10,000 + 7,296, keep every step exact.
- */
-export function createdOf(id: string): number {
-  if (!isSpoolId(id)) return spoolIdTime(id); // throws, naming the id
-  const low = Number.parseInt(id.slice(0, 8), 16);
-  const high =
-    Number.parseInt(id.slice(13, 16), 16) * 65_536 + Number.parseInt(id.slice(8, 12), 16);
-  const dh = high - OFFSET_HI;
-  if (dh < 0) return spoolIdTime(id); // before 1970
-  return dh * 429_496 + Math.floor((dh * 7_296 + low - OFFSET_LO) / 10_000);
 }

@@ -1,6 +1,6 @@
 import { newSpoolId, spoolIdTime } from '@sterna/core/engine';
 import { describe, expect, it } from 'vitest';
-import { createdOf } from './start-queues.js';
+import { createdOf } from './created.js';
 
 describe('the creation time of a spooled message, as a restart reads it', () => {
   it('is the time spoolIdTime reads from the id', () => {
