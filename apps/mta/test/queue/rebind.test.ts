@@ -2,12 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '@sterna/core';
-import { newSpoolId } from '@sterna/core/engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { restoreSpool } from '../../src/daemon/boot/start-queues.js';
 import { REBIND_CONCURRENCY } from '../../src/queue/queue-admin.js';
 import { openSpool, type Spool, type SpoolEntry } from '../../src/spool/index.js';
-import { idleEngine } from '../support/idle-engine.js';
+import { idleEngine, storeWaiting } from '../support/idle-engine.js';
 
 // An admin rebind of a deep queue, on a real spool and a real queue engine whose messages are
 // all due in 20 minutes: the spool updates go several at a time (so the log commits them
@@ -45,24 +44,7 @@ describe('rebind of a deep queue', () => {
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'sterna-rebind-'));
     const spool = await open();
-    const due = Date.now() + 20 * 60_000;
-    await Promise.all(
-      Array.from({ length: N }, (_, i) => {
-        const data = Buffer.from(`Subject: ${i}\r\n\r\nbody\r\n`);
-        return spool.store(
-          {
-            id: newSpoolId(),
-            sender: 's@example.org',
-            recipients: [`user${i}@example.com`],
-            meta: { queue: 'example.com' },
-            size: data.length,
-            due,
-            num_attempts: 1,
-          },
-          data,
-        );
-      }),
-    );
+    await storeWaiting(spool, N);
     await spool.close();
   });
   afterEach(async () => {

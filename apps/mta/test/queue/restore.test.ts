@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '@sterna/core';
 import { silentLogger } from '@sterna/core';
-import { newSpoolId } from '@sterna/core/engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { restoreSpool } from '../../src/daemon/boot/start-queues.js';
-import { openSpool, type Spool } from '../../src/spool/index.js';
-import { idleEngine } from '../support/idle-engine.js';
+import { openSpool } from '../../src/spool/index.js';
+import { idleEngine, storeWaiting as store } from '../support/idle-engine.js';
 
 // A start queues a large spool partly before it goes on and the rest while it runs: on a real
 // spool, with a real queue engine whose messages are all due in 20 minutes (nothing delivers).
@@ -18,29 +17,6 @@ function logger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const at = (message: string) => lines.push(message);
   return { lines, debug: at, info: at, warn: at, error: at };
-}
-
-async function store(spool: Spool, count: number): Promise<string[]> {
-  const due = Date.now() + 20 * 60_000;
-  const ids = Array.from({ length: count }, () => newSpoolId());
-  await Promise.all(
-    ids.map((id, i) => {
-      const data = Buffer.from(`Subject: ${i}\r\n\r\nbody\r\n`);
-      return spool.store(
-        {
-          id,
-          sender: 's@example.org',
-          recipients: [`user${i}@example.com`],
-          meta: { queue: 'example.com' },
-          size: data.length,
-          due,
-          num_attempts: 1,
-        },
-        data,
-      );
-    }),
-  );
-  return ids;
 }
 
 describe('queuing the spool again at start', () => {
