@@ -169,12 +169,7 @@ try {
   // Until every message has had its first (failed) attempt and waits in a scheduled queue, so
   // the restart finds them all waiting and is not also busy making first attempts (bounded:
   // 10 minutes; a scrape walks every queued message, so once a second).
-  const settling = performance.now();
-  while (
-    (await scheduled(daemon.http)) < injected.accepted &&
-    performance.now() - settling < 600_000
-  )
-    await new Promise((r) => setTimeout(r, 1000));
+  await until(async () => (await scheduled(daemon!.http)) >= injected.accepted, 600_000, 1000);
   const full = await rssMb(daemon.child.pid!);
   const fullGc = await afterGc();
   const kill = async () => {
@@ -192,14 +187,13 @@ try {
     const held = await spooled(daemon.http);
     // The rest of the spool is queued while the daemon runs; it logs `re-queued N spooled
     // messages in S s` when every message is back (bounded: 10 minutes).
-    let allQueuedSeconds = Number.NaN;
-    while (performance.now() - started < 600_000) {
-      if (/re-queued \d+ spooled messages in /.test(daemon.output())) {
-        allQueuedSeconds = (performance.now() - started) / 1000;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const allQueuedSeconds = (await until(
+      () => /re-queued \d+ spooled messages in /.test(daemon!.output()),
+      600_000,
+      50,
+    ))
+      ? (performance.now() - started) / 1000
+      : Number.NaN;
     const afterRestart = await rssMb(daemon.child.pid!);
     const afterRestartGc = await afterGc();
     // The spool's own log line: `{…,"replayedBytes":B,"seconds":S,"msg":"spool index …"}`.

@@ -48,7 +48,7 @@ export {
   retrySchedule,
 } from './retry.js';
 export { formatIssuePath, validateOptions } from './schema.js';
-export { isSpoolId, newSpoolId, spoolIdTime } from './spool-id.js';
+export { assertSpoolId, isSpoolId, newSpoolId, spoolIdTime } from './spool-id.js';
 export {
   type ConnectionLimiter,
   gcra,

@@ -27,4 +27,21 @@ describe('spool ids', () => {
     expect(isSpoolId('D6A2E9CA7B0D11EEB0E10242AC110002')).toBe(false);
     expect(() => spoolIdTime('nope')).toThrow(/not a spool id/);
   });
+
+  it('reads the same time as exact BigInt arithmetic, before and after 1970', () => {
+    const exact = (id: string): number => {
+      const ticks =
+        (BigInt(`0x${id.slice(13, 16)}`) << 48n) |
+        (BigInt(`0x${id.slice(8, 12)}`) << 32n) |
+        BigInt(`0x${id.slice(0, 8)}`);
+      return Number((ticks - 0x01b21dd213814000n) / 10_000n);
+    };
+    const ids = ['6ba7b8109dad11d180b400c04fd430c8', '00000000000010008000000000000001'];
+    const times = [0, 1, 9_999, 1_700_000_000_000, 1_764_748_800_123, 4_102_444_800_000];
+    for (let i = 0; i < 2000; i++) times.push(Math.floor(Math.random() * 4_102_444_800_000));
+    // Ascending: newSpoolId never goes back in time within a process.
+    for (const time of times.sort((a, b) => a - b)) ids.push(newSpoolId(time));
+    for (const id of ids) expect(spoolIdTime(id)).toBe(exact(id));
+    expect(spoolIdTime('00000000000010008000000000000001')).toBeLessThan(0);
+  });
 });

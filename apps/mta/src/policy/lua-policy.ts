@@ -1,4 +1,5 @@
 import type { EgressPathConfig, PolicyHost, QueueNameParts } from '@sterna/core';
+import { spoolIdTime } from '@sterna/core/engine';
 import {
   configTableKey,
   type MessageSnapshot,
@@ -8,7 +9,6 @@ import {
   parseEgressSource,
   parseQueueConfig,
 } from '@sterna/lua';
-import { createdOf } from '../queue/created.js';
 import type {
   EgressPoolConfig,
   EgressSourceConfig,
@@ -122,7 +122,7 @@ export class LuaPolicy implements ReceptionPolicy, EnginePolicy {
       data,
       queue: message.queue,
       num_attempts: message.num_attempts,
-      created: createdOf(message.id),
+      created: spoolIdTime(message.id),
     };
   }
 

@@ -12,10 +12,10 @@ import {
   parseHeaders,
   planRetry,
   type RetryPolicy,
+  spoolIdTime,
 } from '@sterna/core/engine';
 import { countOutcome } from '../observe/telemetry.js';
 import type { SpoolEntry } from '../spool/index.js';
-import { createdOf } from './created.js';
 import type { EngineCounters, EngineDeps, QueuedMessage } from './types.js';
 
 /** Where an attempt went, for its log records (their keys, as KumoMTA names them). */
@@ -130,7 +130,7 @@ export class Dispositions {
         : planRetry({
             policy: info.retry,
             num_attempts: message.num_attempts,
-            created: createdOf(message.id),
+            created: spoolIdTime(message.id),
             now,
             expires: message.expires,
             random: this.#deps.random,
@@ -189,7 +189,7 @@ export class Dispositions {
     const expired =
       message.expires !== undefined
         ? due >= message.expires
-        : (due - createdOf(message.id)) / 1000 > retry.max_age;
+        : (due - spoolIdTime(message.id)) / 1000 > retry.max_age;
     if (expired) {
       return {
         kind: 'expire' as const,
@@ -230,7 +230,7 @@ export class Dispositions {
       response: outcome.response,
       peer_address: outcome.peer ?? null,
       time: this.#now(),
-      created: createdOf(message.id),
+      created: spoolIdTime(message.id),
       num_attempts: message.num_attempts,
       egress_pool: info.egress_pool,
       egress_source: info.egress_source,

@@ -5,9 +5,8 @@ import {
   type PeerAddress,
   type TlsInfo,
 } from '@sterna/core';
-import { buildLogRecord, formatQueueName, parseHeaders } from '@sterna/core/engine';
+import { assertSpoolId, buildLogRecord, formatQueueName, parseHeaders } from '@sterna/core/engine';
 import { telemetry } from '../observe/telemetry.js';
-import { createdOf } from '../queue/created.js';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { QueuedMessage, RecordSink } from '../queue/types.js';
 import type { Spool } from '../spool/index.js';
@@ -83,7 +82,7 @@ export class Receiver {
           if (!published) this.#reception(m, queue, peer, now());
           return;
         }
-        createdOf(m.id); // throws for an id that is not a spool id, before anything is kept
+        assertSpoolId(m.id); // before anything is kept
         const entry = {
           id: m.id,
           sender: m.sender,

@@ -1,5 +1,5 @@
-import { errorText, type Logger, SternaError, silentLogger } from '@sterna/core';
-import { isSpoolId } from '@sterna/core/engine';
+import { errorText, type Logger, silentLogger } from '@sterna/core';
+import { assertSpoolId } from '@sterna/core/engine';
 import { spoolError } from './errors.js';
 import type { Spool, SpoolEntry, SpoolStats } from './types.js';
 
@@ -44,8 +44,7 @@ export class HoldingSpool implements Spool {
    */
   hold(entry: SpoolEntry, data: Uint8Array): void {
     if (this.#closed) throw spoolError('STERNA_SPOOL_CLOSED', 'the spool is closed');
-    if (!isSpoolId(entry.id))
-      throw new SternaError('STERNA_SPOOL_ID_INVALID', `'${entry.id}' is not a spool id`);
+    assertSpoolId(entry.id);
     if (this.#held.has(entry.id) || this.#storing.has(entry.id))
       throw spoolError('STERNA_SPOOL_DUPLICATE', `message ${entry.id} is already spooled`);
     this.#held.set(entry.id, { entry: { ...entry, size: data.byteLength }, data });

@@ -2,8 +2,8 @@ import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { type Logger, SternaError, silentLogger } from '@sterna/core';
-import { isSpoolId } from '@sterna/core/engine';
+import { type Logger, silentLogger } from '@sterna/core';
+import { assertSpoolId } from '@sterna/core/engine';
 import { CHECKPOINT_NAME, discardCheckpoint, scratchFor, writeCheckpoint } from './checkpoint.js';
 import { compactSegment, pickSegment, worthCompacting } from './compaction.js';
 import { ioReason, spoolError } from './errors.js';
@@ -192,8 +192,7 @@ class LocalSpool implements Spool {
   async store(entry: SpoolEntry, data: Uint8Array): Promise<void> {
     this.assertOpen();
     const { id } = entry;
-    if (!isSpoolId(id))
-      throw new SternaError('STERNA_SPOOL_ID_INVALID', `'${id}' is not a spool id`);
+    assertSpoolId(id);
     if (this.index.has(id) || this.storing.has(id)) {
       throw spoolError('STERNA_SPOOL_DUPLICATE', `message ${id} is already spooled`);
     }

@@ -2,9 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type DriverContext, errorText, type Logger, type MetaValue } from '@sterna/core';
-import { inferNumAttempts } from '@sterna/core/engine';
+import { inferNumAttempts, spoolIdTime } from '@sterna/core/engine';
 import type { LuaPolicy } from '../../policy/lua-policy.js';
-import { createdOf } from '../../queue/created.js';
 import { QueueManager } from '../../queue/queue-manager.js';
 import { ShapingStateFile } from '../../queue/shaping-state.js';
 import { queueOf, Receiver } from '../../reception/receiver.js';
@@ -122,7 +121,7 @@ export async function restoreSpool(
     // queued message's own, uncopied; its strings, and a meta object equal to the previous
     // message's, are shared with the other messages.
     for (const entry of step.value) {
-      const created = createdOf(entry.id);
+      const created = spoolIdTime(entry.id);
       const meta = shareMeta(entry.meta as Record<string, MetaValue>);
       const recipients = entry.recipients as string[];
       queues.schedule({
