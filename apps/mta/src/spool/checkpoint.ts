@@ -6,6 +6,7 @@ import { crc32 } from './crc32.js';
 import { SpoolIndex } from './index-entry.js';
 import { HEADER_SIZE } from './record.js';
 import { META_CHUNK, RememberedMetas } from './remembered.js';
+import { readInto } from './scan.js';
 import { newSegment, type Segment, segmentName } from './segment.js';
 
 // The index checkpoint: what a replay of the whole segment log would rebuild, written at a clean
@@ -538,16 +539,6 @@ class Columns {
 async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   return buf.subarray(0, await readInto(fh, buf, position));
-}
-
-async function readInto(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const { bytesRead } = await fh.read(buf, got, buf.length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
 }
 
 /**

@@ -178,13 +178,27 @@ async function load(
       scratch.buf = Buffer.allocUnsafeSlow(Math.max(length, CHUNK));
     buf = scratch.buf;
   }
+  const got = await readInto(fh, buf, offset, length);
+  return { buf: buf.subarray(0, got), base: offset, at: 0 };
+}
+
+/**
+ * Reads `length` bytes (all of `buf` by default) at `position` into `buf`, as many reads as it
+ * takes; fewer at the end of the file. Resolves to the bytes read.
+ */
+export async function readInto(
+  fh: FileHandle,
+  buf: Buffer,
+  position: number,
+  length = buf.length,
+): Promise<number> {
   let got = 0;
   while (got < length) {
-    const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
-  return { buf: buf.subarray(0, got), base: offset, at: 0 };
+  return got;
 }
 
 // A replay meets every record of the spool: the views of its meta and data are made only when
