@@ -78,6 +78,9 @@ export interface WaitState {
 /** KumoMTA's consecutive_connection_failures_before_delay. */
 const FAILURES_BEFORE_BULK_DELAY = 100;
 
+/** Why `stop()` aborts the sends in progress. */
+const SHUTTING_DOWN = new Error('shutting down');
+
 /** How often a queue blocked on a shared connection limit looks again without being told. */
 const LIMIT_RECHECK_MS = 5000;
 
@@ -94,8 +97,16 @@ export class ReadyQueue {
   readonly #items: ReadyItem[] = [];
   #head = 0;
   readonly #waiters: ((more: boolean) => void)[] = [];
-  readonly #running = new Set<Promise<void>>();
-  readonly #abort = new AbortController();
+  /** The dispatchers running; none (and no set) while the queue is idle. */
+  #running: Set<Promise<void>> | undefined;
+  /** Set by `stop()`: nothing starts again. */
+  #stopped = false;
+  /**
+   * Aborted by `stop()`, for the sends and waits in progress. Made when a dispatcher first needs
+   * it and dropped when no dispatcher runs: an AbortSignal is ~770 bytes of heap, and an idle
+   * queue (there may be 100,000 of them until the reaper comes) holds none.
+   */
+  #abort: AbortController | undefined;
   #path: EgressPathConfig;
   #connections = 0;
   #consecutiveFailures = 0;
@@ -112,8 +123,6 @@ export class ReadyQueue {
     dispositions: Dispositions,
     shaping: ReadyQueueShaping,
   ) {
-    // Every dispatcher's send listens to this signal while it runs.
-    setMaxListeners(0, this.#abort.signal);
     this.spec = spec;
     this.#path = spec.path;
     this.#deps = deps;
@@ -164,7 +173,7 @@ export class ReadyQueue {
 
   /** True when nothing waits and no dispatcher runs: the queue can be dropped. */
   get idle(): boolean {
-    return this.size === 0 && this.#running.size === 0;
+    return this.size === 0 && this.#running === undefined;
   }
 
   /**
@@ -182,11 +191,12 @@ export class ReadyQueue {
 
   /** Stops dispatching: waiting dispatchers end, in-flight sends get `graceMs` to finish. */
   async stop(graceMs: number): Promise<void> {
-    this.#abort.abort(new Error('shutting down'));
+    this.#stopped = true;
+    this.#abort?.abort(SHUTTING_DOWN);
     clearTimeout(this.#wake);
     this.#unlisten?.();
     for (const waiter of this.#waiters.splice(0)) waiter(false);
-    const all = Promise.allSettled([...this.#running]);
+    const all = Promise.allSettled([...(this.#running ?? [])]);
     await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
   }
 
@@ -217,14 +227,16 @@ export class ReadyQueue {
 
   // KumoMTA's ramp: ceil(limit · (1 − e^(−0.023 · ready))), at most one per waiting message.
   #maybeSpawn(): void {
-    if (this.#abort.signal.aborted) return;
+    if (this.#stopped) return;
     if (this.#blockedUntil > Date.now()) return;
     // A suspended queue starts nothing; the suspension's end wakes it.
     if (this.#shaping.suspension(this.spec.name)) return;
     const limit = this.#path.connection_limit;
     const ready = this.size;
     const wanted = Math.min(ready, Math.ceil(limit * (1 - Math.exp(-0.023 * ready))));
-    while (this.#running.size < Math.max(1, wanted) && this.#running.size < limit) {
+    this.#running ??= new Set();
+    const running = this.#running;
+    while (running.size < Math.max(1, wanted) && running.size < limit) {
       const run: Promise<void> = this.#dispatch()
         .catch((error: unknown) =>
           this.#deps.driverContext.logger.error(`dispatcher for ${this.spec.name} failed`, {
@@ -232,17 +244,27 @@ export class ReadyQueue {
           }),
         )
         .finally(() => {
-          this.#running.delete(run);
+          running.delete(run);
+          if (running.size === 0 && this.#running === running && !this.#stopped) {
+            // The last dispatcher is gone: nothing listens to the signal any more.
+            this.#running = undefined;
+            this.#abort = undefined;
+          }
           if (this.size > 0) this.#maybeSpawn();
         });
-      this.#running.add(run);
+      running.add(run);
     }
+    if (running.size === 0) this.#running = undefined;
   }
 
   #take(): ReadyItem | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head++];
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+    if (this.#head === this.#items.length) {
+      // Emptied: the items taken are let go now, not kept until the queue is reaped.
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items.splice(0, this.#head);
       this.#head = 0;
     }
@@ -252,7 +274,7 @@ export class ReadyQueue {
   // Resolves true once a message is waiting, false after `idleMs` without one (or at stop).
   #waitForWork(idleMs: number): Promise<boolean> {
     if (this.size > 0) return Promise.resolve(true);
-    if (idleMs <= 0 || this.#abort.signal.aborted) return Promise.resolve(false);
+    if (idleMs <= 0 || this.#stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiter = (more: boolean) => {
         clearTimeout(timer);
@@ -308,7 +330,7 @@ export class ReadyQueue {
     }
     this.#unlisten ??= limits.whenReleased(name, () => {
       this.#unlisten = undefined;
-      if (this.#abort.signal.aborted) return false;
+      if (this.#stopped) return false;
       if (this.size === 0) {
         // Nothing to send now: out of the line, and the next message starts a dispatcher.
         this.#blockedUntil = 0;
@@ -425,8 +447,19 @@ export class ReadyQueue {
     return Math.max(1, Math.ceil((refused.retryAfter ?? 1) * 1000));
   }
 
+  // The signal `stop()` aborts (made on first use while dispatchers run).
+  #signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      // Every dispatcher's send listens to it while it runs.
+      setMaxListeners(0, this.#abort.signal);
+      if (this.#stopped) this.#abort.abort(SHUTTING_DOWN);
+    }
+    return this.#abort.signal;
+  }
+
   #sleep(ms: number): Promise<void> {
-    const signal = this.#abort.signal;
+    const signal = this.#signal();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -476,7 +509,7 @@ export class ReadyQueue {
     };
     try {
       for (;;) {
-        if (this.#abort.signal.aborted) break;
+        if (this.#stopped) break;
         // A suspension stops the queue's dispatchers after the message in hand.
         if (this.#shaping.suspension(this.spec.name)) break;
         const path = this.#path;
@@ -614,7 +647,7 @@ export class ReadyQueue {
     // long-lived queue signal.)
     const send = new AbortController();
     const { signal } = send;
-    const queueSignal = this.#abort.signal;
+    const queueSignal = this.#signal();
     const onQueueAbort = () => send.abort(queueSignal.reason);
     if (queueSignal.aborted) onQueueAbort();
     else queueSignal.addEventListener('abort', onQueueAbort, { once: true });

@@ -189,6 +189,53 @@ kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol 
     }
   });
 
+  it('aborts a send in progress when it stops, after its ready queue idled and woke, and keeps the message', async () => {
+    // The first message is answered; the peer keeps the second's DATA reply for good. Between
+    // them the queue's only connection closes after idle_timeout (2 s), so the queue has no
+    // dispatcher left: the send the stop must abort starts on a queue that woke again.
+    let messages = 0;
+    let dataStarted!: () => void;
+    const inData = new Promise<void>((resolve) => (dataStarted = resolve));
+    let sessionClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (sessionClosed = resolve));
+    const peer = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        stream.resume();
+        if (++messages === 1) stream.on('end', () => callback());
+        else dataStarted();
+      },
+      onClose() {
+        if (messages === 2) sessionClosed();
+      },
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const port = (peer.server.address() as { port: number }).port;
+    try {
+      await engine(`${SMARTHOST}
+kumo.on('get_queue_config', function() return kumo.make_queue_config { protocol = { smtp = { mx_list = { '127.0.0.1:${port}' } } } } end)`);
+      await accept('first@example.com');
+      await eventually(() => (records.some((r) => r.type === 'Delivery') ? true : undefined));
+      await eventually(
+        () => (queues.readyQueues().every((q) => q.idle) ? true : undefined),
+        20_000,
+        'the ready queue to idle',
+      );
+      const id = await accept('second@example.com');
+      await inData;
+      await queues.stop(100);
+      // The abort closed the connection; a stop that only waited would leave it open.
+      await closed;
+      expect(spool.stats().messages).toBe(1);
+      expect(records.filter((r) => r.type === 'Delivery')).toHaveLength(1);
+      expect((await spool.read(id)).byteLength).toBeGreaterThan(0);
+    } finally {
+      await new Promise<void>((resolve) => peer.close(() => resolve()));
+    }
+  });
+
   it('resolves a new domain once for a burst of its messages', async () => {
     const dns = await startDnsServer({
       records: {
