@@ -1,6 +1,5 @@
 import {
   type EgressPathConfig,
-  type EgressSource,
   errorText,
   internalFailure,
   makeResponse,
@@ -490,7 +489,7 @@ export class QueueManager {
     // Queues share a ready queue when they deliver the same way: same source, site and options
     // (maildir names no site, so its queues are told apart by their options alone). A source
     // whose settings changed gets a fresh ready queue under the same name.
-    const key = `${name}\u0000${JSON.stringify(options)}\u0000${sourceKey(source)}`;
+    const key = `${name}\u0000${jsonOf(options)}\u0000${jsonOf(source)}`;
     let ready = this.#ready.get(key);
     if (!ready) {
       const path = usesReadyQueue
@@ -600,14 +599,16 @@ export class QueueManager {
   }
 }
 
-// A source's settings as text, for the ready-queue key: computed once per source object (the
-// egress cache hands out one per ttl), not once per message.
-const SOURCE_KEYS = new WeakMap<EgressSource, string>();
-function sourceKey(source: EgressSource): string {
-  let key = SOURCE_KEYS.get(source);
-  if (key === undefined) {
-    key = JSON.stringify(source);
-    SOURCE_KEYS.set(source, key);
+// A source's settings or a queue's driver options as text, for the ready-queue key: computed
+// once per object (the egress cache hands out one source per ttl, a queue's state one options
+// object per refresh_interval), not once per message.
+const JSON_TEXT = new WeakMap<object, string>();
+function jsonOf(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'undefined';
+  let text = JSON_TEXT.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    JSON_TEXT.set(value, text);
   }
-  return key;
+  return text;
 }
