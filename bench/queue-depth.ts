@@ -17,9 +17,11 @@
 // provider is back: every matching message is due now), timed until the sink has every message.
 // `--preload LIB` runs every daemon of the run with LD_PRELOAD=LIB: another malloc, such as
 // Debian's libjemalloc2 (/usr/lib/x86_64-linux-gnu/libjemalloc.so.2), beside glibc's.
+// `--env NAME=VALUE` (repeatable) sets a variable for every daemon of the run, e.g. glibc's
+// malloc settings (`MALLOC_ARENA_MAX=2`).
 // Loopback only; bounded.
 //   npx tsx --conditions=@sterna/source bench/queue-depth.ts [--n 100000] [--no-build] [--no-inspect]
-//     [--preload LIB]
+//     [--preload LIB] [--env NAME=VALUE]…
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'no-inspect': { type: 'boolean', default: false },
     preload: { type: 'string' },
+    env: { type: 'string', multiple: true, default: [] },
     'no-drain': { type: 'boolean', default: false },
   },
 });
@@ -89,6 +92,12 @@ if (PRELOAD !== undefined && !existsSync(PRELOAD))
   throw new Error(
     `--preload ${PRELOAD}: no such file (Debian's jemalloc: apt-get install libjemalloc2)`,
   );
+const ENV: Record<string, string> = PRELOAD === undefined ? {} : { LD_PRELOAD: PRELOAD };
+for (const pair of values.env) {
+  const eq = pair.indexOf('=');
+  if (eq < 1) throw new Error(`--env ${pair}: expected NAME=VALUE`);
+  ENV[pair.slice(0, eq)] = pair.slice(eq + 1);
+}
 let inspectPort: number | undefined;
 const start = async (logLevel?: string) => {
   inspectPort = INSPECT ? await freeLoopbackPort() : undefined;
@@ -97,7 +106,7 @@ const start = async (logLevel?: string) => {
     policy,
     inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`],
     logLevel,
-    PRELOAD === undefined ? {} : { LD_PRELOAD: PRELOAD },
+    ENV,
   );
 };
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
@@ -221,6 +230,7 @@ try {
   }
   const drained = values['no-drain'] ? undefined : await drain(injected.accepted);
   console.log(`\nmalloc: ${PRELOAD === undefined ? "glibc's" : `LD_PRELOAD=${PRELOAD}`}`);
+  if (values.env.length > 0) console.log(`environment: ${values.env.join(' ')}`);
   console.log(
     `\nqueued | HTTP inject recipients/s | RSS idle MB | RSS queued MB | KB per queued message | ${gcColumns} | clean stop s (after the first restart; writes the checkpoint)`,
   );
