@@ -88,7 +88,6 @@ export class Fleet implements Closable {
     const where = describeRedis(params);
     const client = openRedis(params, {
       failFast: true,
-      autoPipelining: true,
       connectionName: 'sterna-throttles',
       onError: (error) => this.#lost(where, error),
     });

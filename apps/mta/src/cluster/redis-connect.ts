@@ -38,12 +38,6 @@ export interface RedisConnectOptions {
    * the caller subscribes on each `ready` instead. @default false
    */
   readonly subscriber?: boolean;
-  /**
-   * Commands issued in one turn of the event loop go out in one write, and their replies come
-   * back in one read (ioredis' `enableAutoPipelining`): for the throttles, which every message
-   * checks. @default false
-   */
-  readonly autoPipelining?: boolean;
   /** Start connecting only on the first command. @default false */
   readonly lazy?: boolean;
 }
@@ -79,7 +73,6 @@ export function openRedis(params: RedisParams, options: RedisConnectOptions = {}
     connectionName: options.connectionName,
     lazyConnect: options.lazy ?? false,
     autoResubscribe: !options.subscriber,
-    enableAutoPipelining: options.autoPipelining ?? false,
   };
   const cluster = params.cluster ?? nodes.length > 1;
   const client = cluster
