@@ -5,7 +5,7 @@ import {
   type PeerAddress,
   type TlsInfo,
 } from '@sterna/core';
-import { assertSpoolId, buildLogRecord, formatQueueName, parseHeaders } from '@sterna/core/engine';
+import { buildLogRecord, formatQueueName, parseHeaders } from '@sterna/core/engine';
 import { telemetry } from '../observe/telemetry.js';
 import type { QueueManager } from '../queue/queue-manager.js';
 import type { QueuedMessage, RecordSink } from '../queue/types.js';
@@ -82,7 +82,6 @@ export class Receiver {
           if (!published) this.#reception(m, queue, peer, now());
           return;
         }
-        assertSpoolId(m.id); // before anything is kept
         const entry = {
           id: m.id,
           sender: m.sender,
