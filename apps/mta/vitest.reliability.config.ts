@@ -12,4 +12,6 @@ export default sternaVitestConfig({
   hookTimeout: 120_000,
   // Each suite prints what it tried and what it found.
   silent: false,
+  // Not over the unit and e2e tests' results (tools/test-results.mjs reads both).
+  outputFile: { json: '.test-results/reliability.json' },
 });

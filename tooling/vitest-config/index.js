@@ -19,6 +19,10 @@ export function sternaVitestConfig(test = {}) {
       // 17 s of the former 20 s.
       testTimeout: 60_000,
       hookTimeout: 60_000,
+      // The results as JSON too, for `node tools/test-results.mjs report`: `pnpm test` prints
+      // what failed at the end of its log, where CI shows it.
+      reporters: ['default', 'json'],
+      outputFile: { json: '.test-results/vitest.json' },
       ...test,
     },
   });
