@@ -94,9 +94,14 @@ export class ReadyQueue {
   readonly #deps: EngineDeps;
   readonly #dispositions: Dispositions;
   readonly #shaping: ReadyQueueShaping;
-  readonly #items: ReadyItem[] = [];
+  /**
+   * The messages waiting, from `#head` on; none (and no array) once the last is taken. This and
+   * `#waiters` exist only while in use: an idle queue keeps no empty arrays.
+   */
+  #items: ReadyItem[] | undefined;
   #head = 0;
-  readonly #waiters: ((more: boolean) => void)[] = [];
+  /** Dispatchers waiting for a message (after a send, up to `idle_timeout`). */
+  #waiters: ((more: boolean) => void)[] | undefined;
   /** The dispatchers running; none (and no set) while the queue is idle. */
   #running: Set<Promise<void>> | undefined;
   /** Set by `stop()`: nothing starts again. */
@@ -163,7 +168,7 @@ export class ReadyQueue {
 
   /** Messages waiting for a dispatcher. */
   get size(): number {
-    return this.#items.length - this.#head;
+    return this.#items === undefined ? 0 : this.#items.length - this.#head;
   }
 
   /** Open connections. */
@@ -183,8 +188,10 @@ export class ReadyQueue {
    */
   enqueue(item: ReadyItem): void {
     if (this.size >= this.spec.path.max_ready) countReadyFull(this.spec.name);
+    this.#items ??= [];
     this.#items.push(item);
-    const waiter = this.#waiters.shift();
+    const waiter = this.#waiters?.shift();
+    if (this.#waiters?.length === 0) this.#waiters = undefined;
     if (waiter) waiter(true);
     else this.#maybeSpawn();
   }
@@ -195,32 +202,34 @@ export class ReadyQueue {
     this.#abort?.abort(SHUTTING_DOWN);
     clearTimeout(this.#wake);
     this.#unlisten?.();
-    for (const waiter of this.#waiters.splice(0)) waiter(false);
+    const waiters = this.#waiters ?? [];
+    this.#waiters = undefined;
+    for (const waiter of waiters) waiter(false);
     const all = Promise.allSettled([...(this.#running ?? [])]);
     await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
   }
 
   /** The messages waiting, for inspection. */
   items(): readonly ReadyItem[] {
-    return this.#items.slice(this.#head);
+    return this.#items?.slice(this.#head) ?? [];
   }
 
   /** Takes waiting messages matching `predicate` out of the queue (admin bounces). */
   removeWhere(predicate: (item: ReadyItem) => boolean): ReadyItem[] {
-    const waiting = this.#items.slice(this.#head);
+    const waiting = this.items();
     const removed = waiting.filter(predicate);
     if (removed.length > 0) {
-      this.#items.length = 0;
+      const kept = waiting.filter((item) => !predicate(item));
+      this.#items = kept.length > 0 ? kept : undefined;
       this.#head = 0;
-      this.#items.push(...waiting.filter((item) => !predicate(item)));
     }
     return removed;
   }
 
   /** Messages not yet handed to a dispatcher (they stay in the spool). */
   drain(): ReadyItem[] {
-    const rest = this.#items.slice(this.#head);
-    this.#items.length = 0;
+    const rest = this.#items?.slice(this.#head) ?? [];
+    this.#items = undefined;
     this.#head = 0;
     return rest;
   }
@@ -258,14 +267,15 @@ export class ReadyQueue {
   }
 
   #take(): ReadyItem | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head++];
-    if (this.#head === this.#items.length) {
+    const items = this.#items;
+    if (items === undefined || this.#head >= items.length) return undefined;
+    const item = items[this.#head++];
+    if (this.#head === items.length) {
       // Emptied: the items taken are let go now, not kept until the queue is reaped.
-      this.#items.length = 0;
+      this.#items = undefined;
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items.splice(0, this.#head);
+    } else if (this.#head > 1024 && this.#head * 2 > items.length) {
+      items.splice(0, this.#head);
       this.#head = 0;
     }
     return item;
@@ -281,10 +291,13 @@ export class ReadyQueue {
         resolve(more);
       };
       const timer = setTimeout(() => {
-        const at = this.#waiters.indexOf(waiter);
-        if (at >= 0) this.#waiters.splice(at, 1);
+        const waiters = this.#waiters;
+        const at = waiters?.indexOf(waiter) ?? -1;
+        if (at >= 0) waiters!.splice(at, 1);
+        if (waiters?.length === 0) this.#waiters = undefined;
         resolve(false);
       }, idleMs);
+      this.#waiters ??= [];
       this.#waiters.push(waiter);
     });
   }
