@@ -1,5 +1,6 @@
 import {
   type EgressPathConfig,
+  type EgressSource,
   errorText,
   internalFailure,
   makeResponse,
@@ -486,16 +487,12 @@ export class QueueManager {
     }
     const source = egress?.source ?? UNSPECIFIED_EGRESS_SOURCE;
     const name = formatReadyQueueName(source.name, site.name, site.service);
-    // Queues share a ready queue when they deliver the same way: same source, site and options
-    // (maildir names no site, so its queues are told apart by their options alone). A source
-    // whose settings changed gets a fresh ready queue under the same name.
-    const key = `${name}\u0000${jsonOf(options)}\u0000${jsonOf(source)}`;
-    let ready = this.#ready.get(key);
+    let ready = this.#findReady(name, options, source);
     if (!ready) {
       const path = usesReadyQueue
         ? await this.#paths.get(domain, source.name, site.name)
         : DEFAULT_EGRESS_PATH;
-      ready = this.#ready.get(key);
+      ready = this.#findReady(name, options, source);
       if (!ready) {
         const spec = {
           name,
@@ -516,10 +513,28 @@ export class QueueManager {
           this.#dispositions,
           { shaping: this.#shaping, suspension: (n) => this.#readySuspensions.of(n) },
         );
-        this.#ready.set(key, ready);
+        // Keyed by its name alone unless another queue of that name has it.
+        this.#ready.set(this.#ready.has(name) ? sameWayKey(name, options, source) : name, ready);
       }
     }
     ready.enqueue({ message, retry: config, provider_name: config.provider_name });
+  }
+
+  /**
+   * The ready queue that delivers the same way: same name (source, site and service), driver
+   * options and source settings. Maildir names no site, so its queues are told apart by their
+   * options alone, and a source whose settings changed gets a fresh ready queue under the same
+   * name. The first queue of a name is keyed by the name itself, the string its spec holds
+   * anyway: a key of its own (name, options and source as text) was ~200 bytes per queue, for
+   * 100,000 destinations. Any other queue of that name is keyed by that longer text.
+   */
+  #findReady(name: string, options: unknown, source: EgressSource): ReadyQueue | undefined {
+    const first = this.#ready.get(name);
+    if (first && sameText(first.spec.options, options) && sameText(first.spec.source, source))
+      return first;
+    // Looked up even when no queue holds the name: the first queue of a name may have been
+    // reaped while another one lives on under the longer key.
+    return this.#ready.get(sameWayKey(name, options, source));
   }
 
   // The policy's path for a ready queue, with automation's overrides laid over it.
@@ -597,6 +612,16 @@ export class QueueManager {
     // Per-queue outcome and connection series too, even when nothing scrapes the metrics.
     telemetry.prune(new Set([...ready].map((name) => readyQueueService(name).service)));
   }
+}
+
+/** Whether two sources or two options objects are equal as text (most often they are one). */
+function sameText(a: unknown, b: unknown): boolean {
+  return a === b || jsonOf(a) === jsonOf(b);
+}
+
+/** The key of a ready queue that is not the first of its name (see `#findReady`). */
+function sameWayKey(name: string, options: unknown, source: EgressSource): string {
+  return `${name}\u0000${jsonOf(options)}\u0000${jsonOf(source)}`;
 }
 
 // A source's settings or a queue's driver options as text, for the ready-queue key: computed
