@@ -190,8 +190,7 @@ export class ReadyQueue {
     if (this.size >= this.spec.path.max_ready) countReadyFull(this.spec.name);
     this.#items ??= [];
     this.#items.push(item);
-    const waiter = this.#waiters?.shift();
-    if (this.#waiters?.length === 0) this.#waiters = undefined;
+    const waiter = this.#unwait();
     if (waiter) waiter(true);
     else this.#maybeSpawn();
   }
@@ -216,10 +215,10 @@ export class ReadyQueue {
 
   /** Takes waiting messages matching `predicate` out of the queue (admin bounces). */
   removeWhere(predicate: (item: ReadyItem) => boolean): ReadyItem[] {
-    const waiting = this.items();
-    const removed = waiting.filter(predicate);
+    const removed: ReadyItem[] = [];
+    const kept: ReadyItem[] = [];
+    for (const item of this.items()) (predicate(item) ? removed : kept).push(item);
     if (removed.length > 0) {
-      const kept = waiting.filter((item) => !predicate(item));
       this.#items = kept.length > 0 ? kept : undefined;
       this.#head = 0;
     }
@@ -291,15 +290,23 @@ export class ReadyQueue {
         resolve(more);
       };
       const timer = setTimeout(() => {
-        const waiters = this.#waiters;
-        const at = waiters?.indexOf(waiter) ?? -1;
-        if (at >= 0) waiters!.splice(at, 1);
-        if (waiters?.length === 0) this.#waiters = undefined;
+        this.#unwait(waiter);
         resolve(false);
       }, idleMs);
       this.#waiters ??= [];
       this.#waiters.push(waiter);
     });
+  }
+
+  // Takes `which` out of the waiting dispatchers, or the first of them when not given; the array
+  // goes with its last entry.
+  #unwait(which?: (more: boolean) => void): ((more: boolean) => void) | undefined {
+    const waiters = this.#waiters;
+    if (waiters === undefined) return undefined;
+    const at = which === undefined ? 0 : waiters.indexOf(which);
+    const found = at >= 0 ? waiters.splice(at, 1)[0] : undefined;
+    if (waiters.length === 0) this.#waiters = undefined;
+    return found;
   }
 
   // With site batching (and no message throttle, which counts one message at a time): up to
