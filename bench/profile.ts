@@ -5,7 +5,10 @@
 //   caller that belongs to one (reception, spool, policy, queue, driver, log, …), per thread.
 // Loopback only; every loop bounded in count and time.
 //   npx tsx --conditions=@sterna/source bench/profile.ts [--n 10000] [--conc 20] [--size 4096]
-//     [--mode per-connection|reuse] [--policy lua|none] [--keep DIR] [--timeout 300] [--no-build]
+//     [--mode per-connection|reuse] [--keep DIR] [--timeout 300] [--no-build]
+// Without the profiler (`--no-profile`), only the rate and the CPU per message, whose figures the
+// profiler would inflate; with `--baseline DIR`, another checkout's build (built there unless
+// `--no-build`) in alternating rounds (`--rounds R`, default 3), each round a fresh daemon of each.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +29,9 @@ const { values } = parseArgs({
     keep: { type: 'string' },
     timeout: { type: 'string', default: '300' },
     'no-build': { type: 'boolean', default: false },
+    'no-profile': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -37,6 +43,13 @@ const MODE = values.mode as 'per-connection' | 'reuse';
 if (MODE !== 'per-connection' && MODE !== 'reuse')
   throw new Error(`--mode: expected per-connection or reuse, not '${MODE}'`);
 const WARMUP = Math.min(1000, Math.ceil(N / 10));
+const PROFILE = !values['no-profile'];
+const BASELINE = values.baseline;
+const ROUNDS = Number(values.rounds);
+if (!PROFILE && (!Number.isInteger(ROUNDS) || ROUNDS < 1))
+  throw new Error(`--rounds: expected a whole number ≥ 1, not '${values.rounds}'`);
+if (PROFILE && BASELINE)
+  throw new Error('--baseline compares CPU per message without the profiler: add --no-profile');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -149,50 +162,132 @@ function chargeStages(
 
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
 
-if (!values['no-build']) buildDaemon(root);
+/** What the daemon spent in the load window: µs bounds (monotonic), CPU and wall seconds. */
+interface LoadWindow {
+  from: number;
+  to: number;
+  cpuSeconds: number;
+  seconds: number;
+  dataAck: number[];
+}
+
+/** One daemon of `checkout`'s build: a warm-up, then N messages to a fresh sink, measured. */
+async function measure(checkout: string, dir: string, profileDir?: string): Promise<LoadWindow> {
+  const sink = await startSink();
+  const policy = join(dir, 'init.lua');
+  await writeFile(
+    policy,
+    benchPolicy(dir, `{ smtp = { mx_list = { '127.0.0.1:${sink.port}' } } }`),
+  );
+  const daemon = await startDaemon(
+    checkout,
+    policy,
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  ).catch(async (error: unknown) => {
+    await sink.close();
+    throw error;
+  });
+  const load = (n: number) =>
+    MODE === 'reuse'
+      ? reusedConnections(daemon.smtpPort, n, SIZE, CONC, TIMEOUT_MS)
+      : perConnection(daemon.smtpPort, n, SIZE, CONC, TIMEOUT_MS);
+  async function delivered(target: number): Promise<number> {
+    const deadline = performance.now() + TIMEOUT_MS;
+    while (sink.count() < target && performance.now() < deadline) await sleep(20);
+    return sink.count();
+  }
+  try {
+    log(`warm-up: ${WARMUP} messages`);
+    await load(WARMUP);
+    await delivered(WARMUP);
+    await sleep(2000);
+    const base = sink.count();
+    const before = readProcUsage(daemon.child.pid!, 0)!;
+    const from = nowMicros();
+    const started = performance.now();
+    log(`load: ${N} messages, ${MODE}, ${CONC} connections, ${SIZE} B`);
+    const result = await load(N);
+    const got = (await delivered(base + N)) - base;
+    const to = nowMicros();
+    const after = readProcUsage(daemon.child.pid!, 0)!;
+    if (got < N) throw new Error(`only ${got} of ${N} delivered within the time-out`);
+    return {
+      from,
+      to,
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      seconds: (performance.now() - started) / 1000,
+      dataAck: result.dataAck,
+    };
+  } finally {
+    await daemon.stop();
+    await sink.close();
+  }
+}
+
+const rateOf = (w: LoadWindow) => Math.round(N / w.seconds);
+const cpuMsOf = (w: LoadWindow) => (w.cpuSeconds * 1000) / N;
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+if (!values['no-build']) {
+  buildDaemon(root);
+  if (BASELINE) buildDaemon(BASELINE);
+}
 const dir = await mkdtemp(join(tmpdir(), 'sterna-profile-'));
+
+if (!PROFILE) {
+  // CPU per message as the daemon spends it, without the profiler's own cost; with a baseline,
+  // its build and this one take turns, a fresh daemon each round.
+  const sides = BASELINE ? [{ name: 'baseline', checkout: BASELINE }] : [];
+  sides.push({ name: 'this', checkout: root });
+  const runs = new Map<string, LoadWindow[]>(sides.map((s) => [s.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const side of sides) {
+      const runDir = await mkdtemp(join(dir, `${side.name}-`));
+      log(`round ${round}/${ROUNDS}: ${side.name} (${side.checkout})`);
+      const w = await measure(side.checkout, runDir);
+      runs.get(side.name)!.push(w);
+      log(`  ${rateOf(w)} msg/s, ${cpuMsOf(w).toFixed(3)} CPU-ms per message`);
+    }
+  }
+  console.log(
+    `\n${N} messages a round, ${MODE}, ${SIZE} B, ${CONC} connections, no profiler; daemon CPU ` +
+      'per message across all threads (user + system, /proc)',
+  );
+  console.log(
+    '\nbuild | msg/s per round | CPU-ms per message per round | median msg/s | median CPU-ms',
+  );
+  console.log('---|---|---|---|---');
+  for (const side of sides) {
+    const ws = runs.get(side.name)!;
+    console.log(
+      `${side.name} (${side.checkout}) | ${ws.map(rateOf).join(', ')} | ` +
+        `${ws.map((w) => cpuMsOf(w).toFixed(3)).join(', ')} | ${Math.round(median(ws.map(rateOf)))} | ` +
+        `${median(ws.map(cpuMsOf)).toFixed(3)}`,
+    );
+  }
+  await writeResults(root, 'profile-cpu', {
+    n: N,
+    conc: CONC,
+    size: SIZE,
+    mode: MODE,
+    rounds: ROUNDS,
+    builds: sides.map((side) => ({
+      name: side.name,
+      checkout: side.checkout,
+      rates: runs.get(side.name)!.map(rateOf),
+      cpuMsPerMessage: runs.get(side.name)!.map(cpuMsOf),
+    })),
+  });
+  await rm(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
 const profiles = values.keep ?? join(dir, 'profiles');
 await mkdir(profiles, { recursive: true });
-const sink = await startSink();
-const policy = join(dir, 'init.lua');
-await writeFile(policy, benchPolicy(dir, `{ smtp = { mx_list = { '127.0.0.1:${sink.port}' } } }`));
-const daemon = await startDaemon(root, policy, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
-const load = (n: number) =>
-  MODE === 'reuse'
-    ? reusedConnections(daemon.smtpPort, n, SIZE, CONC, TIMEOUT_MS)
-    : perConnection(daemon.smtpPort, n, SIZE, CONC, TIMEOUT_MS);
-async function delivered(target: number): Promise<number> {
-  const deadline = performance.now() + TIMEOUT_MS;
-  while (sink.count() < target && performance.now() < deadline) await sleep(20);
-  return sink.count();
-}
-let window: { from: number; to: number; cpuSeconds: number; seconds: number; dataAck: number[] };
-try {
-  log(`warm-up: ${WARMUP} messages`);
-  await load(WARMUP);
-  await delivered(WARMUP);
-  await sleep(2000);
-  const base = sink.count();
-  const before = readProcUsage(daemon.child.pid!, 0)!;
-  const from = nowMicros();
-  const started = performance.now();
-  log(`load: ${N} messages, ${MODE}, ${CONC} connections, ${SIZE} B`);
-  const result = await load(N);
-  const got = (await delivered(base + N)) - base;
-  const to = nowMicros();
-  const after = readProcUsage(daemon.child.pid!, 0)!;
-  if (got < N) throw new Error(`only ${got} of ${N} delivered within the time-out`);
-  window = {
-    from,
-    to,
-    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-    seconds: (performance.now() - started) / 1000,
-    dataAck: result.dataAck,
-  };
-} finally {
-  await daemon.stop();
-  await sink.close();
-}
+const window = await measure(root, dir, profiles);
 
 // One profile per thread: the main thread's is the largest of the daemon's own process.
 const files = (await readdir(profiles)).filter((f) => f.endsWith('.cpuprofile'));
@@ -207,8 +302,8 @@ for (const file of files) {
 }
 threads.sort((a, b) => b.busy - a.busy);
 const perMsg = (us: number) => (us / N).toFixed(1);
-const rate = Math.round(N / window.seconds);
-const cpuMs = ((window.cpuSeconds * 1000) / N).toFixed(3);
+const rate = rateOf(window);
+const cpuMs = cpuMsOf(window).toFixed(3);
 console.log(
   `\n${N} messages, ${MODE}, ${SIZE} B, ${CONC} connections: ${rate} msg/s end to end; ` +
     `daemon CPU ${cpuMs} ms per message (all threads, user + system, /proc)`,
