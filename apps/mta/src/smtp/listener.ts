@@ -13,6 +13,7 @@ import { MessageReception } from './message-reception.js';
 import { type EsmtpListenerParams, formatBound, parseListen } from './params.js';
 import { SessionEvents } from './session-events.js';
 import { recordTls } from './session-meta.js';
+import { installReplyBatching } from './reply-batching.js';
 import { SessionPolicy } from './session-policy.js';
 import { ServerTraceTap } from './trace-tap.js';
 
@@ -49,11 +50,13 @@ export async function startEsmtpListener(
   installKumoReplies();
   installKumoAuth();
   installKumoEhlo();
+  installReplyBatching();
   const server = new SMTPServer({
     name: params.hostname,
     banner: params.banner,
     earlyTalkerDelay: 0,
     kumoReplies: true,
+    batchReplies: true,
     size: params.max_message_size,
     maxClients: params.max_connections,
     socketTimeout: params.client_timeout * 1000,
