@@ -1,9 +1,12 @@
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Transform } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { passesUnchanged, withFastPath } from './data-stream.js';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { passesUnchanged, useFastDataStream, withFastPath } from './data-stream.js';
 
 // nodemailer does not export DataStream; the tests load it from the installed package, since the
 // point is to produce exactly what it produces.
@@ -94,5 +97,77 @@ describe('the DataStream fast path', () => {
     stream.write(chunk);
     await new Promise((resolve) => setImmediate(resolve));
     expect(seen[0]).toBe(chunk);
+  });
+});
+
+describe('useFastDataStream on a real connection', { timeout: 30_000 }, () => {
+  // A real smtp-server on loopback keeps every message's data; the client is nodemailer's
+  // SMTPConnection with the fast path, its socket's writes to the kernel counted.
+  const received: Buffer[] = [];
+  let server: SMTPServer;
+  let port: number;
+  beforeAll(async () => {
+    server = new SMTPServer({
+      logger: false,
+      authOptional: true,
+      disableReverseLookup: true,
+      onData(stream, _session, done) {
+        const parts: Buffer[] = [];
+        stream.on('data', (c: Buffer) => parts.push(c));
+        stream.on('end', () => {
+          received.push(Buffer.concat(parts));
+          done();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function sendCounted(data: Buffer): Promise<{ writes: number; response: string }> {
+    const client = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true });
+    client.on('error', () => {});
+    useFastDataStream(client);
+    await new Promise<void>((resolve, reject) =>
+      client.connect((err?: Error) => (err ? reject(err) : resolve())),
+    );
+    const socket = (client as unknown as { _socket: Record<string, (...a: unknown[]) => unknown> })
+      ._socket;
+    let writes = 0;
+    for (const name of ['_write', '_writev']) {
+      const original = socket[name]!.bind(socket);
+      socket[name] = (...args: unknown[]) => {
+        writes++;
+        return original(...args);
+      };
+    }
+    try {
+      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
+        client.send({ from: 'a@example.org', to: ['b@example.com'] }, data, (err, result) =>
+          err ? reject(err) : resolve(result),
+        ),
+      );
+      return { writes, response: info.response };
+    } finally {
+      client.quit();
+    }
+  }
+
+  it('sends a message and the end-of-data line after it in one write', async () => {
+    const data = Buffer.from('Subject: one write\r\n\r\nHello.\r\n');
+    const { writes, response } = await sendCounted(data);
+    expect(response).toMatch(/^250 /);
+    // The pipelined MAIL, RCPT and DATA (nodemailer's own batch), then the message with its end.
+    expect(writes).toBeLessThanOrEqual(2);
+    expect(received.at(-1)).toEqual(data);
+  });
+
+  it('still sends a message larger than the socket buffer whole', async () => {
+    const line = `${'x'.repeat(998)}\r\n`;
+    const data = Buffer.from(`Subject: large\r\n\r\n${line.repeat(128)}`);
+    const { response } = await sendCounted(data);
+    expect(response).toMatch(/^250 /);
+    expect(received.at(-1)).toEqual(data);
   });
 });

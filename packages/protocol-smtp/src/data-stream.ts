@@ -1,4 +1,4 @@
-import type { Transform, TransformCallback } from 'node:stream';
+import type { Transform, TransformCallback, Writable } from 'node:stream';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 
 // nodemailer's DataStream (10.6.1) looks at every byte of a message in a JavaScript loop to stuff
@@ -65,15 +65,39 @@ export function withFastPath(stream: Transform): Transform {
   return stream;
 }
 
-/** Makes every message `client` sends go through {@link withFastPath}. */
+/**
+ * Makes every message `client` sends go through {@link withFastPath}, and leave with the `.` that
+ * ends it in one write. nodemailer pipes the message and then the end-of-data line into the
+ * socket as two writes (two segments, two system calls). The socket is held (corked) from the
+ * stream's start until the stream ends or, at the latest, until this turn's immediates run: a
+ * message larger than the socket's buffer makes the pipe wait for it to drain, which a held
+ * socket would never do, so then the message goes as before.
+ */
 export function useFastDataStream(client: SMTPConnection): void {
-  const internals = client as unknown as { _createSendStream?: (...args: unknown[]) => unknown };
+  const internals = client as unknown as {
+    _createSendStream?: (...args: unknown[]) => unknown;
+    _socket?: Writable;
+  };
   const create = internals._createSendStream;
   if (typeof create !== 'function') return; // another nodemailer: keep its own path
-  internals._createSendStream = function createSendStream(this: unknown, ...args: unknown[]) {
+  internals._createSendStream = function createSendStream(
+    this: typeof internals,
+    ...args: unknown[]
+  ) {
     const stream = create.apply(this, args);
-    return stream && typeof (stream as Transform)._transform === 'function'
-      ? withFastPath(stream as Transform)
-      : stream;
+    if (!stream || typeof (stream as Transform)._transform !== 'function') return stream;
+    const socket = this._socket;
+    if (socket && !socket.destroyed) {
+      socket.cork();
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        socket.uncork();
+      };
+      (stream as Transform).once('end', release);
+      setImmediate(release);
+    }
+    return withFastPath(stream as Transform);
   };
 }
