@@ -9,6 +9,9 @@
 // Without the profiler (`--no-profile`), only the rate and the CPU per message, whose figures the
 // profiler would inflate; with `--baseline DIR`, another checkout's build (built there unless
 // `--no-build`) in alternating rounds (`--rounds R`, default 3), each round a fresh daemon of each.
+// With `--syscalls` (implies `--no-profile`), `strace -f -c` counts the daemon's system calls in
+// the load window, per message: exact where CPU time is noisy, though strace slows the daemon.
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '300' },
     'no-build': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
+    syscalls: { type: 'boolean', default: false },
     baseline: { type: 'string' },
     rounds: { type: 'string', default: '3' },
   },
@@ -43,7 +47,8 @@ const MODE = values.mode as 'per-connection' | 'reuse';
 if (MODE !== 'per-connection' && MODE !== 'reuse')
   throw new Error(`--mode: expected per-connection or reuse, not '${MODE}'`);
 const WARMUP = Math.min(1000, Math.ceil(N / 10));
-const PROFILE = !values['no-profile'];
+const SYSCALLS = values.syscalls;
+const PROFILE = !values['no-profile'] && !SYSCALLS;
 const BASELINE = values.baseline;
 const ROUNDS = Number(values.rounds);
 if (!PROFILE && (!Number.isInteger(ROUNDS) || ROUNDS < 1))
@@ -169,6 +174,36 @@ interface LoadWindow {
   cpuSeconds: number;
   seconds: number;
   dataAck: number[];
+  /** With --syscalls: each system call's count in the window. */
+  syscalls?: Map<string, number>;
+}
+
+/** Attaches `strace -f -c` to `pid`; `stop()` ends it and reads its count of each call. */
+async function countSyscalls(pid: number, dir: string) {
+  const out = join(dir, 'strace.txt');
+  const child = spawn('strace', ['-f', '-c', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.once('error', (error) =>
+      reject(new Error(`strace: ${error.message} (is it installed?)`)),
+    );
+    child.once('exit', () => resolve());
+  });
+  // strace attaches to every thread before it counts; give it a moment.
+  await Promise.race([exited, sleep(1000)]);
+  if (child.exitCode !== null) throw new Error(`strace exited at once (code ${child.exitCode})`);
+  return {
+    async stop(): Promise<Map<string, number>> {
+      child.kill('SIGINT');
+      await exited;
+      const counts = new Map<string, number>();
+      // "% time  seconds  usecs/call  calls  [errors]  syscall"
+      for (const line of (await readFile(out, 'utf8')).split('\n')) {
+        const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line);
+        if (m) counts.set(m[2]!, Number(m[1]));
+      }
+      return counts;
+    },
+  };
 }
 
 /** One daemon of `checkout`'s build: a warm-up, then N messages to a fresh sink, measured. */
@@ -202,6 +237,7 @@ async function measure(checkout: string, dir: string, profileDir?: string): Prom
     await delivered(WARMUP);
     await sleep(2000);
     const base = sink.count();
+    const strace = SYSCALLS ? await countSyscalls(daemon.child.pid!, dir) : undefined;
     const before = readProcUsage(daemon.child.pid!, 0)!;
     const from = nowMicros();
     const started = performance.now();
@@ -210,6 +246,7 @@ async function measure(checkout: string, dir: string, profileDir?: string): Prom
     const got = (await delivered(base + N)) - base;
     const to = nowMicros();
     const after = readProcUsage(daemon.child.pid!, 0)!;
+    const syscalls = await strace?.stop();
     if (got < N) throw new Error(`only ${got} of ${N} delivered within the time-out`);
     return {
       from,
@@ -217,6 +254,7 @@ async function measure(checkout: string, dir: string, profileDir?: string): Prom
       cpuSeconds: after.cpuSeconds - before.cpuSeconds,
       seconds: (performance.now() - started) / 1000,
       dataAck: result.dataAck,
+      ...(syscalls ? { syscalls } : {}),
     };
   } finally {
     await daemon.stop();
@@ -253,8 +291,9 @@ if (!PROFILE) {
     }
   }
   console.log(
-    `\n${N} messages a round, ${MODE}, ${SIZE} B, ${CONC} connections, no profiler; daemon CPU ` +
-      'per message across all threads (user + system, /proc)',
+    `\n${N} messages a round, ${MODE}, ${SIZE} B, ${CONC} connections, no profiler` +
+      `${SYSCALLS ? ' (strace attached: slower)' : ''}; daemon CPU per message across all ` +
+      'threads (user + system, /proc)',
   );
   console.log(
     '\nbuild | msg/s per round | CPU-ms per message per round | median msg/s | median CPU-ms',
@@ -268,6 +307,32 @@ if (!PROFILE) {
         `${median(ws.map(cpuMsOf)).toFixed(3)}`,
     );
   }
+  // System calls per message: the mean over the rounds, the calls any build made at least
+  // 0.05 times a message, busiest first.
+  const perMessage = (side: string, call: string) => {
+    const ws = runs.get(side)!;
+    return ws.reduce((sum, w) => sum + (w.syscalls?.get(call) ?? 0) / N, 0) / ws.length;
+  };
+  const calls = SYSCALLS
+    ? [
+        ...new Set(
+          sides.flatMap((side) => runs.get(side.name)!.flatMap((w) => [...w.syscalls!.keys()])),
+        ),
+      ]
+        .filter((call) => sides.some((side) => perMessage(side.name, call) >= 0.05))
+        .sort((a, b) => perMessage(sides.at(-1)!.name, b) - perMessage(sides.at(-1)!.name, a))
+    : [];
+  if (SYSCALLS) {
+    console.log(
+      '\nsystem calls per message (strace -f -c over the load window, mean of the rounds)',
+    );
+    console.log(`\ncall | ${sides.map((side) => side.name).join(' | ')}`);
+    console.log(`---|${sides.map(() => '---').join('|')}`);
+    for (const call of calls)
+      console.log(
+        `${call} | ${sides.map((side) => perMessage(side.name, call).toFixed(2)).join(' | ')}`,
+      );
+  }
   await writeResults(root, 'profile-cpu', {
     n: N,
     conc: CONC,
@@ -279,6 +344,11 @@ if (!PROFILE) {
       checkout: side.checkout,
       rates: runs.get(side.name)!.map(rateOf),
       cpuMsPerMessage: runs.get(side.name)!.map(cpuMsOf),
+      ...(SYSCALLS
+        ? {
+            syscallsPerMessage: Object.fromEntries(calls.map((c) => [c, perMessage(side.name, c)])),
+          }
+        : {}),
     })),
   });
   await rm(dir, { recursive: true, force: true });
