@@ -11,9 +11,9 @@ import { installGreetingDelay, installKumoReplies } from './greeting.js';
 import type { EsmtpListener, EsmtpListenerDeps } from './listener-types.js';
 import { MessageReception } from './message-reception.js';
 import { type EsmtpListenerParams, formatBound, parseListen } from './params.js';
+import { installReplyBatching } from './reply-batching.js';
 import { SessionEvents } from './session-events.js';
 import { recordTls } from './session-meta.js';
-import { installReplyBatching } from './reply-batching.js';
 import { SessionPolicy } from './session-policy.js';
 import { ServerTraceTap } from './trace-tap.js';
 
