@@ -110,7 +110,9 @@ describe('installReplyBatching', { timeout: 30_000 }, () => {
   it('writes the replies to pipelined commands read in one chunk together, in order', async () => {
     const { port, watched } = await start({ batchReplies: true });
     const { client, replies, reads, writes } = await pipelinedEnvelope(port, watched);
-    onTestFailed(() => client.socket.destroy());
+    onTestFailed(() => {
+      client.socket.destroy();
+    });
     expect(replies.map((l) => l.slice(0, 4))).toEqual(['250 ', '250 ', '354 ']);
     // One write per chunk read at most: three replies to one chunk leave in one write.
     expect(reads).toBeGreaterThan(0);
