@@ -30,6 +30,7 @@ import {
   maildirDriver,
 } from '../packages/protocol-maildir/src/index.js';
 import { compileTemplate } from '../packages/protocol-maildir/src/template.js';
+import { median } from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,12 +68,6 @@ async function bounded(count: number, concurrency: number, task: (i: number) => 
     while (next < count) await task(next++);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const elapsed = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;

@@ -22,6 +22,7 @@ import { perConnection, reusedConnections } from './lib/load.js';
 import { readProcUsage } from './lib/proc-usage.js';
 import { writeResults } from './lib/results.js';
 import { startSink } from './lib/sink.js';
+import { median } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -264,10 +265,6 @@ async function measure(checkout: string, dir: string, profileDir?: string): Prom
 
 const rateOf = (w: LoadWindow) => Math.round(N / w.seconds);
 const cpuMsOf = (w: LoadWindow) => (w.cpuSeconds * 1000) / N;
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 if (!values['no-build']) {
   buildDaemon(root);
